@@ -1,0 +1,1 @@
+"""Gemini Live Avatar: a self-hostable real-time talking avatar."""

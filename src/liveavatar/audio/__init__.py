@@ -1,0 +1,1 @@
+"""PCM audio helpers shared by the emulator, backend and benchmarks."""

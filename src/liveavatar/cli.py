@@ -1,0 +1,139 @@
+"""The `liveavatar` command: thin entry points that build settings and start a service."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+from pydantic import ValidationError
+
+from liveavatar.log import configure_logging
+from liveavatar.settings import Settings
+
+if TYPE_CHECKING:
+    from liveavatar.emulator.server import EmulatorServer
+
+NOT_BUILT = 3
+T = TypeVar("T")
+
+
+def _emulator_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("emulator", help="run the offline Gemini Live emulator")
+    p.add_argument("--host", help="interface to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default 9000; 0 picks a free one)")
+    p.add_argument("--no-tls", action="store_true", help="serve plain ws:// for raw clients")
+    p.add_argument("--cert-dir", type=Path, help="where cert.pem is written and read")
+    p.add_argument("--api-key", help="require this key from every client")
+    p.add_argument("--brain", choices=["script", "echo"], help="reply script or audio echo")
+    p.add_argument("--script", type=Path, help="JSON reply script replacing the built-in one")
+    p.add_argument("--lifetime", type=float, help="connection lifetime in seconds (600)")
+    p.add_argument("--goaway-notice", type=float, help="seconds of goAway notice (60)")
+    p.add_argument("--text-frames", action="store_true", help="send JSON as text frames")
+    p.add_argument(
+        "--fault-close-after",
+        type=float,
+        metavar="S",
+        help="close with 1011 mid-turn once S seconds have passed",
+    )
+    p.add_argument(
+        "--fault-first-audio-delay-ms",
+        type=int,
+        metavar="MS",
+        help="delay the first audio chunk of every turn",
+    )
+    p.add_argument(
+        "--fault-refuse-setup",
+        type=int,
+        choices=[1007, 1008],
+        help="refuse every setup with this close code",
+    )
+    p.add_argument(
+        "--fault-stall-after",
+        type=float,
+        metavar="S",
+        help="stop sending and reading after S seconds, without closing",
+    )
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="liveavatar", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("up", help="run everything locally with embedded defaults")
+    sub.add_parser("serve", help="run the backend (what Cloud Run runs)")
+    sub.add_parser("dashboard", help="run the Streamlit admin dashboard")
+    _emulator_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _build_parser().parse_args(argv)
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        print(f"liveavatar: invalid configuration:\n{exc}", file=sys.stderr)  # noqa: T201
+        return 2
+    configure_logging(settings.log_level)
+    if args.command == "emulator":
+        return _run_emulator(args, settings)
+    if args.command == "up":
+        # Only the emulator is built so far; `up` grows as the other services land.
+        args = _build_parser().parse_args(["emulator"])
+        return _run_emulator(args, settings)
+    print(f"liveavatar {args.command}: not built yet", file=sys.stderr)  # noqa: T201
+    return NOT_BUILT
+
+
+def _run_emulator(args: argparse.Namespace, settings: Settings) -> int:
+    from liveavatar.emulator.config import EmulatorConfig, FaultConfig
+    from liveavatar.emulator.server import EmulatorServer
+
+    cfg = EmulatorConfig.from_settings(settings)
+    faults = cfg.faults
+    faults = FaultConfig(
+        close_after_s=_pick(args.fault_close_after, faults.close_after_s),
+        first_audio_delay_ms=_pick(args.fault_first_audio_delay_ms, faults.first_audio_delay_ms),
+        refuse_setup=_pick(args.fault_refuse_setup, faults.refuse_setup),
+        stall_after_s=_pick(args.fault_stall_after, faults.stall_after_s),
+    )
+    cfg = replace(
+        cfg,
+        host=_pick(args.host, cfg.host),
+        port=_pick(args.port, cfg.port),
+        tls=cfg.tls and not args.no_tls,
+        cert_dir=_pick(args.cert_dir, cfg.cert_dir),
+        api_key=_pick(args.api_key, cfg.api_key),
+        brain=_pick(args.brain, cfg.brain),
+        script_path=_pick(args.script, cfg.script_path),
+        connection_lifetime_s=_pick(args.lifetime, cfg.connection_lifetime_s),
+        goaway_notice_s=_pick(args.goaway_notice, cfg.goaway_notice_s),
+        text_frames=cfg.text_frames or args.text_frames,
+        faults=faults,
+    )
+    try:
+        server = EmulatorServer(cfg)
+    except (OSError, ValueError) as exc:
+        print(f"liveavatar emulator: {exc}", file=sys.stderr)  # noqa: T201
+        return 2
+    asyncio.run(_serve_until_signal(server))
+    return 0
+
+
+async def _serve_until_signal(server: EmulatorServer) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    async with server:
+        await stop.wait()
+
+
+def _pick(value: T | None, default: T) -> T:
+    return default if value is None else value

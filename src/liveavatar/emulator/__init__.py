@@ -1,0 +1,1 @@
+"""Protocol-faithful offline emulator of the Gemini Live API."""

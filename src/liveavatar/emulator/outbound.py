@@ -1,0 +1,102 @@
+"""Server-to-client Live messages, always camelCase at the top level, standard base64."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from liveavatar.audio.pcm import encode_base64
+
+Flavor = Literal["gemini", "vertex"]
+OUTPUT_MIME = "audio/pcm;rate=24000"
+
+
+def dumps(message: dict[str, Any]) -> str:
+    return json.dumps(message, separators=(",", ":"))
+
+
+def setup_complete(session_id: str) -> dict[str, Any]:
+    return {"setupComplete": {"sessionId": session_id}}
+
+
+def audio_chunk(pcm24k: bytes) -> str:
+    # Built by hand: this runs for every chunk of every session, and json.dumps of the
+    # base64 string is the dominant cost in the echo benchmark otherwise.
+    return (
+        '{"serverContent":{"modelTurn":{"parts":[{"inlineData":{"mimeType":"'
+        + OUTPUT_MIME
+        + '","data":"'
+        + encode_base64(pcm24k)
+        + '"}}]}}}'
+    )
+
+
+def text_part(text: str) -> dict[str, Any]:
+    return {"serverContent": {"modelTurn": {"parts": [{"text": text}]}}}
+
+
+def input_transcription(text: str, finished: bool = False) -> dict[str, Any]:
+    body: dict[str, Any] = {"text": text}
+    if finished:
+        body["finished"] = True
+    return {"serverContent": {"inputTranscription": body}}
+
+
+def output_transcription(text: str, finished: bool = False) -> dict[str, Any]:
+    body: dict[str, Any] = {"text": text}
+    if finished:
+        body["finished"] = True
+    return {"serverContent": {"outputTranscription": body}}
+
+
+def generation_complete() -> dict[str, Any]:
+    return {"serverContent": {"generationComplete": True}}
+
+
+def interrupted() -> dict[str, Any]:
+    return {"serverContent": {"interrupted": True}}
+
+
+def turn_complete(usage: dict[str, Any] | None) -> dict[str, Any]:
+    msg: dict[str, Any] = {"serverContent": {"turnComplete": True}}
+    if usage is not None:
+        msg["usageMetadata"] = usage
+    return msg
+
+
+def tool_call(calls: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"toolCall": {"functionCalls": calls}}
+
+
+def tool_call_cancellation(ids: list[str]) -> dict[str, Any]:
+    return {"toolCallCancellation": {"ids": ids}}
+
+
+def go_away(seconds_left: float) -> dict[str, Any]:
+    return {"goAway": {"timeLeft": f"{max(seconds_left, 0):g}s"}}
+
+
+def resumption_update(handle: str | None) -> dict[str, Any]:
+    if handle is None:
+        return {"sessionResumptionUpdate": {"resumable": False}}
+    return {"sessionResumptionUpdate": {"newHandle": handle, "resumable": True}}
+
+
+def usage_metadata(
+    flavor: Flavor, *, prompt_audio: int, prompt_text: int, response_audio: int
+) -> dict[str, Any]:
+    """Token counts under the field names each API flavour uses (Vertex: `candidates…`)."""
+    prompt = prompt_audio + prompt_text
+    details = [
+        {"modality": m, "tokenCount": n}
+        for m, n in (("TEXT", prompt_text), ("AUDIO", prompt_audio))
+        if n
+    ]
+    out_name = "candidates" if flavor == "vertex" else "response"
+    return {
+        "promptTokenCount": prompt,
+        f"{out_name}TokenCount": response_audio,
+        "totalTokenCount": prompt + response_audio,
+        "promptTokensDetails": details,
+        f"{out_name}TokensDetails": [{"modality": "AUDIO", "tokenCount": response_audio}],
+    }

@@ -1,0 +1,420 @@
+"""One emulated Live connection: setup, input dispatch, model turns, lifetime and faults."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from websockets.asyncio.server import ServerConnection
+
+from liveavatar.audio.pcm import parse_pcm_rate
+
+from . import outbound
+from .brain import Brain, CallTool, Decision, Speak
+from .config import EmulatorConfig
+from .errors import (
+    INTERNAL,
+    INVALID_ARGUMENT,
+    NORMAL,
+    POLICY,
+    REASON_INTERNAL,
+    REASON_INVALID_ARGUMENT,
+    REASON_NOT_FOUND,
+    LiveCloseError,
+    model_not_found,
+)
+from .listener import Listener, vad_config_for
+from .resumption import Conversation, ResumptionStore, Turn
+from .routing import Route
+from .speaker import Speaker, TurnTimeline
+from .stt import RecognizerPool
+from .toolmatch import describe_result
+from .tts import Synthesizer, UnknownVoiceError, voice_for
+from .vision import FrameInfo, InvalidFrameError, validate_frame
+from .wire import (
+    Blob,
+    ClientContent,
+    ContextUpdate,
+    FunctionDeclaration,
+    RealtimeInput,
+    Setup,
+    ToolResponse,
+    ToolsUpdate,
+    parse_client_message,
+)
+
+logger = logging.getLogger(__name__)
+
+AUDIO_TOKENS_PER_S = 32
+SETUP_TIMEOUT_S = 30.0
+
+
+@dataclass(frozen=True)
+class SessionDeps:
+    """What every connection of one server shares."""
+
+    config: EmulatorConfig
+    brain: Brain
+    resumption: ResumptionStore
+    recognizers: RecognizerPool
+    synth: Synthesizer
+
+
+class PeerClosed(Exception):
+    """The client ended the connection; ends the session's task group."""
+
+
+@dataclass
+class _PendingCall:
+    id: str
+    name: str
+    result: asyncio.Future[dict[str, Any]]
+
+
+class LiveSession:
+    """Serves one client connection after the handshake, until either side ends it."""
+
+    def __init__(self, ws: ServerConnection, route: Route, deps: SessionDeps) -> None:
+        self.ws = ws
+        self.route = route
+        self.deps = deps
+        self.id = "sess-" + secrets.token_hex(6)
+        self._cfg = deps.config
+        self._tg: asyncio.TaskGroup | None = None
+        self._setup = Setup()
+        self._conv = Conversation(model="")
+        self._functions: list[FunctionDeclaration] = []
+        self._listener: Listener | None = None
+        self._speaker: Speaker | None = None
+        self._turn: asyncio.Task[None] | None = None
+        self._turn_open = False
+        self._turn_ids = itertools.count(1)
+        self._calls: dict[str, _PendingCall] = {}
+        self._frame: FrameInfo | None = None
+        self._audio_streaming = asyncio.Event()
+        self._stalled = asyncio.Event()
+        self._answered_last_user = True
+        self._prompt_audio_s = 0.0
+
+    # ---- lifecycle -------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Serve the connection; raises LiveCloseError to have it closed with a code."""
+        try:
+            async with asyncio.timeout(SETUP_TIMEOUT_S):
+                first = await self.ws.recv()
+        except TimeoutError as exc:
+            raise LiveCloseError(INVALID_ARGUMENT, "No setup message received.") from exc
+        kind, body = parse_client_message(first)
+        if kind != "setup" or not isinstance(body, Setup):
+            raise LiveCloseError(INVALID_ARGUMENT, "The first message must be setup.")
+        self._apply_setup(body)
+        await self.send(outbound.setup_complete(self.id))
+        if self._setup.session_resumption is not None:
+            await self._send_handle()
+        async with asyncio.TaskGroup() as tg:
+            self._tg = tg
+            assert self._listener is not None
+            tg.create_task(self._read(), name=f"{self.id}-reader")
+            tg.create_task(self._listener.run(), name=f"{self.id}-listener")
+            tg.create_task(self._lifetime(), name=f"{self.id}-lifetime")
+            faults = self._cfg.faults
+            if faults.close_after_s is not None:
+                tg.create_task(self._fault_close(faults.close_after_s), name=f"{self.id}-fault")
+            if faults.stall_after_s is not None:
+                tg.create_task(self._fault_stall(faults.stall_after_s), name=f"{self.id}-stall")
+
+    async def send(self, message: dict[str, Any] | str) -> None:
+        if self._stalled.is_set():
+            await asyncio.Future()  # a stalled server never sends again
+        text = message if isinstance(message, str) else outbound.dumps(message)
+        await self.ws.send(text if self._cfg.text_frames else text.encode())
+
+    def _apply_setup(self, setup: Setup) -> None:
+        faults = self._cfg.faults
+        if faults.refuse_setup == POLICY:
+            raise LiveCloseError(POLICY, model_not_found(setup.model, self.route.api_version))
+        if faults.refuse_setup == INVALID_ARGUMENT:
+            raise LiveCloseError(INVALID_ARGUMENT, REASON_INVALID_ARGUMENT)
+        model = self._cfg.model_id(setup.model)
+        if model is None:
+            raise LiveCloseError(POLICY, model_not_found(setup.model, self.route.api_version))
+        modalities = {
+            m.upper()
+            for m in (setup.generation_config and setup.generation_config.response_modalities) or []
+        }
+        if modalities - {"AUDIO", "TEXT"} or len(modalities) > 1:
+            raise LiveCloseError(INVALID_ARGUMENT, REASON_INVALID_ARGUMENT)
+        try:
+            voice = voice_for(setup.voice_name())
+        except UnknownVoiceError as exc:
+            raise LiveCloseError(INVALID_ARGUMENT, REASON_INVALID_ARGUMENT) from exc
+        conv = Conversation(model=model, instruction=setup.instruction_text())
+        handle = setup.session_resumption.handle if setup.session_resumption else None
+        if handle:
+            restored = self.deps.resumption.restore(handle)
+            if restored is None:
+                raise LiveCloseError(POLICY, REASON_NOT_FOUND)
+            if restored.model != model:
+                raise LiveCloseError(INVALID_ARGUMENT, REASON_INVALID_ARGUMENT)
+            if not conv.instruction:
+                conv.instruction = restored.instruction
+            conv.history = restored.history
+        self._setup, self._conv, self._functions = setup, conv, setup.functions()
+        ric = setup.realtime_input_config
+        self._interrupts = (ric.activity_handling if ric else None) != "NO_INTERRUPTION"
+        self._speaker = Speaker(
+            synth=self.deps.synth,
+            voice=voice,
+            send=self.send,
+            audio_out="TEXT" not in modalities,
+            transcribe=setup.output_audio_transcription is not None,
+            first_audio_delay_s=faults.first_audio_delay_ms / 1000,
+            on_first_audio=self._audio_streaming.set,
+        )
+        self._listener = Listener(
+            pool=self.deps.recognizers,
+            phrases=self.deps.brain.phrases(self._functions),
+            vad_config=vad_config_for(setup),
+            on_activity_start=self._on_activity_start,
+            on_words=self._on_words,
+            on_utterance=self._on_utterance,
+        )
+
+    # ---- input -----------------------------------------------------------------------
+
+    async def _read(self) -> None:
+        async for raw in self.ws:
+            if self._stalled.is_set():
+                await asyncio.Future()
+            kind, body = parse_client_message(raw)
+            if isinstance(body, RealtimeInput):
+                await self._realtime(body)
+            elif isinstance(body, ClientContent):
+                await self._client_content(body)
+            elif isinstance(body, ToolResponse):
+                self._tool_response(body)
+            elif isinstance(body, ContextUpdate):
+                self._context_update(body)
+            else:
+                raise LiveCloseError(INVALID_ARGUMENT, "setup may only be sent once.")
+        raise PeerClosed
+
+    async def _realtime(self, msg: RealtimeInput) -> None:
+        listener = self._listener
+        assert listener is not None
+        blobs: list[Blob] = list(msg.media_chunks or [])
+        blobs += [b for b in (msg.audio, msg.video) if b is not None]
+        for blob in blobs:
+            mime = blob.mime_type.lower()
+            if mime.startswith("audio/"):
+                pcm = blob.decoded()
+                await listener.audio(pcm[: len(pcm) & ~1], parse_pcm_rate(mime) or 16_000)
+            elif mime.startswith("image/"):
+                try:
+                    self._frame = await asyncio.to_thread(validate_frame, blob.decoded(), mime)
+                except InvalidFrameError as exc:
+                    raise LiveCloseError(INVALID_ARGUMENT, "Invalid image data.") from exc
+            else:
+                raise LiveCloseError(INVALID_ARGUMENT, f"Unsupported MIME type: {mime[:40]}")
+        if (msg.activity_start or msg.activity_end) and listener.automatic:
+            raise LiveCloseError(
+                INVALID_ARGUMENT,
+                "Explicit activity control is not supported when automatic activity "
+                "detection is enabled.",
+            )
+        if msg.activity_start:
+            await listener.activity_start()
+        if msg.activity_end:
+            await listener.activity_end()
+        if msg.audio_stream_end:
+            await listener.stream_end()
+        if msg.text is not None:
+            await self._text_input(msg.text)
+
+    async def _text_input(self, text: str) -> None:
+        if text.strip():
+            await self._on_activity_start()
+            await self._user_turn(text.strip(), prompt_audio_s=0.0)
+        elif not self._answered_last_user:
+            await self._respond_to_history()
+        elif self._turn is None:
+            # A lone space after seeded history asks the model to speak first: one reply.
+            last_user = [t.text for t in self._conv.history if t.role == "user"]
+            await self._start_turn(self._decide(last_user[-1] if last_user else "hello"), 0.0)
+
+    async def _client_content(self, msg: ClientContent) -> None:
+        for content in msg.turns:
+            text = content.text()
+            if text:
+                role = "model" if content.role == "model" else "user"
+                self._conv.history.append(Turn(role, text))
+                self._answered_last_user = role == "model"
+        if msg.turn_complete:
+            await self._respond_to_history()
+
+    async def _respond_to_history(self) -> None:
+        if self._answered_last_user or not self._conv.history:
+            return
+        if self._turn_open and self._interrupts:
+            await self._interrupt()
+        await self._start_turn(self._decide(self._conv.history[-1].text), 0.0)
+
+    def _tool_response(self, msg: ToolResponse) -> None:
+        for fr in msg.function_responses:
+            call = self._calls.get(fr.id or "") or next(
+                (c for c in self._calls.values() if not fr.id and c.name == fr.name), None
+            )
+            if call is None:
+                logger.info("tool response for an unknown call", extra={"call_id": fr.id})
+                continue
+            if not call.result.done():
+                call.result.set_result(fr.response or {})
+
+    def _context_update(self, msg: ContextUpdate) -> None:
+        if msg.system_instruction is not None:
+            si = msg.system_instruction
+            self._conv.instruction = si if isinstance(si, str) else si.text()
+        if msg.tools is not None:
+            tools = msg.tools.tools if isinstance(msg.tools, ToolsUpdate) else msg.tools
+            self._functions = [fd for t in tools for fd in t.function_declarations or []]
+            assert self._listener is not None
+            self._listener.phrases = self.deps.brain.phrases(self._functions)
+
+    # ---- listener callbacks ----------------------------------------------------------
+
+    async def _on_activity_start(self) -> None:
+        if self._turn_open and self._interrupts:
+            await self._interrupt()
+
+    async def _on_words(self, text: str) -> None:
+        if self._setup.input_audio_transcription is not None:
+            await self.send(outbound.input_transcription(text + " "))
+
+    async def _on_utterance(self, text: str, audio_s: float) -> None:
+        self._prompt_audio_s += audio_s
+        if text.strip():
+            await self._user_turn(text.strip(), prompt_audio_s=audio_s)
+
+    # ---- model turns -----------------------------------------------------------------
+
+    def _decide(self, utterance: str) -> Decision:
+        return self.deps.brain.decide(utterance, self._conv, self._functions, self._frame)
+
+    async def _user_turn(self, text: str, prompt_audio_s: float) -> None:
+        self._conv.history.append(Turn("user", text))
+        self._answered_last_user = False
+        await self._start_turn(self._decide(text), prompt_audio_s)
+
+    async def _start_turn(self, decision: Decision, prompt_audio_s: float) -> None:
+        assert self._tg is not None
+        self._answered_last_user = True
+        previous = self._turn
+        self._turn = self._tg.create_task(
+            self._model_turn(decision, prompt_audio_s, previous),
+            name=f"{self.id}-turn-{next(self._turn_ids)}",
+        )
+
+    async def _model_turn(
+        self, decision: Decision, prompt_audio_s: float, previous: asyncio.Task[None] | None
+    ) -> None:
+        if previous is not None and not previous.done():
+            await asyncio.wait([previous])  # NO_INTERRUPTION: replies queue up in order
+        assert self._speaker is not None
+        self._turn_open = True
+        self._audio_streaming.clear()
+        if self._setup.session_resumption is not None:
+            await self.send(outbound.resumption_update(None))
+        timeline = TurnTimeline()
+        spoken: list[str] = []
+        if isinstance(decision, CallTool):
+            call = decision.call
+            pending = _PendingCall(
+                "function-call-" + secrets.token_hex(8),
+                call.name,
+                asyncio.get_running_loop().create_future(),
+            )
+            self._calls[pending.id] = pending
+            await self.send(
+                outbound.tool_call([{"id": pending.id, "name": call.name, "args": call.args}])
+            )
+            if decision.preface:
+                await self._speaker.say(decision.preface, timeline)
+                spoken.append(decision.preface)
+            try:
+                response = await pending.result
+            finally:
+                self._calls.pop(pending.id, None)
+            decision = Speak(describe_result(call.name, response))
+        await self._speaker.say(decision.text, timeline)
+        spoken.append(decision.text)
+        await self.send(outbound.generation_complete())
+        loop = asyncio.get_running_loop()
+        await asyncio.sleep(timeline.playback_left(loop.time()))
+        self._turn_open = False
+        await self.send(outbound.turn_complete(self._usage(timeline.audio_s)))
+        self._conv.history.append(Turn("model", " ".join(spoken)))
+        self._audio_streaming.clear()
+        if self._setup.session_resumption is not None:
+            await self._send_handle()
+
+    async def _interrupt(self) -> None:
+        """Barge-in: stop the model's output now and tell the client."""
+        turn = self._turn
+        if turn is None or turn.done() or not self._turn_open:
+            return
+        turn.cancel()
+        await asyncio.wait([turn])
+        self._turn_open = False
+        self._audio_streaming.clear()
+        cancelled = [c.id for c in self._calls.values()]
+        for call in self._calls.values():
+            call.result.cancel()
+        self._calls.clear()
+        if cancelled:
+            await self.send(outbound.tool_call_cancellation(cancelled))
+        await self.send(outbound.interrupted())
+        await self.send(outbound.turn_complete(self._usage(0.0)))
+        if self._setup.session_resumption is not None:
+            await self._send_handle()
+
+    def _usage(self, response_audio_s: float) -> dict[str, Any]:
+        words = sum(len(t.text.split()) for t in self._conv.history)
+        words += len(self._conv.instruction.split())
+        usage = outbound.usage_metadata(
+            self.route.flavor,
+            prompt_audio=round(self._prompt_audio_s * AUDIO_TOKENS_PER_S),
+            prompt_text=round(words * 1.3),
+            response_audio=round(response_audio_s * AUDIO_TOKENS_PER_S),
+        )
+        self._prompt_audio_s = 0.0
+        return usage
+
+    async def _send_handle(self) -> None:
+        await self.send(outbound.resumption_update(self.deps.resumption.issue(self._conv)))
+
+    # ---- watchdogs -------------------------------------------------------------------
+
+    async def _lifetime(self) -> None:
+        life = self._cfg.connection_lifetime_s
+        notice = min(self._cfg.goaway_notice_s, life / 2)
+        await asyncio.sleep(life - notice)
+        await self.send(outbound.go_away(notice))
+        await asyncio.sleep(notice)
+        if self._stalled.is_set():
+            await asyncio.Future()
+        raise LiveCloseError(NORMAL, "Connection lifetime reached.")
+
+    async def _fault_close(self, after_s: float) -> None:
+        await asyncio.sleep(after_s)
+        await self._audio_streaming.wait()
+        raise LiveCloseError(INTERNAL, REASON_INTERNAL)
+
+    async def _fault_stall(self, after_s: float) -> None:
+        await asyncio.sleep(after_s)
+        logger.info("fault injection: stalling the connection")
+        self._stalled.set()

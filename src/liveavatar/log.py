@@ -1,0 +1,60 @@
+"""JSON log lines on stdout in Cloud Logging's shape, with a per-session context."""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+session_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "session_id", default=None
+)
+
+_SEVERITY = {
+    logging.DEBUG: "DEBUG",
+    logging.INFO: "INFO",
+    logging.WARNING: "WARNING",
+    logging.ERROR: "ERROR",
+    logging.CRITICAL: "CRITICAL",
+}
+_RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+
+
+class CloudJsonFormatter(logging.Formatter):
+    """Formats a record as one JSON object with `severity`, `message` and `session_id`.
+
+    Extra attributes passed with `extra=` become top-level fields, so structured values
+    (close codes, durations) stay queryable in Cloud Logging.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "severity": _SEVERITY.get(record.levelno, "DEFAULT"),
+            "message": record.getMessage(),
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "logger": record.name,
+        }
+        sid = getattr(record, "session_id", None) or session_id_var.get()
+        if sid:
+            entry["session_id"] = sid
+        for key, value in vars(record).items():
+            if key not in _RESERVED and key not in entry and not key.startswith("_"):
+                entry[key] = value
+        if record.exc_info:
+            entry["stack_trace"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+def configure_logging(level: str = "INFO") -> None:
+    """Install the JSON formatter on the root logger; called only by entry points."""
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(CloudJsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # The websockets library logs every refused handshake at ERROR with a traceback; the
+    # emulator logs one line per refusal itself.
+    logging.getLogger("websockets").setLevel(logging.CRITICAL)

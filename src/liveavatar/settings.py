@@ -1,0 +1,115 @@
+"""One typed Settings object, built once at each composition root."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Environment = Literal["local", "development", "test", "staging", "production"]
+LiveBackend = Literal["emulator", "gemini", "vertex"]
+
+# Values people leave in copied example files; refusing them in production turns a silent
+# misconfiguration into a clear start-up error.
+_PLACEHOLDERS = frozenset(
+    {
+        "",
+        "changeme",
+        "change-me",
+        "changethis",
+        "placeholder",
+        "your-api-key",
+        "your_api_key",
+        "your-project-id",
+        "xxx",
+        "todo",
+        "secret",
+        "fake",
+        "test",
+        "dummy",
+    }
+)
+
+
+def is_placeholder(value: str | None) -> bool:
+    """Whether a configured secret or id is missing or an obvious placeholder."""
+    if value is None:
+        return True
+    v = value.strip().lower()
+    return v in _PLACEHOLDERS or v.startswith(("<", "your-", "your_")) or set(v) <= {"x", "-"}
+
+
+class Settings(BaseSettings):
+    """All configuration, read from the environment, then `.env.local`, then `.env`.
+
+    The seed's variable names are honoured as written (`ENVIRONMENT`, `PROJECT_ID`,
+    `VERTEX_LOCATION`, `MODEL`, `VOICE`, `BACKEND_URL`, `DASHBOARD_URL`,
+    `GOOGLE_APPLICATION_CREDENTIALS`, `VERTEX_AI_ENDPOINT`). Build it once (`Settings()`)
+    at a composition root and pass values into constructors.
+    """
+
+    model_config = SettingsConfigDict(
+        env_file=(".env", ".env.local"),  # later files win: .env.local overrides .env
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+    )
+
+    environment: Environment = "local"
+    project_id: str | None = None
+    vertex_location: str = "us-central1"
+    model: str = "gemini-3.8-live"
+    voice: str = "Puck"
+    backend_url: str = "ws://localhost:8080"
+    dashboard_url: str = "http://localhost:8501"
+    google_application_credentials: Path | None = None
+    vertex_ai_endpoint: str | None = Field(
+        default=None, description="Base URL of a local Live endpoint, e.g. the emulator."
+    )
+    live_backend: LiveBackend = "emulator"
+    gemini_api_key: SecretStr | None = None
+    data_dir: Path = Path(".data")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    # Live emulator (`liveavatar emulator`); CLI flags override these.
+    emulator_host: str = "127.0.0.1"
+    emulator_port: int = Field(default=9000, ge=0, le=65535)
+    emulator_cert_dir: Path = Path(".data/emulator")
+    emulator_tls: bool = True
+    emulator_api_key: SecretStr | None = None
+    emulator_brain: Literal["script", "echo"] = "script"
+    emulator_script: Path | None = None
+    emulator_connection_lifetime_s: float = Field(default=600.0, gt=0)
+    emulator_goaway_notice_s: float = Field(default=60.0, gt=0)
+    emulator_text_frames: bool = False
+    emulator_fault_close_after_s: float | None = Field(default=None, ge=0)
+    emulator_fault_first_audio_delay_ms: int = Field(default=0, ge=0)
+    emulator_fault_refuse_setup: Literal[1007, 1008] | None = None
+    emulator_fault_stall_after_s: float | None = Field(default=None, ge=0)
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
+        if not self.is_production:
+            return self
+        problems: list[str] = []
+        if is_placeholder(self.project_id):
+            problems.append("PROJECT_ID is missing or a placeholder")
+        if self.live_backend == "emulator":
+            problems.append("LIVE_BACKEND=emulator is for local runs; use gemini or vertex")
+        if self.live_backend == "gemini" and is_placeholder(
+            self.gemini_api_key.get_secret_value() if self.gemini_api_key else None
+        ):
+            problems.append("GEMINI_API_KEY is missing or a placeholder")
+        if self.vertex_ai_endpoint and any(
+            h in self.vertex_ai_endpoint for h in ("127.0.0.1", "localhost")
+        ):
+            problems.append("VERTEX_AI_ENDPOINT points at a local emulator")
+        if problems:
+            raise ValueError("refusing to start in production: " + "; ".join(problems))
+        return self
