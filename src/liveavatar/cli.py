@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, TypeVar
 from pydantic import ValidationError
 
 from liveavatar.log import configure_logging
-from liveavatar.settings import Settings
+from liveavatar.settings import Settings, describe_errors
 
 if TYPE_CHECKING:
     from liveavatar.emulator.server import EmulatorServer
@@ -77,7 +77,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings()
     except ValidationError as exc:
-        print(f"liveavatar: invalid configuration:\n{exc}", file=sys.stderr)  # noqa: T201
+        msg = f"liveavatar: invalid configuration:\n{describe_errors(exc)}"
+        print(msg, file=sys.stderr)  # noqa: T201
         return 2
     configure_logging(settings.log_level)
     if args.command == "emulator":

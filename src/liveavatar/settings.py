@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Environment = Literal["local", "development", "test", "staging", "production"]
@@ -113,3 +113,12 @@ class Settings(BaseSettings):
         if problems:
             raise ValueError("refusing to start in production: " + "; ".join(problems))
         return self
+
+
+def describe_errors(exc: ValidationError) -> str:
+    """Settings errors as plain lines, without the input values (which may be secrets)."""
+    lines = []
+    for err in exc.errors(include_url=False, include_input=False, include_context=False):
+        where = ".".join(str(p) for p in err["loc"]).upper()
+        lines.append(f"- {where + ': ' if where else ''}{err['msg']}")
+    return "\n".join(lines)

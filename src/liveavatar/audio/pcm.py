@@ -59,11 +59,8 @@ def encode_base64(data: bytes) -> str:
 
 
 def as_samples(pcm: bytes) -> Samples:
-    """View PCM16 LE bytes as an int16 array; a trailing odd byte is ignored. Zero-copy."""
-    usable = len(pcm) - len(pcm) % SAMPLE_WIDTH
-    return np.frombuffer(pcm, dtype="<i2", count=usable // SAMPLE_WIDTH).astype(
-        np.int16, copy=False
-    )
+    """Read-only int16 view of PCM16 LE bytes (zero-copy); a trailing odd byte is ignored."""
+    return np.frombuffer(pcm, dtype="<i2", count=len(pcm) // SAMPLE_WIDTH)
 
 
 def rms(pcm: bytes) -> float:
@@ -144,7 +141,7 @@ def _upsample_plan(n: int) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], 
 def upsample_16k_to_24k(pcm: bytes) -> bytes:
     """Upsample mono PCM16 from 16 kHz to 24 kHz by linear interpolation, chunk by chunk.
 
-    Stateless and cheap (about 6 µs per 20 ms chunk: gather indices are cached per chunk
+    Stateless and cheap (about 6-10 µs per 20 ms chunk: gather indices are cached per chunk
     length) so an echo path can serve hundreds of sessions on one core. Quality is below
     ``Resampler``: there is no anti-imaging filter and each chunk's last sample is held rather
     than interpolated across chunks. ``n`` input samples give ``3 * n // 2`` output samples;
@@ -154,8 +151,11 @@ def upsample_16k_to_24k(pcm: bytes) -> bytes:
     if samples.size == 0:
         return b""
     lower, upper, weight = _upsample_plan(samples.size)
-    start = samples[lower].astype(np.float32)
-    out = start + (samples[upper] - start) * weight
+    # In-place arithmetic: allocations dominate the cost at this size.
+    out = samples[lower].astype(np.float32)
+    step = samples[upper] - out
+    step *= weight
+    out += step
     return out.astype("<i2").tobytes()
 
 

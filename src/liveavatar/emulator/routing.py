@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 from .outbound import Flavor
 
@@ -30,7 +30,7 @@ class Route:
 
 def match_route(path: str) -> Route | None:
     """Route on the path after collapsing repeated slashes; a path prefix is allowed."""
-    clean = _SLASHES.sub("/", urlsplit(path).path)
+    clean = _SLASHES.sub("/", path.split("?", 1)[0])
     if m := _GEMINI.search(clean):
         return Route("gemini", m["ver"], m["rpc"].endswith("Constrained"))
     if m := _VERTEX.search(clean):
@@ -44,7 +44,7 @@ def extract_credential(path: str, headers: dict[str, str]) -> str | None:
     Order: `?key=`, `?access_token=`, `x-goog-api-key`, `Authorization: Token|Bearer`.
     `headers` must have lower-case names.
     """
-    query = parse_qs(urlsplit(path).query)
+    query = parse_qs(path.partition("?")[2])
     for name in ("key", "access_token"):
         if query.get(name):
             return query[name][0]

@@ -37,12 +37,20 @@ class EmulatorServer:
     Port 0 binds a free port; `port` and `url` tell which after `start()`.
     """
 
-    def __init__(self, config: EmulatorConfig, *, script: Script | None = None) -> None:
+    def __init__(
+        self,
+        config: EmulatorConfig,
+        *,
+        script: Script | None = None,
+        recognizers: RecognizerPool | None = None,
+    ) -> None:
+        """`recognizers` may be shared between servers; then the caller closes it."""
         self.config = config
         self._script = script or load_script(config.script_path)
         self._server: Server | None = None
         self._routes: dict[object, Route] = {}
-        self._recognizers = RecognizerPool()
+        self._owns_recognizers = recognizers is None
+        self._recognizers = recognizers or RecognizerPool()
         self._warmup: asyncio.Task[None] | None = None
         self._deps = SessionDeps(
             config=config,
@@ -106,7 +114,8 @@ class EmulatorServer:
                     await self._warmup
             except TimeoutError:
                 logger.warning("speech model warm-up still running at shutdown")
-        await asyncio.to_thread(self._recognizers.close)
+        if self._owns_recognizers:
+            await asyncio.to_thread(self._recognizers.close)
 
     async def serve_forever(self) -> None:
         assert self._server is not None

@@ -212,8 +212,12 @@ class LiveSession:
         for blob in blobs:
             mime = blob.mime_type.lower()
             if mime.startswith("audio/"):
+                try:
+                    rate = parse_pcm_rate(mime) or 16_000
+                except ValueError as exc:
+                    raise LiveCloseError(INVALID_ARGUMENT, f"Unsupported MIME type: {mime[:40]}") from exc
                 pcm = blob.decoded()
-                await listener.audio(pcm[: len(pcm) & ~1], parse_pcm_rate(mime) or 16_000)
+                await listener.audio(pcm[: len(pcm) & ~1], rate)
             elif mime.startswith("image/"):
                 try:
                     self._frame = await asyncio.to_thread(validate_frame, blob.decoded(), mime)

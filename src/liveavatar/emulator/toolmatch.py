@@ -98,17 +98,24 @@ def fill_args(heard: list[str], schema: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(props, dict):
         return {}
     required = set(schema.get("required") or [])
+    # Words another parameter will claim (enum values, numbers) never fill a free string.
+    reserved = {w for w in heard if w.isdigit() or w in _NUMBERS}
+    for pschema in props.values():
+        if isinstance(pschema, dict) and isinstance(pschema.get("enum"), list):
+            reserved |= {str(v).lower() for v in pschema["enum"]}
     args: dict[str, Any] = {}
     for pname, pschema in props.items():
         if not isinstance(pschema, dict):
             pschema = {}
-        value, found = _extract(str(pname), pschema, heard)
+        value, found = _extract(str(pname), pschema, heard, reserved)
         if found or pname in required:
             args[str(pname)] = value
     return args
 
 
-def _extract(pname: str, schema: dict[str, Any], heard: list[str]) -> tuple[Any, bool]:
+def _extract(
+    pname: str, schema: dict[str, Any], heard: list[str], reserved: set[str]
+) -> tuple[Any, bool]:
     kind = str(schema.get("type", "string")).lower()
     enum = schema.get("enum")
     if isinstance(enum, list) and enum:
@@ -129,18 +136,27 @@ def _extract(pname: str, schema: dict[str, Any], heard: list[str]) -> tuple[Any,
         return [], False
     if kind == "object":
         return {}, False
-    return _phrase_after(pname, heard)
+    return _phrase_after(pname, heard, reserved)
 
 
-def _phrase_after(pname: str, heard: list[str]) -> tuple[str, bool]:
-    """The words after the parameter's name or the last preposition, e.g. "in paris"."""
-    own = name_words(pname)
-    for i in range(len(heard) - 1, -1, -1):
-        if heard[i] in own or heard[i] in _PREPOSITIONS:
-            tail = [w for w in heard[i + 1 :] if w not in ("the", "a", "an")]
-            if tail:
-                return " ".join(tail), True
-    content = [w for w in heard if w not in _STOP]
+def _phrase_after(pname: str, heard: list[str], reserved: set[str]) -> tuple[str, bool]:
+    """The first phrase after the parameter's name or a preposition, e.g. "in paris".
+
+    The phrase runs to the next preposition; phrases holding reserved words are skipped.
+    """
+    markers = set(name_words(pname)) | set(_PREPOSITIONS)
+    for i, word in enumerate(heard):
+        if word not in markers:
+            continue
+        tail: list[str] = []
+        for w in heard[i + 1 :]:
+            if w in markers:
+                break
+            if w not in ("the", "a", "an"):
+                tail.append(w)
+        if tail and not reserved.intersection(tail):
+            return " ".join(tail), True
+    content = [w for w in heard if w not in _STOP and w not in reserved]
     if content:
         return " ".join(content), False
     return "unknown", False

@@ -8,7 +8,7 @@ import logging
 import re
 import shutil
 import unicodedata
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -246,7 +246,7 @@ class Synthesizer:
         """Whole utterance as 24 kHz mono PCM16 LE bytes (empty for text with nothing to say)."""
         return b"".join([chunk async for chunk in self.stream(text, voice)])
 
-    async def stream(self, text: str, voice: EspeakVoice) -> AsyncIterator[bytes]:
+    async def stream(self, text: str, voice: EspeakVoice) -> AsyncGenerator[bytes, None]:
         """Speak ``text``, yielding 24 kHz mono PCM16 LE chunks of ``chunk_ms`` as they are made.
 
         Every chunk but the last is exactly ``chunk_ms`` long. The first one is yielded as soon

@@ -1,0 +1,77 @@
+"""Settings: the seed's variable names, env files, and production refusals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from liveavatar.settings import Settings, describe_errors, is_placeholder
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in ("ENVIRONMENT", "PROJECT_ID", "MODEL", "VOICE", "LIVE_BACKEND", "GEMINI_API_KEY",
+                 "VERTEX_AI_ENDPOINT", "VERTEX_LOCATION", "BACKEND_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+def test_defaults_are_the_offline_embedded_ones() -> None:
+    s = Settings()
+    assert s.environment == "local"
+    assert s.live_backend == "emulator"
+    assert s.emulator_port == 9000
+    assert s.emulator_connection_lifetime_s == 600
+
+
+def test_seed_names_and_env_files(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("MODEL=from-env\nVOICE=Kore\nVERTEX_LOCATION=europe-west4\n")
+    (tmp_path / ".env.local").write_text("MODEL=from-env-local\n")
+    monkeypatch.setenv("BACKEND_URL", "ws://example.test:8080")
+    s = Settings()
+    assert s.model == "from-env-local"  # .env.local overrides .env
+    assert s.voice == "Kore"
+    assert s.vertex_location == "europe-west4"
+    assert s.backend_url == "ws://example.test:8080"
+
+
+def test_production_refuses_placeholders(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    monkeypatch.setenv("PROJECT_ID", "your-project-id")
+    monkeypatch.setenv("LIVE_BACKEND", "gemini")
+    monkeypatch.setenv("GEMINI_API_KEY", "changeme")
+    with pytest.raises(ValidationError) as info:
+        Settings()
+    text = describe_errors(info.value)
+    assert "PROJECT_ID is missing or a placeholder" in text
+    assert "GEMINI_API_KEY is missing or a placeholder" in text
+    assert "changeme" not in text  # the secret is never echoed
+
+
+def test_production_refuses_the_emulator(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    monkeypatch.setenv("PROJECT_ID", "acme-avatar-prod")
+    with pytest.raises(ValidationError, match="LIVE_BACKEND=emulator"):
+        Settings()
+    monkeypatch.setenv("LIVE_BACKEND", "vertex")
+    monkeypatch.setenv("VERTEX_AI_ENDPOINT", "https://127.0.0.1:9000")
+    with pytest.raises(ValidationError, match="local emulator"):
+        Settings()
+
+
+def test_valid_production_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    monkeypatch.setenv("PROJECT_ID", "acme-avatar-prod")
+    monkeypatch.setenv("LIVE_BACKEND", "vertex")
+    assert Settings().is_production
+
+
+@pytest.mark.parametrize(
+    ("value", "placeholder"),
+    [(None, True), ("", True), ("changeme", True), ("<your key>", True), ("xxxx", True),
+     ("AIzaSyRealLookingKey123", False)],
+)
+def test_is_placeholder(value: str | None, placeholder: bool) -> None:
+    assert is_placeholder(value) is placeholder
