@@ -14,8 +14,15 @@ from pathlib import Path
 async def emulator_process(cert_dir: Path, *args: str) -> AsyncIterator[str]:
     """Run an emulator on a free port; yields its `wss://` URL once it listens."""
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "liveavatar", "emulator", "--port", "0",
-        "--cert-dir", str(cert_dir), *args,
+        sys.executable,
+        "-m",
+        "liveavatar",
+        "emulator",
+        "--port",
+        "0",
+        "--cert-dir",
+        str(cert_dir),
+        *args,
         stdout=asyncio.subprocess.PIPE,
     )
     try:

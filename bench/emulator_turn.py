@@ -81,7 +81,11 @@ async def one_turn(url: str, cert_dir: Path, speech: bytes) -> float:
         start = loop.time()
         for i in range(n_chunks):
             chunk = pcm[i * 640 : (i + 1) * 640]
-            msg = {"realtimeInput": {"audio": {"mimeType": "audio/pcm;rate=16000", "data": encode_base64(chunk)}}}
+            msg = {
+                "realtimeInput": {
+                    "audio": {"mimeType": "audio/pcm;rate=16000", "data": encode_base64(chunk)}
+                }
+            }
             await ws.send(json.dumps(msg))
             delay = start + (i + 1) * 0.02 - loop.time()
             if delay > 0:
@@ -133,7 +137,8 @@ async def main(turns: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         async with emulator_process(Path(tmp)) as url:
             latencies = [
-                await one_turn(url, Path(tmp), utterances[i % len(utterances)]) for i in range(turns)
+                await one_turn(url, Path(tmp), utterances[i % len(utterances)])
+                for i in range(turns)
             ]
     return {
         "end_of_speech_to_first_audio_ms": percentiles(latencies),

@@ -23,12 +23,14 @@ MODEL = "gemini-3.8-live"
 EVENT_TIMEOUT_S = 30.0
 
 
-def sdk_client(server: EmulatorServer, *, vertex: bool = False, key: str = "test-key") -> genai.Client:
+def sdk_client(
+    server: EmulatorServer, *, vertex: bool = False, key: str = "test-key"
+) -> genai.Client:
     """A real SDK client aimed at the emulator, trusting its certificate in-process."""
     ctx = client_context(server.config.cert_dir)
     opts = types.HttpOptions(base_url=server.url, async_client_args={"ssl": ctx})
     if vertex:
-        creds: AuthCredentials = Credentials(token=key)
+        creds: AuthCredentials = Credentials(token=key)  # type: ignore[no-untyped-call]
         return genai.Client(
             vertexai=True,
             project="demo-project",
@@ -70,10 +72,10 @@ class Transcript:
     async def wait_for(
         self,
         predicate: Callable[[Transcript], bool],
-        timeout: float = EVENT_TIMEOUT_S,
+        limit_s: float = EVENT_TIMEOUT_S,
     ) -> None:
         """Wait until `predicate(self)` holds; fails on timeout or if the reader died first."""
-        async with asyncio.timeout(timeout), self.changed:
+        async with asyncio.timeout(limit_s), self.changed:
             await self.changed.wait_for(lambda: predicate(self) or self.error is not None)
         if not predicate(self):
             raise AssertionError(f"connection ended first: {self.error!r}")

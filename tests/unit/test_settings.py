@@ -12,8 +12,17 @@ from liveavatar.settings import Settings, describe_errors, is_placeholder
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in ("ENVIRONMENT", "PROJECT_ID", "MODEL", "VOICE", "LIVE_BACKEND", "GEMINI_API_KEY",
-                 "VERTEX_AI_ENDPOINT", "VERTEX_LOCATION", "BACKEND_URL"):
+    for name in (
+        "ENVIRONMENT",
+        "PROJECT_ID",
+        "MODEL",
+        "VOICE",
+        "LIVE_BACKEND",
+        "GEMINI_API_KEY",
+        "VERTEX_AI_ENDPOINT",
+        "VERTEX_LOCATION",
+        "BACKEND_URL",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
 
@@ -70,8 +79,14 @@ def test_valid_production_settings(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.parametrize(
     ("value", "placeholder"),
-    [(None, True), ("", True), ("changeme", True), ("<your key>", True), ("xxxx", True),
-     ("AIzaSyRealLookingKey123", False)],
+    [
+        (None, True),
+        ("", True),
+        ("changeme", True),
+        ("<your key>", True),
+        ("xxxx", True),
+        ("AIzaSyRealLookingKey123", False),
+    ],
 )
 def test_is_placeholder(value: str | None, placeholder: bool) -> None:
     assert is_placeholder(value) is placeholder

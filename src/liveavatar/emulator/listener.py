@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Literal
 
 from liveavatar.audio.pcm import Resampler
 
@@ -158,8 +159,12 @@ def vad_config_for(setup: Setup) -> VadConfig | None:
     aad = ric.automatic_activity_detection if ric else None
     if aad is not None and aad.disabled:
         return None
-    start = "LOW" if aad and (aad.start_of_speech_sensitivity or "").endswith("LOW") else "HIGH"
-    end = "LOW" if aad and (aad.end_of_speech_sensitivity or "").endswith("LOW") else "HIGH"
+    start: Literal["HIGH", "LOW"] = (
+        "LOW" if aad and (aad.start_of_speech_sensitivity or "").endswith("LOW") else "HIGH"
+    )
+    end: Literal["HIGH", "LOW"] = (
+        "LOW" if aad and (aad.end_of_speech_sensitivity or "").endswith("LOW") else "HIGH"
+    )
     silence = aad.silence_duration_ms if aad and aad.silence_duration_ms else None
     return VadConfig(
         start_sensitivity=start,

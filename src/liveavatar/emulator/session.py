@@ -215,7 +215,9 @@ class LiveSession:
                 try:
                     rate = parse_pcm_rate(mime) or 16_000
                 except ValueError as exc:
-                    raise LiveCloseError(INVALID_ARGUMENT, f"Unsupported MIME type: {mime[:40]}") from exc
+                    raise LiveCloseError(
+                        INVALID_ARGUMENT, f"Unsupported MIME type: {mime[:40]}"
+                    ) from exc
                 pcm = blob.decoded()
                 await listener.audio(pcm[: len(pcm) & ~1], rate)
             elif mime.startswith("image/"):
@@ -371,14 +373,13 @@ class LiveSession:
         turn = self._turn
         if turn is None or turn.done() or not self._turn_open:
             return
+        # Collected first: the cancelled turn forgets its pending calls as it unwinds.
+        cancelled = list(self._calls)
+        self._calls.clear()
         turn.cancel()
         await asyncio.wait([turn])
         self._turn_open = False
         self._audio_streaming.clear()
-        cancelled = [c.id for c in self._calls.values()]
-        for call in self._calls.values():
-            call.result.cancel()
-        self._calls.clear()
         if cancelled:
             await self.send(outbound.tool_call_cancellation(cancelled))
         await self.send(outbound.interrupted())

@@ -28,7 +28,8 @@ async def raw(
     server: EmulatorServer, path: str = GEMINI_PATH, **kwargs: Any
 ) -> AsyncIterator[ClientConnection]:
     ssl = client_context(server.config.cert_dir) if server.config.tls else None
-    async with connect(server.ws_url + path, ssl=ssl, max_size=2**20, **kwargs) as ws:
+    kwargs.setdefault("max_size", 2**20)
+    async with connect(server.ws_url + path, ssl=ssl, **kwargs) as ws:
         yield ws
 
 
@@ -90,9 +91,7 @@ async def test_credentials_accepted_from_every_place(
         await setup_ok(ws)
 
 
-@pytest.mark.parametrize(
-    ("headers", "status"), [({}, 401), ({"x-goog-api-key": "wrong"}, 403)]
-)
+@pytest.mark.parametrize(("headers", "status"), [({}, 401), ({"x-goog-api-key": "wrong"}, 403)])
 async def test_missing_or_wrong_key_refused_at_the_upgrade(
     start_emulator: StartEmulator, headers: dict[str, str], status: int
 ) -> None:
@@ -110,7 +109,9 @@ async def test_plain_ws_mode_and_snake_case_keys(start_emulator: StartEmulator) 
             "model": "models/gemini-3.8-live",
             "generation_config": {
                 "response_modalities": ["AUDIO"],
-                "speech_config": {"voice_config": {"prebuilt_voice_config": {"voice_name": "Puck"}}},
+                "speech_config": {
+                    "voice_config": {"prebuilt_voice_config": {"voice_name": "Puck"}}
+                },
             },
             "output_audio_transcription": {},
         }
@@ -142,9 +143,17 @@ async def test_binary_frames_by_default(emulator: EmulatorServer) -> None:
         (False, json.dumps({"realtimeInput": {"text": "hi"}}), 1007),
         (True, json.dumps(SETUP), 1007),
         (True, b"\x00\xff\xfe garbage \x81", 1007),
-        (True, json.dumps({"realtimeInput": {"audio": {"mimeType": "audio/pcm", "data": "!!"}}}), 1007),
+        (
+            True,
+            json.dumps({"realtimeInput": {"audio": {"mimeType": "audio/pcm", "data": "!!"}}}),
+            1007,
+        ),
         (True, json.dumps({"realtimeInput": {"activityStart": {}}}), 1007),
-        (True, json.dumps({"realtimeInput": {"video": {"mimeType": "image/jpeg", "data": "AAAA"}}}), 1007),
+        (
+            True,
+            json.dumps({"realtimeInput": {"video": {"mimeType": "image/jpeg", "data": "AAAA"}}}),
+            1007,
+        ),
         (True, "x" * (5 * 1024 * 1024), 1009),
     ],
     ids=[
@@ -198,11 +207,21 @@ async def test_echo_brain_returns_the_same_audio_at_24k(start_emulator: StartEmu
         await setup_ok(ws)
         for pcm in (tone, silence(20)):
             data = base64.urlsafe_b64encode(pcm).decode()
-            await ws.send(json.dumps({"realtime_input": {"audio": {"mime_type": "audio/pcm;rate=16000", "data": data}}}))
+            await ws.send(
+                json.dumps(
+                    {
+                        "realtime_input": {
+                            "audio": {"mime_type": "audio/pcm;rate=16000", "data": data}
+                        }
+                    }
+                )
+            )
             msg = json.loads(await ws.recv())
             part = msg["serverContent"]["modelTurn"]["parts"][0]["inlineData"]
             assert part["mimeType"] == "audio/pcm;rate=24000"
             out = np.frombuffer(base64.b64decode(part["data"]), dtype="<i2")
             assert out.size == 480
             src = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
-            assert abs(np.sqrt(np.mean(out.astype(np.float64) ** 2)) - np.sqrt(np.mean(src**2))) < 300
+            assert (
+                abs(np.sqrt(np.mean(out.astype(np.float64) ** 2)) - np.sqrt(np.mean(src**2))) < 300
+            )

@@ -60,8 +60,14 @@ async def test_spoken_question_gets_transcribed_and_answered(
         if p.inline_data
     }
     assert mimes == {"audio/pcm;rate=24000"}
-    generation = [i for i, m in enumerate(t.messages) if m.server_content and m.server_content.generation_complete]
-    done = [i for i, m in enumerate(t.messages) if m.server_content and m.server_content.turn_complete]
+    generation = [
+        i
+        for i, m in enumerate(t.messages)
+        if m.server_content and m.server_content.generation_complete
+    ]
+    done = [
+        i for i, m in enumerate(t.messages) if m.server_content and m.server_content.turn_complete
+    ]
     assert generation and done and generation[0] < done[0]
     usage = t.messages[done[0]].usage_metadata
     assert usage is not None
@@ -88,7 +94,10 @@ async def test_text_turn_uses_the_persona(emulator: EmulatorServer) -> None:
 async def test_text_modality_answers_in_text(emulator: EmulatorServer) -> None:
     client = sdk_client(emulator)
     config = types.LiveConnectConfig(response_modalities=[types.Modality.TEXT])
-    async with client.aio.live.connect(model=MODEL, config=config) as session, reading(session) as t:
+    async with (
+        client.aio.live.connect(model=MODEL, config=config) as session,
+        reading(session) as t,
+    ):
         await session.send_realtime_input(text="hello there")
         await t.wait_for(lambda t: turn_completes(t) >= 1)
     text = "".join(m.text or "" for m in t.messages)
@@ -112,8 +121,13 @@ WEATHER = types.FunctionDeclaration(
 
 async def test_function_call_round_trip(emulator: EmulatorServer) -> None:
     client = sdk_client(emulator)
-    config = AUDIO_CONFIG.model_copy(update={"tools": [types.Tool(function_declarations=[WEATHER])]})
-    async with client.aio.live.connect(model=MODEL, config=config) as session, reading(session) as t:
+    config = AUDIO_CONFIG.model_copy(
+        update={"tools": [types.Tool(function_declarations=[WEATHER])]}
+    )
+    async with (
+        client.aio.live.connect(model=MODEL, config=config) as session,
+        reading(session) as t,
+    ):
         await session.send_realtime_input(text="What is the weather like in Paris?")
         await t.wait_for(lambda t: t.count(lambda m: m.tool_call is not None) >= 1)
         call_msg = next(m for m in t.messages if m.tool_call)
@@ -155,7 +169,9 @@ async def test_speech_over_the_answer_interrupts_it(emulator: EmulatorServer) ->
             kinds.append("turn_complete")
     # The joke is cut short (no generationComplete), the greeting is answered in full.
     assert kinds == ["interrupted", "turn_complete", "generation_complete", "turn_complete"]
-    first_turn_end = next(i for i, m in enumerate(t.messages) if m.server_content and m.server_content.interrupted)
+    first_turn_end = next(
+        i for i, m in enumerate(t.messages) if m.server_content and m.server_content.interrupted
+    )
     joke_audio = b"".join(m.data or b"" for m in t.messages[:first_turn_end])
     full_joke_s = 4.0  # the joke takes well over four seconds to say
     assert len(joke_audio) / 48_000 < full_joke_s
@@ -189,7 +205,10 @@ async def test_seeded_history_and_a_lone_space_give_one_reply(emulator: Emulator
 
 async def test_unfinished_client_turn_is_answered_when_completed(emulator: EmulatorServer) -> None:
     client = sdk_client(emulator)
-    async with client.aio.live.connect(model=MODEL, config=AUDIO_CONFIG) as session, reading(session) as t:
+    async with (
+        client.aio.live.connect(model=MODEL, config=AUDIO_CONFIG) as session,
+        reading(session) as t,
+    ):
         await session.send_client_content(
             turns=types.Content(role="user", parts=[types.Part(text="tell me a joke")]),
             turn_complete=False,
@@ -207,7 +226,10 @@ async def test_what_do_you_see_describes_the_latest_frame(emulator: EmulatorServ
     buf = io.BytesIO()
     Image.new("RGB", (320, 240), (20, 40, 220)).save(buf, format="JPEG")
     client = sdk_client(emulator)
-    async with client.aio.live.connect(model=MODEL, config=AUDIO_CONFIG) as session, reading(session) as t:
+    async with (
+        client.aio.live.connect(model=MODEL, config=AUDIO_CONFIG) as session,
+        reading(session) as t,
+    ):
         await session.send_realtime_input(
             video=types.Blob(data=buf.getvalue(), mime_type="image/jpeg")
         )
@@ -230,7 +252,10 @@ async def test_manual_activity_marks_the_turn(emulator: EmulatorServer) -> None:
             )
         }
     )
-    async with client.aio.live.connect(model=MODEL, config=config) as session, reading(session) as t:
+    async with (
+        client.aio.live.connect(model=MODEL, config=config) as session,
+        reading(session) as t,
+    ):
         await session.send_realtime_input(activity_start=types.ActivityStart())
         await stream_pcm(session, silence(200) + synthesize_pcm16("good morning") + silence(200))
         await session.send_realtime_input(activity_end=types.ActivityEnd())
@@ -244,7 +269,10 @@ async def test_audio_stream_end_flushes_the_utterance(emulator: EmulatorServer) 
     from tests.support.speech import silence, synthesize_pcm16
 
     client = sdk_client(emulator)
-    async with client.aio.live.connect(model=MODEL, config=AUDIO_CONFIG) as session, reading(session) as t:
+    async with (
+        client.aio.live.connect(model=MODEL, config=AUDIO_CONFIG) as session,
+        reading(session) as t,
+    ):
         await stream_pcm(session, silence(200) + synthesize_pcm16("hello there"))
         await session.send_realtime_input(audio_stream_end=True)
         await t.wait_for(lambda t: turn_completes(t) >= 1)
@@ -255,7 +283,10 @@ async def test_concurrent_sessions_do_not_mix(emulator: EmulatorServer) -> None:
     client = sdk_client(emulator)
 
     async def ask(question: str) -> str:
-        async with client.aio.live.connect(model=MODEL, config=AUDIO_CONFIG) as session, reading(session) as t:
+        async with (
+            client.aio.live.connect(model=MODEL, config=AUDIO_CONFIG) as session,
+            reading(session) as t,
+        ):
             await session.send_realtime_input(text=question)
             await t.wait_for(lambda t: turn_completes(t) >= 1)
         return t.output_text()
@@ -263,3 +294,20 @@ async def test_concurrent_sessions_do_not_mix(emulator: EmulatorServer) -> None:
     name, joke = await asyncio.gather(ask("what is your name"), ask("tell me a joke"))
     assert name == "My name is Ava."
     assert "scarecrow" in joke
+
+
+async def test_interrupting_a_pending_call_cancels_it(emulator: EmulatorServer) -> None:
+    client = sdk_client(emulator)
+    config = AUDIO_CONFIG.model_copy(update={"tools": [types.Tool(function_declarations=[WEATHER])]})
+    async with client.aio.live.connect(model=MODEL, config=config) as session, reading(session) as t:
+        await session.send_realtime_input(text="What is the weather like in Rome?")
+        await t.wait_for(lambda t: t.count(lambda m: m.tool_call is not None) >= 1)
+        call_msg = next(m for m in t.messages if m.tool_call)
+        assert call_msg.tool_call and call_msg.tool_call.function_calls
+        call_id = call_msg.tool_call.function_calls[0].id
+        await speak(session, "goodbye")
+        await t.wait_for(lambda t: turn_completes(t) >= 2)
+    cancellations = [m.tool_call_cancellation for m in t.messages if m.tool_call_cancellation]
+    assert [c.ids for c in cancellations] == [[call_id]]
+    assert t.count(lambda m: bool(m.server_content and m.server_content.interrupted)) == 1
+    assert t.output_text() == "Goodbye! It was nice talking to you."

@@ -33,7 +33,10 @@ def latest_handle(t: Transcript) -> str | None:
 
 async def test_resumption_continues_the_conversation(emulator: EmulatorServer) -> None:
     client = sdk_client(emulator)
-    async with client.aio.live.connect(model=MODEL, config=RESUMABLE) as session, reading(session) as t:
+    async with (
+        client.aio.live.connect(model=MODEL, config=RESUMABLE) as session,
+        reading(session) as t,
+    ):
         await session.send_realtime_input(text="my favourite colour is green")
         await t.wait_for(lambda t: turn_completes(t) >= 1)
         await t.wait_for(lambda t: t.messages[-1].session_resumption_update is not None)
@@ -51,7 +54,10 @@ async def test_resumption_continues_the_conversation(emulator: EmulatorServer) -
             "session_resumption": types.SessionResumptionConfig(handle=handle),
         }
     )
-    async with client.aio.live.connect(model=MODEL, config=resume) as session, reading(session) as t2:
+    async with (
+        client.aio.live.connect(model=MODEL, config=resume) as session,
+        reading(session) as t2,
+    ):
         await session.send_realtime_input(text="what did I say")
         await t2.wait_for(lambda t: turn_completes(t) >= 1)
         await session.send_realtime_input(text="what is your name")
@@ -73,7 +79,10 @@ async def test_unknown_resumption_handle_is_refused(emulator: EmulatorServer) ->
 async def test_go_away_then_close_at_end_of_lifetime(start_emulator: StartEmulator) -> None:
     server = await start_emulator(connection_lifetime_s=2.0, goaway_notice_s=1.0)
     client = sdk_client(server)
-    async with client.aio.live.connect(model=MODEL, config=RESUMABLE) as session, reading(session) as t:
+    async with (
+        client.aio.live.connect(model=MODEL, config=RESUMABLE) as session,
+        reading(session) as t,
+    ):
         await t.wait_for(lambda t: t.error is not None)
     go_aways = [m.go_away for m in t.messages if m.go_away]
     assert [g.time_left for g in go_aways] == ["1s"]
@@ -84,7 +93,10 @@ async def test_go_away_then_close_at_end_of_lifetime(start_emulator: StartEmulat
 async def test_fault_close_mid_turn(start_emulator: StartEmulator) -> None:
     server = await start_emulator(faults=FaultConfig(close_after_s=0.0))
     client = sdk_client(server)
-    async with client.aio.live.connect(model=MODEL, config=RESUMABLE) as session, reading(session) as t:
+    async with (
+        client.aio.live.connect(model=MODEL, config=RESUMABLE) as session,
+        reading(session) as t,
+    ):
         await session.send_realtime_input(text="tell me a joke")
         await t.wait_for(lambda t: t.error is not None)
     assert isinstance(t.error, errors.APIError)
@@ -98,7 +110,10 @@ async def test_fault_first_audio_delay(start_emulator: StartEmulator) -> None:
     server = await start_emulator(faults=FaultConfig(first_audio_delay_ms=800))
     client = sdk_client(server)
     loop = asyncio.get_running_loop()
-    async with client.aio.live.connect(model=MODEL, config=RESUMABLE) as session, reading(session) as t:
+    async with (
+        client.aio.live.connect(model=MODEL, config=RESUMABLE) as session,
+        reading(session) as t,
+    ):
         await session.send_realtime_input(text="hello")
         await t.wait_for(lambda t: t.output_text() != "")
         spoke = loop.time()

@@ -20,7 +20,9 @@ def brain(script: Script = DEFAULT_SCRIPT) -> Brain:
     return Brain(script, clock=lambda: NOON)
 
 
-def say(utterance: str, instruction: str = "", functions: list[FunctionDeclaration] | None = None) -> Any:
+def say(
+    utterance: str, instruction: str = "", functions: list[FunctionDeclaration] | None = None
+) -> Any:
     conv = Conversation("m", instruction, [Turn("user", utterance)])
     return brain().decide(utterance, conv, functions or [], None)
 
@@ -31,7 +33,10 @@ def say(utterance: str, instruction: str = "", functions: list[FunctionDeclarati
         ("what time is it", "It is 3:05 PM."),
         ("what is the date", "Today is Thursday, November 26, 2026."),
         ("hello there", "Hello! I am Gemini. How can I help you today?"),
-        ("tell me a joke", "Why did the scarecrow win an award? Because he was outstanding in his field."),
+        (
+            "tell me a joke",
+            "Why did the scarecrow win an award? Because he was outstanding in his field.",
+        ),
         ("the quick brown fox", "You said: the quick brown fox."),
         ("what do you see", "I do not see anything. No video is shared."),
     ],
@@ -55,7 +60,9 @@ def test_persona_name(instruction: str, name: str) -> None:
 
 
 def test_user_script_replaces_the_default() -> None:
-    script = Script(rules=[Rule(patterns=["open sesame"], reply="The door opens, {name}.")], fallback="Pardon?")
+    script = Script(
+        rules=[Rule(patterns=["open sesame"], reply="The door opens, {name}.")], fallback="Pardon?"
+    )
     b = brain(script)
     conv = Conversation("m", "You are Ali.")
     assert b.decide("open sesame please", conv, [], None) == Speak("The door opens, Ali.")
@@ -75,11 +82,15 @@ WEATHER = FunctionDeclaration(
         "required": ["city"],
     },
 )
-MOOD = FunctionDeclaration(name="set_mood", description="Set the avatar mood", behavior="NON_BLOCKING")
+MOOD = FunctionDeclaration(
+    name="set_mood", description="Set the avatar mood", behavior="NON_BLOCKING"
+)
 
 
 def test_tool_is_called_with_args_from_the_utterance() -> None:
-    decision = say("what is the weather in london for three days in fahrenheit", functions=[WEATHER, MOOD])
+    decision = say(
+        "what is the weather in london for three days in fahrenheit", functions=[WEATHER, MOOD]
+    )
     assert isinstance(decision, CallTool)
     assert decision.call.name == "get_current_weather"
     assert decision.call.args == {"city": "london", "days": 3, "units": "fahrenheit"}
@@ -108,7 +119,11 @@ def test_unrelated_utterance_calls_nothing() -> None:
 def test_required_args_get_plausible_values() -> None:
     schema = {
         "type": "object",
-        "properties": {"n": {"type": "integer"}, "flag": {"type": "boolean"}, "tags": {"type": "array"}},
+        "properties": {
+            "n": {"type": "integer"},
+            "flag": {"type": "boolean"},
+            "tags": {"type": "array"},
+        },
         "required": ["n", "flag", "tags"],
     }
     assert fill_args(["hello"], schema) == {"n": 0, "flag": True, "tags": []}

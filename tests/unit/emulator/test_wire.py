@@ -71,7 +71,12 @@ def test_tool_response_payload_keys_are_kept() -> None:
         {
             "tool_response": {
                 "functionResponses": [
-                    {"id": "c1", "name": "f", "response": {"output": {"snake_key": 1}}, "will_continue": False}
+                    {
+                        "id": "c1",
+                        "name": "f",
+                        "response": {"output": {"snake_key": 1}},
+                        "will_continue": False,
+                    }
                 ]
             }
         }
