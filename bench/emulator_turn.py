@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from websockets.asyncio.client import connect
 
 from liveavatar.audio.pcm import encode_base64, resample, silence
@@ -54,7 +55,10 @@ def percentiles(values: list[float]) -> dict[str, float]:
 
 
 async def speech_16k(synth: Synthesizer, text: str) -> bytes:
-    return resample(await synth.synthesize(text, SPEAKER), 24_000, 16_000)
+    """The utterance at 16 kHz, trimmed to its loud part so its end is the end of speech."""
+    pcm = resample(await synth.synthesize(text, SPEAKER), 24_000, 16_000)
+    loud = np.flatnonzero(np.abs(np.frombuffer(pcm, dtype="<i2")) > 0.02 * 32768)
+    return pcm[2 * int(loud[0]) : 2 * (int(loud[-1]) + 1)]
 
 
 async def one_turn(url: str, cert_dir: Path, speech: bytes) -> float:

@@ -83,6 +83,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(settings.log_level)
     if args.command == "emulator":
         return _run_emulator(args, settings)
+    if args.command == "serve":
+        from liveavatar.server.runner import serve
+
+        serve(settings)
+        return 0
     if args.command == "up":
         # Only the emulator is built so far; `up` grows as the other services land.
         args = _build_parser().parse_args(["emulator"])

@@ -70,7 +70,22 @@ class Settings(BaseSettings):
     )
     live_backend: LiveBackend = "emulator"
     gemini_api_key: SecretStr | None = None
+    live_ca_file: Path | None = Field(
+        default=None, description="CA file to trust for the Live endpoint (the emulator's cert)."
+    )
     data_dir: Path = Path(".data")
+
+    # Backend (`liveavatar serve`).
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    allowed_origins: list[str] = [
+        "http://localhost:8000",
+        "http://127.0.0.1:8000",
+    ]
+    knowledge_dir: Path = Path("knowledge")
+    max_sessions: int = Field(default=250, ge=1)
+    tool_timeout_s: float = Field(default=5.0, gt=0)
+    shutdown_grace_s: float = Field(default=3.0, ge=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     # Live emulator (`liveavatar emulator`); CLI flags override these.

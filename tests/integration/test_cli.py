@@ -15,7 +15,10 @@ from tests.support.live import MODEL, reading, turn_completes
 
 def test_unbuilt_commands_say_so() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "liveavatar", "dashboard"], capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "liveavatar", "dashboard"],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 3
     assert "not built yet" in done.stderr
@@ -25,7 +28,11 @@ def test_invalid_production_settings_refuse_to_start(tmp_path: Path) -> None:
     env = {"ENVIRONMENT": "production", "PROJECT_ID": "changeme", "PATH": "/usr/bin:/bin"}
     done = subprocess.run(
         [sys.executable, "-m", "liveavatar", "emulator"],
-        capture_output=True, text=True, timeout=60, env=env, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        cwd=tmp_path,
     )
     assert done.returncode == 2
     assert "PROJECT_ID is missing or a placeholder" in done.stderr
@@ -37,8 +44,16 @@ async def test_emulator_command_serves_the_sdk(tmp_path: Path) -> None:
     from liveavatar.emulator.tls import client_context
 
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "liveavatar", "emulator", "--port", "0",
-        "--cert-dir", str(tmp_path), "--lifetime", "30",
+        sys.executable,
+        "-m",
+        "liveavatar",
+        "emulator",
+        "--port",
+        "0",
+        "--cert-dir",
+        str(tmp_path),
+        "--lifetime",
+        "30",
         stdout=asyncio.subprocess.PIPE,
     )
     try:
@@ -57,7 +72,10 @@ async def test_emulator_command_serves_the_sdk(tmp_path: Path) -> None:
                 base_url=url, async_client_args={"ssl": client_context(tmp_path)}
             ),
         )
-        async with client.aio.live.connect(model=MODEL, config={}) as session, reading(session) as t:
+        async with (
+            client.aio.live.connect(model=MODEL, config={}) as session,
+            reading(session) as t,
+        ):
             await session.send_realtime_input(text="hello")
             await t.wait_for(lambda t: turn_completes(t) >= 1)
         assert len(t.audio()) > 0

@@ -91,3 +91,26 @@ def chunks(pcm: bytes, ms: int = 20, rate: int = 16000) -> list[bytes]:
 def duration_ms(pcm: bytes, rate: int = 16000) -> int:
     """Return the duration of PCM16 mono bytes in milliseconds (rounded down)."""
     return len(pcm) // 2 * 1000 // rate
+
+
+def speech_bounds_ms(
+    pcm: bytes, *, threshold_dbfs: float = -40.0, rate: int = 16000
+) -> tuple[int, int]:
+    """Return (first, last) ms of 20 ms frames louder than ``threshold_dbfs`` RMS.
+
+    ``last`` is the end of the last loud frame. Raises ``ValueError`` if nothing is loud.
+    """
+    frame = rate // 50
+    samples = np.frombuffer(pcm[: len(pcm) // (2 * frame) * 2 * frame], dtype="<i2")
+    power = np.mean(samples.astype(np.float64).reshape(-1, frame) ** 2, axis=1)
+    loud = np.flatnonzero(power >= (32768.0 * 10.0 ** (threshold_dbfs / 20.0)) ** 2)
+    if loud.size == 0:
+        raise ValueError("no speech found")
+    return int(loud[0]) * 20, (int(loud[-1]) + 1) * 20
+
+
+def trim(pcm: bytes, *, threshold_dbfs: float = -40.0, rate: int = 16000) -> bytes:
+    """Cut leading and trailing quiet audio (see :func:`speech_bounds_ms`)."""
+    first, last = speech_bounds_ms(pcm, threshold_dbfs=threshold_dbfs, rate=rate)
+    per_ms = 2 * rate // 1000
+    return pcm[first * per_ms : last * per_ms]

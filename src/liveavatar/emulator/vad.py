@@ -27,6 +27,9 @@ _END_MODE: dict[str, int] = {"HIGH": 3, "LOW": 1}
 # voiced frame (a click, a breath) in the pause does not keep the utterance alive.
 _END_RESET_FRAMES: dict[str, int] = {"HIGH": 2, "LOW": 1}
 
+# At most this many loud frames (200 ms) just before the voiced run join the onset.
+_ONSET_FRAMES = 200 // FRAME_MS
+
 # Start detection always uses the strictest mode: mode 0 false-alarms on noise far too often.
 _START_MODE = 3
 
@@ -42,8 +45,8 @@ class VadConfig:
     ``prefix_padding_ms``: audio (ms) from before the detected start that is included in
     ``SpeechStarted.preroll`` (the Live API guide's reading of ``prefixPaddingMs``; its API
     reference instead calls it a minimum speech duration, which the sensitivity covers).
-    The default is 300, not the 20 of the guide's example: the recogniser needs the weak
-    onset webrtcvad misses ("h" of "how" was lost at 20 ms) and some lead-in to normalise.
+    The detected start already includes weak onsets webrtcvad misses, so 20 ms is enough
+    for the recogniser.
     ``silence_duration_ms``: trailing non-speech (ms) needed to end the utterance.
     ``energy_threshold_dbfs``: emulator-only energy gate; a frame whose RMS is below this
     level (dB relative to full scale) never counts as speech, whatever webrtcvad says.
@@ -51,7 +54,7 @@ class VadConfig:
 
     start_sensitivity: Literal["HIGH", "LOW"] = "HIGH"
     end_sensitivity: Literal["HIGH", "LOW"] = "HIGH"
-    prefix_padding_ms: int = 300
+    prefix_padding_ms: int = 20
     silence_duration_ms: int = 500
     energy_threshold_dbfs: float = -45.0
 
@@ -137,9 +140,10 @@ class StreamingVad:
         self._start_vad = webrtcvad.Vad(_START_MODE)
         self._end_vad = webrtcvad.Vad(_END_MODE[self._config.end_sensitivity])
         self._in_speech = False
-        # Recent frames and their start-voicing flags, for the start window and preroll.
-        self._history: collections.deque[bytes] = collections.deque(
-            maxlen=self._pad_frames + self._start_frames
+        # Recent (frame, loud) pairs: enough for the start window, onset backtracking
+        # and the prefix padding.
+        self._history: collections.deque[tuple[bytes, bool]] = collections.deque(
+            maxlen=self._pad_frames + self._start_frames + _ONSET_FRAMES
         )
         self._flags: collections.deque[bool] = collections.deque(maxlen=self._start_frames)
         self._silent_frames = 0
@@ -194,7 +198,7 @@ class StreamingVad:
         loud = self._energetic(frame)
         start_voiced = loud and self._start_vad.is_speech(frame, self._rate)
         end_voiced = loud and self._end_vad.is_speech(frame, self._rate)
-        self._history.append(frame)
+        self._history.append((frame, loud))
         self._flags.append(start_voiced)
         if self._in_speech:
             self._voiced_run = self._voiced_run + 1 if end_voiced else 0
@@ -209,13 +213,17 @@ class StreamingVad:
             return None
         if not start_voiced or sum(self._flags) < self._start_needed:
             return None
-        first = next(i for i, flag in enumerate(self._flags) if flag)
-        window = len(self._flags)
-        # Frames in history that precede the voiced run, capped at the prefix padding.
-        lead = len(self._history) - window + first
-        keep = list(self._history)[max(0, lead - self._pad_frames) :]
+        history = list(self._history)
+        onset = len(history) - len(self._flags)
+        onset += next(i for i, flag in enumerate(self._flags) if flag)
+        # webrtcvad is late on weak onsets (the "h" of "how"): move the start back over
+        # the loud frames just before the voiced run.
+        floor = max(0, onset - _ONSET_FRAMES)
+        while onset > floor and history[onset - 1][1]:
+            onset -= 1
+        keep = b"".join(frame for frame, _ in history[max(0, onset - self._pad_frames) :])
         self._in_speech = True
         self._silent_frames = 0
         self._voiced_run = 0
-        start_samples = self._samples - (window - first) * self._frame_samples
-        return SpeechStarted(start_samples * 1000 // self._rate, b"".join(keep))
+        start_samples = self._samples - (len(history) - onset) * self._frame_samples
+        return SpeechStarted(start_samples * 1000 // self._rate, keep)

@@ -298,8 +298,13 @@ async def test_concurrent_sessions_do_not_mix(emulator: EmulatorServer) -> None:
 
 async def test_interrupting_a_pending_call_cancels_it(emulator: EmulatorServer) -> None:
     client = sdk_client(emulator)
-    config = AUDIO_CONFIG.model_copy(update={"tools": [types.Tool(function_declarations=[WEATHER])]})
-    async with client.aio.live.connect(model=MODEL, config=config) as session, reading(session) as t:
+    config = AUDIO_CONFIG.model_copy(
+        update={"tools": [types.Tool(function_declarations=[WEATHER])]}
+    )
+    async with (
+        client.aio.live.connect(model=MODEL, config=config) as session,
+        reading(session) as t,
+    ):
         await session.send_realtime_input(text="What is the weather like in Rome?")
         await t.wait_for(lambda t: t.count(lambda m: m.tool_call is not None) >= 1)
         call_msg = next(m for m in t.messages if m.tool_call)

@@ -1,0 +1,1 @@
+"""One browser session bridged to one Live conversation."""

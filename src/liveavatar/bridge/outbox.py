@@ -1,0 +1,69 @@
+"""Frames waiting for the browser: control overtakes audio, and audio can be dropped at once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+
+from liveavatar.protocol import ServerMessage
+
+CONTROL_LIMIT = 1_000
+
+
+class OutboxOverflow(Exception):
+    """The browser stopped reading: even small control messages piled up."""
+
+
+class Outbox:
+    """Two bounded lanes drained by one writer task.
+
+    Control messages (transcripts, `interrupted`, errors) always go first, so a barge-in
+    notice never waits behind seconds of audio. Audio is bounded by bytes; when the
+    browser reads too slowly the oldest audio is dropped (and counted) rather than
+    stalling the Live reader, which must keep handling control events.
+    """
+
+    def __init__(self, audio_limit_bytes: int = 24_000 * 2 * 10) -> None:
+        self._control: deque[str] = deque()
+        self._audio: deque[bytes] = deque()
+        self._audio_bytes = 0
+        self._audio_limit = audio_limit_bytes
+        self._ready = asyncio.Event()
+        self.dropped_chunks = 0
+
+    def put_control(self, message: ServerMessage) -> None:
+        if len(self._control) >= CONTROL_LIMIT:
+            raise OutboxOverflow("browser is not reading")
+        self._control.append(message.model_dump_json())
+        self._ready.set()
+
+    def put_audio(self, pcm: bytes) -> None:
+        self._audio.append(pcm)
+        self._audio_bytes += len(pcm)
+        while self._audio_bytes > self._audio_limit and len(self._audio) > 1:
+            self._audio_bytes -= len(self._audio.popleft())
+            self.dropped_chunks += 1
+        self._ready.set()
+
+    def flush_audio(self) -> int:
+        """Drop every queued audio chunk (barge-in); returns how many were dropped."""
+        n = len(self._audio)
+        self._audio.clear()
+        self._audio_bytes = 0
+        return n
+
+    @property
+    def queued_audio_bytes(self) -> int:
+        return self._audio_bytes
+
+    async def get(self) -> str | bytes:
+        """The next frame to send: text for JSON control messages, bytes for audio."""
+        while True:
+            if self._control:
+                return self._control.popleft()
+            if self._audio:
+                pcm = self._audio.popleft()
+                self._audio_bytes -= len(pcm)
+                return pcm
+            self._ready.clear()
+            await self._ready.wait()

@@ -1,0 +1,426 @@
+"""One browser WebSocket bridged to one Live conversation: reader, writer, Live and watchdog
+tasks in one task group, with one place where errors become browser messages and closes."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from google.genai import types
+from pydantic import ValidationError
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from liveavatar import protocol as p
+from liveavatar.errors import (
+    CLOSE_GOING_AWAY,
+    CLOSE_NORMAL,
+    AvatarError,
+    HelloTimeout,
+    ProtocolError,
+    RecoverableProtocolError,
+    UnsupportedVersion,
+)
+from liveavatar.live.events import (
+    AudioOut,
+    Handle,
+    InputText,
+    Interrupted,
+    LinkEvent,
+    OutputText,
+    Reconnected,
+    Reconnecting,
+    Rotated,
+    ToolCall,
+    ToolCancel,
+    TurnComplete,
+)
+from liveavatar.live.link import LiveLink, Opener
+from liveavatar.live.persona import Persona
+from liveavatar.log import session_id_var
+from liveavatar.server.metrics import Metrics
+from liveavatar.tools import ToolRegistry
+
+from .outbox import Outbox
+from .turns import TurnTracker
+
+logger = logging.getLogger(__name__)
+
+HELLO_TIMEOUT_S = 10.0
+CLOSE_TIMEOUT_S = 2.0
+MAX_BAD_FRAMES = 20  # recoverable protocol errors tolerated per session
+AUDIO_BUDGET_BYTES_PER_S = 4 * 32_000  # four times real time
+AUDIO_BURST_BYTES = 2 * 32_000
+MAX_CONCURRENT_TOOLS = 4
+
+
+class _BrowserGone(Exception):
+    """The browser closed its socket; ends the session's task group quietly."""
+
+
+class _SessionEnded(Exception):
+    """The session ends on purpose (bye, shutdown) with this close code."""
+
+    def __init__(self, code: int) -> None:
+        self.code = code
+
+
+@dataclass(frozen=True)
+class BridgeDeps:
+    """What every session of one backend process shares (built in the app's lifespan)."""
+
+    opener_for: Callable[[Persona], Opener]
+    persona: Callable[[], Persona]
+    tools: ToolRegistry
+    metrics: Metrics
+    handles: HandleDirectory
+    shutting_down: asyncio.Event
+
+
+class HandleDirectory:
+    """Latest Live resumption handle per browser session id, so a reconnecting page
+    resumes its conversation. Bounded; entries expire with the handles (2 h)."""
+
+    def __init__(self, max_entries: int = 10_000, ttl_s: float = 7200.0) -> None:
+        self._entries: dict[str, tuple[float, str]] = {}
+        self._max = max_entries
+        self._ttl = ttl_s
+
+    def put(self, session_id: str, handle: str, now: float) -> None:
+        self._entries.pop(session_id, None)
+        self._entries[session_id] = (now + self._ttl, handle)
+        while len(self._entries) > self._max:
+            del self._entries[next(iter(self._entries))]
+
+    def get(self, session_id: str, now: float) -> str | None:
+        entry = self._entries.get(session_id)
+        if entry is None or entry[0] < now:
+            return None
+        return entry[1]
+
+
+class BridgeSession:
+    """Serves one accepted browser WebSocket until either side ends it."""
+
+    def __init__(self, ws: WebSocket, deps: BridgeDeps) -> None:
+        self.ws = ws
+        self.deps = deps
+        self.id = "s-" + secrets.token_urlsafe(12)
+        self._outbox = Outbox()
+        self._turns = TurnTracker()
+        self._link: LiveLink | None = None
+        self._loop = asyncio.get_running_loop()
+        self._tools: dict[str, tuple[str, asyncio.Task[None]]] = {}
+        self._tool_slots = asyncio.Semaphore(MAX_CONCURRENT_TOOLS)
+        self._bad_frames = 0
+        self._audio_tokens = float(AUDIO_BURST_BYTES)
+        self._audio_refill_at = self._loop.time()
+
+    async def run(self) -> None:
+        """Handshake, then bridge until the end; every error is turned into a close here."""
+        metrics = self.deps.metrics
+        metrics.sessions.inc()
+        metrics.active_sessions.inc()
+        token = session_id_var.set(self.id)
+        close_code = CLOSE_NORMAL
+        try:
+            close_code = await self._serve()
+        except* _BrowserGone:
+            close_code = CLOSE_NORMAL
+        except* AvatarError as group:
+            err = _first(group)
+            assert isinstance(err, AvatarError)
+            metrics.errors.labels(err.fault.code).inc()
+            logger.warning(
+                "session ended by error", extra={"code": err.fault.code, "error": str(err)}
+            )
+            await self._send_now(p.Error(code=err.fault.code, message=str(err), fatal=True))
+            close_code = err.fault.close_code or CLOSE_NORMAL
+        except* _SessionEnded as group:
+            ended = _first(group)
+            assert isinstance(ended, _SessionEnded)
+            close_code = ended.code
+            if close_code == CLOSE_GOING_AWAY:
+                await self._send_now(
+                    p.GoingAway(reason="The server is restarting.", reconnect_after_ms=250)
+                )
+        except* Exception:
+            metrics.errors.labels("internal").inc()
+            logger.exception("session failed")
+            await self._send_now(
+                p.Error(code="internal", message="Something went wrong on our side.", fatal=True)
+            )
+            close_code = 1011
+        finally:
+            metrics.active_sessions.dec()
+            metrics.dropped_audio.inc(self._outbox.dropped_chunks)
+            await self._teardown(close_code)
+            session_id_var.reset(token)
+
+    async def _serve(self) -> int:
+        hello = await self._hello()
+        persona = self.deps.persona()
+        resume_id = hello.session_id
+        handle = self.deps.handles.get(resume_id, self._loop.time()) if resume_id else None
+        if handle and resume_id:
+            self.id = resume_id
+            session_id_var.set(self.id)
+        link = self._link = LiveLink(self.deps.opener_for(persona), name=self.id)
+        await link.start(handle)
+        self._outbox.put_control(
+            p.Ready(
+                session_id=self.id,
+                resumed=handle is not None,
+                voice=persona.voice,
+                persona=persona.name,
+            )
+        )
+        logger.info("session ready", extra={"resumed": handle is not None})
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(self._read_browser(), name=f"{self.id}-browser")
+            tg.create_task(self._read_live(link), name=f"{self.id}-live")
+            tg.create_task(self._write_browser(), name=f"{self.id}-writer")
+            tg.create_task(self._watch_shutdown(), name=f"{self.id}-watchdog")
+        return CLOSE_NORMAL
+
+    async def _hello(self) -> p.Hello:
+        try:
+            async with asyncio.timeout(HELLO_TIMEOUT_S):
+                while True:
+                    msg = await self._receive()
+                    if isinstance(msg, p.Hello):
+                        break
+                    # Audio or anything else before hello is a protocol violation.
+                    raise ProtocolError("The first message must be hello.")
+        except TimeoutError as exc:
+            raise HelloTimeout("No hello received in time.") from exc
+        if msg.version != p.PROTOCOL_VERSION:
+            raise UnsupportedVersion(
+                f"Protocol version {msg.version} is not supported; use {p.PROTOCOL_VERSION}."
+            )
+        return msg
+
+    # ---- browser -> Live -------------------------------------------------------------
+
+    async def _receive(self) -> p.ClientMessage | bytes:
+        frame = await self.ws.receive()
+        if frame["type"] == "websocket.disconnect":
+            raise _BrowserGone
+        data = frame.get("bytes")
+        if data is not None:
+            return bytes(data)
+        text = frame.get("text") or ""
+        try:
+            return p.client_message.validate_json(text)
+        except ValidationError as exc:
+            raise RecoverableProtocolError(_describe(exc, text)) from exc
+
+    async def _read_browser(self) -> None:
+        assert self._link is not None
+        link = self._link
+        while True:
+            try:
+                msg = await self._receive()
+                if isinstance(msg, bytes):
+                    await self._audio_in(link, msg)
+                elif isinstance(msg, p.TextInput):
+                    self._control(self._turns.typed(msg.text, self._loop.time()))
+                    await link.send_text(msg.text)
+                elif isinstance(msg, p.VideoFrame):
+                    await link.send_video(_decode_frame(msg), msg.mime_type)
+                elif isinstance(msg, p.AudioEnd):
+                    await link.audio_stream_end()
+                elif isinstance(msg, p.Ping):
+                    self._outbox.put_control(p.Pong(t=msg.t))
+                elif isinstance(msg, p.Bye):
+                    raise _SessionEnded(CLOSE_NORMAL)
+                else:
+                    raise RecoverableProtocolError("hello may only be sent once.")
+            except RecoverableProtocolError as err:
+                self._bad_frames += 1
+                self.deps.metrics.errors.labels("bad_request").inc()
+                if self._bad_frames > MAX_BAD_FRAMES:
+                    raise ProtocolError("Too many invalid messages.") from err
+                self._outbox.put_control(p.Error(code="bad_request", message=str(err)))
+
+    async def _audio_in(self, link: LiveLink, pcm: bytes) -> None:
+        if len(pcm) > p.MAX_AUDIO_FRAME_BYTES or len(pcm) % 2:
+            raise RecoverableProtocolError(
+                f"Audio frames must be PCM16 (an even number of bytes, at most "
+                f"{p.MAX_AUDIO_FRAME_BYTES})."
+            )
+        now = self._loop.time()
+        self._audio_tokens = min(
+            float(AUDIO_BURST_BYTES),
+            self._audio_tokens + (now - self._audio_refill_at) * AUDIO_BUDGET_BYTES_PER_S,
+        )
+        self._audio_refill_at = now
+        if len(pcm) > self._audio_tokens:
+            raise RecoverableProtocolError("Audio is arriving faster than real time; dropped.")
+        self._audio_tokens -= len(pcm)
+        await link.send_audio(pcm)
+
+    # ---- Live -> browser -------------------------------------------------------------
+
+    async def _read_live(self, link: LiveLink) -> None:
+        async for event in link.events():
+            self._on_live(event)
+
+    def _on_live(self, event: LinkEvent) -> None:
+        now = self._loop.time()
+        t = self._turns
+        if isinstance(event, AudioOut):
+            self._control(t.audio(now))
+            self._outbox.put_audio(event.pcm)
+        elif isinstance(event, InputText):
+            self._control(t.user_fragment(event.text, now))
+        elif isinstance(event, OutputText):
+            self._control(t.model_fragment(event.text, now))
+        elif isinstance(event, Interrupted):
+            self._outbox.flush_audio()
+            self._control(t.interrupt(now))
+            self._cancel_tools(list(self._tools))
+        elif isinstance(event, TurnComplete):
+            self._control(t.complete(event.usage, now))
+            self._record_turn()
+        elif isinstance(event, ToolCall):
+            for call in event.calls:
+                self._start_tool(call.id, call.name, call.args)
+        elif isinstance(event, ToolCancel):
+            self._cancel_tools(list(event.ids))
+        elif isinstance(event, Handle):
+            self.deps.handles.put(self.id, event.value, now)
+        elif isinstance(event, Reconnecting):
+            self.deps.metrics.live_reconnects.inc()
+            self._outbox.put_control(
+                p.Error(code="live_reconnecting", message="Reconnecting to the voice service.")
+            )
+        elif isinstance(event, Rotated):
+            self.deps.metrics.live_rotations.inc()
+            logger.info("Live connection rotated", extra={"replayed_ms": event.replayed_ms})
+        elif isinstance(event, Reconnected):
+            logger.info("Live connection restored", extra={"resumed": event.resumed})
+
+    def _record_turn(self) -> None:
+        done = self._turns.last_finished
+        if done is None:
+            return
+        m = self.deps.metrics
+        m.turns.labels("interrupted" if done.interrupted else "complete").inc()
+        if done.time_to_first_audio_ms is not None:
+            m.ttfa.observe(done.time_to_first_audio_ms / 1000)
+        if done.usage:
+            m.tokens.labels("prompt").inc(done.usage.prompt_tokens)
+            m.tokens.labels("response").inc(done.usage.response_tokens)
+
+    def _control(self, messages: list[p.ServerMessage]) -> None:
+        for message in messages:
+            self._outbox.put_control(message)
+
+    # ---- tools -----------------------------------------------------------------------
+
+    def _start_tool(self, call_id: str, name: str, args: dict[str, object]) -> None:
+        self._outbox.put_control(p.ToolActivity(call_id=call_id, name=name, status="started"))
+        task = asyncio.create_task(
+            self._run_tool(call_id, name, args), name=f"{self.id}-tool-{name}"
+        )
+        self._tools[call_id] = (name, task)
+        task.add_done_callback(lambda _t: self._tools.pop(call_id, None))
+
+    async def _run_tool(self, call_id: str, name: str, args: dict[str, object]) -> None:
+        async with self._tool_slots:
+            result = await self.deps.tools.call(name, dict(args))
+        status: Literal["finished", "failed"] = "finished" if result.ok else "failed"
+        self.deps.metrics.tool_calls.labels(name, status).inc()
+        self._outbox.put_control(p.ToolActivity(call_id=call_id, name=name, status=status))
+        assert self._link is not None
+        await self._link.send_tool_responses(
+            [types.FunctionResponse(id=call_id, name=name, response=result.response)]
+        )
+
+    def _cancel_tools(self, ids: list[str]) -> None:
+        for call_id in ids:
+            entry = self._tools.pop(call_id, None)
+            if entry is not None and not entry[1].done():
+                entry[1].cancel()
+                self._outbox.put_control(
+                    p.ToolActivity(call_id=call_id, name=entry[0], status="cancelled")
+                )
+
+    # ---- writer, watchdog, teardown ----------------------------------------------------
+
+    async def _write_browser(self) -> None:
+        while True:
+            frame = await self._outbox.get()
+            try:
+                if isinstance(frame, bytes):
+                    await self.ws.send_bytes(frame)
+                else:
+                    await self.ws.send_text(frame)
+            except (WebSocketDisconnect, RuntimeError, OSError) as exc:
+                raise _BrowserGone from exc
+
+    async def _watch_shutdown(self) -> None:
+        await self.deps.shutting_down.wait()
+        raise _SessionEnded(CLOSE_GOING_AWAY)
+
+    async def _send_now(self, message: p.ServerMessage) -> None:
+        if self.ws.client_state != WebSocketState.CONNECTED:
+            return
+        try:
+            async with asyncio.timeout(CLOSE_TIMEOUT_S):
+                await self.ws.send_text(message.model_dump_json())
+        except (TimeoutError, WebSocketDisconnect, RuntimeError, OSError):
+            pass
+
+    async def _teardown(self, close_code: int) -> None:
+        tools = [task for _, task in self._tools.values()]
+        for task in tools:
+            task.cancel()
+        if tools:
+            await asyncio.wait(tools, timeout=CLOSE_TIMEOUT_S)
+        if self._link is not None:
+            await self._link.close()
+        if self.ws.client_state == WebSocketState.CONNECTED:
+            try:
+                async with asyncio.timeout(CLOSE_TIMEOUT_S):
+                    await self.ws.close(close_code)
+            except (TimeoutError, RuntimeError, OSError):
+                pass
+        logger.info("session closed", extra={"close_code": close_code})
+
+
+def _first(group: BaseExceptionGroup[Exception]) -> Exception:
+    exc: BaseException = group
+    while isinstance(exc, BaseExceptionGroup):
+        exc = exc.exceptions[0]
+    assert isinstance(exc, Exception)
+    return exc
+
+
+def _decode_frame(msg: p.VideoFrame) -> bytes:
+    try:
+        data = base64.b64decode(msg.data, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise RecoverableProtocolError("video_frame.data is not valid base64.") from exc
+    if len(data) > p.MAX_VIDEO_FRAME_BYTES:
+        raise RecoverableProtocolError("Video frame too large.")
+    return data
+
+
+def _describe(exc: ValidationError, text: str) -> str:
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        return "Frames must be JSON objects or binary audio."
+    if not isinstance(doc, dict) or "type" not in doc:
+        return "Messages need a type."
+    err = exc.errors(include_url=False, include_input=False)[0]
+    where = ".".join(str(x) for x in err["loc"])
+    return f"Invalid {str(doc['type'])[:30]!r} message at {where or 'top level'}: {err['msg']}"

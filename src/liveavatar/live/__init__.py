@@ -1,0 +1,1 @@
+"""The Live API client: connections, resumption, goAway rotation and reconnects."""

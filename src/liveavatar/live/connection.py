@@ -1,0 +1,230 @@
+"""One Live WebSocket connection through the google-genai SDK, as a stream of LiveEvents."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import ssl
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from typing import Any
+
+from google import genai
+from google.genai import errors, types
+from google.genai.live import AsyncSession
+from websockets.exceptions import InvalidStatus
+
+from liveavatar.settings import Settings
+
+from .events import (
+    AudioOut,
+    Closed,
+    FunctionCall,
+    GenerationComplete,
+    GoAway,
+    Handle,
+    InputText,
+    Interrupted,
+    LiveEvent,
+    OutputText,
+    ToolCall,
+    ToolCancel,
+    TurnComplete,
+    Usage,
+)
+
+logger = logging.getLogger(__name__)
+
+OPEN_TIMEOUT_S = 10.0
+CLOSE_TIMEOUT_S = 2.0
+# Close codes after which retrying the same setup cannot succeed.
+PERMANENT_CLOSE_CODES = frozenset({1007, 1008})
+PERMANENT_HTTP_STATUSES = frozenset({400, 401, 403, 404})
+_DURATION = re.compile(r"^\s*([0-9.]+)s\s*$")
+AUDIO_MIME = "audio/pcm;rate=16000"
+
+
+class LiveOpenError(Exception):
+    """Opening a Live connection failed; `permanent` means retrying will not help."""
+
+    def __init__(self, message: str, *, permanent: bool, code: int | None = None) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+        self.code = code
+
+
+def build_client(settings: Settings) -> tuple[genai.Client, str]:
+    """The SDK client for the configured Live backend, and a label for logs.
+
+    The emulator and any `VERTEX_AI_ENDPOINT` are reached through `base_url`, trusting
+    `LIVE_CA_FILE` (the emulator's certificate) when given; production uses the SDK's
+    defaults (API key, or Vertex AI with Application Default Credentials).
+    """
+    http: dict[str, Any] = {}
+    if settings.vertex_ai_endpoint or settings.live_backend == "emulator":
+        http["base_url"] = settings.vertex_ai_endpoint or "https://127.0.0.1:9000"
+    ca = settings.live_ca_file
+    if ca is None and settings.live_backend == "emulator":
+        ca = settings.emulator_cert_dir / "cert.pem"
+    if ca is not None:
+        http["async_client_args"] = {"ssl": ssl.create_default_context(cafile=str(ca))}
+    options = types.HttpOptions(**http) if http else None
+    if settings.live_backend == "vertex":
+        client = genai.Client(
+            vertexai=True,
+            project=settings.project_id,
+            location=settings.vertex_location,
+            http_options=options,
+        )
+        return client, "vertex"
+    key = settings.gemini_api_key or settings.emulator_api_key
+    api_key = key.get_secret_value() if key else "local-emulator"
+    return genai.Client(api_key=api_key, http_options=options), settings.live_backend
+
+
+class LiveConnection:
+    """An open Live session. `events()` yields until the connection ends with `Closed`."""
+
+    def __init__(self, session: AsyncSession, stack: AsyncExitStack) -> None:
+        self._session = session
+        self._stack = stack
+        self._closed = False
+
+    @classmethod
+    async def open(
+        cls, client: genai.Client, model: str, config: types.LiveConnectConfig
+    ) -> LiveConnection:
+        """Connect and complete setup, within OPEN_TIMEOUT_S.
+
+        Raises:
+            LiveOpenError: with `permanent` set for refusals (bad key, unknown model,
+                invalid setup), clear for transient failures (network, 1011, timeout).
+        """
+        stack = AsyncExitStack()
+        try:
+            async with asyncio.timeout(OPEN_TIMEOUT_S):
+                session = await stack.enter_async_context(
+                    client.aio.live.connect(model=model, config=config)
+                )
+        except errors.APIError as exc:
+            await _quiet_close(stack)
+            permanent = exc.code in PERMANENT_CLOSE_CODES
+            raise LiveOpenError(
+                f"Live refused the setup ({exc.code})", permanent=permanent, code=exc.code
+            ) from exc
+        except InvalidStatus as exc:
+            await _quiet_close(stack)
+            status = exc.response.status_code
+            raise LiveOpenError(
+                f"Live refused the connection (HTTP {status})",
+                permanent=status in PERMANENT_HTTP_STATUSES,
+                code=status,
+            ) from exc
+        except (OSError, TimeoutError, ssl.SSLError) as exc:
+            await _quiet_close(stack)
+            raise LiveOpenError(f"Live unreachable: {type(exc).__name__}", permanent=False) from exc
+        except BaseException:
+            await _quiet_close(stack)
+            raise
+        return cls(session, stack)
+
+    async def send_audio(self, pcm: bytes) -> None:
+        await self._session.send_realtime_input(audio=types.Blob(data=pcm, mime_type=AUDIO_MIME))
+
+    async def audio_stream_end(self) -> None:
+        await self._session.send_realtime_input(audio_stream_end=True)
+
+    async def send_text(self, text: str) -> None:
+        await self._session.send_realtime_input(text=text)
+
+    async def send_video(self, data: bytes, mime_type: str) -> None:
+        await self._session.send_realtime_input(video=types.Blob(data=data, mime_type=mime_type))
+
+    async def send_tool_responses(self, responses: list[types.FunctionResponse]) -> None:
+        await self._session.send_tool_response(function_responses=responses)
+
+    async def events(self) -> AsyncIterator[LiveEvent]:
+        try:
+            while True:
+                async for message in self._session.receive():
+                    for event in translate(message):
+                        yield event
+        except errors.APIError as exc:
+            yield Closed(exc.code, str(exc.details or ""))
+        except (OSError, ValueError) as exc:
+            yield Closed(1006, type(exc).__name__)
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        await _quiet_close(self._stack)
+
+
+async def _quiet_close(stack: AsyncExitStack) -> None:
+    try:
+        async with asyncio.timeout(CLOSE_TIMEOUT_S):
+            await stack.aclose()
+    except (TimeoutError, OSError, errors.APIError) as exc:
+        logger.info("Live connection closed uncleanly", extra={"error": type(exc).__name__})
+
+
+def translate(message: types.LiveServerMessage) -> list[LiveEvent]:
+    """The events in one server message, in the order a client should act on them."""
+    out: list[LiveEvent] = []
+    sc = message.server_content
+    if sc is not None:
+        if sc.interrupted:
+            out.append(Interrupted())
+        if sc.input_transcription and sc.input_transcription.text:
+            out.append(InputText(sc.input_transcription.text))
+        if sc.model_turn and sc.model_turn.parts:
+            for part in sc.model_turn.parts:
+                if part.inline_data and part.inline_data.data:
+                    out.append(AudioOut(part.inline_data.data))
+                elif part.text and not part.thought:
+                    out.append(OutputText(part.text))
+        if sc.output_transcription and sc.output_transcription.text:
+            out.append(OutputText(sc.output_transcription.text))
+        if sc.generation_complete:
+            out.append(GenerationComplete())
+        if sc.turn_complete:
+            out.append(TurnComplete(_usage(message.usage_metadata)))
+    if message.tool_call and message.tool_call.function_calls:
+        out.append(
+            ToolCall(
+                tuple(
+                    FunctionCall(fc.id or "", fc.name or "", dict(fc.args or {}))
+                    for fc in message.tool_call.function_calls
+                )
+            )
+        )
+    if message.tool_call_cancellation and message.tool_call_cancellation.ids:
+        out.append(ToolCancel(tuple(message.tool_call_cancellation.ids)))
+    update = message.session_resumption_update
+    if update and update.resumable and update.new_handle:
+        out.append(Handle(update.new_handle))
+    if message.go_away is not None:
+        out.append(GoAway(_seconds(message.go_away.time_left)))
+    return out
+
+
+def _usage(meta: types.UsageMetadata | None) -> Usage | None:
+    if meta is None:
+        return None
+    return Usage(
+        prompt_tokens=meta.prompt_token_count or 0,
+        response_tokens=meta.response_token_count or 0,
+        total_tokens=meta.total_token_count or 0,
+    )
+
+
+def _seconds(value: Any) -> float:
+    if isinstance(value, int | float):
+        return float(value)
+    with contextlib.suppress(AttributeError):
+        return float(value.total_seconds())
+    m = _DURATION.match(str(value or ""))
+    return float(m.group(1)) if m else 0.0

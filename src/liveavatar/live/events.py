@@ -1,0 +1,124 @@
+"""What a Live connection reports, as small dataclasses the bridge matches on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class AudioOut:
+    """Model speech: raw PCM16 LE mono at 24 kHz."""
+
+    pcm: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class InputText:
+    """A fragment of the user's transcript, to append."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class OutputText:
+    """A fragment of the model's transcript (or its text reply), to append."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Interrupted:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationComplete:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    prompt_tokens: int = 0
+    response_tokens: int = 0
+    total_tokens: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class TurnComplete:
+    usage: Usage | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionCall:
+    id: str
+    name: str
+    args: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    calls: tuple[FunctionCall, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCancel:
+    ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class GoAway:
+    time_left_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class Handle:
+    """A resumption handle valid from this point of the conversation."""
+
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class Closed:
+    """The connection ended; `code` is the WebSocket close code (1006 if none)."""
+
+    code: int
+    reason: str
+
+
+LiveEvent = (
+    AudioOut
+    | InputText
+    | OutputText
+    | Interrupted
+    | GenerationComplete
+    | TurnComplete
+    | ToolCall
+    | ToolCancel
+    | GoAway
+    | Handle
+    | Closed
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Reconnecting:
+    """The connection dropped unexpectedly; the link is reconnecting with resumption."""
+
+    attempt: int
+    code: int
+
+
+@dataclass(frozen=True, slots=True)
+class Reconnected:
+    resumed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Rotated:
+    """A goAway was handled by switching to a fresh connection at a turn boundary."""
+
+    replayed_ms: float
+
+
+LinkEvent = LiveEvent | Reconnecting | Reconnected | Rotated

@@ -1,0 +1,344 @@
+"""One conversation with Live that outlives its connections.
+
+Live connections last about ten minutes. On `goAway` the link opens the next connection
+in the background with the latest resumption handle and switches at the next turn
+boundary, replaying the last moments of microphone audio so nothing the user says is
+lost. On an unexpected close it reconnects with backoff and the handle; on an instant
+refusal (bad key, unknown model, invalid setup) it stops and says why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+
+from google import genai
+from google.genai import types
+
+from liveavatar.errors import LiveRefused, LiveUnavailable
+
+from .connection import LiveConnection, LiveOpenError
+from .events import (
+    AudioOut,
+    Closed,
+    GoAway,
+    Handle,
+    Interrupted,
+    LinkEvent,
+    LiveEvent,
+    OutputText,
+    Reconnected,
+    Reconnecting,
+    Rotated,
+    ToolCall,
+    TurnComplete,
+)
+
+logger = logging.getLogger(__name__)
+
+PREROLL_BYTES = 32_000  # 1 s of 16 kHz PCM16 kept for replay into the next connection
+REPLAY_MAX_BYTES = 320_000  # 10 s; audio held while no connection is usable
+EVENT_QUEUE = 256
+MAX_RECONNECTS = 6
+BACKOFF_S = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0)
+
+Opener = Callable[[str | None], Awaitable[LiveConnection]]
+
+
+@dataclass
+class _Live:
+    id: int
+    conn: LiveConnection
+    pump: asyncio.Task[None]
+
+
+@dataclass(frozen=True)
+class _Ready:
+    """The background rotation finished opening the next connection (in `_next`)."""
+
+
+@dataclass(frozen=True)
+class _Event:
+    conn_id: int
+    event: LiveEvent
+
+
+def sdk_opener(
+    client: genai.Client,
+    model: str,
+    config_for: Callable[[str | None], types.LiveConnectConfig],
+) -> Opener:
+    """Open connections through the SDK with the setup for a given resumption handle."""
+
+    async def open_(handle: str | None) -> LiveConnection:
+        return await LiveConnection.open(client, model, config_for(handle))
+
+    return open_
+
+
+class LiveLink:
+    """The bridge's single, stable view of Live across rotations and reconnects.
+
+    Call `start()`, then iterate `events()` in one task while other tasks call the
+    `send_*` methods. `close()` is idempotent and bounded.
+    """
+
+    def __init__(
+        self,
+        opener: Opener,
+        *,
+        name: str,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._open = opener
+        self._name = name
+        self._sleep = sleep
+        self._ids = itertools.count(1)
+        self._queue: asyncio.Queue[_Event | _Ready] = asyncio.Queue(EVENT_QUEUE)
+        self._live: _Live | None = None
+        self._handle: str | None = None
+        self._in_turn = False
+        self._rotate_wanted = False
+        self._rotation: asyncio.Task[None] | None = None
+        self._next: LiveConnection | None = None
+        self._preroll: deque[bytes] = deque()
+        self._preroll_bytes = 0
+        self._replay: list[bytes] | None = None  # recording while the next connection opens
+        self._held: deque[bytes] = deque()  # audio waiting for a usable connection
+        self._held_bytes = 0
+        self._closing: set[asyncio.Task[None]] = set()
+        self.reconnects = 0
+        self.rotations = 0
+
+    @property
+    def handle(self) -> str | None:
+        return self._handle
+
+    async def start(self, handle: str | None = None) -> None:
+        """Open the first connection (resuming `handle` if given)."""
+        self._handle = handle
+        await self._connect_with_retries(first=True)
+
+    # ---- input -----------------------------------------------------------------------
+
+    async def send_audio(self, pcm: bytes) -> None:
+        self._remember(pcm)
+        if self._live is None:
+            self._hold(pcm)
+            return
+        await self._live.conn.send_audio(pcm)
+
+    async def audio_stream_end(self) -> None:
+        if self._live is not None:
+            await self._live.conn.audio_stream_end()
+
+    async def send_text(self, text: str) -> None:
+        if self._live is not None:
+            await self._live.conn.send_text(text)
+
+    async def send_video(self, data: bytes, mime_type: str) -> None:
+        if self._live is not None:
+            await self._live.conn.send_video(data, mime_type)
+
+    async def send_tool_responses(self, responses: list[types.FunctionResponse]) -> None:
+        if self._live is not None:
+            await self._live.conn.send_tool_responses(responses)
+
+    def _remember(self, pcm: bytes) -> None:
+        self._preroll.append(pcm)
+        self._preroll_bytes += len(pcm)
+        while self._preroll_bytes > PREROLL_BYTES and len(self._preroll) > 1:
+            self._preroll_bytes -= len(self._preroll.popleft())
+        if self._replay is not None and sum(map(len, self._replay)) < REPLAY_MAX_BYTES:
+            self._replay.append(pcm)
+
+    def _hold(self, pcm: bytes) -> None:
+        self._held.append(pcm)
+        self._held_bytes += len(pcm)
+        while self._held_bytes > REPLAY_MAX_BYTES:
+            self._held_bytes -= len(self._held.popleft())
+
+    # ---- output ----------------------------------------------------------------------
+
+    async def events(self) -> AsyncIterator[LinkEvent]:
+        """Events of whichever connection is current, until a permanent failure.
+
+        Raises:
+            LiveRefused: Live refused the setup or credentials.
+            LiveUnavailable: reconnecting failed MAX_RECONNECTS times.
+        """
+        while True:
+            item = await self._queue.get()
+            if isinstance(item, _Ready):
+                conn, self._next = self._next, None
+                if conn is not None:
+                    switched = await self._switch(conn)
+                    if switched is not None:
+                        yield switched
+                continue
+            if self._live is None or item.conn_id != self._live.id:
+                continue  # a connection we already left
+            event = item.event
+            self._track(event)
+            if isinstance(event, Closed):
+                async for e in self._recover(event):
+                    yield e
+                continue
+            yield event
+
+    def _track(self, event: LiveEvent) -> None:
+        if isinstance(event, AudioOut | OutputText | ToolCall):
+            self._in_turn = True
+        elif isinstance(event, TurnComplete | Interrupted):
+            self._in_turn = False
+        elif isinstance(event, Handle):
+            self._handle = event.value
+            if self._rotate_wanted and not self._in_turn:
+                self._begin_rotation()
+        elif isinstance(event, GoAway):
+            logger.info("Live goAway", extra={"time_left_s": event.time_left_s})
+            self._rotate_wanted = True
+            if not self._in_turn:
+                self._begin_rotation()
+
+    # ---- rotation --------------------------------------------------------------------
+
+    def _begin_rotation(self) -> None:
+        if self._rotation is not None and not self._rotation.done():
+            return
+        self._replay = list(self._preroll)
+        handle = self._handle
+        self._rotation = asyncio.create_task(self._open_next(handle), name=f"{self._name}-rotate")
+
+    async def _open_next(self, handle: str | None) -> None:
+        try:
+            conn = await self._open(handle)
+        except LiveOpenError as exc:
+            # The current connection still works until it closes; recovery takes over then.
+            logger.warning("opening the next Live connection failed", extra={"error": str(exc)})
+            self._replay = None
+            return
+        self._next = conn
+        await self._queue.put(_Ready())
+
+    async def _switch(self, conn: LiveConnection) -> Rotated | None:
+        if self._in_turn:
+            # The model started a turn meanwhile: the new connection's handle predates it.
+            self._retire(conn)
+            self._replay = None
+            return None
+        replay = self._replay or []
+        self._replay = None
+        old = self._live
+        self._live = self._attach(conn)
+        self._rotate_wanted = False
+        self.rotations += 1
+        for pcm in replay:
+            await conn.send_audio(pcm)
+        if old is not None:
+            self._detach(old)
+        return Rotated(replayed_ms=sum(map(len, replay)) / 32)
+
+    # ---- recovery --------------------------------------------------------------------
+
+    async def _recover(self, closed: Closed) -> AsyncIterator[LinkEvent]:
+        assert self._live is not None
+        self._detach(self._live)
+        self._live = None
+        if self._in_turn:
+            self._in_turn = False
+            yield Interrupted()  # the reply in progress is gone; flush what was queued of it
+        if self._rotation is not None and not self._rotation.done():
+            # The next connection is already opening: let it finish instead of a second one.
+            await asyncio.wait([self._rotation])
+        if self._next is not None:
+            conn, self._next = self._next, None
+            self._replay = None
+            self._live = self._attach(conn)
+            self._rotate_wanted = False
+            self.rotations += 1
+            await self._flush_held()
+            yield Rotated(replayed_ms=0.0)
+            return
+        self._rotate_wanted = False
+        yield Reconnecting(attempt=1, code=closed.code)
+        resumed = await self._connect_with_retries(first=False, cause=closed)
+        yield Reconnected(resumed=resumed)
+
+    async def _connect_with_retries(self, *, first: bool, cause: Closed | None = None) -> bool:
+        last: LiveOpenError | None = None
+        for attempt in range(MAX_RECONNECTS):
+            if attempt or not first:
+                await self._sleep(BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)])
+            try:
+                conn = await self._open(self._handle)
+            except LiveOpenError as exc:
+                last = exc
+                if exc.permanent and self._handle is not None and exc.code == 1008:
+                    # An expired or unknown handle: continue as a new conversation.
+                    logger.warning("resumption handle refused; starting afresh")
+                    self._handle = None
+                    continue
+                if exc.permanent:
+                    raise LiveRefused(str(exc)) from exc
+                logger.warning("Live connection attempt failed", extra={"attempt": attempt + 1})
+                continue
+            resumed = self._handle is not None
+            self._live = self._attach(conn)
+            if not first:
+                self.reconnects += 1
+                logger.info(
+                    "Live reconnected",
+                    extra={"resumed": resumed, "cause_code": cause.code if cause else None},
+                )
+            await self._flush_held()
+            return resumed
+        raise LiveUnavailable("The voice service is unreachable.") from last
+
+    async def _flush_held(self) -> None:
+        assert self._live is not None
+        while self._held:
+            pcm = self._held.popleft()
+            self._held_bytes -= len(pcm)
+            await self._live.conn.send_audio(pcm)
+
+    # ---- connection bookkeeping ------------------------------------------------------
+
+    def _attach(self, conn: LiveConnection) -> _Live:
+        conn_id = next(self._ids)
+
+        async def pump() -> None:
+            async for event in conn.events():
+                await self._queue.put(_Event(conn_id, event))
+                if isinstance(event, Closed):
+                    return
+
+        task = asyncio.create_task(pump(), name=f"{self._name}-live-{conn_id}")
+        return _Live(conn_id, conn, task)
+
+    def _detach(self, live: _Live) -> None:
+        live.pump.cancel()
+        self._retire(live.conn)
+
+    def _retire(self, conn: LiveConnection) -> None:
+        task = asyncio.create_task(conn.close(), name=f"{self._name}-close")
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
+    async def close(self) -> None:
+        """Close every connection; bounded by the connections' own close timeouts."""
+        if self._rotation is not None:
+            self._rotation.cancel()
+            await asyncio.wait([self._rotation], timeout=5)
+        if self._next is not None:
+            self._retire(self._next)
+            self._next = None
+        if self._live is not None:
+            self._detach(self._live)
+            self._live = None
+        if self._closing:
+            await asyncio.wait(self._closing, timeout=5)

@@ -1,0 +1,200 @@
+"""The browser <-> backend protocol: versioned, typed, parsed once at the socket edge.
+
+Audio never travels in JSON: binary WebSocket frames carry raw PCM16 LE mono, 16 kHz from
+the browser and 24 kHz to it. Every other frame is one of the JSON messages below, told
+apart by its `type`. See docs/API.md for the conversation flow and close codes.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+PROTOCOL_VERSION = 1
+INPUT_SAMPLE_RATE = 16_000
+OUTPUT_SAMPLE_RATE = 24_000
+MAX_TEXT_CHARS = 2_000
+MAX_VIDEO_FRAME_BYTES = 512 * 1024  # decoded JPEG bytes
+MAX_AUDIO_FRAME_BYTES = 32_000  # one second of 16 kHz PCM16; browsers send 640-byte blocks
+MAX_JSON_FRAME_BYTES = 1_000_000  # a base64 video frame plus envelope
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# ---- browser -> backend ----------------------------------------------------------------
+
+
+class Hello(Message):
+    """First frame from the browser. `session_id` resumes a session after a reconnect."""
+
+    type: Literal["hello"]
+    version: int = Field(ge=1)
+    token: str | None = Field(default=None, max_length=8192)
+    session_id: str | None = Field(default=None, max_length=64)
+    voice: str | None = Field(default=None, max_length=40)
+    persona: str | None = Field(default=None, max_length=80)
+
+
+class TextInput(Message):
+    """Typed text instead of speech; interrupts the avatar like speech does."""
+
+    type: Literal["text"]
+    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
+
+
+class VideoFrame(Message):
+    """A camera or screen frame, about 1 per second, base64 in JSON (small next to audio)."""
+
+    type: Literal["video_frame"]
+    mime_type: Literal["image/jpeg", "image/png", "image/webp"] = "image/jpeg"
+    data: str = Field(min_length=4, max_length=(MAX_VIDEO_FRAME_BYTES * 4) // 3 + 4)
+    source: Literal["camera", "screen"] = "camera"
+
+
+class AudioEnd(Message):
+    """The microphone was muted or stopped: flush the user's utterance now."""
+
+    type: Literal["audio_end"]
+
+
+class Ping(Message):
+    type: Literal["ping"]
+    t: float = 0.0
+
+
+class Bye(Message):
+    """The user ended the conversation; the server closes with 1000."""
+
+    type: Literal["bye"]
+
+
+ClientMessage = Annotated[
+    Hello | TextInput | VideoFrame | AudioEnd | Ping | Bye, Field(discriminator="type")
+]
+client_message: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
+
+
+# ---- backend -> browser ----------------------------------------------------------------
+
+
+class AvatarMedia(Message):
+    """Clips for the video avatar mode; empty lists mean the drawn avatar is used."""
+
+    idle: list[str] = []
+    talking: list[str] = []
+    expressive: list[str] = []
+
+
+class Limits(Message):
+    max_text_chars: int = MAX_TEXT_CHARS
+    max_video_frame_bytes: int = MAX_VIDEO_FRAME_BYTES
+    max_audio_frame_bytes: int = MAX_AUDIO_FRAME_BYTES
+    video_fps: float = 1.0
+    audio_frame_ms: int = 20
+
+
+class Ready(Message):
+    type: Literal["ready"] = "ready"
+    version: int = PROTOCOL_VERSION
+    session_id: str
+    resumed: bool = False
+    input_sample_rate: int = INPUT_SAMPLE_RATE
+    output_sample_rate: int = OUTPUT_SAMPLE_RATE
+    voice: str
+    persona: str
+    avatar: AvatarMedia = AvatarMedia()
+    limits: Limits = Limits()
+
+
+class Transcript(Message):
+    """Text of one side of a turn. Partial messages carry the whole text so far."""
+
+    type: Literal["transcript"] = "transcript"
+    role: Literal["user", "model"]
+    text: str
+    final: bool
+    turn: int
+
+
+class Interrupted(Message):
+    """The model was interrupted: drop all queued playback now."""
+
+    type: Literal["interrupted"] = "interrupted"
+    turn: int
+
+
+class TurnComplete(Message):
+    type: Literal["turn_complete"] = "turn_complete"
+    turn: int
+
+
+class ToolActivity(Message):
+    type: Literal["tool"] = "tool"
+    call_id: str
+    name: str
+    status: Literal["started", "finished", "failed", "cancelled"]
+
+
+class TurnMetrics(Message):
+    """Per-turn timings measured at the backend, in milliseconds, and token counts."""
+
+    type: Literal["metrics"] = "metrics"
+    turn: int
+    time_to_first_audio_ms: float | None
+    turn_latency_ms: float
+    prompt_tokens: int = 0
+    response_tokens: int = 0
+    total_tokens: int = 0
+
+
+ErrorCode = Literal[
+    "bad_request",
+    "unsupported_version",
+    "unauthorized",
+    "forbidden",
+    "rate_limited",
+    "quota_exceeded",
+    "live_unavailable",
+    "live_reconnecting",
+    "live_refused",
+    "tool_failed",
+    "internal",
+]
+
+
+class Error(Message):
+    """A problem the user should hear about; `fatal` errors are followed by a close."""
+
+    type: Literal["error"] = "error"
+    code: ErrorCode
+    message: str
+    fatal: bool = False
+
+
+class GoingAway(Message):
+    """The server is shutting down: reconnect (with `session_id`) after the delay."""
+
+    type: Literal["going_away"] = "going_away"
+    reason: str
+    reconnect_after_ms: int = 0
+
+
+class Pong(Message):
+    type: Literal["pong"] = "pong"
+    t: float
+
+
+ServerMessage = (
+    Ready
+    | Transcript
+    | Interrupted
+    | TurnComplete
+    | ToolActivity
+    | TurnMetrics
+    | Error
+    | GoingAway
+    | Pong
+)

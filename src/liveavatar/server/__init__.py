@@ -1,0 +1,1 @@
+"""The backend service: FastAPI app, WebSocket route, HTTP endpoints, metrics."""

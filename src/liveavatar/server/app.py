@@ -1,0 +1,112 @@
+"""The backend's FastAPI app factory and lifespan: settings in, clients built and injected."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from google import genai
+
+from liveavatar.bridge.session import BridgeDeps, HandleDirectory
+from liveavatar.live.connection import build_client
+from liveavatar.live.link import Opener, sdk_opener
+from liveavatar.live.persona import Persona, connect_config
+from liveavatar.settings import Settings
+from liveavatar.tools import ToolRegistry, default_tools
+
+from .http import router as http_router
+from .metrics import Metrics
+from .ws import router as ws_router
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class AppState:
+    """Everything the routes need, built once per process in the lifespan."""
+
+    settings: Settings
+    live_client: genai.Client
+    live_label: str
+    tools: ToolRegistry
+    metrics: Metrics
+    deps: BridgeDeps
+    sessions: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def persona(self) -> Persona:
+        s = self.settings
+        return Persona(model=s.model, voice=s.voice)
+
+
+def default_persona(settings: Settings) -> Callable[[], Persona]:
+    def current() -> Persona:
+        return Persona(model=settings.model, voice=settings.voice)
+
+    return current
+
+
+def make_opener_for(client: genai.Client, tools: ToolRegistry) -> Callable[[Persona], Opener]:
+    def opener_for(persona: Persona) -> Opener:
+        declarations = [d for d in tools.declarations() if d.name in persona.tools]
+        return sdk_opener(
+            client, persona.model, lambda handle: connect_config(persona, declarations, handle)
+        )
+
+    return opener_for
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The backend app. Clients are created in the lifespan, never at import time."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        client, label = build_client(settings)
+        tools = ToolRegistry(default_tools(settings.knowledge_dir))
+        metrics = Metrics()
+        shutting_down = asyncio.Event()
+        deps = BridgeDeps(
+            opener_for=make_opener_for(client, tools),
+            persona=default_persona(settings),
+            tools=tools,
+            metrics=metrics,
+            handles=HandleDirectory(),
+            shutting_down=shutting_down,
+        )
+        app.state.live = AppState(settings, client, label, tools, metrics, deps)
+        logger.info("backend ready", extra={"live_backend": label})
+        try:
+            yield
+        finally:
+            await drain_sessions(app)
+
+    app = FastAPI(title="Gemini Live Avatar backend", lifespan=lifespan, docs_url=None)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.allowed_origins,
+        allow_methods=["GET"],
+        allow_headers=["authorization", "content-type"],
+    )
+    app.include_router(http_router)
+    app.include_router(ws_router)
+    return app
+
+
+async def drain_sessions(app: FastAPI) -> None:
+    """Tell every connected browser `going_away` and wait (bounded) for sessions to end.
+
+    Called when the server stops accepting connections (SIGTERM on Cloud Run, which allows
+    about 10 s before it kills the instance).
+    """
+    state: AppState | None = getattr(app.state, "live", None)
+    if state is None or state.deps.shutting_down.is_set():
+        return
+    state.deps.shutting_down.set()
+    sessions = list(state.sessions)
+    if sessions:
+        logger.info("draining sessions", extra={"sessions": len(sessions)})
+        await asyncio.wait(sessions, timeout=state.settings.shutdown_grace_s)

@@ -1,0 +1,49 @@
+"""Prometheus metrics of one backend process (a registry per app, never a global)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+class Metrics:
+    """The backend's counters; every method is cheap and safe on the event loop."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.active_sessions = Gauge(
+            "liveavatar_active_sessions", "Browser sessions currently connected", registry=r
+        )
+        self.sessions = Counter("liveavatar_sessions", "Browser sessions started", registry=r)
+        self.turns = Counter("liveavatar_turns", "Model turns completed", ["outcome"], registry=r)
+        self.ttfa = Histogram(
+            "liveavatar_time_to_first_audio_seconds",
+            "From the user's last input to the model's first audio, per turn",
+            buckets=(0.1, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0),
+            registry=r,
+        )
+        self.errors = Counter(
+            "liveavatar_errors", "Errors by kind (client-visible code)", ["kind"], registry=r
+        )
+        self.live_reconnects = Counter(
+            "liveavatar_live_reconnects", "Unexpected Live drops recovered", registry=r
+        )
+        self.live_rotations = Counter(
+            "liveavatar_live_rotations", "goAway rotations to a fresh connection", registry=r
+        )
+        self.tokens = Counter(
+            "liveavatar_tokens", "Tokens reported by Live", ["direction"], registry=r
+        )
+        self.dropped_audio = Counter(
+            "liveavatar_dropped_audio_chunks",
+            "Model audio chunks dropped because a browser read too slowly",
+            registry=r,
+        )
+        self.tool_calls = Counter(
+            "liveavatar_tool_calls", "Server-side tool calls", ["tool", "outcome"], registry=r
+        )
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,51 @@
+"""Run the backend under uvicorn with a shutdown that tells browsers before it closes them."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import uvicorn
+from fastapi import FastAPI
+
+from liveavatar.settings import Settings
+
+from .app import create_app, drain_sessions
+from .protocol_limits import WS_MAX_BYTES
+
+
+class GracefulServer(uvicorn.Server):
+    """uvicorn, but on SIGTERM it stops accepting, sends `going_away` to every session and
+    waits for them (bounded by `shutdown_grace_s`) before uvicorn closes what is left."""
+
+    def __init__(self, config: uvicorn.Config, app: FastAPI) -> None:
+        super().__init__(config)
+        self._app = app
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for server in self.servers:
+            server.close()
+        await drain_sessions(self._app)
+        await super().shutdown(sockets)
+
+
+def uvicorn_config(app: FastAPI, settings: Settings, *, port: int | None = None) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port if port is None else port,
+        log_config=None,  # our JSON root handler formats uvicorn's lines too
+        ws="websockets",
+        ws_max_size=WS_MAX_BYTES,
+        ws_ping_interval=20,
+        ws_ping_timeout=20,
+        timeout_graceful_shutdown=int(settings.shutdown_grace_s) + 2,
+        lifespan="on",
+        proxy_headers=True,
+    )
+
+
+def serve(settings: Settings) -> None:
+    app = create_app(settings)
+    server = GracefulServer(uvicorn_config(app, settings), app)
+    asyncio.run(server.serve())

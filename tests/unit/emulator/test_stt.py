@@ -1,0 +1,247 @@
+"""Tests for streaming speech recognition, on espeak-ng speech through the real decoders."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from liveavatar.emulator.stt import (
+    RecognizerPool,
+    StreamingTranscriber,
+    TranscriptUpdate,
+    tokenize,
+)
+from liveavatar.emulator.vad import SpeechEnded, SpeechStarted, StreamingVad, VadConfig
+from tests.support.speech import chunks, silence, synthesize_pcm16
+
+ACCEPTANCE_PHRASES = [
+    "what time is it",
+    "hello there",
+    "tell me a joke",
+    "what is the weather like",
+    "turn on the lights",
+    "play some music",
+    "how are you today",
+    "set a timer for five minutes",
+    "good morning",
+    "stop",
+]
+SCRIPT = [*ACCEPTANCE_PHRASES, "what is your name", "what do you see", "goodbye"]
+
+
+@dataclass
+class Heard:
+    """What a client would see for one utterance."""
+
+    partial: list[str] = field(default_factory=list)  # words emitted before finish()
+    rest: list[str] = field(default_factory=list)
+    final: str = ""
+
+    @property
+    def concatenated(self) -> str:
+        return " ".join(self.partial + self.rest)
+
+
+def listen(transcriber: StreamingTranscriber, text: str) -> list[Heard]:
+    """Speak ``text`` into VAD -> 20 ms chunks -> transcriber, as the emulator does."""
+    pcm = silence(1000) + synthesize_pcm16(text) + silence(1000)
+    vad = StreamingVad(VadConfig())
+    heard: list[Heard] = []
+    for chunk in chunks(pcm, 20):
+        for event in vad.process(chunk):
+            if isinstance(event, SpeechStarted):
+                heard.append(Heard())
+                heard[-1].partial += transcriber.feed(event.preroll).words
+            elif isinstance(event, SpeechEnded):
+                update, heard[-1].final = transcriber.finish()
+                heard[-1].rest = update.words
+            else:
+                heard[-1].partial += transcriber.feed(event).words
+    return heard
+
+
+def hear_one(pool: RecognizerPool, text: str, phrases: list[str] = SCRIPT) -> Heard:
+    transcriber = pool.transcriber(phrases)
+    try:
+        (heard,) = listen(transcriber, text)
+    finally:
+        transcriber.close()
+    return heard
+
+
+@pytest.fixture(scope="module")
+def pool() -> Iterator[RecognizerPool]:
+    recognizers = RecognizerPool(max_decoders=2)
+    recognizers.warm_up()
+    yield recognizers
+    recognizers.close()
+
+
+@pytest.mark.slow
+def test_script_phrases_are_transcribed_exactly_through_the_streaming_path(
+    pool: RecognizerPool,
+) -> None:
+    results = {text: hear_one(pool, text) for text in ACCEPTANCE_PHRASES}
+
+    exact = [t for t, h in results.items() if h.final == t and h.concatenated == t]
+    report = {t: (h.final, h.concatenated) for t, h in results.items()}
+    assert len(exact) >= 9, report
+
+
+@pytest.mark.slow
+def test_out_of_domain_speech_is_not_forced_into_a_script_phrase(pool: RecognizerPool) -> None:
+    truth = "the quick brown fox jumps over the lazy dog"
+    heard = hear_one(pool, truth)
+
+    assert heard.final not in SCRIPT
+    assert heard.concatenated == heard.final
+    # The open-vocabulary decoder's text comes through, not script words.
+    assert len(set(heard.final.split()) & set(truth.split())) >= 4, heard.final
+
+
+def test_script_phrase_wins_even_when_the_big_lm_mishears_it(pool: RecognizerPool) -> None:
+    # Without the script, the open-vocabulary decoder hears something else entirely.
+    unbiased = hear_one(pool, "goodbye", phrases=[])
+    assert unbiased.final != "goodbye"
+    assert hear_one(pool, "goodbye").final == "goodbye"
+
+
+def test_partial_words_arrive_before_finish(pool: RecognizerPool) -> None:
+    heard = hear_one(pool, "set a timer for five minutes")
+
+    assert len(heard.partial) >= 2
+    assert heard.final == "set a timer for five minutes"
+    assert heard.concatenated == heard.final
+
+
+def test_one_transcriber_handles_consecutive_utterances(pool: RecognizerPool) -> None:
+    transcriber = pool.transcriber(SCRIPT)
+    try:
+        assert [h.final for h in listen(transcriber, "what time is it")] == ["what time is it"]
+        assert [h.final for h in listen(transcriber, "play some music")] == ["play some music"]
+        assert transcriber.finish() == (TranscriptUpdate([]), "")  # nothing in progress
+    finally:
+        transcriber.close()
+
+
+def test_pool_hands_the_same_decoders_to_sequential_transcribers() -> None:
+    with RecognizerPool(max_decoders=1) as pool:
+        first = pool.transcriber(["hello there", "stop"])
+        decoders = (first._big, first._small)
+        assert [h.final for h in listen(first, "stop")] == ["stop"]
+        with pytest.raises(TimeoutError):
+            pool.transcriber(["stop"], timeout=0)  # the only pair is checked out
+        first.close()
+        first.close()  # idempotent
+
+        second = pool.transcriber(["Stop!", "HELLO, there"])  # same set after normalising
+        assert (second._big, second._small) == decoders
+        assert [h.final for h in listen(second, "hello there")] == ["hello there"]
+        second.close()
+        with pytest.raises(RuntimeError):
+            second.feed(b"\x00\x00")
+
+
+class SignallingCondition(threading.Condition):
+    """A condition variable that reports when someone starts waiting on it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waiting = threading.Event()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.waiting.set()
+        return super().wait(timeout)
+
+
+def test_a_waiting_caller_gets_the_decoders_when_they_are_returned() -> None:
+    with RecognizerPool(max_decoders=1) as pool:
+        pool._cond = SignallingCondition()
+        holder = pool.transcriber(["stop"])
+        got: list[StreamingTranscriber] = []
+        waiter = threading.Thread(target=lambda: got.append(pool.transcriber(["stop"])))
+        waiter.start()
+        assert pool._cond.waiting.wait(timeout=30)
+        assert not got
+        holder.close()
+        waiter.join(timeout=30)
+        assert len(got) == 1
+        assert got[0]._big is holder._big
+        got[0].close()
+
+
+def test_close_removes_temporary_files_and_refuses_new_work() -> None:
+    pool = RecognizerPool(max_decoders=1)
+    transcriber = pool.transcriber(["turn on the lights"])
+    assert pool._tmp is not None
+    tmp = Path(pool._tmp.name)
+    assert any(tmp.iterdir())
+    pool.close()
+    assert not tmp.exists()
+    transcriber.close()  # returning decoders to a closed pool is harmless
+    with pytest.raises(RuntimeError):
+        pool.transcriber(["stop"])
+
+
+def test_finish_without_audio_gives_an_empty_transcript(pool: RecognizerPool) -> None:
+    transcriber = pool.transcriber(SCRIPT)
+    try:
+        assert transcriber.feed(b"").words == []
+        assert transcriber.feed(b"\x00" * 101).words == []  # under one frame, odd length
+        update, final = transcriber.finish()
+        assert (update.words, final) == ([], "")
+        assert transcriber.feed(silence(100)).words == []  # held while measuring the level
+        assert transcriber.finish()[1] == ""
+    finally:
+        transcriber.close()
+
+
+def test_phrases_are_normalised_like_spoken_words() -> None:
+    assert tokenize("Set a timer for 5 minutes!") == "set a timer for five minutes".split()
+    assert tokenize("getWeather / turn_on_lights") == "get weather turn on lights".split()
+    assert tokenize("It's 21:45, isn't it?") == "it's twenty one forty five isn't it".split()
+    assert tokenize("1200 ways") == "one thousand two hundred ways".split()
+
+
+def test_words_missing_from_the_dictionary_are_dropped() -> None:
+    with RecognizerPool(max_decoders=1) as pool:
+        transcriber = pool.transcriber(["xqzzy stop", "!!!"])
+        try:
+            assert transcriber._phrases is not None
+            assert transcriber._phrases.phrases == (("stop",),)
+        finally:
+            transcriber.close()
+
+
+def test_audio_without_vad_in_odd_sized_chunks_after_a_silent_start(pool: RecognizerPool) -> None:
+    # Manual activity signals: the client's audio starts long before the user speaks.
+    pcm = silence(2500) + synthesize_pcm16("what is your name") + silence(500)
+    transcriber = pool.transcriber(SCRIPT)
+    try:
+        words: list[str] = []
+        for start in range(0, len(pcm), 333):
+            words += transcriber.feed(pcm[start : start + 333]).words
+        update, final = transcriber.finish()
+    finally:
+        transcriber.close()
+    assert final == "what is your name"
+    assert words + update.words == final.split()
+
+
+def test_transcribers_in_different_threads_work_at_the_same_time(pool: RecognizerPool) -> None:
+    texts = ["tell me a joke", "how are you today"]
+    results: dict[str, str] = {}
+
+    def work(text: str) -> None:
+        results[text] = hear_one(pool, text).final
+
+    threads = [threading.Thread(target=work, args=(text,)) for text in texts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert results == {text: text for text in texts}
