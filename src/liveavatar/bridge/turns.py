@@ -8,8 +8,8 @@ from liveavatar.live.events import Usage
 from liveavatar.protocol import Interrupted, ServerMessage, Transcript, TurnComplete, TurnMetrics
 
 
-def _join(text: str, fragment: str) -> str:
-    return " ".join((text + fragment).split()) if fragment.strip() else text
+def _tidy(text: str) -> str:
+    return " ".join(text.split())
 
 
 @dataclass
@@ -50,22 +50,24 @@ class TurnTracker:
             self.pending.append((fragment, now, False))
             return []
         self._touch(now)
-        self.user_text = _join(self.user_text, fragment)
-        return [Transcript(role="user", text=self.user_text, final=False, turn=self.turn)]
+        self.user_text += fragment  # Live's fragments carry their own spaces
+        return [Transcript(role="user", text=_tidy(self.user_text), final=False, turn=self.turn)]
 
     def typed(self, text: str, now: float) -> list[ServerMessage]:
         if self.user_final:
             self.pending.append((text, now, True))
             return []
         self._touch(now)
-        self.user_text = _join(self.user_text, text)
+        self.user_text += f" {text} "
         self.user_final = True
-        return [Transcript(role="user", text=self.user_text, final=True, turn=self.turn)]
+        return [Transcript(role="user", text=_tidy(self.user_text), final=True, turn=self.turn)]
 
     def model_fragment(self, fragment: str, now: float) -> list[ServerMessage]:
         out = self._finalize_user(now)
-        self.model_text = _join(self.model_text, fragment)
-        out.append(Transcript(role="model", text=self.model_text, final=False, turn=self.turn))
+        self.model_text += fragment
+        out.append(
+            Transcript(role="model", text=_tidy(self.model_text), final=False, turn=self.turn)
+        )
         return out
 
     def audio(self, now: float) -> list[ServerMessage]:
@@ -80,8 +82,10 @@ class TurnTracker:
 
     def complete(self, usage: Usage | None, now: float) -> list[ServerMessage]:
         out = self._finalize_user(now)
-        if self.model_text:
-            out.append(Transcript(role="model", text=self.model_text, final=True, turn=self.turn))
+        if self.model_text.strip():
+            out.append(
+                Transcript(role="model", text=_tidy(self.model_text), final=True, turn=self.turn)
+            )
         ttfa = None
         if self.first_audio_at is not None and self.last_user_input_at is not None:
             ttfa = max(0.0, (self.first_audio_at - self.last_user_input_at) * 1000)
@@ -99,8 +103,8 @@ class TurnTracker:
         )
         self.last_finished = FinishedTurn(
             self.turn,
-            self.user_text,
-            self.model_text,
+            _tidy(self.user_text),
+            _tidy(self.model_text),
             self.interrupted,
             ttfa,
             latency,
@@ -123,9 +127,9 @@ class TurnTracker:
         self.user_final = True
         if self.started_at is None:
             self.started_at = now
-        if not self.user_text:
+        if not self.user_text.strip():
             return []
-        return [Transcript(role="user", text=self.user_text, final=True, turn=self.turn)]
+        return [Transcript(role="user", text=_tidy(self.user_text), final=True, turn=self.turn)]
 
     def _reset(self) -> None:
         self.turn += 1

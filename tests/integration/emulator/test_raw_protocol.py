@@ -16,7 +16,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from liveavatar.emulator.config import FaultConfig
 from liveavatar.emulator.server import EmulatorServer
 from liveavatar.emulator.tls import client_context
-from tests.integration.emulator.conftest import StartEmulator
+from tests.integration.conftest import StartEmulator
 from tests.support.speech import silence
 
 GEMINI_PATH = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"

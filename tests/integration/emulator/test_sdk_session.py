@@ -9,7 +9,7 @@ from google.genai import errors, types
 
 from liveavatar.emulator.config import FaultConfig
 from liveavatar.emulator.server import EmulatorServer
-from tests.integration.emulator.conftest import StartEmulator
+from tests.integration.conftest import StartEmulator
 from tests.support.live import MODEL, Transcript, reading, sdk_client, turn_completes
 
 RESUMABLE = types.LiveConnectConfig(

@@ -1,0 +1,94 @@
+"""A simulated browser talks to the real backend, which talks to the real emulator."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import numpy as np
+
+from tests.integration.server.conftest import Backend
+from tests.support.browser import browser, count, stream_speech
+
+
+def rms(pcm: bytes) -> float:
+    x = np.frombuffer(pcm[: len(pcm) & ~1], dtype="<i2").astype(np.float64)
+    return float(np.sqrt(np.mean(x**2)) / 32768) if x.size else 0.0
+
+
+async def test_spoken_turn_round_trip(backend: Backend) -> None:
+    async with browser(backend.ws_url) as (ws, log):
+        await log.wait_for(lambda log: count("ready")(log) == 1)
+        ready = log.messages("ready")[0]
+        assert ready["input_sample_rate"] == 16000
+        assert ready["output_sample_rate"] == 24000
+        await stream_speech(ws, "what time is it")
+        await log.wait_for(lambda log: count("turn_complete")(log) >= 1)
+    assert log.final("user") == ["what time is it"]
+    # The backend declares get_current_time, so the emulator asks for it.
+    assert "time is" in log.final("model")[0]
+    assert [t["status"] for t in log.messages("tool")] == ["started", "finished"]
+    audio = log.audio()
+    assert len(audio) > 24_000 and rms(audio) > 0.01
+    (metrics,) = log.messages("metrics")
+    assert metrics["time_to_first_audio_ms"] is not None
+    assert metrics["total_tokens"] > 0
+    # Transcript order: user partials, user final, then model text.
+    roles = [(m["role"], m["final"]) for m in log.messages("transcript")]
+    first_model = roles.index(("model", False))
+    assert ("user", True) in roles[:first_model]
+
+
+async def test_typed_text_gets_a_spoken_answer(backend: Backend) -> None:
+    async with browser(backend.ws_url) as (ws, log):
+        await ws.send(json.dumps({"type": "text", "text": "tell me a joke"}))
+        await log.wait_for(lambda log: count("turn_complete")(log) >= 1)
+    assert log.final("user") == ["tell me a joke"]
+    assert "scarecrow" in log.final("model")[0]
+    assert rms(log.audio()) > 0.01
+
+
+async def test_barge_in_drops_queued_audio(backend: Backend) -> None:
+    async with browser(backend.ws_url) as (ws, log):
+        await ws.send(json.dumps({"type": "text", "text": "tell me a joke"}))
+        await log.wait_for(lambda log: len(log.audio()) > 0)
+        await stream_speech(ws, "hello there")
+        await log.wait_for(lambda log: count("turn_complete")(log) >= 2)
+    kinds = [f["type"] if isinstance(f, dict) else "audio" for f in log.frames]
+    cut = kinds.index("interrupted")
+    # No audio of the interrupted reply arrives after `interrupted`.
+    joke_turn = log.messages("interrupted")[0]["turn"]
+    after = kinds[cut + 1 :]
+    first_turn_end = after.index("turn_complete")
+    assert "audio" not in after[:first_turn_end]
+    assert joke_turn == 1
+    assert "Hello! I am" in log.final("model")[-1]
+
+
+async def test_tool_call_round_trip(backend: Backend) -> None:
+    async with browser(backend.ws_url) as (ws, log):
+        await ws.send(json.dumps({"type": "text", "text": "what is the current time"}))
+        await log.wait_for(lambda log: count("turn_complete")(log) >= 1)
+    tools = log.messages("tool")
+    assert [t["status"] for t in tools] == ["started", "finished"]
+    assert tools[0]["name"] == "get_current_time"
+    answer = log.final("model")[0]
+    assert "time is" in answer and ("AM" in answer or "PM" in answer)
+
+
+async def test_http_endpoints(backend: Backend) -> None:
+    async with httpx.AsyncClient(base_url=backend.http_url) as http:
+        assert (await http.get("/healthz")).json() == {"status": "ok"}
+        ready = await http.get("/readyz")
+        assert ready.status_code == 200 and ready.json()["live"] == "reachable"
+        config = (await http.get("/api/config")).json()
+        assert config["protocol_version"] == 1
+        assert "key" not in json.dumps(config).lower()
+        async with browser(backend.ws_url) as (ws, log):
+            await ws.send(json.dumps({"type": "text", "text": "hello"}))
+            await log.wait_for(lambda log: count("turn_complete")(log) >= 1)
+        text = (await http.get("/metrics")).text
+        assert "liveavatar_turns_total" in text
+        assert "liveavatar_time_to_first_audio_seconds_bucket" in text
+        cors = await http.get("/api/config", headers={"Origin": "http://localhost:8000"})
+        assert cors.headers["access-control-allow-origin"] == "http://localhost:8000"
