@@ -298,6 +298,9 @@ class BridgeSession:
             self.deps.handles.put(self.id, event.value, now)
         elif isinstance(event, Reconnecting):
             self.deps.metrics.live_reconnects.inc()
+            if t.active:  # the dropped connection took this turn with it: close it here
+                self._control(t.complete(None, now))
+                self._record_turn()
             self._outbox.put_control(
                 p.Error(code="live_reconnecting", message="Reconnecting to the voice service.")
             )

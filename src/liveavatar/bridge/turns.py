@@ -44,6 +44,11 @@ class TurnTracker:
     last_finished: FinishedTurn | None = None
     pending: list[tuple[str, float, bool]] = field(default_factory=list)
 
+    @property
+    def active(self) -> bool:
+        """Whether the current turn has started (user input or model output seen)."""
+        return self.started_at is not None or self.user_final
+
     def user_fragment(self, fragment: str, now: float) -> list[ServerMessage]:
         if self.user_final:
             # The user speaks over the reply: this belongs to the next turn.

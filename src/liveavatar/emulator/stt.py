@@ -146,13 +146,14 @@ class _PhraseSet:
         """Ends reachable by whole phrases from 0, and whether some tail is a phrase prefix."""
         todo, ends, prefix = [0], {0}, False
         while todo:
-            rest = tuple(words[todo.pop() :])
+            pos = todo.pop()
+            rest = tuple(words[pos:])
             for phrase in self.phrases:
-                n = len(phrase)
-                if rest[:n] == phrase and len(words) - len(rest) + n not in ends:
-                    ends.add(len(words) - len(rest) + n)
-                    todo.append(len(words) - len(rest) + n)
-                prefix = prefix or (0 < len(rest) < n and phrase[: len(rest)] == rest)
+                end = pos + len(phrase)
+                if rest[: len(phrase)] == phrase and end not in ends:
+                    ends.add(end)
+                    todo.append(end)
+                prefix = prefix or (0 < len(rest) < len(phrase) and phrase[: len(rest)] == rest)
         return ends, prefix
 
     def is_sequence(self, words: Sequence[str]) -> bool:
@@ -221,6 +222,13 @@ class StreamingTranscriber:
     Get one from :meth:`RecognizerPool.transcriber`; :meth:`feed` the utterance's audio as
     it arrives, then :meth:`finish`. The next :meth:`feed` starts a new utterance on the
     same decoders; :meth:`close` hands them back to the pool.
+
+    The audio runs through two decoders: a small LM built from the script phrases and the
+    big general LM. The small LM's text is final only if it is a run of whole phrases and
+    sounds like what the big LM heard (phone agreement >= 0.25); otherwise the big LM's
+    text is, so out-of-domain speech is not forced into a script line. Partial words come
+    from the small LM once unchanged for 200 ms of audio, never the last word, only while
+    they still fit the script and sound like the big LM's current hypothesis.
 
     feed and finish are blocking CPU work that holds the GIL inside pocketsphinx: call
     them from a worker thread, one thread at a time per transcriber. Not thread-safe.

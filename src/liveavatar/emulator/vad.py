@@ -71,9 +71,10 @@ class VadConfig:
 class SpeechStarted:
     """Start of an utterance.
 
-    ``offset_ms`` is the stream position (ms of audio since the VAD was created) of the first
-    voiced frame. ``preroll`` is PCM16 audio from ``prefix_padding_ms`` before that frame up
-    to the end of the frame that committed the start; feed it to the recogniser first.
+    ``offset_ms`` is the stream position (ms of audio since the VAD was created) of the onset:
+    the first voiced frame, moved back over up to 200 ms of loud frames just before it.
+    ``preroll`` is PCM16 audio from ``prefix_padding_ms`` before the onset up to the end of
+    the frame that committed the start; feed it to the recogniser first.
     """
 
     offset_ms: int
@@ -127,7 +128,7 @@ class StreamingVad:
 
     @property
     def offset_ms(self) -> int:
-        """Milliseconds of audio consumed since creation (whole frames only)."""
+        """Milliseconds of audio consumed since creation (buffered partial frames excluded)."""
         return self._samples * 1000 // self._rate
 
     def reset(self) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 from google import genai
 from google.genai import errors, types
 from google.genai.live import AsyncSession
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from liveavatar.settings import Settings
 
@@ -44,6 +44,10 @@ PERMANENT_CLOSE_CODES = frozenset({1007, 1008})
 PERMANENT_HTTP_STATUSES = frozenset({400, 401, 403, 404})
 _DURATION = re.compile(r"^\s*([0-9.]+)s\s*$")
 AUDIO_MIME = "audio/pcm;rate=16000"
+
+
+class LiveSendError(Exception):
+    """Sending on a connection that is closing; the link recovers from its close event."""
 
 
 class LiveOpenError(Exception):
@@ -131,19 +135,28 @@ class LiveConnection:
         return cls(session, stack)
 
     async def send_audio(self, pcm: bytes) -> None:
-        await self._session.send_realtime_input(audio=types.Blob(data=pcm, mime_type=AUDIO_MIME))
+        await self._send(audio=types.Blob(data=pcm, mime_type=AUDIO_MIME))
 
     async def audio_stream_end(self) -> None:
-        await self._session.send_realtime_input(audio_stream_end=True)
+        await self._send(audio_stream_end=True)
 
     async def send_text(self, text: str) -> None:
-        await self._session.send_realtime_input(text=text)
+        await self._send(text=text)
 
     async def send_video(self, data: bytes, mime_type: str) -> None:
-        await self._session.send_realtime_input(video=types.Blob(data=data, mime_type=mime_type))
+        await self._send(video=types.Blob(data=data, mime_type=mime_type))
 
     async def send_tool_responses(self, responses: list[types.FunctionResponse]) -> None:
-        await self._session.send_tool_response(function_responses=responses)
+        try:
+            await self._session.send_tool_response(function_responses=responses)
+        except (ConnectionClosed, OSError) as exc:
+            raise LiveSendError(type(exc).__name__) from exc
+
+    async def _send(self, **kwargs: Any) -> None:
+        try:
+            await self._session.send_realtime_input(**kwargs)
+        except (ConnectionClosed, OSError) as exc:
+            raise LiveSendError(type(exc).__name__) from exc
 
     async def events(self) -> AsyncIterator[LiveEvent]:
         try:

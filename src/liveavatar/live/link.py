@@ -10,6 +10,7 @@ refusal (bad key, unknown model, invalid setup) it stops and says why.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 from collections import deque
@@ -21,7 +22,7 @@ from google.genai import types
 
 from liveavatar.errors import LiveRefused, LiveUnavailable
 
-from .connection import LiveConnection, LiveOpenError
+from .connection import LiveConnection, LiveOpenError, LiveSendError
 from .events import (
     AudioOut,
     Closed,
@@ -43,6 +44,7 @@ logger = logging.getLogger(__name__)
 PREROLL_BYTES = 32_000  # 1 s of 16 kHz PCM16 kept for replay into the next connection
 REPLAY_MAX_BYTES = 320_000  # 10 s; audio held while no connection is usable
 EVENT_QUEUE = 256
+MAX_HELD_TEXT = 10
 MAX_RECONNECTS = 6
 BACKOFF_S = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0)
 
@@ -110,6 +112,7 @@ class LiveLink:
         self._replay: list[bytes] | None = None  # recording while the next connection opens
         self._held: deque[bytes] = deque()  # audio waiting for a usable connection
         self._held_bytes = 0
+        self._held_text: list[str] = []
         self._closing: set[asyncio.Task[None]] = set()
         self.reconnects = 0
         self.rotations = 0
@@ -127,26 +130,41 @@ class LiveLink:
 
     async def send_audio(self, pcm: bytes) -> None:
         self._remember(pcm)
-        if self._live is None:
-            self._hold(pcm)
-            return
-        await self._live.conn.send_audio(pcm)
+        if self._live is not None:
+            try:
+                await self._live.conn.send_audio(pcm)
+                return
+            except LiveSendError:
+                pass  # the connection is going; its close event starts recovery
+        self._hold(pcm)
 
     async def audio_stream_end(self) -> None:
-        if self._live is not None:
-            await self._live.conn.audio_stream_end()
+        await self._send_or_drop(lambda c: c.audio_stream_end())
 
     async def send_text(self, text: str) -> None:
-        if self._live is not None:
+        if self._live is None:
+            if len(self._held_text) < MAX_HELD_TEXT:
+                self._held_text.append(text)
+            return
+        try:
             await self._live.conn.send_text(text)
+        except LiveSendError:
+            if len(self._held_text) < MAX_HELD_TEXT:
+                self._held_text.append(text)
 
     async def send_video(self, data: bytes, mime_type: str) -> None:
-        if self._live is not None:
-            await self._live.conn.send_video(data, mime_type)
+        # Frames are only useful fresh: one lost during a reconnect is replaced within a second.
+        await self._send_or_drop(lambda c: c.send_video(data, mime_type))
 
     async def send_tool_responses(self, responses: list[types.FunctionResponse]) -> None:
-        if self._live is not None:
-            await self._live.conn.send_tool_responses(responses)
+        # A response the old connection cannot take is moot: its call died with the turn.
+        await self._send_or_drop(lambda c: c.send_tool_responses(responses))
+
+    async def _send_or_drop(self, send: Callable[[LiveConnection], Awaitable[None]]) -> None:
+        if self._live is None:
+            return
+        with contextlib.suppress(LiveSendError):
+            await send(self._live.conn)
 
     def _remember(self, pcm: bytes) -> None:
         self._preroll.append(pcm)
@@ -237,8 +255,9 @@ class LiveLink:
         self._live = self._attach(conn)
         self._rotate_wanted = False
         self.rotations += 1
-        for pcm in replay:
-            await conn.send_audio(pcm)
+        with contextlib.suppress(LiveSendError):
+            for pcm in replay:
+                await conn.send_audio(pcm)
         if old is not None:
             self._detach(old)
         return Rotated(replayed_ms=sum(map(len, replay)) / 32)
@@ -301,10 +320,13 @@ class LiveLink:
 
     async def _flush_held(self) -> None:
         assert self._live is not None
-        while self._held:
-            pcm = self._held.popleft()
-            self._held_bytes -= len(pcm)
-            await self._live.conn.send_audio(pcm)
+        with contextlib.suppress(LiveSendError):
+            while self._held:
+                pcm = self._held.popleft()
+                self._held_bytes -= len(pcm)
+                await self._live.conn.send_audio(pcm)
+            while self._held_text:
+                await self._live.conn.send_text(self._held_text.pop(0))
 
     # ---- connection bookkeeping ------------------------------------------------------
 

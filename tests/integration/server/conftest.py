@@ -14,7 +14,6 @@ from liveavatar.emulator.server import EmulatorServer
 from liveavatar.server.app import create_app
 from liveavatar.server.runner import GracefulServer, uvicorn_config
 from liveavatar.settings import Settings
-from tests.integration.conftest import StartEmulator
 
 
 class Backend:
