@@ -114,6 +114,17 @@ class CpuLayout:
     emulator: frozenset[int] | None
     loadgen: frozenset[int] | None
 
+    @property
+    def emulator_direct(self) -> frozenset[int] | None:
+        """The emulator's cores in the direct phase.
+
+        With two cores the emulator shares one with the load generator; in the direct phase
+        the backend idles, so the emulator moves to the backend's core to have one alone.
+        """
+        if self.backend and self.emulator and self.loadgen and self.emulator & self.loadgen:
+            return self.backend
+        return self.emulator
+
     @classmethod
     def detect(cls) -> CpuLayout:
         """Backend alone on the first core; emulator and load generator on the rest."""
@@ -126,12 +137,15 @@ class CpuLayout:
         return cls(first, second, frozenset(cpus[2:]))
 
     def describe(self) -> dict[str, list[int] | str]:
+        """The layout as JSON-ready values."""
+
         def one(cpus: frozenset[int] | None) -> list[int] | str:
             return sorted(cpus) if cpus else "unpinned"
 
         return {
             "backend": one(self.backend),
             "emulator": one(self.emulator),
+            "emulator_direct_phase": one(self.emulator_direct),
             "loadgen": one(self.loadgen),
         }
 
@@ -170,11 +184,17 @@ class Child:
             limit=1 << 20,
         )
         _CHILDREN.append(proc)
+        child = cls(name, proc)
         if cpus and not prefix:
-            with contextlib.suppress(OSError):
-                for tid in os.listdir(f"/proc/{proc.pid}/task"):
+            child.pin(cpus)
+        return child
+
+    def pin(self, cpus: frozenset[int]) -> None:
+        """Move every thread of the running child onto `cpus` (best effort)."""
+        with contextlib.suppress(OSError):
+            for tid in os.listdir(f"/proc/{self.proc.pid}/task"):
+                with contextlib.suppress(OSError):
                     os.sched_setaffinity(int(tid), cpus)
-        return cls(name, proc)
 
     async def _drain(self, stream: asyncio.StreamReader) -> None:
         while True:
@@ -428,14 +448,21 @@ async def _measure(
 
     _log(f"direct: {cfg.sessions} sessions for {cfg.seconds} s")
     d_emu, d_self = CpuProbe(emu_pid), CpuProbe(None)
-    direct = await run_phase(
-        direct_target,
-        cfg.sessions,
-        cfg.seconds,
-        warmup_s=cfg.warmup_s,
-        drain_timeout_s=cfg.drain_timeout_s,
-        probes=[d_emu, d_self],
-    )
+    layout = cfg.layout
+    if layout.emulator_direct != layout.emulator and layout.emulator_direct:
+        emulator.pin(layout.emulator_direct)
+    try:
+        direct = await run_phase(
+            direct_target,
+            cfg.sessions,
+            cfg.seconds,
+            warmup_s=cfg.warmup_s,
+            drain_timeout_s=cfg.drain_timeout_s,
+            probes=[d_emu, d_self],
+        )
+    finally:
+        if layout.emulator_direct != layout.emulator and layout.emulator:
+            emulator.pin(layout.emulator)
     errors.update(direct.errors)
 
     _log("proxied warm-up session")

@@ -9,12 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from liveavatar.emulator.stt import (
-    RecognizerPool,
-    StreamingTranscriber,
-    TranscriptUpdate,
-    tokenize,
-)
+from liveavatar.emulator.phrases import tokenize
+from liveavatar.emulator.stt import RecognizerPool, StreamingTranscriber, TranscriptUpdate
 from liveavatar.emulator.vad import SpeechEnded, SpeechStarted, StreamingVad, VadConfig
 from tests.support.speech import chunks, silence, synthesize_pcm16
 
