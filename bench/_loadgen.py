@@ -216,6 +216,7 @@ class WsClient(asyncio.Protocol):
         self.close_code: int | None = None
         self.closing = False
         self.closed_by_server = False
+        self.closed_at: float | None = None  # loop time the server closed or dropped us
         self._request = (
             f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
             f"Connection: Upgrade\r\nSec-WebSocket-Key: {{key}}\r\n"
@@ -236,6 +237,7 @@ class WsClient(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         if not self.closing:
             self.closed_by_server = True
+            self.closed_at = self.loop.time()
         if not self.opened.done():
             self.opened.set_exception(exc or ConnectionError("closed during the handshake"))
         if not self.lost.done():
@@ -351,6 +353,7 @@ class WsClient(asyncio.Protocol):
             self.close_code = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else 1005
             if not self.closing and self.transport is not None:
                 self.closed_by_server = True
+                self.closed_at = now
                 self.closing = True
                 self.transport.write(client_frame(OP_CLOSE, bytes(payload[:2])))
             if self.transport is not None:
@@ -364,6 +367,7 @@ class WsClient(asyncio.Protocol):
 class PhaseStats:
     """What all sessions of one phase share: samples and counters."""
 
+    started_at: float = 0.0
     steady_from: float = math.inf
     rtts: list[float] = field(default_factory=list)
     lags: list[float] = field(default_factory=list)
@@ -506,6 +510,7 @@ class PhaseResult:
     errors: Counter[str]
     server_messages: Counter[str]
     received_bytes: int
+    server_closed_at_s: list[float]
 
     def summary(self) -> dict[str, object]:
         """The phase as JSON-ready values."""
@@ -518,7 +523,15 @@ class PhaseResult:
             "bad_markers": self.bad_markers,
             "send_lag_ms": summarize_ms(self.lags),
             "server_messages": dict(self.server_messages),
+            "server_closes": _closes(self.server_closed_at_s),
         }
+
+
+def _closes(at: list[float]) -> dict[str, float | int | None]:
+    """How many sessions the server closed, and when (seconds after streaming began)."""
+    if not at:
+        return {"count": 0}
+    return {"count": len(at), "first_s": round(at[0], 2), "median_s": round(at[len(at) // 2], 2)}
 
 
 async def _connect(
@@ -564,11 +577,13 @@ async def run_phase(
     connect_timeout_s: float = 20.0,
     connect_concurrency: int = 16,
     probes: Sequence[WindowProbe] = (),
+    on_connected: Callable[[], None] | None = None,
 ) -> PhaseResult:
     """Connect `sessions` sessions, stream real-time audio for `seconds`, collect echoes.
 
     Samples sent in the first `warmup_s` are left out of the round trips; `probes` are
-    started when the warm-up ends and stopped when the last chunk is due.
+    started when the warm-up ends and stopped when the last chunk is due. `on_connected`
+    runs once every session is connected, before the first chunk.
     """
     total = max(1, round(seconds / CHUNK_S))
     frames = direct_frames(total) if target.kind == "direct" else proxied_frames(total)
@@ -585,6 +600,8 @@ async def run_phase(
     live = [s for s in await asyncio.gather(*connecting) if s is not None]
     try:
         if live:
+            if on_connected is not None:
+                on_connected()
             await _stream(live, total, warmup_s, drain_timeout_s, stats, probes)
     finally:
         await _close_all(live)
@@ -606,6 +623,11 @@ async def run_phase(
         errors=stats.errors,
         server_messages=stats.server_messages,
         received_bytes=sum(s.rx_bytes for s in live),
+        server_closed_at_s=sorted(
+            s.ws.closed_at - stats.started_at
+            for s in live
+            if s.ws is not None and s.ws.closed_by_server and s.ws.closed_at is not None
+        ),
     )
 
 
@@ -618,7 +640,7 @@ async def _stream(
     probes: Sequence[WindowProbe],
 ) -> None:
     loop = asyncio.get_running_loop()
-    t0 = loop.time() + 0.2
+    t0 = stats.started_at = loop.time() + 0.2
     stats.steady_from = t0 + warmup_s
     stagger = CHUNK_S / len(live)  # spread the sessions' sends evenly over each 20 ms
     for i, s in enumerate(live):

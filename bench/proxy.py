@@ -476,6 +476,11 @@ async def _measure(
     _log(f"proxied: {cfg.sessions} sessions for {cfg.seconds} s")
     p_backend, p_emu, p_self = CpuProbe(backend_pid), CpuProbe(emu_pid), CpuProbe(None)
     peak = [idle_rss or 0.0]
+    connected_rss: list[float | None] = [None]
+
+    def at_connected() -> None:
+        connected_rss[0] = proc_rss_mb(backend_pid)
+
     sampler = asyncio.create_task(_sample_rss(backend_pid, peak), name="bench-rss-sampler")
     try:
         proxied = await run_phase(
@@ -485,6 +490,7 @@ async def _measure(
             warmup_s=cfg.warmup_s,
             drain_timeout_s=cfg.drain_timeout_s,
             probes=[p_backend, p_emu, p_self],
+            on_connected=at_connected,
         )
     finally:
         sampler.cancel()
@@ -496,6 +502,9 @@ async def _measure(
     if metrics is None:
         errors["backend /metrics unavailable"] += 1
     out.update(_report(cfg, direct, proxied, idle_rss, peak[0], backend_dropped))
+    if idle_rss is not None and connected_rss[0] is not None and proxied.connected:
+        per = (connected_rss[0] - idle_rss) / proxied.connected
+        out["rss_mb_per_session_connected"] = round(per, 3)
     out["backend_cpu_percent"] = p_backend.percent
     out["loadgen_cpu_percent"] = p_self.percent
     out["emulator_cpu_percent"] = {"direct": d_emu.percent, "proxied": p_emu.percent}
@@ -551,7 +560,7 @@ def _warnings(out: dict[str, Any], direct: PhaseResult, proxied: PhaseResult) ->
     for phase in (direct, proxied):
         lag = summarize_ms(phase.lags)["p99"]
         if lag is not None and lag > 5:
-            notes.append(f"{phase.kind}: p99 send lag {lag} ms: the load generator fell behind")
+            notes.append(f"{phase.kind}: p99 send lag {lag} ms: load generator busy or descheduled")
     return notes
 
 

@@ -86,6 +86,7 @@ class Settings(BaseSettings):
     max_sessions: int = Field(default=250, ge=1)
     tool_timeout_s: float = Field(default=5.0, gt=0)
     shutdown_grace_s: float = Field(default=3.0, ge=0)
+    hello_timeout_s: float = Field(default=10.0, gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     # Live emulator (`liveavatar emulator`); CLI flags override these.

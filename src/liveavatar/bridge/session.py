@@ -52,7 +52,6 @@ from .turns import TurnTracker
 
 logger = logging.getLogger(__name__)
 
-HELLO_TIMEOUT_S = 10.0
 CLOSE_TIMEOUT_S = 2.0
 MAX_BAD_FRAMES = 20  # recoverable protocol errors tolerated per session
 AUDIO_BUDGET_BYTES_PER_S = 4 * 32_000  # four times real time
@@ -81,6 +80,7 @@ class BridgeDeps:
     metrics: Metrics
     handles: HandleDirectory
     shutting_down: asyncio.Event
+    hello_timeout_s: float = 10.0
 
 
 class HandleDirectory:
@@ -191,7 +191,7 @@ class BridgeSession:
 
     async def _hello(self) -> p.Hello:
         try:
-            async with asyncio.timeout(HELLO_TIMEOUT_S):
+            async with asyncio.timeout(self.deps.hello_timeout_s):
                 while True:
                     msg = await self._receive()
                     if isinstance(msg, p.Hello):

@@ -76,6 +76,7 @@ def create_app(settings: Settings) -> FastAPI:
             metrics=metrics,
             handles=HandleDirectory(),
             shutting_down=shutting_down,
+            hello_timeout_s=settings.hello_timeout_s,
         )
         app.state.live = AppState(settings, client, label, tools, metrics, deps)
         logger.info("backend ready", extra={"live_backend": label})
