@@ -260,6 +260,7 @@ class Child:
                 with contextlib.suppress(ProcessLookupError):
                     self.proc.kill()
                 await self.proc.wait()
+        _log(f"{self.name} stopped with exit code {self.proc.returncode}")
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(2.0):
                 await asyncio.gather(*self._drains, return_exceptions=True)

@@ -89,9 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         serve(settings)
         return 0
     if args.command == "up":
-        # Only the emulator is built so far; `up` grows as the other services land.
-        args = _build_parser().parse_args(["emulator"])
-        return _run_emulator(args, settings)
+        return _run_up(settings)
     print(f"liveavatar {args.command}: not built yet", file=sys.stderr)  # noqa: T201
     return NOT_BUILT
 
@@ -143,3 +141,47 @@ async def _serve_until_signal(server: EmulatorServer) -> None:
 
 def _pick(value: T | None, default: T) -> T:
     return default if value is None else value
+
+
+def _run_up(settings: Settings) -> int:
+    """Everything on one machine: the emulator as a child process, the backend here."""
+    import socket
+    import subprocess
+    import time
+
+    from liveavatar.server.runner import serve
+
+    emulator = subprocess.Popen([sys.executable, "-m", "liveavatar", "emulator"])
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if emulator.poll() is not None:
+                print("liveavatar up: the emulator failed to start", file=sys.stderr)  # noqa: T201
+                return 1
+            try:
+                socket.create_connection(
+                    (settings.emulator_host, settings.emulator_port), 1
+                ).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    print("liveavatar up: the emulator did not start", file=sys.stderr)  # noqa: T201
+                    return 1
+                time.sleep(0.1)
+        if settings.live_backend == "emulator" and settings.vertex_ai_endpoint is None:
+            endpoint = f"https://{settings.emulator_host}:{settings.emulator_port}"
+            settings = settings.model_copy(update={"vertex_ai_endpoint": endpoint})
+        print(  # noqa: T201
+            f"Live emulator  wss://{settings.emulator_host}:{settings.emulator_port}\n"
+            f"Backend        ws://{settings.host}:{settings.port}/ws\n",
+            file=sys.stderr,
+        )
+        serve(settings)
+        return 0
+    finally:
+        emulator.terminate()
+        try:
+            emulator.wait(10)
+        except subprocess.TimeoutExpired:
+            emulator.kill()
+            emulator.wait()

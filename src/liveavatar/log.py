@@ -20,7 +20,12 @@ _SEVERITY = {
     logging.ERROR: "ERROR",
     logging.CRITICAL: "CRITICAL",
 }
-_RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+# uvicorn adds an ANSI-coloured copy of each message; it is noise in JSON logs.
+_RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+    "color_message",
+}
 
 
 class CloudJsonFormatter(logging.Formatter):
