@@ -82,15 +82,31 @@ def proc_rss_mb(pid: int) -> float | None:
     return None
 
 
-class CpuProbe:
-    """CPU use of a process (or of this one, with `pid=None`) between start() and stop()."""
+def host_busy_seconds(*, irq: bool = False) -> float | None:
+    """CPU seconds all cores spent in processes (user, nice, system), or with `irq` in
+    interrupt and softirq handling (where loopback networking is mostly accounted)."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()
+    except (OSError, IndexError):
+        return None
+    ticks = [int(v) for v in fields[1:8]]  # user nice system idle iowait irq softirq
+    return (ticks[5] + ticks[6] if irq else ticks[0] + ticks[1] + ticks[2]) / CLK_TCK
 
-    def __init__(self, pid: int | None) -> None:
+
+class CpuProbe:
+    """CPU use between start() and stop(), in % of one core: of a process, of this one
+    (`pid=None`), or of the whole machine (`host=True`; `irq` for interrupt handling)."""
+
+    def __init__(self, pid: int | None, *, host: bool = False, irq: bool = False) -> None:
         self.pid = pid
+        self.host = host
+        self.irq = irq
         self._t0 = self._c0 = 0.0
         self.percent: float | None = None
 
     def _cpu(self) -> float | None:
+        if self.host:
+            return host_busy_seconds(irq=self.irq)
         return time.process_time() if self.pid is None else proc_cpu_seconds(self.pid)
 
     def start(self) -> None:
@@ -379,6 +395,7 @@ async def run_once(cfg: RunConfig) -> dict[str, Any]:
     """Start both children, run the direct then the proxied phase, stop the children."""
     errors: Counter[str] = Counter()
     out: dict[str, Any] = {"sessions": cfg.sessions, "seconds": cfg.seconds}
+    load_before = round(os.getloadavg()[0], 2)
     emulator: Child | None = None
     backend: Child | None = None
     with tempfile.TemporaryDirectory(prefix="bench-proxy-") as tmp:
@@ -430,6 +447,8 @@ async def run_once(cfg: RunConfig) -> dict[str, Any]:
     out["errors"] = sum(errors.values())
     out["error_details"] = dict(errors)
     out["cpu_layout"] = cfg.layout.describe()
+    # Other work on the machine skews everything above: the load average tells.
+    out["host_load_avg_1m"] = {"before": load_before, "after": round(os.getloadavg()[0], 2)}
     return out
 
 
@@ -476,6 +495,7 @@ async def _measure(
 
     _log(f"proxied: {cfg.sessions} sessions for {cfg.seconds} s")
     p_backend, p_emu, p_self = CpuProbe(backend_pid), CpuProbe(emu_pid), CpuProbe(None)
+    p_host, p_irq = CpuProbe(None, host=True), CpuProbe(None, host=True, irq=True)
     peak = [idle_rss or 0.0]
     connected_rss: list[float | None] = [None]
 
@@ -490,7 +510,7 @@ async def _measure(
             cfg.seconds,
             warmup_s=cfg.warmup_s,
             drain_timeout_s=cfg.drain_timeout_s,
-            probes=[p_backend, p_emu, p_self],
+            probes=[p_backend, p_emu, p_self, p_host, p_irq],
             on_connected=at_connected,
         )
     finally:
@@ -510,6 +530,11 @@ async def _measure(
     out["loadgen_cpu_percent"] = p_self.percent
     out["emulator_cpu_percent"] = {"direct": d_emu.percent, "proxied": p_emu.percent}
     out["loadgen_cpu_percent_direct"] = d_self.percent
+    ours = (p_backend.percent, p_emu.percent, p_self.percent)
+    if p_host.percent is not None and None not in ours:
+        # Anything else running on this machine during the proxied phase (in % of a core).
+        out["other_cpu_percent"] = round(p_host.percent - sum(v or 0.0 for v in ours), 1)
+    out["irq_cpu_percent"] = p_irq.percent
     out["warnings"] = _warnings(out, direct, proxied)
 
 
@@ -558,6 +583,9 @@ def _warnings(out: dict[str, Any], direct: PhaseResult, proxied: PhaseResult) ->
     ):
         if value is not None and value > 85:
             notes.append(f"{label} used {value}% of a core: it may be saturated")
+    other = out.get("other_cpu_percent")
+    if other is not None and other > 10:
+        notes.append(f"other processes used {other}% of a core in the proxied phase: skewed?")
     for phase in (direct, proxied):
         lag = summarize_ms(phase.lags)["p99"]
         if lag is not None and lag > 5:

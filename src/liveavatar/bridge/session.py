@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import dataclasses
 import json
 import logging
 import secrets
@@ -42,7 +43,7 @@ from liveavatar.live.events import (
     TurnComplete,
 )
 from liveavatar.live.link import LiveLink, Opener
-from liveavatar.live.persona import Persona
+from liveavatar.live.persona import PREBUILT_VOICES, Persona
 from liveavatar.log import session_id_var
 from liveavatar.server.metrics import Metrics
 from liveavatar.tools import ToolRegistry
@@ -166,6 +167,11 @@ class BridgeSession:
     async def _serve(self) -> int:
         hello = await self._hello()
         persona = self.deps.persona()
+        if hello.voice is not None:
+            voice = hello.voice.strip().capitalize()
+            if voice not in PREBUILT_VOICES:
+                raise ProtocolError(f"Unknown voice {hello.voice[:40]!r}.")
+            persona = dataclasses.replace(persona, voice=voice)
         resume_id = hello.session_id
         handle = self.deps.handles.get(resume_id, self._loop.time()) if resume_id else None
         if handle and resume_id:

@@ -175,19 +175,23 @@ def describe_result(name: str, response: dict[str, Any] | None) -> str:
 
 
 def _speakable(value: Any, depth: int = 0) -> str:
+    """Tool output read aloud: text fields as they are, other keys as "key is value"."""
+    if depth > 3:
+        return ""
     if isinstance(value, dict):
-        if depth > 1:
-            return ""
+        for key in ("text", "answer", "summary", "message"):
+            if isinstance(value.get(key), str):
+                return _speakable(value[key], depth + 1)
         parts = [
-            f"{' '.join(name_words(str(k)))} is {_speakable(v, depth + 1)}"
+            f"{' '.join(name_words(str(k)))} is {text}"
             for k, v in list(value.items())[:5]
-            if _speakable(v, depth + 1)
+            if (text := _speakable(v, depth + 1))
         ]
         return ", ".join(parts)
     if isinstance(value, list):
-        return ", ".join(_speakable(v, depth + 1) for v in value[:5])
+        return ", ".join(t for v in value[:3] if (t := _speakable(v, depth + 1)))
     if isinstance(value, bool):
         return "yes" if value else "no"
     if value is None:
         return ""
-    return str(value)[:300]
+    return " ".join(str(value).split())[:300]

@@ -9,6 +9,14 @@ from google.genai import types
 
 Sensitivity = Literal["HIGH", "LOW"]
 
+# The prebuilt voices of the native-audio Live models.
+PREBUILT_VOICES: frozenset[str] = frozenset(
+    """Achernar Achird Algenib Algieba Alnilam Aoede Autonoe Callirrhoe Charon Despina
+    Enceladus Erinome Fenrir Gacrux Iapetus Kore Laomedeia Leda Orus Pulcherrima Puck
+    Rasalgethi Sadachbia Sadaltager Schedar Sulafat Umbriel Vindemiatrix Zephyr
+    Zubenelgenubi""".split()
+)
+
 
 @dataclass(frozen=True)
 class VadSettings:

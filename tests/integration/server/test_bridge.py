@@ -92,3 +92,55 @@ async def test_http_endpoints(backend: Backend) -> None:
         assert "liveavatar_time_to_first_audio_seconds_bucket" in text
         cors = await http.get("/api/config", headers={"Origin": "http://localhost:8000"})
         assert cors.headers["access-control-allow-origin"] == "http://localhost:8000"
+
+
+async def test_voice_choice_and_camera_frames(backend: Backend) -> None:
+    import base64
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(buf, format="JPEG")
+    frame = {"type": "video_frame", "data": base64.b64encode(buf.getvalue()).decode()}
+    hello = {"type": "hello", "version": 1, "voice": "kore"}
+    async with browser(backend.ws_url, hello=hello) as (ws, log):
+        await log.wait_for(lambda log: count("ready")(log) == 1)
+        assert log.messages("ready")[0]["voice"] == "Kore"
+        await ws.send(json.dumps(frame))
+        await ws.send(json.dumps({"type": "text", "text": "what do you see"}))
+        await log.wait_for(lambda log: count("turn_complete")(log) >= 1)
+    answer = log.final("model")[0]
+    assert "64 by 48" in answer and "red" in answer
+
+
+async def test_unknown_voice_is_refused(backend: Backend) -> None:
+    hello = {"type": "hello", "version": 1, "voice": "Nobody"}
+    async with browser(backend.ws_url, hello=hello) as (_ws, log):
+        await log.wait_for(lambda log: log.close_code is not None)
+    assert log.messages("error")[0]["code"] == "bad_request"
+    assert log.close_code == 4400
+
+
+async def test_knowledge_lookup_tool(backend: Backend) -> None:
+    async with browser(backend.ws_url) as (ws, log):
+        text = "search the knowledge base for ports"
+        await ws.send(json.dumps({"type": "text", "text": text}))
+        await log.wait_for(lambda log: count("turn_complete")(log) >= 1)
+    assert [t["name"] for t in log.messages("tool")] == ["lookup_knowledge"] * 2
+    assert "8080" in log.final("model")[0]
+
+
+async def test_resume_by_session_id_after_a_dropped_socket(backend: Backend) -> None:
+    async with browser(backend.ws_url) as (ws, log):
+        await ws.send(json.dumps({"type": "text", "text": "my favourite colour is green"}))
+        await log.wait_for(lambda log: count("turn_complete")(log) >= 1)
+        session_id = log.messages("ready")[0]["session_id"]
+    hello = {"type": "hello", "version": 1, "session_id": session_id}
+    async with browser(backend.ws_url, hello=hello) as (ws, log2):
+        await log2.wait_for(lambda log: count("ready")(log) == 1)
+        ready = log2.messages("ready")[0]
+        assert ready["resumed"] is True and ready["session_id"] == session_id
+        await ws.send(json.dumps({"type": "text", "text": "what did I say"}))
+        await log2.wait_for(lambda log: count("turn_complete")(log) >= 1)
+    assert log2.final("model")[0] == "Earlier you said: my favourite colour is green."
