@@ -1,0 +1,44 @@
+"""The outbox: control overtakes audio, audio is bounded and flushable."""
+
+from __future__ import annotations
+
+import asyncio
+
+from liveavatar.bridge.outbox import Outbox
+from liveavatar.protocol import Interrupted
+
+
+async def test_control_overtakes_queued_audio() -> None:
+    box = Outbox()
+    box.put_audio(b"a1")
+    box.put_audio(b"a2")
+    box.put_control(Interrupted(turn=3))
+    assert await box.get() == '{"type":"interrupted","turn":3}'
+    assert await box.get() == b"a1"
+
+
+async def test_flush_drops_every_queued_chunk() -> None:
+    box = Outbox()
+    for _ in range(5):
+        box.put_audio(b"x" * 960)
+    assert box.flush_audio() == 5
+    assert box.queued_audio_bytes == 0
+    box.put_audio(b"fresh")
+    assert await box.get() == b"fresh"
+
+
+async def test_audio_is_bounded_by_dropping_the_oldest() -> None:
+    box = Outbox(audio_limit_bytes=3000)
+    for i in range(5):
+        box.put_audio(bytes([i]) * 1000)
+    assert box.dropped_chunks == 2
+    assert await box.get() == bytes([2]) * 1000
+
+
+async def test_get_waits_for_the_next_frame() -> None:
+    box = Outbox()
+    waiter = asyncio.create_task(box.get(), name="test-get")
+    await asyncio.sleep(0)
+    assert not waiter.done()
+    box.put_audio(b"late")
+    assert await asyncio.wait_for(waiter, 1) == b"late"
