@@ -373,6 +373,7 @@ class PhaseStats:
     lags: list[float] = field(default_factory=list)
     errors: Counter[str] = field(default_factory=Counter)
     server_messages: Counter[str] = field(default_factory=Counter)
+    error_texts: Counter[str] = field(default_factory=Counter)
 
 
 class Session:
@@ -437,6 +438,8 @@ class Session:
         kind = str(doc.get("type"))
         if kind == "error":
             kind = f"error:{doc.get('code')}"
+            fatal = "fatal " if doc.get("fatal") else ""
+            self.stats.error_texts[f"{fatal}{doc.get('code')}: {str(doc.get('message'))[:80]}"] += 1
             if doc.get("fatal") and not self.ready.done():
                 self.ready.set_exception(ConnectionError(f"fatal error {doc.get('code')}"))
         elif kind == "ready" and not self.ready.done():
@@ -509,6 +512,7 @@ class PhaseResult:
     bad_markers: int
     errors: Counter[str]
     server_messages: Counter[str]
+    error_texts: Counter[str]
     received_bytes: int
     server_closed_at_s: list[float]
 
@@ -523,6 +527,7 @@ class PhaseResult:
             "bad_markers": self.bad_markers,
             "send_lag_ms": summarize_ms(self.lags),
             "server_messages": dict(self.server_messages),
+            "server_errors": dict(self.error_texts.most_common(5)),
             "server_closes": _closes(self.server_closed_at_s),
         }
 
@@ -622,6 +627,7 @@ async def run_phase(
         bad_markers=sum(s.tracker.bad for s in live),
         errors=stats.errors,
         server_messages=stats.server_messages,
+        error_texts=stats.error_texts,
         received_bytes=sum(s.rx_bytes for s in live),
         server_closed_at_s=sorted(
             s.ws.closed_at - stats.started_at

@@ -171,12 +171,19 @@ def _run_up(settings: Settings) -> int:
         if settings.live_backend == "emulator" and settings.vertex_ai_endpoint is None:
             endpoint = f"https://{settings.emulator_host}:{settings.emulator_port}"
             settings = settings.model_copy(update={"vertex_ai_endpoint": endpoint})
+        frontend = (
+            settings.frontend_dir if (settings.frontend_dir / "index.html").exists() else None
+        )
         print(  # noqa: T201
-            f"Live emulator  wss://{settings.emulator_host}:{settings.emulator_port}\n"
-            f"Backend        ws://{settings.host}:{settings.port}/ws\n",
+            f"Frontend       http://localhost:{settings.frontend_port}/\n"
+            if frontend
+            else "Frontend       (no frontend/ folder here)\n",
+            f"Backend        ws://localhost:{settings.port}/ws\n"
+            f"Live emulator  wss://{settings.emulator_host}:{settings.emulator_port}\n",
+            sep="",
             file=sys.stderr,
         )
-        serve(settings)
+        serve(settings, frontend=frontend)
         return 0
     finally:
         emulator.terminate()

@@ -83,6 +83,8 @@ class Settings(BaseSettings):
         "http://127.0.0.1:8000",
     ]
     knowledge_dir: Path = Path("knowledge")
+    frontend_dir: Path = Path("frontend")
+    frontend_port: int = Field(default=8000, ge=0, le=65535)
     max_sessions: int = Field(default=250, ge=1)
     tool_timeout_s: float = Field(default=5.0, gt=0)
     shutdown_grace_s: float = Field(default=3.0, ge=0)

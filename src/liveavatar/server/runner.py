@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import socket
+from pathlib import Path
 from types import FrameType
 
 import uvicorn
@@ -14,6 +16,7 @@ from liveavatar.settings import Settings
 
 from .app import create_app, drain_sessions
 from .protocol_limits import WS_MAX_BYTES
+from .static import create_static_app
 
 
 class GracefulServer(uvicorn.Server):
@@ -54,7 +57,31 @@ def uvicorn_config(app: FastAPI, settings: Settings, *, port: int | None = None)
     )
 
 
-def serve(settings: Settings) -> None:
+def serve(settings: Settings, *, frontend: Path | None = None) -> None:
+    """Run the backend; with `frontend`, also serve that folder on `FRONTEND_PORT`."""
     app = create_app(settings)
     server = GracefulServer(uvicorn_config(app, settings), app)
-    asyncio.run(server.serve())
+    if frontend is None:
+        asyncio.run(server.serve())
+        return
+    static = uvicorn.Server(
+        uvicorn.Config(
+            create_static_app(frontend),
+            host=settings.host,
+            port=settings.frontend_port,
+            log_config=None,
+            lifespan="off",
+        )
+    )
+    asyncio.run(_serve_both(server, static))
+
+
+async def _serve_both(backend: GracefulServer, static: uvicorn.Server) -> None:
+    # Only the backend captures signals; when it stops, the static server follows.
+    static.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
+    task = asyncio.create_task(static.serve(), name="frontend-static-server")
+    try:
+        await backend.serve()
+    finally:
+        static.should_exit = True
+        await asyncio.wait([task], timeout=5)
