@@ -11,12 +11,27 @@ and this load generator get the other cores). Then, in one run and against the s
    not billed to the sessions), an idle RSS sample, then N browser sessions to the backend
    (`hello`, `ready`, then raw binary PCM16 frames) in real time for S seconds.
 
-Each chunk carries its sequence number in its first samples, so every echo is matched to
-its own send time (round trip = arrival - send, on this process's monotonic clock). Chunks
-sent in the first `--warmup` seconds are excluded; CPU is measured over the remaining
-steady window. The result is one JSON object on stdout; children's logs are drained and
-summarized, never echoed. `--find-max` searches (doubling, then bisection; fresh children
-per probe) for the most sessions whose p95 added latency stays under `--threshold-ms`.
+On a two-core machine the emulator shares the load generator's core, except in the direct
+phase, where the idle backend's core is lent to it so the baseline is not load-generator
+bound. Each chunk carries its sequence number in its first samples, so every echo is
+matched to its own send time (round trip = arrival - send, on this process's monotonic
+clock). Chunks sent in the first `--warmup` seconds are excluded; CPU is measured over the
+remaining steady window from /proc (utime + stime, in % of one core).
+
+Main keys: `direct_ms`, `proxied_ms` (p50/p95/p99/max/n), `added_ms` (proxied minus direct,
+per percentile), `backend_cpu_percent`, `backend_rss_mb` (peak), `rss_mb_per_session`
+((peak - idle) / N; `rss_mb_per_session_connected` uses the RSS once all sessions are
+connected, before audio, so it excludes backlog buffers), `dropped_chunks` (unanswered +
+the backend's liveavatar_dropped_audio_chunks_total), `loadgen_cpu_percent`,
+`emulator_cpu_percent`, `other_cpu_percent` (approximate: everything else on the machine,
+a sign of a skewed run), `chunks_sent`/`chunks_received` per phase, `errors` and
+`error_details`, and per-phase detail (`send_lag_ms`: how late the pacing timers fired;
+`server_errors`, `server_closes`).
+
+The result is one JSON object on stdout; children's logs are drained and summarized, never
+echoed. `--find-max` searches (doubling, then bisection to 5 %; fresh children per probe,
+a probe disturbed by other processes is repeated once) for the most sessions whose p95
+added latency stays under `--threshold-ms` with no errors and at most 0.1 % drops.
 """
 
 from __future__ import annotations
@@ -48,6 +63,7 @@ HOST = "127.0.0.1"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0
+OTHER_CPU_LIMIT = 10.0  # % of a core used by unrelated processes before a run is suspect
 _CHILDREN: list[asyncio.subprocess.Process] = []
 _VERBOSE = False
 
@@ -432,8 +448,8 @@ async def run_once(cfg: RunConfig) -> dict[str, Any]:
                 os.sched_setaffinity(0, cfg.layout.loadgen)
             _log(f"emulator on {emu_port}, backend on {port}")
             await _measure(cfg, Path(tmp), emu_port, port, emulator, backend, out, errors)
-        except RuntimeError as exc:
-            errors[f"setup: {exc}"[:300]] += 1
+        except Exception as exc:  # the run reports any failure in its JSON, never a traceback
+            errors[f"run failed: {type(exc).__name__}: {exc}"[:300]] += 1
         finally:
             stops = [c.stop() for c in (backend, emulator) if c is not None]
             await asyncio.gather(*stops, return_exceptions=True)
@@ -447,7 +463,7 @@ async def run_once(cfg: RunConfig) -> dict[str, Any]:
     out["errors"] = sum(errors.values())
     out["error_details"] = dict(errors)
     out["cpu_layout"] = cfg.layout.describe()
-    # Other work on the machine skews everything above: the load average tells.
+    # Other work on the machine skews everything above (see also other_cpu_percent).
     out["host_load_avg_1m"] = {"before": load_before, "after": round(os.getloadavg()[0], 2)}
     return out
 
@@ -516,6 +532,8 @@ async def _measure(
     finally:
         sampler.cancel()
     errors.update(proxied.errors)
+    if backend.proc.returncode is not None:
+        errors[f"backend exited during the run (code {backend.proc.returncode})"] += 1
     metrics = await backend_metrics(port)
     backend_dropped = (
         metric_value(metrics, "liveavatar_dropped_audio_chunks_total") if metrics else None
@@ -584,7 +602,7 @@ def _warnings(out: dict[str, Any], direct: PhaseResult, proxied: PhaseResult) ->
         if value is not None and value > 85:
             notes.append(f"{label} used {value}% of a core: it may be saturated")
     other = out.get("other_cpu_percent")
-    if other is not None and other > 10:
+    if other is not None and other > OTHER_CPU_LIMIT:
         notes.append(f"other processes used {other}% of a core in the proxied phase: skewed?")
     for phase in (direct, proxied):
         lag = summarize_ms(phase.lags)["p99"]
@@ -613,17 +631,23 @@ async def find_max(start: int, limit: int, threshold_ms: float, base: RunConfig)
     probes: list[dict[str, Any]] = []
 
     async def probe(n: int) -> bool:
-        _log(f"probe: {n} sessions")
-        r = await run_once(
-            RunConfig(n, base.seconds, base.warmup_s, base.drain_timeout_s, base.layout)
-        )
+        cfg = RunConfig(n, base.seconds, base.warmup_s, base.drain_timeout_s, base.layout)
+        for attempt in range(2):
+            _log(f"probe: {n} sessions")
+            r = await run_once(cfg)
+            # A probe that shared the machine with other busy processes is repeated once.
+            if (r.get("other_cpu_percent") or 0.0) <= OTHER_CPU_LIMIT or attempt:
+                break
+            _log(f"other processes used {r.get('other_cpu_percent')}% of a core: repeating")
+            await asyncio.sleep(5.0)
         ok = passes(r, threshold_ms)
         keys = (
             "sessions", "added_ms", "direct_ms", "proxied_ms", "backend_cpu_percent",
             "loadgen_cpu_percent", "emulator_cpu_percent", "backend_rss_mb",
-            "rss_mb_per_session", "dropped_chunks", "errors", "error_details", "warnings",
+            "rss_mb_per_session", "dropped_chunks", "errors", "error_details",
+            "other_cpu_percent", "warnings",
         )  # fmt: skip
-        probes.append({k: r.get(k) for k in keys} | {"pass": ok})
+        probes.append({k: r.get(k) for k in keys} | {"pass": ok, "attempts": attempt + 1})
         return ok
 
     lo, hi, n = 0, None, max(1, start)

@@ -55,8 +55,12 @@ logger = logging.getLogger(__name__)
 
 CLOSE_TIMEOUT_S = 2.0
 MAX_BAD_FRAMES = 20  # recoverable protocol errors tolerated per session
-AUDIO_BUDGET_BYTES_PER_S = 4 * 32_000  # four times real time
-AUDIO_BURST_BYTES = 2 * 32_000
+# Audio may average at most twice real time. The burst allowance is large because frames
+# that queued up while this process was busy arrive back to back: a stall must not look
+# like a flood.
+AUDIO_BUDGET_BYTES_PER_S = 2 * 32_000
+AUDIO_BURST_BYTES = 10 * 32_000
+RATE_NOTICE_INTERVAL_S = 1.0
 MAX_CONCURRENT_TOOLS = 4
 
 
@@ -122,6 +126,8 @@ class BridgeSession:
         self._bad_frames = 0
         self._audio_tokens = float(AUDIO_BURST_BYTES)
         self._audio_refill_at = self._loop.time()
+        self._rate_noticed_at = float("-inf")
+        self.dropped_input_frames = 0
 
     async def run(self) -> None:
         """Handshake, then bridge until the end; every error is turned into a close here."""
@@ -268,7 +274,17 @@ class BridgeSession:
         )
         self._audio_refill_at = now
         if len(pcm) > self._audio_tokens:
-            raise RecoverableProtocolError("Audio is arriving faster than real time; dropped.")
+            # Dropped, and said once a second at most: a fast client is not a broken one.
+            self.dropped_input_frames += 1
+            if now - self._rate_noticed_at >= RATE_NOTICE_INTERVAL_S:
+                self._rate_noticed_at = now
+                self._outbox.put_control(
+                    p.Error(
+                        code="bad_request",
+                        message="Audio is arriving faster than real time; dropped.",
+                    )
+                )
+            return
         self._audio_tokens -= len(pcm)
         await link.send_audio(pcm)
 
