@@ -405,12 +405,17 @@ class RunConfig:
     warmup_s: float
     drain_timeout_s: float
     layout: CpuLayout
+    live_client: str = "raw"
 
 
 async def run_once(cfg: RunConfig) -> dict[str, Any]:
     """Start both children, run the direct then the proxied phase, stop the children."""
     errors: Counter[str] = Counter()
-    out: dict[str, Any] = {"sessions": cfg.sessions, "seconds": cfg.seconds}
+    out: dict[str, Any] = {
+        "sessions": cfg.sessions,
+        "seconds": cfg.seconds,
+        "live_client": cfg.live_client,
+    }
     load_before = round(os.getloadavg()[0], 2)
     emulator: Child | None = None
     backend: Child | None = None
@@ -432,6 +437,7 @@ async def run_once(cfg: RunConfig) -> dict[str, Any]:
                 [sys.executable, "-m", "liveavatar", "serve"],
                 _child_env(
                     LIVE_BACKEND="emulator",
+                    LIVE_CLIENT=cfg.live_client,
                     VERTEX_AI_ENDPOINT=f"https://{HOST}:{emu_port}",
                     LIVE_CA_FILE=str(Path(tmp) / "cert.pem"),
                     HOST=HOST,
@@ -631,7 +637,9 @@ async def find_max(start: int, limit: int, threshold_ms: float, base: RunConfig)
     probes: list[dict[str, Any]] = []
 
     async def probe(n: int) -> bool:
-        cfg = RunConfig(n, base.seconds, base.warmup_s, base.drain_timeout_s, base.layout)
+        cfg = RunConfig(
+            n, base.seconds, base.warmup_s, base.drain_timeout_s, base.layout, base.live_client
+        )
         for attempt in range(2):
             _log(f"probe: {n} sessions")
             r = await run_once(cfg)
@@ -693,13 +701,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--probe-seconds", type=float, default=5.0, help="per probe (5)")
     parser.add_argument("--max-sessions", type=int, default=2000, help="search limit (2000)")
     parser.add_argument("--threshold-ms", type=float, default=20.0, help="p95 added (20)")
+    parser.add_argument(
+        "--live-client", choices=["raw", "sdk"], default="raw", help="backend's Live client"
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="progress on stderr")
     args = parser.parse_args(argv)
     _VERBOSE = args.verbose
     seconds = args.probe_seconds if args.find_max else args.seconds
     if args.sessions < 1 or seconds <= 0 or not 0 <= args.warmup < seconds:
         parser.error("need --sessions >= 1 and 0 <= --warmup < seconds")
-    cfg = RunConfig(args.sessions, seconds, args.warmup, args.drain_timeout, CpuLayout.detect())
+    cfg = RunConfig(
+        args.sessions,
+        seconds,
+        args.warmup,
+        args.drain_timeout,
+        CpuLayout.detect(),
+        args.live_client,
+    )
     try:
         if args.find_max:
             result = asyncio.run(find_max(args.sessions, args.max_sessions, args.threshold_ms, cfg))

@@ -69,6 +69,7 @@ class Settings(BaseSettings):
         default=None, description="Base URL of a local Live endpoint, e.g. the emulator."
     )
     live_backend: LiveBackend = "emulator"
+    live_client: Literal["raw", "sdk"] = "raw"
     gemini_api_key: SecretStr | None = None
     live_ca_file: Path | None = Field(
         default=None, description="CA file to trust for the Live endpoint (the emulator's cert)."

@@ -9,7 +9,7 @@ import re
 import ssl
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
-from typing import Any
+from typing import Any, Protocol
 
 from google import genai
 from google.genai import errors, types
@@ -44,6 +44,18 @@ PERMANENT_CLOSE_CODES = frozenset({1007, 1008})
 PERMANENT_HTTP_STATUSES = frozenset({400, 401, 403, 404})
 _DURATION = re.compile(r"^\s*([0-9.]+)s\s*$")
 AUDIO_MIME = "audio/pcm;rate=16000"
+
+
+class LiveChannel(Protocol):
+    """One open Live connection, whichever client implements it."""
+
+    async def send_audio(self, pcm: bytes) -> None: ...
+    async def audio_stream_end(self) -> None: ...
+    async def send_text(self, text: str) -> None: ...
+    async def send_video(self, data: bytes, mime_type: str) -> None: ...
+    async def send_tool_responses(self, responses: list[types.FunctionResponse]) -> None: ...
+    def events(self) -> AsyncIterator[LiveEvent]: ...
+    async def close(self) -> None: ...
 
 
 class LiveSendError(Exception):
@@ -220,7 +232,7 @@ def translate(message: types.LiveServerMessage) -> list[LiveEvent]:
     if update and update.resumable and update.new_handle:
         out.append(Handle(update.new_handle))
     if message.go_away is not None:
-        out.append(GoAway(_seconds(message.go_away.time_left)))
+        out.append(GoAway(seconds(message.go_away.time_left)))
     return out
 
 
@@ -234,7 +246,8 @@ def _usage(meta: types.UsageMetadata | None) -> Usage | None:
     )
 
 
-def _seconds(value: Any) -> float:
+def seconds(value: Any) -> float:
+    """A protobuf duration ("50s") or a number, in seconds."""
     if isinstance(value, int | float):
         return float(value)
     with contextlib.suppress(AttributeError):

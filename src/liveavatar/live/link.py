@@ -22,7 +22,7 @@ from google.genai import types
 
 from liveavatar.errors import LiveRefused, LiveUnavailable
 
-from .connection import LiveConnection, LiveOpenError, LiveSendError
+from .connection import LiveChannel, LiveConnection, LiveOpenError, LiveSendError
 from .events import (
     AudioOut,
     Closed,
@@ -48,13 +48,13 @@ MAX_HELD_TEXT = 10
 MAX_RECONNECTS = 6
 BACKOFF_S = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0)
 
-Opener = Callable[[str | None], Awaitable[LiveConnection]]
+Opener = Callable[[str | None], Awaitable[LiveChannel]]
 
 
 @dataclass
 class _Live:
     id: int
-    conn: LiveConnection
+    conn: LiveChannel
     pump: asyncio.Task[None]
 
 
@@ -76,7 +76,7 @@ def sdk_opener(
 ) -> Opener:
     """Open connections through the SDK with the setup for a given resumption handle."""
 
-    async def open_(handle: str | None) -> LiveConnection:
+    async def open_(handle: str | None) -> LiveChannel:
         return await LiveConnection.open(client, model, config_for(handle))
 
     return open_
@@ -106,7 +106,7 @@ class LiveLink:
         self._in_turn = False
         self._rotate_wanted = False
         self._rotation: asyncio.Task[None] | None = None
-        self._next: LiveConnection | None = None
+        self._next: LiveChannel | None = None
         self._preroll: deque[bytes] = deque()
         self._preroll_bytes = 0
         self._replay: list[bytes] | None = None  # recording while the next connection opens
@@ -160,7 +160,7 @@ class LiveLink:
         # A response the old connection cannot take is moot: its call died with the turn.
         await self._send_or_drop(lambda c: c.send_tool_responses(responses))
 
-    async def _send_or_drop(self, send: Callable[[LiveConnection], Awaitable[None]]) -> None:
+    async def _send_or_drop(self, send: Callable[[LiveChannel], Awaitable[None]]) -> None:
         if self._live is None:
             return
         with contextlib.suppress(LiveSendError):
@@ -243,7 +243,7 @@ class LiveLink:
         self._next = conn
         await self._queue.put(_Ready())
 
-    async def _switch(self, conn: LiveConnection) -> Rotated | None:
+    async def _switch(self, conn: LiveChannel) -> Rotated | None:
         if self._in_turn:
             # The model started a turn meanwhile: the new connection's handle predates it.
             self._retire(conn)
@@ -330,7 +330,7 @@ class LiveLink:
 
     # ---- connection bookkeeping ------------------------------------------------------
 
-    def _attach(self, conn: LiveConnection) -> _Live:
+    def _attach(self, conn: LiveChannel) -> _Live:
         conn_id = next(self._ids)
 
         async def pump() -> None:
@@ -346,7 +346,7 @@ class LiveLink:
         live.pump.cancel()
         self._retire(live.conn)
 
-    def _retire(self, conn: LiveConnection) -> None:
+    def _retire(self, conn: LiveChannel) -> None:
         task = asyncio.create_task(conn.close(), name=f"{self._name}-close")
         self._closing.add(task)
         task.add_done_callback(self._closing.discard)

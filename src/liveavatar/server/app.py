@@ -13,9 +13,11 @@ from fastapi.middleware.cors import CORSMiddleware
 from google import genai
 
 from liveavatar.bridge.session import BridgeDeps, HandleDirectory
-from liveavatar.live.connection import build_client
+from liveavatar.live.connection import LiveChannel, build_client
+from liveavatar.live.endpoint import endpoint_factory, setup_body
 from liveavatar.live.link import Opener, sdk_opener
 from liveavatar.live.persona import Persona, connect_config
+from liveavatar.live.raw import RawLiveConnection
 from liveavatar.settings import Settings
 from liveavatar.tools import ToolRegistry, default_tools
 
@@ -50,12 +52,29 @@ def default_persona(settings: Settings) -> Callable[[], Persona]:
     return current
 
 
-def make_opener_for(client: genai.Client, tools: ToolRegistry) -> Callable[[Persona], Opener]:
+def make_opener_for(
+    settings: Settings, client: genai.Client, tools: ToolRegistry
+) -> Callable[[Persona], Opener]:
+    """Openers for a persona's Live connections through the configured client.
+
+    `LIVE_CLIENT=raw` (the default) is our thin client; `sdk` is google-genai. Both speak
+    the same protocol and yield the same events; see docs/PERFORMANCE.md for why.
+    """
+    endpoint = endpoint_factory(settings)
+
     def opener_for(persona: Persona) -> Opener:
         declarations = [d for d in tools.declarations() if d.name in persona.tools]
-        return sdk_opener(
-            client, persona.model, lambda handle: connect_config(persona, declarations, handle)
-        )
+        if settings.live_client == "sdk":
+            return sdk_opener(
+                client, persona.model, lambda handle: connect_config(persona, declarations, handle)
+            )
+
+        async def open_raw(handle: str | None) -> LiveChannel:
+            return await RawLiveConnection.open(
+                await endpoint(persona.model), setup_body(persona, declarations, handle)
+            )
+
+        return open_raw
 
     return opener_for
 
@@ -70,7 +89,7 @@ def create_app(settings: Settings) -> FastAPI:
         metrics = Metrics()
         shutting_down = asyncio.Event()
         deps = BridgeDeps(
-            opener_for=make_opener_for(client, tools),
+            opener_for=make_opener_for(settings, client, tools),
             persona=default_persona(settings),
             tools=tools,
             metrics=metrics,

@@ -7,7 +7,8 @@ import json
 import httpx
 import numpy as np
 
-from tests.integration.server.conftest import Backend
+from liveavatar.emulator.server import EmulatorServer
+from tests.integration.server.conftest import Backend, StartBackend, backend_settings
 from tests.support.browser import browser, count, stream_speech
 
 
@@ -23,7 +24,7 @@ async def test_spoken_turn_round_trip(backend: Backend) -> None:
         assert ready["input_sample_rate"] == 16000
         assert ready["output_sample_rate"] == 24000
         await stream_speech(ws, "what time is it")
-        await log.wait_for(lambda log: count("turn_complete")(log) >= 1)
+        await log.wait_for(lambda log: count("metrics")(log) >= 1)  # sent after turn_complete
     assert log.final("user") == ["what time is it"]
     # The backend declares get_current_time, so the emulator asks for it.
     assert "time is" in log.final("model")[0]
@@ -144,3 +145,17 @@ async def test_resume_by_session_id_after_a_dropped_socket(backend: Backend) -> 
         await ws.send(json.dumps({"type": "text", "text": "what did I say"}))
         await log2.wait_for(lambda log: count("turn_complete")(log) >= 1)
     assert log2.final("model")[0] == "Earlier you said: my favourite colour is green."
+
+
+async def test_the_sdk_client_path_works_too(
+    emulator: EmulatorServer, start_backend: StartBackend
+) -> None:
+    backend = await start_backend(backend_settings(emulator, live_client="sdk"))
+    async with browser(backend.ws_url) as (ws, log):
+        await ws.send(json.dumps({"type": "text", "text": "what is the current time"}))
+        await log.wait_for(lambda log: count("metrics")(log) >= 1)
+        await stream_speech(ws, "what is your name")
+        await log.wait_for(lambda log: count("metrics")(log) >= 2)
+    assert [t["status"] for t in log.messages("tool")] == ["started", "finished"]
+    assert log.final("model")[-1] == "My name is Ava."
+    assert rms(log.audio()) > 0.01

@@ -1,0 +1,237 @@
+"""A thin Live client of our own on the same protocol as the SDK, for the audio hot path.
+
+Measured with `bench.proxy`, the google-genai SDK spent about 40 % of the backend's CPU
+turning every 20 ms audio chunk into typed objects and back (docs/PERFORMANCE.md). This
+client sends audio as a pre-built JSON string and reads server messages with one
+`json.loads` and a few dict lookups, yielding the same `LiveEvent`s as the SDK path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+import logging
+import ssl
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus, InvalidURI
+
+from .connection import (
+    CLOSE_TIMEOUT_S,
+    OPEN_TIMEOUT_S,
+    PERMANENT_CLOSE_CODES,
+    PERMANENT_HTTP_STATUSES,
+    LiveOpenError,
+    LiveSendError,
+    seconds,
+)
+from .events import (
+    AudioOut,
+    Closed,
+    FunctionCall,
+    GenerationComplete,
+    GoAway,
+    Handle,
+    InputText,
+    Interrupted,
+    LiveEvent,
+    OutputText,
+    ToolCall,
+    ToolCancel,
+    TurnComplete,
+    Usage,
+)
+
+logger = logging.getLogger(__name__)
+
+_AUDIO_PREFIX = '{"realtimeInput":{"audio":{"mimeType":"audio/pcm;rate=16000","data":"'
+_AUDIO_SUFFIX = '"}}}'
+MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where and how to open a Live socket: URL, headers, model path, TLS context."""
+
+    url: str
+    headers: dict[str, str]
+    model: str
+    ssl: ssl.SSLContext | None
+    vertex: bool
+
+
+class RawLiveConnection:
+    """An open Live session over a plain `websockets` connection."""
+
+    def __init__(self, ws: ClientConnection, vertex: bool) -> None:
+        self._ws = ws
+        self._vertex = vertex
+        self._closed = False
+
+    @classmethod
+    async def open(cls, endpoint: Endpoint, setup: dict[str, Any]) -> RawLiveConnection:
+        """Connect, send `setup`, wait for `setupComplete` (bounded by OPEN_TIMEOUT_S).
+
+        Raises:
+            LiveOpenError: `permanent` for refusals (HTTP 4xx, close 1007/1008).
+        """
+        body = {"setup": {"model": endpoint.model, **setup}}
+        ws: ClientConnection | None = None
+        try:
+            async with asyncio.timeout(OPEN_TIMEOUT_S):
+                ws = await connect(
+                    endpoint.url,
+                    additional_headers=endpoint.headers,
+                    ssl=endpoint.ssl,
+                    compression=None,
+                    max_size=MAX_MESSAGE_BYTES,
+                    open_timeout=None,
+                )
+                await ws.send(json.dumps(body, separators=(",", ":")))
+                first = json.loads(await ws.recv())
+        except InvalidStatus as exc:
+            status = exc.response.status_code
+            raise LiveOpenError(
+                f"Live refused the connection (HTTP {status})",
+                permanent=status in PERMANENT_HTTP_STATUSES,
+                code=status,
+            ) from exc
+        except ConnectionClosed as exc:
+            code = exc.rcvd.code if exc.rcvd else 1006
+            raise LiveOpenError(
+                f"Live refused the setup ({code})",
+                permanent=code in PERMANENT_CLOSE_CODES,
+                code=code,
+            ) from exc
+        except (OSError, TimeoutError, ValueError, InvalidURI) as exc:
+            if ws is not None:
+                await _close_quietly(ws)
+            raise LiveOpenError(f"Live unreachable: {type(exc).__name__}", permanent=False) from exc
+        if not isinstance(first, dict) or "setupComplete" not in first:
+            await _close_quietly(ws)
+            raise LiveOpenError("Live answered setup unexpectedly", permanent=True)
+        return cls(ws, endpoint.vertex)
+
+    async def send_audio(self, pcm: bytes) -> None:
+        await self._send(_AUDIO_PREFIX + base64.b64encode(pcm).decode("ascii") + _AUDIO_SUFFIX)
+
+    async def audio_stream_end(self) -> None:
+        await self._send('{"realtimeInput":{"audioStreamEnd":true}}')
+
+    async def send_text(self, text: str) -> None:
+        await self._send(json.dumps({"realtimeInput": {"text": text}}))
+
+    async def send_video(self, data: bytes, mime_type: str) -> None:
+        blob = {"mimeType": mime_type, "data": base64.b64encode(data).decode("ascii")}
+        await self._send(json.dumps({"realtimeInput": {"video": blob}}))
+
+    async def send_tool_responses(self, responses: list[Any]) -> None:
+        items = [{"id": r.id, "name": r.name, "response": r.response or {}} for r in responses]
+        await self._send(json.dumps({"toolResponse": {"functionResponses": items}}))
+
+    async def _send(self, text: str) -> None:
+        try:
+            await self._ws.send(text)
+        except (ConnectionClosed, OSError) as exc:
+            raise LiveSendError(type(exc).__name__) from exc
+
+    async def events(self) -> AsyncIterator[LiveEvent]:
+        try:
+            async for frame in self._ws:
+                try:
+                    message = json.loads(frame)
+                except ValueError:
+                    logger.warning("Live sent a frame that is not JSON")
+                    continue
+                if isinstance(message, dict):
+                    for event in translate_json(message, vertex=self._vertex):
+                        yield event
+        except ConnectionClosed:
+            pass
+        rcvd = self._ws.close_code
+        yield Closed(rcvd if rcvd is not None else 1006, self._ws.close_reason or "")
+
+    async def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            await _close_quietly(self._ws)
+
+
+async def _close_quietly(ws: ClientConnection) -> None:
+    try:
+        async with asyncio.timeout(CLOSE_TIMEOUT_S):
+            await ws.close()
+    except (TimeoutError, OSError):
+        logger.info("Live connection closed uncleanly")
+
+
+def _b64(data: str) -> bytes:
+    try:
+        return binascii.a2b_base64(data)
+    except binascii.Error:
+        return base64.urlsafe_b64decode(data + "=" * (-len(data) % 4))
+
+
+def translate_json(message: dict[str, Any], *, vertex: bool) -> list[LiveEvent]:
+    """The events in one server message (camelCase, as the service sends), in order."""
+    out: list[LiveEvent] = []
+    sc = message.get("serverContent")
+    if isinstance(sc, dict):
+        if sc.get("interrupted"):
+            out.append(Interrupted())
+        it = sc.get("inputTranscription")
+        if isinstance(it, dict) and it.get("text"):
+            out.append(InputText(str(it["text"])))
+        turn = sc.get("modelTurn")
+        if isinstance(turn, dict):
+            for part in turn.get("parts") or ():
+                inline = part.get("inlineData")
+                if isinstance(inline, dict) and inline.get("data"):
+                    out.append(AudioOut(_b64(inline["data"])))
+                elif part.get("text") and not part.get("thought"):
+                    out.append(OutputText(str(part["text"])))
+        ot = sc.get("outputTranscription")
+        if isinstance(ot, dict) and ot.get("text"):
+            out.append(OutputText(str(ot["text"])))
+        if sc.get("generationComplete"):
+            out.append(GenerationComplete())
+        if sc.get("turnComplete"):
+            out.append(TurnComplete(_usage(message.get("usageMetadata"), vertex)))
+    tc = message.get("toolCall")
+    if isinstance(tc, dict) and tc.get("functionCalls"):
+        out.append(
+            ToolCall(
+                tuple(
+                    FunctionCall(
+                        str(fc.get("id", "")), str(fc.get("name", "")), fc.get("args") or {}
+                    )
+                    for fc in tc["functionCalls"]
+                )
+            )
+        )
+    cancel = message.get("toolCallCancellation")
+    if isinstance(cancel, dict) and cancel.get("ids"):
+        out.append(ToolCancel(tuple(str(i) for i in cancel["ids"])))
+    update = message.get("sessionResumptionUpdate")
+    if isinstance(update, dict) and update.get("resumable") and update.get("newHandle"):
+        out.append(Handle(str(update["newHandle"])))
+    go_away = message.get("goAway")
+    if isinstance(go_away, dict):
+        out.append(GoAway(seconds(go_away.get("timeLeft"))))
+    return out
+
+
+def _usage(meta: Any, vertex: bool) -> Usage | None:
+    if not isinstance(meta, dict):
+        return None
+    response = meta.get("candidatesTokenCount" if vertex else "responseTokenCount")
+    return Usage(
+        prompt_tokens=int(meta.get("promptTokenCount") or 0),
+        response_tokens=int(response or meta.get("responseTokenCount") or 0),
+        total_tokens=int(meta.get("totalTokenCount") or 0),
+    )
