@@ -4,10 +4,16 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 PYTHON ?= python3
 
-.PHONY: run test lint typecheck pytest system-deps clean
+.PHONY: run test lint typecheck pytest jstest system-deps node-deps clean
 
 system-deps:
 	@bash scripts/install-system-deps.sh
+
+# The Firestore emulator the store tests start (pinned in package-lock.json).
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+node-deps: node_modules/.package-lock.json
 
 $(STAMP): pyproject.toml | system-deps
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,11 +31,14 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
-pytest: $(STAMP)
+pytest: $(STAMP) node-deps
 	$(VENV)/bin/pytest
 
-test: system-deps $(STAMP)
-	$(MAKE) --no-print-directory lint typecheck pytest
+jstest:
+	cd frontend && node --test tests/
+
+test: system-deps $(STAMP) node-deps
+	$(MAKE) --no-print-directory lint typecheck jstest pytest
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

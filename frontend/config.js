@@ -1,0 +1,117 @@
+/**
+ * Environment detection for the static frontend.
+ *
+ * - On localhost / 127.0.0.1 (development): the backend is ws://<same host>:8080/ws and
+ *   the dashboard http://<same host>:8501; no sign-in.
+ * - Anywhere else (production, e.g. Firebase Hosting): settings come from
+ *   /deploy-config.json, written at deploy time:
+ *     {"backendUrl": "wss://…/ws", "dashboardUrl": "https://…",
+ *      "firebase": {"apiKey": "…", "authDomain": "…", "projectId": "…"} | null,
+ *      "authRequired": true}
+ *   If it is missing, the backend is assumed at wss://<same host>/ws.
+ * - Query parameters override, for tests and debugging: ?backend=<ws url>,
+ *   ?dashboard=<url>, ?mode=ptt|handsfree, ?avatar=drawn|video|auto, ?autostart=1,
+ *   ?prebuffer_ms=<n>, ?voice=<name>, ?persona=<name>.
+ */
+
+const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
+
+/**
+ * @typedef {object} AppConfig
+ * @property {string} BACKEND_URL ws:// or wss:// URL of the backend's /ws endpoint
+ * @property {string} BACKEND_HTTP_URL http(s):// origin of the backend (for /api/videos)
+ * @property {string} DASHBOARD_URL
+ * @property {'development'|'production'} ENVIRONMENT
+ * @property {{apiKey: string, authDomain: string, projectId: string}|null} FIREBASE
+ * @property {boolean} AUTH_REQUIRED sign in with Google before starting
+ * @property {'handsfree'|'ptt'|null} MODE null: the user's saved choice (default handsfree)
+ * @property {'auto'|'drawn'|'video'} AVATAR auto: video clips when the backend offers them
+ * @property {boolean} AUTOSTART start without a click (tests)
+ * @property {number} PREBUFFER_MS playback pre-buffer, ms
+ * @property {string|null} VOICE
+ * @property {string|null} PERSONA
+ */
+
+/**
+ * Turn a ws(s) URL into the http(s) origin of the same server.
+ * @param {string} wsUrl
+ * @returns {string}
+ */
+export function httpBaseOf(wsUrl) {
+  try {
+    const u = new URL(wsUrl);
+    u.protocol = u.protocol === 'wss:' ? 'https:' : 'http:';
+    return u.origin;
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Build the configuration from the page location and the deploy config. Pure.
+ * @param {{hostname: string, host: string, protocol: string, search: string}} loc
+ * @param {object|null} deploy parsed /deploy-config.json (ignored in development)
+ * @returns {Readonly<AppConfig>}
+ */
+export function resolveConfig(loc, deploy = null) {
+  const q = new URLSearchParams(loc.search);
+  const dev = LOCAL_HOSTS.has(loc.hostname);
+  let backend;
+  let dashboard;
+  let firebase = null;
+  let authRequired = false;
+  if (dev) {
+    backend = `ws://${loc.hostname}:8080/ws`;
+    dashboard = `http://${loc.hostname}:8501`;
+  } else {
+    const wsScheme = loc.protocol === 'https:' ? 'wss:' : 'ws:';
+    backend = deploy?.backendUrl || `${wsScheme}//${loc.host}/ws`;
+    dashboard = deploy?.dashboardUrl || '';
+    const fb = deploy?.firebase;
+    firebase = fb && fb.apiKey && fb.authDomain && fb.projectId
+      ? Object.freeze({ apiKey: fb.apiKey, authDomain: fb.authDomain, projectId: fb.projectId })
+      : null;
+    authRequired = Boolean(deploy?.authRequired && firebase);
+  }
+  const qBackend = q.get('backend');
+  if (qBackend && /^wss?:\/\//.test(qBackend)) backend = qBackend;
+  const qDashboard = q.get('dashboard');
+  if (qDashboard && /^https?:\/\//.test(qDashboard)) dashboard = qDashboard;
+  const mode = q.get('mode');
+  const avatar = q.get('avatar');
+  const prebuffer = Number(q.get('prebuffer_ms'));
+  return Object.freeze({
+    BACKEND_URL: backend,
+    BACKEND_HTTP_URL: httpBaseOf(backend),
+    DASHBOARD_URL: dashboard,
+    ENVIRONMENT: dev ? 'development' : 'production',
+    FIREBASE: firebase,
+    AUTH_REQUIRED: authRequired,
+    MODE: mode === 'ptt' || mode === 'handsfree' ? mode : null,
+    AVATAR: avatar === 'drawn' || avatar === 'video' ? avatar : 'auto',
+    AUTOSTART: ['1', 'true', 'yes'].includes(q.get('autostart') ?? ''),
+    PREBUFFER_MS: Number.isFinite(prebuffer) && prebuffer > 0 ? Math.min(500, Math.max(20, prebuffer)) : 70,
+    VOICE: q.get('voice') || null,
+    PERSONA: q.get('persona') || null,
+  });
+}
+
+/**
+ * Load the configuration for this page (fetches /deploy-config.json outside development).
+ * @param {object} [options]
+ * @param {Location|{hostname: string, host: string, protocol: string, search: string}} [options.location]
+ * @param {typeof fetch} [options.fetchImpl]
+ * @returns {Promise<Readonly<AppConfig>>}
+ */
+export async function loadConfig({ location = globalThis.location, fetchImpl = globalThis.fetch } = {}) {
+  let deploy = null;
+  if (!LOCAL_HOSTS.has(location.hostname)) {
+    try {
+      const res = await fetchImpl('/deploy-config.json', { cache: 'no-store' });
+      if (res.ok) deploy = await res.json();
+    } catch {
+      deploy = null; // fall back to same-host defaults
+    }
+  }
+  return resolveConfig(location, deploy);
+}

@@ -1,0 +1,148 @@
+/**
+ * Entry point: load the config, build the page's pieces and wire the controls.
+ * Push-to-talk: hold Space (unless typing in a text field) or the "Hold to talk" button.
+ */
+
+import { loadConfig } from '../config.js';
+import { Avatar } from './avatar.js';
+import { Conversation } from './conversation.js';
+import { describeError } from './errors.js';
+import { installHooks } from './hooks.js';
+import { FrameSharer } from './share.js';
+import { Ui } from './ui.js';
+
+const MODE_KEY = 'liveavatar.mode';
+
+function isTextField(target) {
+  if (!(target instanceof HTMLElement)) return false;
+  if (target.isContentEditable) return true;
+  if (target instanceof HTMLTextAreaElement || target instanceof HTMLSelectElement) return true;
+  return target instanceof HTMLInputElement && !['checkbox', 'radio', 'button', 'submit', 'range'].includes(target.type);
+}
+
+function savedMode() {
+  try {
+    const m = localStorage.getItem(MODE_KEY);
+    return m === 'ptt' ? 'ptt' : 'handsfree';
+  } catch {
+    return 'handsfree';
+  }
+}
+
+async function main() {
+  const hooks = installHooks(window);
+  const config = await loadConfig();
+  const ui = new Ui(document);
+  const avatar = new Avatar(ui.el.avatar);
+  avatar.start();
+
+  let auth = null;
+  if (config.FIREBASE && config.AUTH_REQUIRED) {
+    try {
+      const { createAuth } = await import('./auth.js');
+      auth = await createAuth(config.FIREBASE);
+      ui.el.signIn.hidden = false;
+      ui.setUser(auth.user()?.displayName ?? auth.user()?.email ?? null);
+      auth.onChange((u) => ui.setUser(u ? u.displayName ?? u.email ?? 'Signed in' : null));
+    } catch (err) {
+      ui.showError(describeError('unauthorized', { message: `Sign-in could not load: ${err?.message ?? err}` }));
+    }
+  }
+
+  const conversation = new Conversation({
+    config,
+    ui,
+    avatar,
+    hooks,
+    getToken: auth ? () => auth.getToken() : async () => null,
+    mode: config.MODE ?? savedMode(),
+  });
+  ui.setMode(conversation.mode);
+  ui.setRunning(false);
+  ui.setTextEnabled(false);
+  ui.setConnection('offline');
+  ui.setScreenShareSupported(FrameSharer.supported('screen'));
+  ui.setState('idle');
+  if (config.ENVIRONMENT === 'development' && ui.el.dashboard && config.DASHBOARD_URL) {
+    ui.el.dashboard.href = config.DASHBOARD_URL;
+    ui.el.dashboard.hidden = false;
+  }
+
+  const start = async () => {
+    if (auth && !auth.user()) {
+      try {
+        await auth.signIn();
+      } catch {
+        ui.showError(describeError('unauthorized'));
+        return;
+      }
+    }
+    await conversation.start();
+  };
+
+  ui.el.start.addEventListener('click', () => start());
+  ui.el.stop.addEventListener('click', () => conversation.stop());
+  ui.el.mute.addEventListener('click', () => conversation.toggleMute());
+  ui.el.camera.addEventListener('click', () => conversation.toggleShare('camera'));
+  ui.el.screen.addEventListener('click', () => conversation.toggleShare('screen'));
+  ui.el.error.querySelector('.dismiss')?.addEventListener('click', () => ui.showError(null));
+  ui.el.signIn?.addEventListener('click', async () => {
+    if (!auth) return;
+    if (auth.user()) {
+      conversation.stop();
+      await auth.signOut();
+    } else {
+      await auth.signIn().catch(() => ui.showError(describeError('unauthorized')));
+    }
+  });
+  ui.el.mode.addEventListener('change', () => {
+    const mode = ui.el.mode.checked ? 'ptt' : 'handsfree';
+    conversation.setMode(mode);
+    try {
+      localStorage.setItem(MODE_KEY, mode);
+    } catch {
+      /* private mode */
+    }
+  });
+  ui.el.composer.addEventListener('submit', (e) => {
+    e.preventDefault();
+    if (conversation.sendText(ui.el.textInput.value)) ui.el.textInput.value = '';
+  });
+
+  // Push-to-talk: Space anywhere except text fields, and a press-and-hold button.
+  const pttActive = (e) => conversation.mode === 'ptt' && conversation.running && !isTextField(e.target);
+  document.addEventListener('keydown', (e) => {
+    if (e.code !== 'Space' || !pttActive(e)) return;
+    e.preventDefault();
+    if (!e.repeat) conversation.setTalkHeld(true);
+  });
+  document.addEventListener('keyup', (e) => {
+    if (e.code !== 'Space' || !pttActive(e)) return;
+    e.preventDefault();
+    conversation.setTalkHeld(false);
+  });
+  window.addEventListener('blur', () => conversation.setTalkHeld(false));
+  const talk = ui.el.talk;
+  if (talk) {
+    talk.addEventListener('pointerdown', (e) => {
+      talk.setPointerCapture(e.pointerId);
+      conversation.setTalkHeld(true);
+    });
+    for (const type of ['pointerup', 'pointercancel', 'lostpointercapture']) {
+      talk.addEventListener(type, () => conversation.setTalkHeld(false));
+    }
+    talk.addEventListener('contextmenu', (e) => e.preventDefault());
+  }
+  window.addEventListener('pagehide', () => conversation.stop());
+
+  if (config.AUTOSTART && (!auth || auth.user())) start();
+}
+
+main().catch((err) => {
+  console.error(err);
+  const banner = document.querySelector('[data-testid="error"]');
+  if (banner) {
+    banner.hidden = false;
+    banner.querySelector('.text').textContent = `The page failed to load: ${err?.message ?? err}. Reload to try again.`;
+  }
+});

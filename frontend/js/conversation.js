@@ -1,0 +1,446 @@
+/**
+ * Conversation: one run of the product, from Start to Stop. Owns the AudioContext,
+ * MicCapture, Player, AvatarSocket and FrameSharer, derives the visible state and
+ * reports everything to the Ui, the Avatar and the test hooks.
+ *
+ * States: idle → connecting → listening ⇄ thinking ⇄ speaking, reconnecting on drops,
+ * error after a fatal problem.
+ */
+
+import { audioSupported, createAudioContext, resumeContext } from './audio-context.js';
+import { describeError, micErrorCode } from './errors.js';
+import { base64DecodedBytes, DEFAULT_LIMITS, normaliseAvatarMedia } from './messages.js';
+import { MicCapture, MicError } from './mic.js';
+import { Player } from './player.js';
+import { FrameSharer, ShareError } from './share.js';
+import { AvatarSocket } from './socket.js';
+
+/** Banner categories: which event clears which problem. */
+const CONNECTION_CODES = new Set(['backend_unreachable', 'connection_lost', 'server_busy', 'going_away']);
+const TRANSIENT_CODES = new Set(['live_reconnecting', 'tool_failed', 'autoplay']);
+
+/**
+ * GET <backend>/api/videos; null when absent (404) or unreachable.
+ * @param {string} httpBase
+ * @returns {Promise<{idle: string[], talking: string[], expressive: string[]}|null>}
+ */
+export async function fetchVideos(httpBase) {
+  if (!httpBase) return null;
+  try {
+    const res = await fetch(`${httpBase}/api/videos`, { cache: 'no-store' });
+    return res.ok ? normaliseAvatarMedia(await res.json()) : null;
+  } catch {
+    return null;
+  }
+}
+
+export class Conversation extends EventTarget {
+  /**
+   * @param {object} deps
+   * @param {Readonly<import('../config.js').AppConfig>} deps.config
+   * @param {import('./ui.js').Ui} deps.ui
+   * @param {import('./avatar.js').Avatar} deps.avatar
+   * @param {object} deps.hooks window.__liveavatar
+   * @param {() => Promise<string|null>} [deps.getToken]
+   * @param {'ptt'|'handsfree'} [deps.mode]
+   */
+  constructor({ config, ui, avatar, hooks, getToken = async () => null, mode = 'handsfree' }) {
+    super();
+    this.config = config;
+    this.ui = ui;
+    this.avatar = avatar;
+    this.hooks = hooks;
+    this.getToken = getToken;
+    /** @type {'ptt'|'handsfree'} */
+    this.mode = mode;
+    this.state = 'idle';
+    this.running = false;
+    this._failed = false;
+    this._awaiting = false; // the user finished; no reply audio playing yet
+    this._userMuted = false;
+    this._talkHeld = false;
+    this._micAvailable = false;
+    this._hadSession = false;
+    this._videosChosen = false;
+    this._problem = null; // code shown in the banner
+    this._ctx = null;
+    this._mic = null;
+    this._player = null;
+    this._socket = null;
+    this._sharer = null;
+    this._unlock = null;
+    this._gen = 0;
+    hooks.outputLevel = () => this._player?.outputLevel() ?? 0;
+    hooks.underruns = () => this._player?.underruns ?? 0;
+    hooks.prebufferMs = () => this._player?.prebufferMs ?? config.PREBUFFER_MS;
+    hooks.mouthOpenness = () => avatar.drawnOpenness;
+    avatar.getFeatures = () => this._player?.features() ?? { level: 0, bands: null };
+  }
+
+  // ---- lifecycle --------------------------------------------------------------------
+
+  /**
+   * Start a session: audio graph, microphone, then the socket. Call from a user gesture
+   * (the AudioContext is created and resumed before the first await).
+   * @returns {Promise<void>} resolves once the first `ready` arrived or the start failed
+   */
+  async start() {
+    if (this.running) return;
+    const gen = ++this._gen; // a Stop (and new Start) while this one awaits makes it stale
+    const current = () => this.running && gen === this._gen;
+    this.running = true;
+    this._failed = false;
+    this._awaiting = false;
+    this._micAvailable = false;
+    this._videosChosen = false;
+    this._userMuted = false;
+    this.ui.setMuted(false);
+    this._clearProblem(null);
+    this.ui.setRunning(true);
+    this._update();
+    if (!audioSupported()) {
+      this._fail(globalThis.isSecureContext === false ? 'insecure' : 'unsupported_browser');
+      return;
+    }
+    const ctx = (this._ctx = createAudioContext());
+    const resumed = resumeContext(ctx);
+    const player = (this._player = new Player(ctx, { prebufferMs: this.config.PREBUFFER_MS }));
+    player.addEventListener('playing', () => this._onPlayback(true));
+    player.addEventListener('stopped', () => this._onPlayback(false));
+    player.addEventListener('flushed', (e) => this.hooks.record('flushed', e.detail));
+    player.addEventListener('underrun', (e) => this.hooks.record('underrun', e.detail));
+    const mic = (this._mic = new MicCapture(ctx));
+    mic.addEventListener('audio', (e) => this._socket?.sendAudio(e.detail.buffer));
+    mic.addEventListener('ended', () => this._onMicLost());
+    this._applyMute();
+    try {
+      await player.start();
+    } catch (err) {
+      if (current()) this._fail('unsupported_browser', err?.message);
+      return;
+    }
+    if (!current()) return;
+    this.hooks.record('audio-route', { route: player.route, sampleRate: ctx.sampleRate });
+    if (!(await resumed) && current()) this._waitForGesture();
+    try {
+      await mic.start();
+      if (!current()) return;
+      this._micAvailable = true;
+      this.hooks.record('mic-started', { sampleRate: ctx.sampleRate });
+    } catch (err) {
+      if (!(err instanceof MicError)) throw err;
+      if (!current()) return;
+      // Typing still works without a microphone, so the session goes on.
+      this.hooks.record('mic-error', { kind: err.kind, message: err.message });
+      this._showProblem(micErrorCode(err.kind));
+    }
+    this.ui.setMicAvailable(this._micAvailable);
+    this._connect();
+    await this._socket?.start().catch(() => {}); // failures arrive as 'closed' events
+  }
+
+  /** End the session and release devices. Idempotent. */
+  stop() {
+    if (!this.running && !this._ctx) return;
+    this.running = false;
+    this._teardown();
+    this._clearProblem('transient');
+    this._clearProblem('connection');
+    this._update();
+  }
+
+  _teardown() {
+    this._sharer?.stop();
+    this._sharer = null;
+    this._socket?.stop();
+    this._socket = null;
+    this._mic?.stop();
+    this._mic = null;
+    this._player?.stop();
+    this._player = null;
+    if (this._unlock) {
+      document.removeEventListener('pointerdown', this._unlock, true);
+      document.removeEventListener('keydown', this._unlock, true);
+      this._unlock = null;
+    }
+    this._ctx?.close().catch(() => {});
+    this._ctx = null;
+    this._awaiting = false;
+    this._talkHeld = false;
+    this.hooks.connected = false;
+    this.ui.setRunning(false);
+    this.ui.setTextEnabled(false);
+    this.ui.setConnection('offline');
+    this.ui.setTalking(false);
+  }
+
+  _fail(code, message) {
+    this.running = false;
+    this._failed = true;
+    this._teardown();
+    this._showProblem(code, { message });
+    this._update();
+  }
+
+  // ---- socket -----------------------------------------------------------------------
+
+  _connect() {
+    const c = this.config;
+    const socket = (this._socket = new AvatarSocket(c.BACKEND_URL, {
+      getToken: this.getToken,
+      voice: c.VOICE ?? undefined,
+      persona: c.PERSONA ?? undefined,
+    }));
+    const on = (type, fn) => socket.addEventListener(type, (e) => this._socket === socket && fn(e.detail));
+    on('state', ({ state }) => {
+      this.hooks.connected = state === 'open';
+      this.ui.setConnection(state === 'open' ? 'online' : state === 'reconnecting' ? 'reconnecting' : state === 'connecting' ? 'connecting' : 'offline');
+      if (state !== 'open') this._awaiting = false;
+      this._update();
+    });
+    on('message', (msg) => {
+      if (msg.type === 'pong') this.hooks.record('pong', { rtt_ms: socket.rttMs });
+      else this.hooks.record(msg.type, msg);
+    });
+    on('audio', ({ buffer }) => this._player?.enqueue(buffer));
+    on('ready', (msg) => this._onReady(msg));
+    on('transcript', (msg) => {
+      this.ui.addTranscript(msg);
+      if (msg.final || msg.role === 'model') this._awaiting = true;
+      if (this._problem === 'live_reconnecting') this._clearProblem('transient');
+      this._update();
+    });
+    on('interrupted', (msg) => {
+      this._player?.flush();
+      this.ui.markInterrupted(msg.turn);
+      this._awaiting = false;
+      this._update();
+    });
+    on('turn_complete', () => {
+      this._player?.endOfTurn();
+      this._awaiting = false;
+      if (this._problem === 'live_reconnecting') this._clearProblem('transient');
+      this._update();
+    });
+    on('tool', (msg) => {
+      if (msg.status === 'started') this._awaiting = true;
+      this._update();
+      this.ui.setTool(msg);
+    });
+    on('metrics', (msg) => this.ui.setLatency(msg));
+    on('error', (msg) => {
+      if (msg.fatal) return; // the close that follows ends the session
+      if (msg.code === 'live_reconnecting' || msg.code === 'tool_failed') this._showProblem(msg.code);
+      else console.warn(`backend: ${msg.code}: ${msg.message}`);
+    });
+    on('going_away', () => this._showProblem('going_away'));
+    on('reconnecting', ({ delayMs, reason, code, attempt }) => {
+      this.hooks.record('socket-reconnecting', { delayMs, reason, code, attempt });
+      const problem = reason === 'going_away' ? 'going_away' : code === 1013 ? 'server_busy' : reason === 'dropped' ? 'connection_lost' : 'backend_unreachable';
+      this._showProblem(problem, { url: c.BACKEND_URL, retryInMs: delayMs });
+    });
+    on('closed', ({ code, error }) => {
+      this.hooks.record('socket-closed', { code, error: error?.code });
+      if (error?.code === 'session_ended') {
+        this.running = false;
+        this._teardown();
+        this._showProblem('session_ended');
+        this._update();
+      } else {
+        this._fail(error?.code ?? 'internal', error?.message);
+      }
+    });
+  }
+
+  _onReady(msg) {
+    this.hooks.sessionId = msg.session_id;
+    if (!msg.resumed && this._hadSession) this.ui.newSession();
+    this._hadSession = true;
+    this._clearProblem('connection');
+    this.ui.setTextEnabled(true);
+    if (!this._videosChosen) {
+      this._videosChosen = true;
+      this._chooseAvatar(msg.avatar);
+    }
+  }
+
+  async _chooseAvatar(media) {
+    const mode = this.config.AVATAR;
+    if (mode === 'drawn') return this.avatar.useDrawn();
+    let clips = media;
+    if (clips.idle.length === 0 && mode === 'video') clips = await fetchVideos(this.config.BACKEND_HTTP_URL);
+    this.avatar.useVideos(clips, this.config.BACKEND_HTTP_URL || location.href);
+    this.hooks.record('avatar-mode', { mode: this.avatar.mode });
+  }
+
+  // ---- audio ------------------------------------------------------------------------
+
+  _onPlayback(playing) {
+    this.hooks.record(playing ? 'playback-started' : 'playback-stopped');
+    this._update();
+  }
+
+  _onMicLost() {
+    this._micAvailable = false;
+    this.ui.setMicAvailable(false);
+    this._showProblem('mic_in_use');
+    this._update();
+  }
+
+  _waitForGesture() {
+    this._showProblem('autoplay');
+    this._unlock = () => {
+      this._ctx?.resume().then(() => {
+        if (this._problem === 'autoplay') this._clearProblem('transient');
+      });
+    };
+    document.addEventListener('pointerdown', this._unlock, true);
+    document.addEventListener('keydown', this._unlock, true);
+  }
+
+  // ---- user actions -------------------------------------------------------------------
+
+  /**
+   * Send typed text.
+   * @param {string} text
+   * @returns {boolean} whether it was sent
+   */
+  sendText(text) {
+    const sent = this._socket?.sendText(text) ?? false;
+    if (sent) {
+      this._awaiting = true;
+      this.hooks.record('text-sent', { text });
+      this._update();
+    }
+    return sent;
+  }
+
+  /** Toggle the mute button. @returns {boolean} muted */
+  toggleMute() {
+    this._userMuted = !this._userMuted;
+    this.ui.setMuted(this._userMuted);
+    this._applyMute();
+    this._update();
+    return this._userMuted;
+  }
+
+  /** @param {'ptt'|'handsfree'} mode */
+  setMode(mode) {
+    this.mode = mode;
+    this._talkHeld = false;
+    this.ui.setMode(mode);
+    this.ui.setTalking(false);
+    this._applyMute();
+    this._update();
+  }
+
+  /** Push-to-talk key or button held (true) or released (false). */
+  setTalkHeld(held) {
+    if (this.mode !== 'ptt' || held === this._talkHeld) return;
+    this._talkHeld = held && this.running;
+    this.ui.setTalking(this._talkHeld);
+    this._applyMute();
+    this._update();
+  }
+
+  _applyMute() {
+    const mic = this._mic;
+    if (!mic) return;
+    const muted = this._userMuted || (this.mode === 'ptt' && !this._talkHeld);
+    const wasMuted = mic.muted;
+    mic.setMuted(muted);
+    if (muted && !wasMuted && this._socket?.isOpen) {
+      this._socket.sendAudioEnd();
+      this.hooks.record('audio-end-sent');
+    }
+  }
+
+  /**
+   * Start sharing `source`, or stop it when it is already shared. Only one source at a
+   * time: starting one stops the other.
+   * @param {'camera'|'screen'} source
+   */
+  async toggleShare(source) {
+    if (this._sharer?.source === source) {
+      this._stopShare();
+      return;
+    }
+    this._stopShare();
+    if (!this.running) return;
+    const limits = this._socket?.limits ?? DEFAULT_LIMITS;
+    const sharer = new FrameSharer(source, {
+      intervalMs: 1000 / (limits.video_fps || 1),
+      maxBytes: limits.max_video_frame_bytes,
+      send: (b64, src) =>
+        !!this._socket?.isOpen && base64DecodedBytes(b64) <= limits.max_video_frame_bytes && this._socket.sendVideoFrame(b64, src),
+    });
+    this._sharer = sharer;
+    sharer.addEventListener('ended', () => {
+      if (this._sharer === sharer) this._stopShare();
+    });
+    try {
+      await sharer.start();
+      if (this._sharer !== sharer) return;
+      this.ui.setSharing(source);
+      this.hooks.record('share-started', { source });
+    } catch (err) {
+      if (!(err instanceof ShareError)) throw err;
+      if (this._sharer === sharer) this._sharer = null;
+      this.ui.setSharing(null);
+      const code = err.kind === 'unsupported' ? 'share_unsupported' : err.kind === 'denied' ? `${source}_denied` : 'share_failed';
+      this._showProblem(code);
+    }
+  }
+
+  _stopShare() {
+    const s = this._sharer;
+    if (!s) return;
+    this._sharer = null;
+    s.stop();
+    this.ui.setSharing(null);
+    this.hooks.record('share-stopped', { source: s.source });
+  }
+
+  // ---- state and problems -------------------------------------------------------------
+
+  _update() {
+    const socket = this._socket;
+    let state;
+    if (this._failed) state = 'error';
+    else if (!this.running) state = 'idle';
+    else if (!socket || socket.state === 'idle' || socket.state === 'connecting') state = 'connecting';
+    else if (socket.state === 'reconnecting') state = 'reconnecting';
+    else if (this._player?.playing) state = 'speaking';
+    else if (this._awaiting) state = 'thinking';
+    else state = 'listening';
+    let hint = '';
+    if (state === 'listening') {
+      if (!this._micAvailable) hint = 'Type a message below';
+      else if (this._userMuted) hint = 'Muted';
+      else if (this.mode === 'ptt') hint = this._talkHeld ? 'Listening' : 'Hold Space to talk';
+    }
+    this.state = state;
+    this.hooks.state = state;
+    this.ui.setState(state, hint);
+    this.avatar.setState(state);
+  }
+
+  _showProblem(code, extra = {}) {
+    const info = describeError(code, extra);
+    this._problem = code;
+    this.ui.showError(info);
+    this.hooks.lastError = { code, message: info.text };
+    this.hooks.record('problem', { code, message: info.text });
+  }
+
+  /** @param {'connection'|'transient'|null} kind null clears whatever is shown */
+  _clearProblem(kind) {
+    const p = this._problem;
+    if (!p) return;
+    if (kind === 'connection' && !CONNECTION_CODES.has(p)) return;
+    if (kind === 'transient' && !TRANSIENT_CODES.has(p)) return;
+    this._problem = null;
+    this.ui.showError(null);
+    this.hooks.lastError = null;
+  }
+}

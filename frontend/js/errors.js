@@ -1,0 +1,132 @@
+/**
+ * Plain-words descriptions of everything that can go wrong, with what to do next. Pure.
+ */
+
+/**
+ * @typedef {object} ErrorInfo
+ * @property {string} code the code it was made from
+ * @property {string} title short headline
+ * @property {string} text what happened and what to do next
+ * @property {'error'|'warning'|'info'} severity
+ */
+
+const TEXTS = {
+  mic_denied: [
+    'Microphone blocked',
+    'The page is not allowed to use your microphone. Click the lock or camera icon in the address bar, set Microphone to "Allow" for this site, then press Stop and Start again. Meanwhile you can type your messages below.',
+  ],
+  mic_not_found: [
+    'No microphone',
+    'No microphone was found. Plug one in (or pick one in your system sound settings), then press Stop and Start again. Meanwhile you can type your messages below.',
+  ],
+  mic_in_use: [
+    'Microphone busy',
+    'The microphone could not be started; another app may be using it. Close that app, then press Stop and Start again.',
+  ],
+  mic_other: ['Microphone problem', 'The microphone could not be started. Press Start to try again.'],
+  insecure: [
+    'Secure page needed',
+    'Browsers only give the microphone to https:// pages (or localhost). Open this page over https.',
+  ],
+  unsupported_browser: [
+    'Browser not supported',
+    'This browser lacks the audio features the avatar needs (AudioWorklet, microphone access). Use a current Chrome, Edge, Firefox or Safari.',
+  ],
+  backend_unreachable: [
+    'Cannot reach the server',
+    'The avatar server is not answering. Is it running (liveavatar up)? Retrying automatically…',
+  ],
+  unreachable: [
+    'Server unreachable',
+    'The avatar server could not be reached after several tries. Check that it is running and press Start to try again.',
+  ],
+  connection_lost: ['Connection lost', 'The connection dropped. Reconnecting and resuming the conversation…'],
+  server_busy: ['Server busy', 'The server is full right now. Retrying in a moment…'],
+  going_away: ['Server restarting', 'The server is restarting. Reconnecting and resuming the conversation…'],
+  session_ended: ['Session ended', 'The conversation was ended. Press Start to begin a new one.'],
+  live_reconnecting: ['Reconnecting', 'The voice service hiccuped; resuming the conversation…'],
+  live_refused: [
+    'Voice service refused',
+    'The voice service refused the session (its credentials or model are misconfigured). Retrying will not help; tell the site administrator.',
+  ],
+  live_unavailable: [
+    'Voice service unavailable',
+    'The voice service cannot be reached right now. Wait a minute, then press Start again.',
+  ],
+  quota_exceeded: [
+    'Quota reached',
+    'You have used up your conversation allowance for now. Try again later (the quota resets over time).',
+  ],
+  rate_limited: ['Too many sessions', 'Too many conversations were started in a short time. Wait a minute and press Start again.'],
+  unauthorized: ['Sign-in needed', 'Please sign in and press Start again.'],
+  forbidden: ['Not allowed', 'Your account is not allowed to use this avatar. Contact the site administrator.'],
+  unsupported_version: [
+    'Page out of date',
+    'This page is older than the server. Reload the page (Ctrl+Shift+R / Cmd+Shift+R).',
+  ],
+  internal: ['Server error', 'Something went wrong on the server. Press Start to try again.'],
+  bad_request: ['Protocol error', 'The server rejected a message from this page. Reload the page and try again.'],
+  tool_failed: ['Action failed', 'The avatar could not complete an action; it will tell you what happened.'],
+  camera_denied: [
+    'Camera blocked',
+    'The page is not allowed to use your camera. Allow the camera for this site in the address bar, then try again.',
+  ],
+  screen_denied: ['Screen sharing cancelled', 'Screen sharing was cancelled or blocked. Press Screen to try again.'],
+  share_unsupported: ['Not available', 'This browser cannot share that here (screen sharing is desktop-only).'],
+  share_failed: ['Sharing failed', 'The camera or screen could not be started.'],
+  autoplay: ['Sound is paused', 'Tap or click anywhere on the page to let the avatar speak.'],
+};
+
+const SEVERITY = {
+  live_reconnecting: 'info',
+  connection_lost: 'warning',
+  going_away: 'info',
+  server_busy: 'warning',
+  backend_unreachable: 'warning',
+  tool_failed: 'info',
+  autoplay: 'info',
+  session_ended: 'info',
+};
+
+/**
+ * Describe an error code for the user.
+ * @param {string} code a protocol error code, a MicError/ShareError derived code, or a
+ *   local one (see TEXTS)
+ * @param {{message?: string, url?: string, retryInMs?: number}} [extra]
+ * @returns {ErrorInfo}
+ */
+export function describeError(code, extra = {}) {
+  const entry = TEXTS[code];
+  let title;
+  let text;
+  if (entry) {
+    [title, text] = entry;
+  } else {
+    title = 'Something went wrong';
+    text = extra.message ? `${extra.message} Press Start to try again.` : 'Press Start to try again.';
+  }
+  if (code === 'backend_unreachable' && extra.url) {
+    text = `The avatar server at ${extra.url} is not answering. Is it running (liveavatar up)? Retrying automatically…`;
+  }
+  if (extra.retryInMs != null && /Retrying|Reconnecting/.test(text)) {
+    text += ` (next try in ${Math.max(1, Math.round(extra.retryInMs / 1000))} s)`;
+  }
+  return { code, title, text, severity: SEVERITY[code] ?? 'error' };
+}
+
+/**
+ * The error code for a MicError kind.
+ * @param {string} kind
+ * @returns {string}
+ */
+export function micErrorCode(kind) {
+  return (
+    {
+      denied: 'mic_denied',
+      'not-found': 'mic_not_found',
+      'in-use': 'mic_in_use',
+      insecure: 'insecure',
+      unsupported: 'unsupported_browser',
+    }[kind] ?? 'mic_other'
+  );
+}

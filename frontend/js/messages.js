@@ -1,0 +1,178 @@
+/**
+ * The browser <-> backend protocol (docs/API.md, src/liveavatar/protocol.py), browser side:
+ * builders for outgoing JSON messages, one parser for incoming ones, close-code policy.
+ * Pure; audio never goes through here (it travels as binary frames).
+ */
+
+export const PROTOCOL_VERSION = 1;
+export const INPUT_SAMPLE_RATE = 16_000; // Hz, browser → backend
+export const OUTPUT_SAMPLE_RATE = 24_000; // Hz, backend → browser
+export const AUDIO_FRAME_MS = 20;
+export const AUDIO_FRAME_BYTES = (INPUT_SAMPLE_RATE * AUDIO_FRAME_MS * 2) / 1000; // 640
+
+/** Defaults matching protocol.Limits, used until `ready` brings the server's values. */
+export const DEFAULT_LIMITS = Object.freeze({
+  max_text_chars: 2000,
+  max_video_frame_bytes: 512 * 1024,
+  max_audio_frame_bytes: 32_000,
+  video_fps: 1,
+  audio_frame_ms: 20,
+});
+
+const str = (v) => typeof v === 'string';
+const num = (v) => typeof v === 'number' && Number.isFinite(v);
+const bool = (v) => typeof v === 'boolean';
+const int = (v) => Number.isInteger(v);
+const numOrNull = (v) => v === null || num(v);
+
+/** Required fields (and their checks) of each server message type. */
+const SERVER_SCHEMAS = {
+  ready: { session_id: str },
+  transcript: { role: (v) => v === 'user' || v === 'model', text: str, final: bool, turn: int },
+  interrupted: { turn: int },
+  turn_complete: { turn: int },
+  tool: { call_id: str, name: str, status: str },
+  metrics: { turn: int, time_to_first_audio_ms: numOrNull, turn_latency_ms: num },
+  error: { code: str, message: str },
+  going_away: { reason: str },
+  pong: { t: num },
+};
+
+/** Server message types, in the order of the API table. */
+export const SERVER_MESSAGE_TYPES = Object.freeze(Object.keys(SERVER_SCHEMAS));
+
+/** A text frame that is not a valid server message. */
+export class ProtocolParseError extends Error {
+  constructor(message) {
+    super(message);
+    this.name = 'ProtocolParseError';
+  }
+}
+
+/**
+ * Parse one JSON text frame from the backend and check its shape.
+ * Unknown extra fields are kept; defaults of optional fields are filled in.
+ * @param {string} text
+ * @returns {object} the message, with a known `type`
+ * @throws {ProtocolParseError}
+ */
+export function parseServerMessage(text) {
+  let msg;
+  try {
+    msg = JSON.parse(text);
+  } catch {
+    throw new ProtocolParseError('frame is not JSON');
+  }
+  if (msg === null || typeof msg !== 'object' || Array.isArray(msg)) {
+    throw new ProtocolParseError('frame is not a JSON object');
+  }
+  const schema = Object.hasOwn(SERVER_SCHEMAS, msg.type) ? SERVER_SCHEMAS[msg.type] : null;
+  if (!schema) throw new ProtocolParseError(`unknown message type ${JSON.stringify(msg.type)}`);
+  for (const [field, check] of Object.entries(schema)) {
+    if (!check(msg[field])) throw new ProtocolParseError(`${msg.type}.${field} is missing or invalid`);
+  }
+  switch (msg.type) {
+    case 'ready':
+      msg.resumed = msg.resumed === true;
+      msg.input_sample_rate ??= INPUT_SAMPLE_RATE;
+      msg.output_sample_rate ??= OUTPUT_SAMPLE_RATE;
+      msg.avatar = normaliseAvatarMedia(msg.avatar);
+      msg.limits = { ...DEFAULT_LIMITS, ...(msg.limits ?? {}) };
+      break;
+    case 'error':
+      msg.fatal = msg.fatal === true;
+      break;
+    case 'going_away':
+      msg.reconnect_after_ms = num(msg.reconnect_after_ms) ? Math.max(0, msg.reconnect_after_ms) : 0;
+      break;
+    default:
+      break;
+  }
+  return msg;
+}
+
+/**
+ * Avatar clip lists, from `ready.avatar` or GET /api/videos: always three string arrays.
+ * Accepts `{idle, talking, expressive}` (lists or single URLs), optionally under `videos`.
+ * @param {unknown} media
+ * @returns {{idle: string[], talking: string[], expressive: string[]}}
+ */
+export function normaliseAvatarMedia(media) {
+  const src = media && typeof media === 'object' && 'videos' in media ? media.videos : media;
+  const list = (v) => (Array.isArray(v) ? v.filter(str) : str(v) ? [v] : []);
+  const o = src && typeof src === 'object' ? src : {};
+  return { idle: list(o.idle), talking: list(o.talking), expressive: list(o.expressive) };
+}
+
+/**
+ * @param {{token?: string|null, sessionId?: string|null, voice?: string|null, persona?: string|null}} [opts]
+ * @returns {object} the `hello` message (absent options are left out)
+ */
+export function helloMessage({ token, sessionId, voice, persona } = {}) {
+  const msg = { type: 'hello', version: PROTOCOL_VERSION };
+  if (token) msg.token = token;
+  if (sessionId) msg.session_id = sessionId;
+  if (voice) msg.voice = voice;
+  if (persona) msg.persona = persona;
+  return msg;
+}
+
+/**
+ * @param {string} text 1..max_text_chars characters (trimmed; longer text is cut)
+ * @param {number} [maxChars]
+ * @returns {object|null} the `text` message, or null for blank text
+ */
+export function textMessage(text, maxChars = DEFAULT_LIMITS.max_text_chars) {
+  const t = String(text ?? '').trim();
+  if (!t) return null;
+  return { type: 'text', text: Array.from(t).slice(0, maxChars).join('') };
+}
+
+/**
+ * @param {string} data base64 image bytes
+ * @param {'camera'|'screen'} source
+ * @param {string} [mimeType='image/jpeg']
+ * @returns {object} the `video_frame` message
+ */
+export function videoFrameMessage(data, source, mimeType = 'image/jpeg') {
+  return { type: 'video_frame', data, mime_type: mimeType, source };
+}
+
+/** Size in bytes of the data a base64 string decodes to. */
+export function base64DecodedBytes(b64) {
+  const pad = b64.endsWith('==') ? 2 : b64.endsWith('=') ? 1 : 0;
+  return Math.floor((b64.length * 3) / 4) - pad;
+}
+
+/** Close codes after which reconnecting cannot help (docs/API.md, "Close codes"). */
+export const NO_RETRY_CLOSE_CODES = Object.freeze(
+  new Set([4400, 4401, 4403, 4426, 4429, 4430, 4502, 4503]),
+);
+
+/**
+ * Whether to reconnect after the socket closed with `code`.
+ * 1000 from the server means the session was ended on purpose; 1001 (going away), 1006
+ * (unreachable, dropped), 1011, 1012, 1013 (full) and 4408 (hello timeout) are retried.
+ * @param {number} code WebSocket close code
+ * @returns {boolean}
+ */
+export function shouldReconnect(code) {
+  return code !== 1000 && !NO_RETRY_CLOSE_CODES.has(code);
+}
+
+/** Error codes a close code stands for when no `error` message preceded it. */
+export const CLOSE_CODE_ERRORS = Object.freeze({
+  1000: 'session_ended',
+  1009: 'bad_request',
+  1011: 'internal',
+  1013: 'server_busy',
+  4400: 'bad_request',
+  4401: 'unauthorized',
+  4403: 'forbidden',
+  4408: 'bad_request',
+  4426: 'unsupported_version',
+  4429: 'rate_limited',
+  4430: 'quota_exceeded',
+  4502: 'live_refused',
+  4503: 'live_unavailable',
+});

@@ -1,0 +1,231 @@
+/**
+ * The page's controls and text: status, transcript, error banner, latency, buttons.
+ * A view only: it renders what it is told and reports clicks through `el` listeners
+ * wired in app.js. Elements are found by their data-testid (see index.html).
+ */
+
+import { TranscriptModel } from './transcript.js';
+
+const STATE_LABELS = {
+  idle: 'Press Start to talk',
+  connecting: 'Connecting…',
+  listening: 'Listening',
+  thinking: 'Thinking…',
+  speaking: 'Speaking',
+  reconnecting: 'Reconnecting…',
+  error: 'Stopped',
+};
+
+const CONNECTION_LABELS = {
+  offline: 'Offline',
+  connecting: 'Connecting',
+  online: 'Connected',
+  reconnecting: 'Reconnecting',
+};
+
+export class Ui {
+  /** @param {Document} [doc] */
+  constructor(doc = document) {
+    const $ = (id) => /** @type {HTMLElement} */ (doc.querySelector(`[data-testid="${id}"]`));
+    /** the page's elements, by role */
+    this.el = {
+      start: $('start'),
+      stop: $('stop'),
+      mute: $('mute'),
+      textInput: /** @type {HTMLInputElement} */ ($('text-input')),
+      send: $('send'),
+      transcript: $('transcript'),
+      status: $('status'),
+      error: $('error'),
+      latency: $('latency'),
+      camera: $('camera'),
+      screen: $('screen'),
+      sharing: $('sharing-indicator'),
+      mode: /** @type {HTMLInputElement} */ ($('mode')),
+      talk: doc.querySelector('.talk'),
+      composer: doc.querySelector('.composer'),
+      connection: doc.querySelector('.connection'),
+      signIn: doc.querySelector('.sign-in'),
+      user: doc.querySelector('.user'),
+      dashboard: doc.querySelector('.dashboard-link'),
+      avatar: doc.querySelector('[data-avatar]'),
+    };
+    this.transcript = new TranscriptModel();
+    this._nodes = new Map(); // entry key -> element
+    this._state = 'idle';
+    this._hint = '';
+  }
+
+  /**
+   * @param {string} state one of STATE_LABELS' keys
+   * @param {string} [hint] replaces the default label (e.g. "Hold Space to talk")
+   */
+  setState(state, hint = '') {
+    this._state = state;
+    this._hint = hint;
+    const s = this.el.status;
+    s.dataset.state = state;
+    s.querySelector('.label').textContent = hint || STATE_LABELS[state] || state;
+  }
+
+  /** @param {'offline'|'connecting'|'online'|'reconnecting'} state */
+  setConnection(state) {
+    const c = this.el.connection;
+    if (!c) return;
+    c.dataset.connection = state;
+    c.querySelector('.label').textContent = CONNECTION_LABELS[state] ?? state;
+  }
+
+  /**
+   * Enable the controls that make sense while a session runs (or not).
+   * @param {boolean} running
+   */
+  setRunning(running) {
+    this.el.start.disabled = running;
+    this.el.stop.disabled = !running;
+    this.el.mute.disabled = !running;
+    this.el.camera.disabled = !running;
+    this.el.screen.disabled = !running;
+    if (this.el.talk) this.el.talk.disabled = !running;
+    if (!running) {
+      this.setMuted(false);
+      this.setSharing(null);
+    }
+  }
+
+  /** @param {boolean} enabled whether typed messages can be sent now */
+  setTextEnabled(enabled) {
+    this.el.send.disabled = !enabled;
+    this.el.textInput.placeholder = enabled ? 'Type a message…' : 'Start to type a message…';
+  }
+
+  /** @param {boolean} muted */
+  setMuted(muted) {
+    this.el.mute.setAttribute('aria-pressed', String(muted));
+    this.el.mute.textContent = muted ? 'Unmute' : 'Mute';
+  }
+
+  /** @param {boolean} available false when there is no usable microphone */
+  setMicAvailable(available) {
+    const running = !this.el.stop.disabled;
+    this.el.mute.disabled = !available || !running;
+    if (this.el.talk) this.el.talk.disabled = !available || !running;
+  }
+
+  /** @param {'ptt'|'handsfree'} mode */
+  setMode(mode) {
+    this.el.mode.checked = mode === 'ptt';
+    if (this.el.talk) this.el.talk.hidden = mode !== 'ptt';
+  }
+
+  /** @param {boolean} held push-to-talk is held down */
+  setTalking(held) {
+    this.el.talk?.classList.toggle('held', held);
+    this.el.talk?.setAttribute('aria-pressed', String(held));
+  }
+
+  /** @param {'camera'|'screen'|null} source what is being shared now */
+  setSharing(source) {
+    this.el.camera.setAttribute('aria-pressed', String(source === 'camera'));
+    this.el.screen.setAttribute('aria-pressed', String(source === 'screen'));
+    const s = this.el.sharing;
+    s.hidden = !source;
+    s.dataset.source = source ?? '';
+    s.querySelector('.label').textContent = source ? `Sharing your ${source}` : '';
+  }
+
+  /** @param {boolean} supported whether screen sharing exists here (not on phones) */
+  setScreenShareSupported(supported) {
+    this.el.screen.hidden = !supported;
+  }
+
+  /**
+   * Show a problem in the banner, or hide it.
+   * @param {import('./errors.js').ErrorInfo|null} info
+   */
+  showError(info) {
+    const e = this.el.error;
+    if (!info) {
+      e.hidden = true;
+      e.dataset.code = '';
+      return;
+    }
+    e.hidden = false;
+    e.dataset.code = info.code;
+    e.dataset.severity = info.severity;
+    e.querySelector('.title').textContent = info.title;
+    e.querySelector('.text').textContent = info.text;
+  }
+
+  /** @returns {string} code of the banner shown, '' when hidden */
+  get errorCode() {
+    return this.el.error.hidden ? '' : this.el.error.dataset.code ?? '';
+  }
+
+  /**
+   * @param {{time_to_first_audio_ms: number|null, turn_latency_ms: number, turn: number}} m
+   */
+  setLatency(m) {
+    const fmt = (ms) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${Math.round(ms)} ms`);
+    const first = m.time_to_first_audio_ms == null ? '—' : fmt(m.time_to_first_audio_ms);
+    this.el.latency.textContent = `Last turn: first audio ${first} · turn ${fmt(m.turn_latency_ms)}`;
+    this.el.latency.dataset.ttfaMs = m.time_to_first_audio_ms == null ? '' : String(Math.round(m.time_to_first_audio_ms));
+    this.el.latency.dataset.turn = String(m.turn);
+  }
+
+  /** A new, non-resumed session begins: following turns are a new conversation. */
+  newSession() {
+    if (this.transcript.entries.length === 0) return;
+    this.transcript.newSession();
+    const hr = document.createElement('div');
+    hr.className = 'session-break';
+    hr.textContent = 'New conversation';
+    this.el.transcript.append(hr);
+  }
+
+  /**
+   * Render one `transcript` message (partial or final) in turn order.
+   * @param {{role: 'user'|'model', text: string, final: boolean, turn: number}} msg
+   */
+  addTranscript(msg) {
+    const box = this.el.transcript;
+    const stick = box.scrollHeight - box.scrollTop - box.clientHeight < 40;
+    const { entry, index, created } = this.transcript.apply(msg);
+    let node = this._nodes.get(entry.key);
+    if (created) {
+      // The entry's text is exactly the transcript; "You"/"Avatar" come from CSS.
+      node = document.createElement('div');
+      node.className = 'entry';
+      node.dataset.role = entry.role;
+      node.dataset.turn = String(entry.turn);
+      const next = this.transcript.entries[index + 1];
+      const before = next ? this._nodes.get(next.key) : null;
+      box.insertBefore(node, before ?? null);
+      this._nodes.set(entry.key, node);
+    }
+    node.dataset.final = String(entry.final);
+    node.textContent = entry.text;
+    if (stick || created) box.scrollTop = box.scrollHeight;
+  }
+
+  /** @param {number} turn the model's line of this turn was cut off */
+  markInterrupted(turn) {
+    const entry = this.transcript.interrupt(turn);
+    const node = entry && this._nodes.get(entry.key);
+    if (node) node.dataset.interrupted = 'true';
+  }
+
+  /** @param {{name?: string, status: string}} tool show tool activity on the status line */
+  setTool(tool) {
+    if (tool.status === 'started') this.setState(this._state, `Using ${tool.name ?? 'a tool'}…`);
+  }
+
+  /** @param {string|null} name signed-in user's name, or null */
+  setUser(name) {
+    if (this.el.user) {
+      this.el.user.hidden = !name;
+      this.el.user.textContent = name ?? '';
+    }
+    if (this.el.signIn) this.el.signIn.textContent = name ? 'Sign out' : 'Sign in with Google';
+  }
+}

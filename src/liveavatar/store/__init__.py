@@ -1,0 +1,78 @@
+"""Persistence: one `Store` protocol, two backends chosen by settings.
+
+`store_backend="sqlite"` (the embedded default) keeps everything in
+`<data_dir>/liveavatar.db`; `store_backend="firestore"` uses Cloud Firestore (or its
+emulator when `FIRESTORE_EMULATOR_HOST` is set). The Firestore module is imported only when
+chosen, so the embedded default never loads the Google client.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from liveavatar.store.base import (
+    UNSET,
+    NotFound,
+    Store,
+    StoreError,
+    StoreUnavailable,
+    VersionConflict,
+)
+from liveavatar.store.models import (
+    AvatarMedia,
+    Conversation,
+    ConversationMetrics,
+    ConversationSummary,
+    DailyMetrics,
+    Message,
+    PersonaConfig,
+    TurnRecord,
+    User,
+    VadSettings,
+)
+from liveavatar.store.retention import purge_expired, retention_cutoff
+from liveavatar.store.sqlite import DB_FILENAME, SQLiteStore
+
+if TYPE_CHECKING:
+    from liveavatar.settings import Settings
+
+
+def make_store(settings: Settings) -> Store:
+    """The store the settings ask for (not yet connected: backends connect lazily)."""
+    # getattr with defaults: these Settings fields are being added alongside this package.
+    backend = getattr(settings, "store_backend", "sqlite")
+    if backend == "sqlite":
+        return SQLiteStore(Path(getattr(settings, "data_dir", Path(".data"))) / DB_FILENAME)
+    if backend == "firestore":
+        from liveavatar.store.firestore import FirestoreStore
+
+        project = getattr(settings, "firestore_project", None) or settings.project_id
+        database = getattr(settings, "firestore_database", "(default)")
+        return FirestoreStore(project=project, database=database)
+    raise ValueError(f"unknown store_backend {backend!r} (expected 'sqlite' or 'firestore')")
+
+
+__all__ = [
+    "DB_FILENAME",
+    "UNSET",
+    "AvatarMedia",
+    "Conversation",
+    "ConversationMetrics",
+    "ConversationSummary",
+    "DailyMetrics",
+    "Message",
+    "NotFound",
+    "PersonaConfig",
+    "SQLiteStore",
+    "Store",
+    "StoreError",
+    "StoreUnavailable",
+    "TurnRecord",
+    "User",
+    "VadSettings",
+    "VersionConflict",
+    "make_store",
+    "purge_expired",
+    "retention_cutoff",
+]

@@ -1,0 +1,92 @@
+"""Validation and encoding shared by both backends, so they accept and order the same things."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+UTC = dt.UTC
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
+_US = dt.timedelta(microseconds=1)
+MAX_PAGE = 1000
+# Firestore document ids are at most 1500 bytes and may not contain "/"; SQLite takes
+# anything. Refusing the same ids everywhere keeps the backends interchangeable.
+_MAX_ID_BYTES = 1500
+
+
+def check_id(value: str, what: str = "id") -> str:
+    """A document id both backends can store, or ValueError."""
+    if not value or "/" in value or value in (".", "..") or value.startswith("__"):
+        raise ValueError(f"invalid {what}: {value!r}")
+    if len(value.encode("utf-8")) > _MAX_ID_BYTES:
+        raise ValueError(f"{what} is longer than {_MAX_ID_BYTES} bytes")
+    return value
+
+
+def check_limit(limit: int) -> int:
+    if not 1 <= limit <= MAX_PAGE:
+        raise ValueError(f"limit must be between 1 and {MAX_PAGE}")
+    return limit
+
+
+def utc(at: dt.datetime) -> dt.datetime:
+    """The same instant in UTC; naive datetimes are refused (their zone is a guess)."""
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise ValueError("datetimes must be timezone-aware")
+    return at.astimezone(UTC)
+
+
+def to_us(at: dt.datetime) -> int:
+    """Microseconds since the epoch: exact, and Firestore's timestamp precision."""
+    return (utc(at) - EPOCH) // _US
+
+
+def from_us(us: int) -> dt.datetime:
+    return EPOCH + dt.timedelta(microseconds=us)
+
+
+def plain_utc(at: dt.datetime) -> dt.datetime:
+    """A plain `datetime` in UTC (Firestore returns a nanosecond subclass)."""
+    return from_us(to_us(at))
+
+
+def day_str(date: dt.date | str) -> str:
+    """A UTC day as `YYYY-MM-DD`, validated."""
+    if isinstance(date, dt.datetime):
+        # A datetime is a date too; take its UTC day rather than its local one.
+        return utc(date).date().isoformat()
+    if isinstance(date, dt.date):
+        return date.isoformat()
+    try:
+        return dt.date.fromisoformat(date).isoformat()
+    except ValueError:
+        raise ValueError(f"not a YYYY-MM-DD day: {date!r}") from None
+
+
+def day_range(start: dt.date | str, end: dt.date | str) -> list[str]:
+    """Every day from start to end inclusive (empty when end is before start)."""
+    first = dt.date.fromisoformat(day_str(start))
+    last = dt.date.fromisoformat(day_str(end))
+    if (last - first).days > 3660:
+        raise ValueError("a daily range may span at most ten years")
+    return [(first + dt.timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
+
+
+def sort_key(at: dt.datetime, id: str | None = None) -> str:
+    """A string that sorts like (timestamp, id).
+
+    Firestore's emulator ignores cursors and ordering by document name, so pagination is a
+    `where` on this one field. With no id it is a prefix of every key at that instant, hence
+    sorts before all of them: `key < sort_key(t)` means "started strictly before t".
+    """
+    us = to_us(at)
+    if us < 0:
+        raise ValueError("timestamps before 1970 are not supported")
+    prefix = f"{us:017d}"
+    return prefix if id is None else f"{prefix}|{id}"
+
+
+def nonneg(**values: float) -> None:
+    """Counters only grow: a negative increment is a caller bug."""
+    for name, value in values.items():
+        if value < 0:
+            raise ValueError(f"{name} must not be negative")

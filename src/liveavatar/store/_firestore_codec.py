@@ -1,0 +1,152 @@
+"""Firestore documents <-> store models (pure functions; no client needed to test them).
+
+Layout (the seed's collections; field names camelCase as in the seed):
+
+- `conversations/{id}`: userId, timestamp, sortKey, endedAt, duration, lastTurnAt,
+  personaVersion, messages, and flat metric sums (turns, interruptedTurns, latencyMsSum,
+  latencyCount, ttfaMsSum, ttfaCount, promptTokens, responseTokens, errorCount). The seed's
+  `metrics` map is flattened because an `Increment` on a dotted path fails in the emulator.
+  Subcollections: `turns/{index:06d}` (one per stored turn; the idempotency key) and
+  `markers/ended`.
+- `metrics/{YYYY-MM-DD}`: date, totalSessions, totalTurns, latencyMsSum, latencyCount,
+  durationSSum, endedSessions, errorCount, promptTokens, responseTokens. Averages are derived
+  on read, so every update is an `Increment`.
+- `users/{id}`: id, email, settings, quotaMinutesPerDay, createdAt; `users/{id}/usage/{day}`:
+  date, seconds.
+- `config/persona`: the active `PersonaConfig`; `config/persona/versions/{version:06d}`: each
+  saved version, whose `create()` is what makes the version check race-free.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from liveavatar.store._common import plain_utc
+from liveavatar.store.models import (
+    ConversationMetrics,
+    DailyMetrics,
+    Message,
+    PersonaConfig,
+    User,
+)
+
+# Field order matches the keyword order of `Store.increment_daily`.
+DAILY_FIELDS = (
+    "totalSessions",
+    "totalTurns",
+    "latencyMsSum",
+    "latencyCount",
+    "durationSSum",
+    "endedSessions",
+    "errorCount",
+    "promptTokens",
+    "responseTokens",
+)
+_DAILY_MODEL_FIELDS = (
+    "total_sessions",
+    "total_turns",
+    "latency_ms_sum",
+    "latency_count",
+    "duration_s_sum",
+    "ended_sessions",
+    "error_count",
+    "prompt_tokens",
+    "response_tokens",
+)
+# Conversation metric fields: document name -> model name.
+_METRICS = {
+    "turns": "turns",
+    "interruptedTurns": "interrupted_turns",
+    "latencyMsSum": "latency_ms_sum",
+    "latencyCount": "latency_count",
+    "ttfaMsSum": "ttfa_ms_sum",
+    "ttfaCount": "ttfa_count",
+    "promptTokens": "prompt_tokens",
+    "responseTokens": "response_tokens",
+    "errorCount": "errors",
+}
+# What a listing fetches (`select`): everything but the transcript.
+SUMMARY_FIELDS = [
+    "id",
+    "userId",
+    "timestamp",
+    "endedAt",
+    "duration",
+    "lastTurnAt",
+    "personaVersion",
+    *_METRICS,
+]
+
+
+def _time(value: Any) -> dt.datetime | None:
+    return None if value is None else plain_utc(value)
+
+
+def summary_fields(doc: dict[str, Any]) -> dict[str, Any]:
+    """Keyword arguments of `ConversationSummary` from a conversation document."""
+    started = plain_utc(doc["timestamp"])
+    ended = _time(doc.get("endedAt"))
+    duration = float(doc.get("duration") or 0.0)
+    last_turn = _time(doc.get("lastTurnAt"))
+    if ended is None and last_turn is not None:
+        # While it runs, the duration is how far its turns reach; appends only know their
+        # own end time, so it is derived here rather than written with each turn.
+        duration = max(duration, (last_turn - started).total_seconds())
+    return {
+        "id": doc["id"],
+        "user_id": doc["userId"],
+        "timestamp": started,
+        "ended_at": ended,
+        "duration_s": duration,
+        "persona_version": doc.get("personaVersion"),
+        "metrics": ConversationMetrics(
+            **{model: doc[name] for name, model in _METRICS.items() if doc.get(name) is not None}
+        ),
+    }
+
+
+def message_doc(message: Message) -> dict[str, Any]:
+    return {
+        "turn": message.turn_index,
+        "role": message.role,
+        "text": message.text,
+        "at": message.at,
+        "interrupted": message.interrupted,
+    }
+
+
+def message_model(doc: dict[str, Any]) -> Message:
+    return Message(
+        role=doc["role"],
+        text=doc["text"],
+        at=plain_utc(doc["at"]),
+        turn_index=doc["turn"],
+        interrupted=bool(doc.get("interrupted", False)),
+    )
+
+
+def daily_model(day: str, doc: dict[str, Any] | None) -> DailyMetrics:
+    doc = doc or {}
+    values = {m: doc[f] for f, m in zip(DAILY_FIELDS, _DAILY_MODEL_FIELDS, strict=True) if f in doc}
+    return DailyMetrics(date=day, **values)
+
+
+def user_model(doc: dict[str, Any]) -> User:
+    return User(
+        id=doc["id"],
+        email=doc["email"],
+        settings=doc.get("settings") or {},
+        quota_minutes_per_day=doc.get("quotaMinutesPerDay"),
+        created_at=plain_utc(doc["createdAt"]),
+    )
+
+
+def persona_doc(config: PersonaConfig) -> dict[str, Any]:
+    # Python mode keeps datetimes as datetimes, which Firestore stores as timestamps.
+    return config.model_dump(mode="python")
+
+
+def persona_model(doc: dict[str, Any]) -> PersonaConfig:
+    updated = doc.get("updated_at")
+    return PersonaConfig.model_validate({**doc, "updated_at": _time(updated)})

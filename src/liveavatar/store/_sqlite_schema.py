@@ -1,0 +1,208 @@
+"""The SQLite file: connection settings, the versioned schema (created on open), and rows.
+
+Times are integer microseconds since the epoch (UTC): exact, and they sort. Counters are
+sums and counts only, so every update is `x = x + excluded.x`.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from liveavatar.store._common import from_us
+from liveavatar.store.base import StoreError
+from liveavatar.store.models import ConversationMetrics, DailyMetrics, User
+
+SCHEMA_VERSION = 1
+
+_SCHEMA_V1 = """
+CREATE TABLE IF NOT EXISTS conversations (
+    id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    started_us INTEGER NOT NULL,
+    ended_us INTEGER,
+    duration_s REAL NOT NULL DEFAULT 0,
+    persona_version INTEGER,
+    turns INTEGER NOT NULL DEFAULT 0,
+    interrupted_turns INTEGER NOT NULL DEFAULT 0,
+    latency_ms_sum REAL NOT NULL DEFAULT 0,
+    latency_count INTEGER NOT NULL DEFAULT 0,
+    ttfa_ms_sum REAL NOT NULL DEFAULT 0,
+    ttfa_count INTEGER NOT NULL DEFAULT 0,
+    prompt_tokens INTEGER NOT NULL DEFAULT 0,
+    response_tokens INTEGER NOT NULL DEFAULT 0,
+    errors INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS conversations_by_start ON conversations (started_us, id);
+CREATE INDEX IF NOT EXISTS conversations_by_user ON conversations (user_id, started_us, id);
+
+-- One row per stored turn: its primary key is what makes append_turn idempotent.
+CREATE TABLE IF NOT EXISTS turns (
+    conversation_id TEXT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+    turn_index INTEGER NOT NULL,
+    interrupted INTEGER NOT NULL,
+    started_us INTEGER NOT NULL,
+    ended_us INTEGER NOT NULL,
+    ttfa_ms REAL,
+    latency_ms REAL NOT NULL,
+    prompt_tokens INTEGER NOT NULL,
+    response_tokens INTEGER NOT NULL,
+    PRIMARY KEY (conversation_id, turn_index)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS messages (
+    conversation_id TEXT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+    turn_index INTEGER NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('user', 'model')),
+    text TEXT NOT NULL,
+    at_us INTEGER NOT NULL,
+    interrupted INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (conversation_id, turn_index, role)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS daily_metrics (
+    date TEXT PRIMARY KEY,
+    sessions INTEGER NOT NULL DEFAULT 0,
+    turns INTEGER NOT NULL DEFAULT 0,
+    latency_ms_sum REAL NOT NULL DEFAULT 0,
+    latency_count INTEGER NOT NULL DEFAULT 0,
+    duration_s_sum REAL NOT NULL DEFAULT 0,
+    ended_sessions INTEGER NOT NULL DEFAULT 0,
+    errors INTEGER NOT NULL DEFAULT 0,
+    prompt_tokens INTEGER NOT NULL DEFAULT 0,
+    response_tokens INTEGER NOT NULL DEFAULT 0
+);
+
+CREATE TABLE IF NOT EXISTS users (
+    id TEXT PRIMARY KEY,
+    email TEXT NOT NULL,
+    settings_json TEXT NOT NULL DEFAULT '{}',
+    quota_minutes_per_day REAL,
+    created_us INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS usage (
+    user_id TEXT NOT NULL,
+    date TEXT NOT NULL,
+    seconds REAL NOT NULL DEFAULT 0,
+    PRIMARY KEY (user_id, date)
+) WITHOUT ROWID;
+
+-- Every saved persona is kept; the highest version is the active one.
+CREATE TABLE IF NOT EXISTS persona_versions (
+    version INTEGER PRIMARY KEY,
+    config_json TEXT NOT NULL,
+    updated_us INTEGER NOT NULL,
+    updated_by TEXT
+);
+"""
+
+
+def connect(path: Path, *, busy_timeout_ms: int, synchronous: str) -> sqlite3.Connection:
+    """A connection in autocommit mode: transactions are explicit BEGIN ... COMMIT."""
+    conn = sqlite3.connect(
+        path, timeout=busy_timeout_ms / 1000, isolation_level=None, check_same_thread=True
+    )
+    try:
+        # busy_timeout first: switching to WAL itself takes a lock another process may hold.
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            raise StoreError(f"could not switch {path} to WAL (got {mode})")
+        # NORMAL in WAL mode: a committed turn survives a process crash; only a power loss
+        # can drop the last commits. FULL adds an fsync to every commit.
+        conn.execute(f"PRAGMA synchronous = {synchronous}")
+        conn.execute("PRAGMA foreign_keys = ON")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def create_schema(conn: sqlite3.Connection) -> None:
+    """Create the tables if absent, under a write lock so two processes can race safely."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
+        found = row[0]
+        if found is None:
+            for statement in _statements(_SCHEMA_V1):
+                conn.execute(statement)
+            conn.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
+        elif found > SCHEMA_VERSION:
+            raise StoreError(
+                f"database schema version {found} is newer than this code ({SCHEMA_VERSION})"
+            )
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def _statements(script: str) -> list[str]:
+    # executescript() would COMMIT the open transaction first, so run one statement at a time.
+    lines = [ln for ln in script.splitlines() if not ln.lstrip().startswith("--")]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+
+
+CONV_COLS = (
+    "id, user_id, started_us, ended_us, duration_s, persona_version, turns, interrupted_turns,"
+    " latency_ms_sum, latency_count, ttfa_ms_sum, ttfa_count, prompt_tokens, response_tokens,"
+    " errors"
+)
+DAILY_COLS = (
+    "sessions",
+    "turns",
+    "latency_ms_sum",
+    "latency_count",
+    "duration_s_sum",
+    "ended_sessions",
+    "errors",
+    "prompt_tokens",
+    "response_tokens",
+)
+USER_COLS = "id, email, settings_json, quota_minutes_per_day, created_us"
+
+
+def user_row(row: tuple[Any, ...]) -> User:
+    id, email, settings_json, quota, created_us = row
+    return User(
+        id=id,
+        email=email,
+        settings=json.loads(settings_json),
+        quota_minutes_per_day=quota,
+        created_at=from_us(created_us),
+    )
+
+
+def summary_fields(row: tuple[Any, ...]) -> dict[str, Any]:
+    (id, user_id, started_us, ended_us, duration_s, persona_version, *sums) = row
+    names = ConversationMetrics.model_fields
+    return {
+        "id": id,
+        "user_id": user_id,
+        "timestamp": from_us(started_us),
+        "ended_at": None if ended_us is None else from_us(ended_us),
+        "duration_s": duration_s,
+        "persona_version": persona_version,
+        "metrics": ConversationMetrics(**dict(zip(names, sums, strict=True))),
+    }
+
+
+def daily_row(row: tuple[Any, ...]) -> DailyMetrics:
+    day, sessions, turns, lat_sum, lat_n, dur_sum, ended, errors, p_tok, r_tok = row
+    return DailyMetrics(
+        date=day,
+        total_sessions=sessions,
+        total_turns=turns,
+        latency_ms_sum=lat_sum,
+        latency_count=lat_n,
+        duration_s_sum=dur_sum,
+        ended_sessions=ended,
+        error_count=errors,
+        prompt_tokens=p_tok,
+        response_tokens=r_tok,
+    )

@@ -1,0 +1,193 @@
+"""The `Store` protocol every persistence backend implements, and its errors.
+
+Two backends implement it: `SQLiteStore` (the embedded default) and `FirestoreStore`
+(production). The same behavioural test suite runs against both, so code above this layer
+never needs to know which one it has.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Final, Protocol
+
+from liveavatar.store.models import (
+    Conversation,
+    ConversationSummary,
+    DailyMetrics,
+    PersonaConfig,
+    TurnRecord,
+    User,
+)
+
+
+class StoreError(Exception):
+    """Base of every error a store raises on purpose."""
+
+
+class StoreUnavailable(StoreError):
+    """The database did not answer in time, refused the connection, or the store is closed."""
+
+
+class VersionConflict(StoreError):
+    """An optimistic write was based on a version that is no longer current."""
+
+
+class NotFound(StoreError):
+    """The document or row the call needs does not exist."""
+
+
+class _Unset:
+    """Marker for "leave this field as it is" where None is a meaningful value."""
+
+    _instance: _Unset | None = None
+
+    def __new__(cls) -> _Unset:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Final = _Unset()
+
+
+class Store(Protocol):
+    """Conversations, daily metrics, users and their usage, and the persona configuration.
+
+    Every method is a coroutine that never blocks the event loop and is bounded in time:
+    a backend that does not answer raises `StoreUnavailable`. Datetimes must be
+    timezone-aware; days (`date` arguments) are UTC calendar days, as `date` or
+    `"YYYY-MM-DD"`.
+    """
+
+    async def start_conversation(
+        self, id: str, user_id: str, at: dt.datetime, persona_version: int | None
+    ) -> None:
+        """Record that a conversation began. Idempotent: a second call changes nothing."""
+        ...
+
+    async def append_turn(self, conversation_id: str, turn: TurnRecord) -> bool:
+        """Persist one finished turn in a single atomic write.
+
+        Appends the turn's messages, increments the conversation's metrics and extends its
+        duration. Idempotent per `turn.index`: a retried append of an index already stored
+        changes nothing and returns False (so the caller knows not to count it again);
+        a first append returns True. Raises `NotFound` for an unknown conversation.
+        """
+        ...
+
+    async def end_conversation(
+        self, conversation_id: str, at: dt.datetime, duration_s: float, *, errors: int = 0
+    ) -> bool:
+        """Mark a conversation ended with its final duration and error count.
+
+        Returns False if it had already ended (nothing is changed then). Raises `NotFound`
+        for an unknown conversation.
+        """
+        ...
+
+    async def get_conversation(self, id: str) -> Conversation | None:
+        """One conversation with its transcript, or None."""
+        ...
+
+    async def list_conversations(
+        self,
+        *,
+        user_id: str | None = None,
+        before: dt.datetime | None = None,
+        before_id: str | None = None,
+        limit: int = 50,
+    ) -> list[ConversationSummary]:
+        """Conversations newest first, ordered by (start timestamp, id) descending.
+
+        The next page is `before=last.timestamp, before_id=last.id`; with `before` alone the
+        page starts strictly before that instant. Optionally only one user's conversations.
+        """
+        ...
+
+    async def increment_daily(
+        self,
+        date: dt.date | str,
+        *,
+        sessions: int = 0,
+        turns: int = 0,
+        latency_ms: float = 0.0,
+        latency_count: int = 0,
+        duration_s: float = 0.0,
+        ended_sessions: int = 0,
+        errors: int = 0,
+        prompt_tokens: int = 0,
+        response_tokens: int = 0,
+    ) -> None:
+        """Atomically add to one day's totals (never a read-modify-write)."""
+        ...
+
+    async def get_daily(self, date: dt.date | str) -> DailyMetrics:
+        """One day's totals; all zero for a day with nothing recorded."""
+        ...
+
+    async def list_daily(
+        self, start_date: dt.date | str, end_date: dt.date | str
+    ) -> list[DailyMetrics]:
+        """Every day from `start_date` to `end_date` inclusive, oldest first, zero-filled."""
+        ...
+
+    async def ensure_user(self, id: str, email: str) -> User:
+        """The user, created on first sign-in. Idempotent; an existing user is not changed."""
+        ...
+
+    async def get_user(self, id: str) -> User | None:
+        """One user, or None."""
+        ...
+
+    async def list_users(self, limit: int = 50, after_id: str | None = None) -> list[User]:
+        """Users ordered by id; the next page is `after_id=last.id`."""
+        ...
+
+    async def update_user(
+        self,
+        id: str,
+        *,
+        quota_minutes_per_day: float | None | _Unset = UNSET,
+        settings: dict[str, Any] | _Unset = UNSET,
+    ) -> User:
+        """Change the given fields (`None` quota removes the override; `settings` is
+        replaced whole). Raises `NotFound` for an unknown user."""
+        ...
+
+    async def add_usage(self, user_id: str, date: dt.date | str, seconds: float) -> float:
+        """Atomically add talk time to a user's day; returns the day's total seconds."""
+        ...
+
+    async def get_usage(self, user_id: str, date: dt.date | str) -> float:
+        """A user's talk time on one day, in seconds (0 if none)."""
+        ...
+
+    async def get_persona(self) -> PersonaConfig | None:
+        """The active persona, or None before the first save."""
+        ...
+
+    async def put_persona(
+        self, config: PersonaConfig, *, expected_version: int | None
+    ) -> PersonaConfig:
+        """Save a new persona version, `current + 1`, stamped with the save time.
+
+        `expected_version` is the version the edit started from (0: none saved yet); if
+        another save got there first, raises `VersionConflict`. None saves unconditionally.
+        """
+        ...
+
+    async def delete_conversations_before(self, at: dt.datetime) -> int:
+        """Delete conversations that started before `at`, with their turns and messages;
+        returns how many."""
+        ...
+
+    async def ping(self) -> None:
+        """Check the database answers; raises `StoreUnavailable` if not."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections and threads. Later calls raise `StoreUnavailable`."""
+        ...

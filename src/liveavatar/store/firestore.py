@@ -1,0 +1,437 @@
+"""`FirestoreStore`: production persistence on Cloud Firestore (async client).
+
+The document layout is described in `_firestore_codec`.
+
+Only what the local emulator implements faithfully is used: get/set/update/delete, `create()`,
+batches, `Increment`, `ArrayUnion`, `where` + `order_by` + `limit`, `select`. No cursors,
+offsets, transactions, collection-group queries or `DELETE_FIELD`.
+
+Production needs one composite index, for the per-user listing: `conversations` on
+(userId ASC, sortKey DESC).
+
+Idempotent turn appends: the batch's first write creates `turns/{index}`, which fails with
+AlreadyExists if that turn is stored; the whole batch is then rejected (Firestore commits
+batches atomically) and the append reports a duplicate. The emulator applies a batch's writes
+in order and stops at the first failure, so putting the `create()` first keeps it correct
+there too; the one write it can leave behind (the turn marker when the conversation is
+missing) is deleted again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+from collections.abc import AsyncIterator
+from typing import Any
+
+from google.api_core import exceptions as gexc
+from google.cloud import firestore
+from google.cloud.firestore import AsyncClient, AsyncDocumentReference, FieldFilter
+
+from liveavatar.store import _common as c
+from liveavatar.store._firestore_codec import (
+    DAILY_FIELDS,
+    SUMMARY_FIELDS,
+    daily_model,
+    message_doc,
+    message_model,
+    persona_doc,
+    persona_model,
+    summary_fields,
+    user_model,
+)
+from liveavatar.store.base import (
+    UNSET,
+    NotFound,
+    StoreError,
+    StoreUnavailable,
+    VersionConflict,
+    _Unset,
+)
+from liveavatar.store.models import (
+    Conversation,
+    ConversationSummary,
+    DailyMetrics,
+    PersonaConfig,
+    TurnRecord,
+    User,
+)
+
+_SUBCOLLECTIONS = ("turns", "markers")
+_DELETE_CHUNK = 400  # a batch takes at most 500 writes
+_PERSONA_RETRIES = 5
+
+
+class FirestoreStore:
+    """The `Store` protocol on Firestore. Honours `FIRESTORE_EMULATOR_HOST` (client default)."""
+
+    def __init__(
+        self,
+        *,
+        project: str | None = None,
+        database: str = "(default)",
+        timeout_s: float = 10.0,
+        client: AsyncClient | None = None,
+    ) -> None:
+        self._db = client or AsyncClient(project=project, database=database)
+        self._timeout_s = timeout_s
+        self._closed = False
+
+    @contextlib.asynccontextmanager
+    async def _guard(self) -> AsyncIterator[None]:
+        """Bound the call in time and turn transport failures into `StoreUnavailable`."""
+        if self._closed:
+            raise StoreUnavailable("store is closed")
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                yield
+        except TimeoutError:
+            raise StoreUnavailable(f"firestore: no answer in {self._timeout_s:g} s") from None
+        except (gexc.ServiceUnavailable, gexc.DeadlineExceeded, gexc.RetryError) as exc:
+            raise StoreUnavailable(f"firestore unavailable: {exc}") from exc
+        except gexc.GoogleAPICallError as exc:
+            raise StoreError(f"firestore: {exc}") from exc
+
+    def _conv(self, id: str) -> AsyncDocumentReference:
+        return self._db.collection("conversations").document(c.check_id(id, "conversation id"))
+
+    # Conversations
+
+    async def start_conversation(
+        self, id: str, user_id: str, at: dt.datetime, persona_version: int | None
+    ) -> None:
+        c.check_id(user_id, "user_id")
+        doc = {
+            "id": id,
+            "userId": user_id,
+            "timestamp": c.utc(at),
+            "sortKey": c.sort_key(at, id),
+            "endedAt": None,
+            "duration": 0.0,
+            "lastTurnAt": None,
+            "personaVersion": persona_version,
+            # ArrayUnion on a missing field fails in the emulator; start with an empty array.
+            "messages": [],
+        }
+        async with self._guard():
+            with contextlib.suppress(gexc.AlreadyExists):
+                await self._conv(id).create(doc)
+
+    async def append_turn(self, conversation_id: str, turn: TurnRecord) -> bool:
+        conv = self._conv(conversation_id)
+        marker = conv.collection("turns").document(f"{turn.index:06d}")
+        ttfa = turn.time_to_first_audio_ms
+        update: dict[str, Any] = {
+            "turns": firestore.Increment(1),
+            "interruptedTurns": firestore.Increment(int(turn.interrupted)),
+            "latencyMsSum": firestore.Increment(float(turn.turn_latency_ms)),
+            "latencyCount": firestore.Increment(1),
+            "promptTokens": firestore.Increment(turn.prompt_tokens),
+            "responseTokens": firestore.Increment(turn.response_tokens),
+            "lastTurnAt": c.utc(turn.ended_at),
+        }
+        if ttfa is not None:
+            update["ttfaMsSum"] = firestore.Increment(float(ttfa))
+            update["ttfaCount"] = firestore.Increment(1)
+        batch = self._db.batch()
+        batch.create(marker, turn.model_dump(exclude={"user_text", "model_text"}))
+        batch.update(conv, update)
+        if messages := [message_doc(m) for m in turn.messages()]:
+            # A write of its own: the emulator stops applying a write's transforms after an
+            # ArrayUnion, silently dropping the increments that sort after it. Each line
+            # carries its turn index, so ArrayUnion's de-duplication of equal elements never
+            # merges lines of distinct turns.
+            batch.update(conv, {"messages": firestore.ArrayUnion(messages)})
+        async with self._guard():
+            try:
+                await batch.commit()
+            except gexc.AlreadyExists:
+                return False  # this turn index is already stored: a retry
+            except gexc.NotFound:
+                await marker.delete()  # left behind by the emulator's non-atomic batch
+                raise NotFound(f"conversation {conversation_id!r}") from None
+        return True
+
+    async def end_conversation(
+        self, conversation_id: str, at: dt.datetime, duration_s: float, *, errors: int = 0
+    ) -> bool:
+        c.nonneg(duration_s=duration_s, errors=errors)
+        conv = self._conv(conversation_id)
+        marker = conv.collection("markers").document("ended")
+        batch = self._db.batch()
+        batch.create(marker, {"at": c.utc(at)})
+        batch.update(
+            conv,
+            {
+                "endedAt": c.utc(at),
+                "duration": float(duration_s),
+                "errorCount": firestore.Increment(errors),
+            },
+        )
+        async with self._guard():
+            try:
+                await batch.commit()
+            except gexc.AlreadyExists:
+                return False
+            except gexc.NotFound:
+                await marker.delete()
+                raise NotFound(f"conversation {conversation_id!r}") from None
+        return True
+
+    async def get_conversation(self, id: str) -> Conversation | None:
+        async with self._guard():
+            snap = await self._conv(id).get()
+        data = snap.to_dict() if snap.exists else None
+        if data is None:
+            return None
+        lines = sorted(
+            (message_model(m) for m in data.get("messages", [])),
+            key=lambda m: (m.turn_index, m.role != "user"),
+        )
+        return Conversation(**summary_fields(data), messages=lines)
+
+    async def list_conversations(
+        self,
+        *,
+        user_id: str | None = None,
+        before: dt.datetime | None = None,
+        before_id: str | None = None,
+        limit: int = 50,
+    ) -> list[ConversationSummary]:
+        c.check_limit(limit)
+        if before_id is not None and before is None:
+            raise ValueError("before_id needs before (the timestamp of the same item)")
+        query: Any = self._db.collection("conversations")
+        if user_id is not None:
+            query = query.where(filter=FieldFilter("userId", "==", user_id))
+        if before is not None:
+            query = query.where(filter=FieldFilter("sortKey", "<", c.sort_key(before, before_id)))
+        query = query.order_by("sortKey", direction=firestore.Query.DESCENDING)
+        query = query.select(SUMMARY_FIELDS).limit(limit)
+        async with self._guard():
+            docs = [snap.to_dict() async for snap in query.stream()]
+        return [ConversationSummary(**summary_fields(d)) for d in docs if d is not None]
+
+    # Daily metrics
+
+    async def increment_daily(
+        self,
+        date: dt.date | str,
+        *,
+        sessions: int = 0,
+        turns: int = 0,
+        latency_ms: float = 0.0,
+        latency_count: int = 0,
+        duration_s: float = 0.0,
+        ended_sessions: int = 0,
+        errors: int = 0,
+        prompt_tokens: int = 0,
+        response_tokens: int = 0,
+    ) -> None:
+        # int() also turns a bool into a number; Firestore would store True as a boolean.
+        values: tuple[float, ...] = (int(sessions), int(turns), float(latency_ms))
+        values += (int(latency_count), float(duration_s), int(ended_sessions), int(errors))
+        values += (int(prompt_tokens), int(response_tokens))
+        c.nonneg(**dict(zip(DAILY_FIELDS, values, strict=True)))
+        day = c.day_str(date)
+        fields: dict[str, Any] = {
+            k: firestore.Increment(v) for k, v in zip(DAILY_FIELDS, values, strict=True) if v
+        }
+        if not fields:
+            return
+        async with self._guard():
+            await (
+                self._db.collection("metrics")
+                .document(day)
+                .set({"date": day, **fields}, merge=True)
+            )
+
+    async def get_daily(self, date: dt.date | str) -> DailyMetrics:
+        day = c.day_str(date)
+        async with self._guard():
+            snap = await self._db.collection("metrics").document(day).get()
+        return daily_model(day, snap.to_dict() if snap.exists else None)
+
+    async def list_daily(
+        self, start_date: dt.date | str, end_date: dt.date | str
+    ) -> list[DailyMetrics]:
+        days = c.day_range(start_date, end_date)
+        if not days:
+            return []
+        query = (
+            self._db.collection("metrics")
+            .where(filter=FieldFilter("date", ">=", days[0]))
+            .where(filter=FieldFilter("date", "<=", days[-1]))
+        )
+        async with self._guard():
+            found = {s.id: s.to_dict() async for s in query.stream()}
+        return [daily_model(d, found.get(d)) for d in days]
+
+    # Users and usage
+
+    def _user(self, id: str) -> AsyncDocumentReference:
+        return self._db.collection("users").document(c.check_id(id, "user id"))
+
+    async def ensure_user(self, id: str, email: str) -> User:
+        doc: dict[str, Any] = {
+            "id": id,
+            "email": email,
+            "settings": {},
+            "quotaMinutesPerDay": None,
+            "createdAt": dt.datetime.now(c.UTC),
+        }
+        async with self._guard():
+            with contextlib.suppress(gexc.AlreadyExists):
+                await self._user(id).create(doc)
+        user = await self.get_user(id)
+        if user is None:  # deleted in between
+            raise NotFound(f"user {id!r}")
+        return user
+
+    async def get_user(self, id: str) -> User | None:
+        async with self._guard():
+            snap = await self._user(id).get()
+        data = snap.to_dict() if snap.exists else None
+        return None if data is None else user_model(data)
+
+    async def list_users(self, limit: int = 50, after_id: str | None = None) -> list[User]:
+        c.check_limit(limit)
+        query: Any = self._db.collection("users")
+        if after_id is not None:
+            query = query.where(filter=FieldFilter("id", ">", after_id))
+        query = query.order_by("id").limit(limit)
+        async with self._guard():
+            docs = [snap.to_dict() async for snap in query.stream()]
+        return [user_model(d) for d in docs if d is not None]
+
+    async def update_user(
+        self,
+        id: str,
+        *,
+        quota_minutes_per_day: float | None | _Unset = UNSET,
+        settings: dict[str, Any] | _Unset = UNSET,
+    ) -> User:
+        fields: dict[str, Any] = {}
+        if not isinstance(quota_minutes_per_day, _Unset):
+            if quota_minutes_per_day is not None:
+                c.nonneg(quota_minutes_per_day=quota_minutes_per_day)
+            # A plain None, not DELETE_FIELD: the emulator ignores that sentinel.
+            fields["quotaMinutesPerDay"] = quota_minutes_per_day
+        if not isinstance(settings, _Unset):
+            fields["settings"] = dict(settings)
+        if fields:
+            async with self._guard():
+                try:
+                    await self._user(id).update(fields)
+                except gexc.NotFound:
+                    raise NotFound(f"user {id!r}") from None
+        user = await self.get_user(id)
+        if user is None:
+            raise NotFound(f"user {id!r}")
+        return user
+
+    async def add_usage(self, user_id: str, date: dt.date | str, seconds: float) -> float:
+        c.nonneg(seconds=seconds)
+        day = c.day_str(date)
+        ref = self._user(user_id).collection("usage").document(day)
+        async with self._guard():
+            await ref.set({"date": day, "seconds": firestore.Increment(float(seconds))}, merge=True)
+            # The emulator returns no transform results, so read the total back; with
+            # concurrent adds it may already include theirs (never less than ours).
+            snap = await ref.get()
+        return float((snap.to_dict() or {}).get("seconds", 0.0))
+
+    async def get_usage(self, user_id: str, date: dt.date | str) -> float:
+        ref = self._user(user_id).collection("usage").document(c.day_str(date))
+        async with self._guard():
+            snap = await ref.get()
+        return float((snap.to_dict() or {}).get("seconds", 0.0)) if snap.exists else 0.0
+
+    # Persona
+
+    def _persona(self) -> AsyncDocumentReference:
+        return self._db.collection("config").document("persona")
+
+    async def get_persona(self) -> PersonaConfig | None:
+        async with self._guard():
+            snap = await self._persona().get()
+        data = snap.to_dict() if snap.exists else None
+        return None if data is None else persona_model(data)
+
+    async def put_persona(
+        self, config: PersonaConfig, *, expected_version: int | None
+    ) -> PersonaConfig:
+        for _ in range(_PERSONA_RETRIES):
+            current = await self.get_persona()
+            version = current.version if current else 0
+            if expected_version is not None and expected_version != version:
+                raise VersionConflict(
+                    f"persona is at version {version}, the edit started from {expected_version}"
+                )
+            saved = config.model_copy(
+                update={"version": version + 1, "updated_at": dt.datetime.now(c.UTC)}
+            )
+            body = persona_doc(saved)
+            batch = self._db.batch()
+            # Creating the version document first is the compare-and-set: of two saves
+            # from the same version, only one create succeeds.
+            batch.create(
+                self._persona().collection("versions").document(f"{saved.version:06d}"), body
+            )
+            batch.set(self._persona(), body)
+            async with self._guard():
+                try:
+                    await batch.commit()
+                except gexc.AlreadyExists:
+                    if expected_version is not None:
+                        raise VersionConflict(f"persona version {saved.version} exists") from None
+                    continue  # unconditional save: re-read and go again
+            return saved
+        raise VersionConflict("persona kept changing; gave up")
+
+    # Retention and lifecycle
+
+    async def delete_conversations_before(self, at: dt.datetime) -> int:
+        query = (
+            self._db.collection("conversations")
+            .where(filter=FieldFilter("timestamp", "<", c.utc(at)))
+            .select(["userId"])
+        )
+        return await self._delete_matching(query, _SUBCOLLECTIONS)
+
+    async def _delete_matching(self, query: Any, children: tuple[str, ...] = ()) -> int:
+        """Delete every document `query` finds (and its `children` collections), in chunks."""
+        total, previous = 0, set[str]()
+        while True:
+            async with self._guard():
+                refs = [s.reference async for s in query.limit(_DELETE_CHUNK).stream()]
+            if not refs:
+                return total
+            if previous & (ids := {r.id for r in refs}):
+                # A server that ignored the deletes must not keep this loop going forever.
+                raise StoreError("firestore: deleted documents reappeared; stopping")
+            for ref in refs:
+                # Children first: if this stops half-way, the parent is found again next run.
+                for name in children:
+                    await self._delete_matching(ref.collection(name))
+            batch = self._db.batch()
+            for ref in refs:
+                batch.delete(ref)
+            async with self._guard():
+                await batch.commit()
+            total += len(refs)
+            previous = ids
+
+    async def ping(self) -> None:
+        async with self._guard():
+            await self._persona().get()
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        # The async client has no public close; its gRPC channel is created lazily.
+        api = self._db._firestore_api_internal
+        if api is not None:
+            await api.transport.close()

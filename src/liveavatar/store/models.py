@@ -1,0 +1,196 @@
+"""The store's boundary types: what the backend writes and the dashboard reads.
+
+Every timestamp is timezone-aware (naive datetimes are refused). Averages are never stored:
+the stores keep sums and counts, so every metrics update is an atomic increment, and the
+averages here are derived from them on read.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, computed_field
+
+
+class _Frozen(BaseModel):
+    # Unknown keys are ignored, not refused, so dumps (which include the derived averages)
+    # load back and documents written by a newer version still read.
+    model_config = ConfigDict(frozen=True)
+
+
+def _avg(total: float, count: int) -> float:
+    return total / count if count else 0.0
+
+
+class Message(_Frozen):
+    """One line of a transcript. `turn_index` keeps lines of distinct turns distinct."""
+
+    role: Literal["user", "model"]
+    text: str
+    at: AwareDatetime
+    turn_index: int = Field(default=0, ge=0)
+    interrupted: bool = False
+
+
+class TurnRecord(_Frozen):
+    """One finished turn, as the bridge reports it when the turn ends."""
+
+    index: int = Field(ge=0)
+    user_text: str = ""
+    model_text: str = ""
+    interrupted: bool = False
+    started_at: AwareDatetime
+    ended_at: AwareDatetime
+    time_to_first_audio_ms: float | None = Field(default=None, ge=0)
+    turn_latency_ms: float = Field(ge=0)
+    prompt_tokens: int = Field(default=0, ge=0)
+    response_tokens: int = Field(default=0, ge=0)
+
+    def messages(self) -> list[Message]:
+        """The transcript lines of this turn; an empty side (e.g. a silent turn) adds none."""
+        out: list[Message] = []
+        if self.user_text:
+            out.append(
+                Message(role="user", text=self.user_text, at=self.started_at, turn_index=self.index)
+            )
+        if self.model_text:
+            out.append(
+                Message(
+                    role="model",
+                    text=self.model_text,
+                    at=self.ended_at,
+                    turn_index=self.index,
+                    interrupted=self.interrupted,
+                )
+            )
+        return out
+
+
+class ConversationMetrics(_Frozen):
+    """Per-conversation totals; the averages are derived from the stored sums."""
+
+    turns: int = 0
+    interrupted_turns: int = 0
+    latency_ms_sum: float = 0.0
+    latency_count: int = 0
+    ttfa_ms_sum: float = 0.0
+    ttfa_count: int = 0
+    prompt_tokens: int = 0
+    response_tokens: int = 0
+    errors: int = 0
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def avg_latency_ms(self) -> float:
+        return _avg(self.latency_ms_sum, self.latency_count)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def avg_time_to_first_audio_ms(self) -> float | None:
+        # None, not 0: no turn of this conversation produced audio.
+        return self.ttfa_ms_sum / self.ttfa_count if self.ttfa_count else None
+
+
+class ConversationSummary(_Frozen):
+    """A conversation without its transcript (what listings return)."""
+
+    id: str
+    user_id: str
+    timestamp: AwareDatetime  # start
+    ended_at: AwareDatetime | None = None
+    duration_s: float = 0.0
+    metrics: ConversationMetrics = ConversationMetrics()
+    persona_version: int | None = None
+
+
+class Conversation(ConversationSummary):
+    """A conversation with its transcript, oldest line first."""
+
+    messages: list[Message] = []
+
+    def summary(self) -> ConversationSummary:
+        return ConversationSummary(
+            **{k: getattr(self, k) for k in ConversationSummary.model_fields}
+        )
+
+
+class DailyMetrics(_Frozen):
+    """One UTC day's totals. Averages divide the stored sums by their own counts."""
+
+    date: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$")
+    total_sessions: int = 0
+    total_turns: int = 0
+    latency_ms_sum: float = 0.0
+    latency_count: int = 0
+    duration_s_sum: float = 0.0
+    ended_sessions: int = 0
+    error_count: int = 0
+    prompt_tokens: int = 0
+    response_tokens: int = 0
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def avg_latency_ms(self) -> float:
+        return _avg(self.latency_ms_sum, self.latency_count)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def avg_duration_s(self) -> float:
+        return _avg(self.duration_s_sum, self.ended_sessions)
+
+
+class User(_Frozen):
+    """A signed-in person. `quota_minutes_per_day` overrides the global quota when set."""
+
+    id: str
+    email: str
+    settings: dict[str, Any] = {}
+    quota_minutes_per_day: float | None = Field(default=None, ge=0)
+    created_at: AwareDatetime
+
+
+class VadSettings(_Frozen):
+    """Live API `automaticActivityDetection` knobs (same spelling as the emulator's)."""
+
+    disabled: bool = False
+    start_sensitivity: Literal["HIGH", "LOW"] = "HIGH"
+    end_sensitivity: Literal["HIGH", "LOW"] = "HIGH"
+    prefix_padding_ms: int = Field(default=20, ge=0)
+    silence_duration_ms: int = Field(default=500, ge=0)
+
+
+class AvatarMedia(_Frozen):
+    """Object names in the media store, per avatar state."""
+
+    idle: list[str] = []
+    talking: list[str] = []
+    expressive: list[str] = []
+
+
+class PersonaConfig(_Frozen):
+    """The active persona. `version` is set by the store: each save adds exactly 1."""
+
+    version: int = Field(default=0, ge=0)
+    name: str
+    model: str
+    voice: str
+    system_instruction: str = ""
+    tools: list[str] = []
+    vad: VadSettings = VadSettings()
+    avatar_media: AvatarMedia = AvatarMedia()
+    updated_at: AwareDatetime | None = None
+    updated_by: str | None = None
+
+
+__all__ = [
+    "AvatarMedia",
+    "Conversation",
+    "ConversationMetrics",
+    "ConversationSummary",
+    "DailyMetrics",
+    "Message",
+    "PersonaConfig",
+    "TurnRecord",
+    "User",
+    "VadSettings",
+]

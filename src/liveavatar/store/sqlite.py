@@ -1,0 +1,415 @@
+"""`SQLiteStore`: the embedded default, one WAL-mode file under the data dir.
+
+Two threads own one connection each: a writer (every write is one `BEGIN IMMEDIATE`
+transaction, in submission order) and a reader (WAL readers never wait for the writer).
+Another process, such as the dashboard, may open the same file at the same time; SQLite's
+file locks and busy timeout arbitrate between the processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any, Literal
+
+from liveavatar.store import _common as c
+from liveavatar.store._sqlite_schema import (
+    CONV_COLS,
+    DAILY_COLS,
+    USER_COLS,
+    connect,
+    create_schema,
+    daily_row,
+    summary_fields,
+    user_row,
+)
+from liveavatar.store._sqlite_worker import Worker, execute_tx, read_tx, write_tx
+from liveavatar.store.base import UNSET, NotFound, VersionConflict, _Unset
+from liveavatar.store.models import (
+    Conversation,
+    ConversationSummary,
+    DailyMetrics,
+    Message,
+    PersonaConfig,
+    TurnRecord,
+    User,
+)
+
+DB_FILENAME = "liveavatar.db"
+_PURGE_CHUNK = 500
+
+
+class SQLiteStore:
+    """The `Store` protocol on one SQLite file (created, with its directory, on open)."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        timeout_s: float = 10.0,
+        busy_timeout_ms: int = 5000,
+        synchronous: Literal["NORMAL", "FULL"] = "NORMAL",
+        max_pending: int = 4096,
+    ) -> None:
+        self.path = Path(path)
+        self._schema_ready = threading.Event()
+
+        def open_writer() -> sqlite3.Connection:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = connect(self.path, busy_timeout_ms=busy_timeout_ms, synchronous=synchronous)
+            try:
+                create_schema(conn)
+            except BaseException:
+                conn.close()
+                raise
+            finally:
+                # Release the reader even on failure: it then fails on its own, with a cause.
+                self._schema_ready.set()
+            return conn
+
+        def open_reader() -> sqlite3.Connection:
+            self._schema_ready.wait(timeout_s)
+            return connect(self.path, busy_timeout_ms=busy_timeout_ms, synchronous=synchronous)
+
+        kw: dict[str, Any] = {"max_pending": max_pending, "timeout_s": timeout_s}
+        self._writer = Worker("sqlite-writer", open_writer, **kw)
+        self._reader = Worker("sqlite-reader", open_reader, **kw)
+        self._close_timeout_s = timeout_s
+
+    # Conversations
+
+    async def start_conversation(
+        self, id: str, user_id: str, at: dt.datetime, persona_version: int | None
+    ) -> None:
+        c.check_id(id)
+        c.check_id(user_id, "user_id")
+        sql = (
+            "INSERT INTO conversations (id, user_id, started_us, persona_version)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"
+        )
+        await self._writer.call(execute_tx(sql, (id, user_id, c.to_us(at), persona_version)))
+
+    async def append_turn(self, conversation_id: str, turn: TurnRecord) -> bool:
+        c.check_id(conversation_id, "conversation_id")
+        ended_us = c.to_us(turn.ended_at)
+        ttfa = turn.time_to_first_audio_ms
+        messages = [
+            (conversation_id, m.turn_index, m.role, m.text, c.to_us(m.at), m.interrupted)
+            for m in turn.messages()
+        ]
+
+        def append(db: sqlite3.Connection) -> bool:
+            found = db.execute(
+                "SELECT started_us FROM conversations WHERE id = ?", (conversation_id,)
+            ).fetchone()
+            if found is None:
+                raise NotFound(f"conversation {conversation_id!r}")
+            inserted = db.execute(
+                "INSERT INTO turns VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (
+                    conversation_id,
+                    turn.index,
+                    turn.interrupted,
+                    c.to_us(turn.started_at),
+                    ended_us,
+                    ttfa,
+                    turn.turn_latency_ms,
+                    turn.prompt_tokens,
+                    turn.response_tokens,
+                ),
+            ).rowcount
+            if not inserted:
+                return False  # this turn index is already stored: a retry
+            db.executemany(
+                "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", messages
+            )
+            db.execute(
+                "UPDATE conversations SET turns = turns + 1,"
+                " interrupted_turns = interrupted_turns + ?,"
+                " latency_ms_sum = latency_ms_sum + ?, latency_count = latency_count + 1,"
+                " ttfa_ms_sum = ttfa_ms_sum + ?, ttfa_count = ttfa_count + ?,"
+                " prompt_tokens = prompt_tokens + ?, response_tokens = response_tokens + ?,"
+                " duration_s = MAX(duration_s, (? - started_us) / 1e6)"
+                " WHERE id = ?",
+                (
+                    int(turn.interrupted),
+                    turn.turn_latency_ms,
+                    ttfa or 0.0,
+                    int(ttfa is not None),
+                    turn.prompt_tokens,
+                    turn.response_tokens,
+                    ended_us,
+                    conversation_id,
+                ),
+            )
+            return True
+
+        return await self._writer.call(write_tx(append))
+
+    async def end_conversation(
+        self, conversation_id: str, at: dt.datetime, duration_s: float, *, errors: int = 0
+    ) -> bool:
+        c.check_id(conversation_id, "conversation_id")
+        c.nonneg(duration_s=duration_s, errors=errors)
+        ended_us = c.to_us(at)
+
+        def end(db: sqlite3.Connection) -> bool:
+            row = db.execute(
+                "SELECT ended_us FROM conversations WHERE id = ?", (conversation_id,)
+            ).fetchone()
+            if row is None:
+                raise NotFound(f"conversation {conversation_id!r}")
+            if row[0] is not None:
+                return False
+            db.execute(
+                "UPDATE conversations SET ended_us = ?, duration_s = ?, errors = errors + ?"
+                " WHERE id = ?",
+                (ended_us, duration_s, errors, conversation_id),
+            )
+            return True
+
+        return await self._writer.call(write_tx(end))
+
+    async def get_conversation(self, id: str) -> Conversation | None:
+        c.check_id(id)
+
+        def get(db: sqlite3.Connection) -> Conversation | None:
+            row = db.execute(
+                f"SELECT {CONV_COLS} FROM conversations WHERE id = ?", (id,)
+            ).fetchone()
+            if row is None:
+                return None
+            lines = db.execute(
+                "SELECT role, text, at_us, turn_index, interrupted FROM messages"
+                " WHERE conversation_id = ? ORDER BY turn_index, role DESC",  # user, then model
+                (id,),
+            ).fetchall()
+            messages = [
+                Message(role=r, text=t, at=c.from_us(a), turn_index=i, interrupted=bool(x))
+                for r, t, a, i, x in lines
+            ]
+            return Conversation(**summary_fields(row), messages=messages)
+
+        return await self._reader.call(read_tx(get))
+
+    async def list_conversations(
+        self,
+        *,
+        user_id: str | None = None,
+        before: dt.datetime | None = None,
+        before_id: str | None = None,
+        limit: int = 50,
+    ) -> list[ConversationSummary]:
+        c.check_limit(limit)
+        if before_id is not None and before is None:
+            raise ValueError("before_id needs before (the timestamp of the same item)")
+        where: list[str] = []
+        args: list[Any] = []
+        if user_id is not None:
+            where.append("user_id = ?")
+            args.append(user_id)
+        if before is not None and before_id is not None:
+            where.append("(started_us, id) < (?, ?)")
+            args += [c.to_us(before), before_id]
+        elif before is not None:
+            where.append("started_us < ?")
+            args.append(c.to_us(before))
+        sql = f"SELECT {CONV_COLS} FROM conversations"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY started_us DESC, id DESC LIMIT ?"
+        args.append(limit)
+
+        def query(db: sqlite3.Connection) -> list[ConversationSummary]:
+            return [ConversationSummary(**summary_fields(r)) for r in db.execute(sql, args)]
+
+        return await self._reader.call(query)
+
+    # Daily metrics
+
+    async def increment_daily(
+        self,
+        date: dt.date | str,
+        *,
+        sessions: int = 0,
+        turns: int = 0,
+        latency_ms: float = 0.0,
+        latency_count: int = 0,
+        duration_s: float = 0.0,
+        ended_sessions: int = 0,
+        errors: int = 0,
+        prompt_tokens: int = 0,
+        response_tokens: int = 0,
+    ) -> None:
+        values: tuple[float, ...] = (sessions, turns, latency_ms, latency_count, duration_s)
+        values += (ended_sessions, errors, prompt_tokens, response_tokens)
+        c.nonneg(**dict(zip(DAILY_COLS, values, strict=True)))
+        day = c.day_str(date)
+        sets = ", ".join(f"{k} = {k} + excluded.{k}" for k in DAILY_COLS)
+        sql = (
+            f"INSERT INTO daily_metrics (date, {', '.join(DAILY_COLS)})"
+            f" VALUES (?{', ?' * len(DAILY_COLS)}) ON CONFLICT (date) DO UPDATE SET {sets}"
+        )
+        await self._writer.call(execute_tx(sql, (day, *values)))
+
+    async def get_daily(self, date: dt.date | str) -> DailyMetrics:
+        day = c.day_str(date)
+        found = await self._daily(day, day)
+        return found.get(day) or DailyMetrics(date=day)
+
+    async def list_daily(
+        self, start_date: dt.date | str, end_date: dt.date | str
+    ) -> list[DailyMetrics]:
+        days = c.day_range(start_date, end_date)
+        if not days:
+            return []
+        found = await self._daily(days[0], days[-1])
+        return [found.get(d) or DailyMetrics(date=d) for d in days]
+
+    async def _daily(self, first: str, last: str) -> dict[str, DailyMetrics]:
+        sql = f"SELECT date, {', '.join(DAILY_COLS)} FROM daily_metrics WHERE date BETWEEN ? AND ?"
+
+        def query(db: sqlite3.Connection) -> dict[str, DailyMetrics]:
+            return {r[0]: daily_row(r) for r in db.execute(sql, (first, last))}
+
+        return await self._reader.call(query)
+
+    # Users and usage
+
+    async def ensure_user(self, id: str, email: str) -> User:
+        c.check_id(id, "user id")
+        now = c.to_us(dt.datetime.now(c.UTC))
+        sql = (
+            "INSERT INTO users (id, email, created_us) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING"
+        )
+        await self._writer.call(execute_tx(sql, (id, email, now)))
+        user = await self.get_user(id)
+        if user is None:  # deleted in between by another process
+            raise NotFound(f"user {id!r}")
+        return user
+
+    async def get_user(self, id: str) -> User | None:
+        c.check_id(id, "user id")
+
+        def get(db: sqlite3.Connection) -> User | None:
+            row = db.execute(f"SELECT {USER_COLS} FROM users WHERE id = ?", (id,)).fetchone()
+            return None if row is None else user_row(row)
+
+        return await self._reader.call(get)
+
+    async def list_users(self, limit: int = 50, after_id: str | None = None) -> list[User]:
+        c.check_limit(limit)
+        sql = f"SELECT {USER_COLS} FROM users WHERE id > ? ORDER BY id LIMIT ?"
+        return await self._reader.call(
+            lambda db: [user_row(r) for r in db.execute(sql, (after_id or "", limit))]
+        )
+
+    async def update_user(
+        self,
+        id: str,
+        *,
+        quota_minutes_per_day: float | None | _Unset = UNSET,
+        settings: dict[str, Any] | _Unset = UNSET,
+    ) -> User:
+        c.check_id(id, "user id")
+        sets: list[str] = []
+        args: list[Any] = []
+        if not isinstance(quota_minutes_per_day, _Unset):
+            if quota_minutes_per_day is not None:
+                c.nonneg(quota_minutes_per_day=quota_minutes_per_day)
+            sets.append("quota_minutes_per_day = ?")
+            args.append(quota_minutes_per_day)
+        if not isinstance(settings, _Unset):
+            sets.append("settings_json = ?")
+            args.append(json.dumps(settings))
+        if sets:
+            sql = f"UPDATE users SET {', '.join(sets)} WHERE id = ?"
+            if not await self._writer.call(execute_tx(sql, (*args, id))):
+                raise NotFound(f"user {id!r}")
+        user = await self.get_user(id)
+        if user is None:
+            raise NotFound(f"user {id!r}")
+        return user
+
+    async def add_usage(self, user_id: str, date: dt.date | str, seconds: float) -> float:
+        c.check_id(user_id, "user_id")
+        c.nonneg(seconds=seconds)
+        day = c.day_str(date)
+        row = await self._writer.call(
+            write_tx(
+                lambda db: db.execute(
+                    "INSERT INTO usage (user_id, date, seconds) VALUES (?, ?, ?)"
+                    " ON CONFLICT DO UPDATE SET seconds = seconds + excluded.seconds"
+                    " RETURNING seconds",
+                    (user_id, day, seconds),
+                ).fetchone()
+            )
+        )
+        return float(row[0])
+
+    async def get_usage(self, user_id: str, date: dt.date | str) -> float:
+        args = (c.check_id(user_id, "user_id"), c.day_str(date))
+        sql = "SELECT seconds FROM usage WHERE user_id = ? AND date = ?"
+        row = await self._reader.call(lambda db: db.execute(sql, args).fetchone())
+        return 0.0 if row is None else float(row[0])
+
+    # Persona
+
+    async def get_persona(self) -> PersonaConfig | None:
+        sql = "SELECT config_json FROM persona_versions ORDER BY version DESC LIMIT 1"
+        row = await self._reader.call(lambda db: db.execute(sql).fetchone())
+        return None if row is None else PersonaConfig.model_validate_json(row[0])
+
+    async def put_persona(
+        self, config: PersonaConfig, *, expected_version: int | None
+    ) -> PersonaConfig:
+        now = dt.datetime.now(c.UTC)
+
+        def put(db: sqlite3.Connection) -> PersonaConfig:
+            current = db.execute("SELECT MAX(version) FROM persona_versions").fetchone()[0] or 0
+            if expected_version is not None and expected_version != current:
+                raise VersionConflict(
+                    f"persona is at version {current}, the edit started from {expected_version}"
+                )
+            saved = config.model_copy(update={"version": current + 1, "updated_at": now})
+            db.execute(
+                "INSERT INTO persona_versions VALUES (?, ?, ?, ?)",
+                (saved.version, saved.model_dump_json(), c.to_us(now), saved.updated_by),
+            )
+            return saved
+
+        return await self._writer.call(write_tx(put))
+
+    # Retention and lifecycle
+
+    async def delete_conversations_before(self, at: dt.datetime) -> int:
+        cutoff = c.to_us(at)
+
+        def chunk(db: sqlite3.Connection) -> int:
+            # Chunked so a large purge never holds the write lock for long; turns and
+            # messages go with their conversation (ON DELETE CASCADE).
+            return db.execute(
+                "DELETE FROM conversations WHERE id IN"
+                " (SELECT id FROM conversations WHERE started_us < ? LIMIT ?)",
+                (cutoff, _PURGE_CHUNK),
+            ).rowcount
+
+        total = 0
+        while deleted := await self._writer.call(write_tx(chunk)):
+            total += deleted
+        return total
+
+    async def ping(self) -> None:
+        await self._reader.call(lambda db: db.execute("SELECT 1").fetchone())
+        await self._writer.call(lambda db: db.execute("SELECT 1").fetchone())
+
+    async def close(self) -> None:
+        for worker in (self._writer, self._reader):
+            await asyncio.to_thread(worker.close, self._close_timeout_s)
+
+
+__all__ = ["DB_FILENAME", "SQLiteStore"]

@@ -1,0 +1,1 @@
+"""Integration tests of avatar media: gcp-storage-emulator, an IAM stand-in, real uvicorn."""

@@ -1,0 +1,323 @@
+"""The behaviour every `Store` backend must have; runs against SQLite and Firestore alike."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import pytest
+
+from liveavatar.store import (
+    NotFound,
+    PersonaConfig,
+    Store,
+    StoreUnavailable,
+    TurnRecord,
+    VadSettings,
+    VersionConflict,
+    purge_expired,
+)
+
+T0 = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC)
+DAY = "2024-05-01"
+
+
+def turn(index: int, start: dt.datetime = T0, **kw: object) -> TurnRecord:
+    """Turn `index` of a conversation: 10 s apart, 2 s long."""
+    began = start + dt.timedelta(seconds=10 * index)
+    fields: dict[str, object] = {
+        "index": index,
+        "user_text": f"question {index}",
+        "model_text": f"answer {index}",
+        "started_at": began,
+        "ended_at": began + dt.timedelta(seconds=2),
+        "time_to_first_audio_ms": 250.0,
+        "turn_latency_ms": 500.0,
+        "prompt_tokens": 10,
+        "response_tokens": 20,
+    }
+    fields.update(kw)
+    return TurnRecord.model_validate(fields)
+
+
+async def test_conversation_is_persisted_turn_by_turn(store: Store) -> None:
+    await store.start_conversation("c1", "u1", T0, persona_version=3)
+    assert await store.append_turn("c1", turn(0))
+    # Readable after each turn, before the conversation ends: a crash loses nothing finished.
+    first = await store.get_conversation("c1")
+    assert first is not None and first.ended_at is None
+    assert [(m.role, m.text) for m in first.messages] == [
+        ("user", "question 0"),
+        ("model", "answer 0"),
+    ]
+    assert first.duration_s == 2.0
+
+    interrupted = turn(1, interrupted=True, time_to_first_audio_ms=None, turn_latency_ms=300.0)
+    assert await store.append_turn("c1", interrupted)
+    assert await store.append_turn("c1", turn(2, model_text=""))  # a silent answer adds no line
+    conv = await store.get_conversation("c1")
+    assert conv is not None
+    assert [(m.turn_index, m.role) for m in conv.messages] == [
+        (0, "user"),
+        (0, "model"),
+        (1, "user"),
+        (1, "model"),
+        (2, "user"),
+    ]
+    assert conv.messages[3].interrupted and not conv.messages[1].interrupted
+    assert conv.messages[0].at == T0
+    assert conv.duration_s == 22.0
+    m = conv.metrics
+    assert (m.turns, m.interrupted_turns, m.prompt_tokens, m.response_tokens) == (3, 1, 30, 60)
+    assert m.avg_latency_ms == pytest.approx((500 + 300 + 500) / 3)
+    assert m.avg_time_to_first_audio_ms == 250.0  # the turn without audio is not averaged in
+    assert conv.persona_version == 3 and conv.user_id == "u1" and conv.timestamp == T0
+
+    assert await store.end_conversation("c1", T0 + dt.timedelta(seconds=30), 30.0, errors=1)
+    assert not await store.end_conversation("c1", T0 + dt.timedelta(seconds=99), 99.0, errors=5)
+    ended = await store.get_conversation("c1")
+    assert ended is not None
+    assert ended.ended_at == T0 + dt.timedelta(seconds=30)
+    assert ended.duration_s == 30.0 and ended.metrics.errors == 1
+    assert ended.summary() == (await store.list_conversations())[0]
+
+
+async def test_a_turn_appended_twice_is_stored_once(store: Store) -> None:
+    await store.start_conversation("c1", "u1", T0, None)
+    await store.start_conversation("c1", "other", T0 + dt.timedelta(days=1), 9)  # no-op retry
+    assert await store.append_turn("c1", turn(0))
+    assert not await store.append_turn("c1", turn(0))
+    # Concurrent retries of the next turn: exactly one wins.
+    results = await asyncio.gather(*(store.append_turn("c1", turn(1)) for _ in range(5)))
+    assert sorted(results) == [False, False, False, False, True]
+    conv = await store.get_conversation("c1")
+    assert conv is not None
+    assert conv.user_id == "u1" and conv.persona_version is None
+    assert len(conv.messages) == 4
+    assert conv.metrics.turns == 2 and conv.metrics.prompt_tokens == 20
+
+
+async def test_unknown_conversation(store: Store) -> None:
+    assert await store.get_conversation("nope") is None
+    with pytest.raises(NotFound):
+        await store.append_turn("nope", turn(0))
+    with pytest.raises(NotFound):
+        await store.end_conversation("nope", T0, 1.0)
+    # The failed append left nothing behind: the id starts clean later.
+    await store.start_conversation("nope", "u1", T0, None)
+    assert await store.append_turn("nope", turn(0))
+
+
+async def test_many_sessions_write_at_once(store: Store) -> None:
+    async def session(n: int) -> None:
+        cid = f"s{n:02d}"
+        await store.start_conversation(cid, f"u{n % 3}", T0 + dt.timedelta(seconds=n), None)
+        for i in range(4):
+            assert await store.append_turn(cid, turn(i))
+
+    await asyncio.gather(*(session(n) for n in range(20)))
+    listed = await store.list_conversations(limit=100)
+    assert len(listed) == 20
+    assert all(c.metrics.turns == 4 for c in listed)
+
+
+async def test_listing_pages_newest_first_without_gaps(store: Store) -> None:
+    # Ties on the timestamp are ordered by id, so paging through them is deterministic.
+    offsets = {"a": 0, "b": 1, "c": 1, "d": 2, "e": 3, "f": 3, "g": 3}
+    for cid, minutes in offsets.items():
+        await store.start_conversation(cid, "u1", T0 + dt.timedelta(minutes=minutes), None)
+    expected = ["g", "f", "e", "d", "c", "b", "a"]
+
+    pages: list[list[str]] = []
+    page = await store.list_conversations(limit=3)
+    while page:
+        pages.append([c.id for c in page])
+        last = page[-1]
+        page = await store.list_conversations(before=last.timestamp, before_id=last.id, limit=3)
+    assert [len(p) for p in pages] == [3, 3, 1]
+    assert [cid for p in pages for cid in p] == expected
+
+    # `before` alone: strictly earlier starts.
+    older = await store.list_conversations(before=T0 + dt.timedelta(minutes=3))
+    assert [c.id for c in older] == ["d", "c", "b", "a"]
+
+
+async def test_listing_filters_by_user(store: Store) -> None:
+    for n in range(7):
+        user = "alice" if n % 2 == 0 else "bob"
+        await store.start_conversation(f"c{n}", user, T0 + dt.timedelta(minutes=n), None)
+    first = await store.list_conversations(user_id="alice", limit=3)
+    assert [c.id for c in first] == ["c6", "c4", "c2"]
+    last = first[-1]
+    rest = await store.list_conversations(
+        user_id="alice", before=last.timestamp, before_id=last.id, limit=3
+    )
+    assert [c.id for c in rest] == ["c0"]
+    assert {c.user_id for c in await store.list_conversations(user_id="bob")} == {"bob"}
+    assert await store.list_conversations(user_id="nobody") == []
+
+
+async def test_daily_increments_from_concurrent_tasks_sum_exactly(store: Store) -> None:
+    async def one(n: int) -> None:
+        await store.increment_daily(DAY, sessions=1, turns=2, latency_ms=250.0, latency_count=2)
+        await store.increment_daily(
+            DAY,
+            duration_s=30.0 if n % 2 else 90.0,
+            ended_sessions=1,
+            errors=n % 5 == 0,
+            prompt_tokens=7,
+            response_tokens=11,
+        )
+
+    await asyncio.gather(*(one(n) for n in range(50)))
+    day = await store.get_daily(DAY)
+    assert (day.total_sessions, day.total_turns, day.ended_sessions) == (50, 100, 50)
+    assert (day.error_count, day.prompt_tokens, day.response_tokens) == (10, 350, 550)
+    assert day.latency_ms_sum == 12_500.0 and day.latency_count == 100
+    assert day.avg_latency_ms == 125.0
+    assert day.avg_duration_s == 60.0
+
+
+async def test_daily_ranges_are_zero_filled(store: Store) -> None:
+    assert (await store.get_daily("2024-04-01")).total_sessions == 0
+    await store.increment_daily(dt.date(2024, 5, 2), sessions=2)
+    await store.increment_daily("2024-05-04", sessions=1, latency_ms=0.0)
+    days = await store.list_daily("2024-05-01", dt.date(2024, 5, 5))
+    assert [(d.date, d.total_sessions) for d in days] == [
+        ("2024-05-01", 0),
+        ("2024-05-02", 2),
+        ("2024-05-03", 0),
+        ("2024-05-04", 1),
+        ("2024-05-05", 0),
+    ]
+    assert days[0].avg_latency_ms == 0.0 and days[0].avg_duration_s == 0.0
+    assert await store.list_daily("2024-05-05", "2024-05-01") == []
+    with pytest.raises(ValueError):
+        await store.increment_daily("May 1st", sessions=1)
+
+
+async def test_users_are_created_on_first_sign_in(store: Store) -> None:
+    assert await store.get_user("u1") is None
+    created = await store.ensure_user("u1", "ada@example.com")
+    again = await store.ensure_user("u1", "changed@example.com")
+    assert again == created
+    assert created.email == "ada@example.com" and created.quota_minutes_per_day is None
+
+    updated = await store.update_user("u1", quota_minutes_per_day=15.5, settings={"lang": "en"})
+    assert updated.quota_minutes_per_day == 15.5 and updated.settings == {"lang": "en"}
+    kept = await store.update_user("u1", settings={"theme": "dark"})
+    assert kept.quota_minutes_per_day == 15.5 and kept.settings == {"theme": "dark"}
+    cleared = await store.update_user("u1", quota_minutes_per_day=None)
+    assert cleared.quota_minutes_per_day is None and cleared.settings == {"theme": "dark"}
+    assert await store.get_user("u1") == cleared
+    with pytest.raises(NotFound):
+        await store.update_user("ghost", quota_minutes_per_day=1.0)
+
+
+async def test_users_are_listed_in_pages_by_id(store: Store) -> None:
+    await asyncio.gather(*(store.ensure_user(f"user{n}", f"{n}@example.com") for n in range(5)))
+    first = await store.list_users(limit=2)
+    second = await store.list_users(limit=2, after_id=first[-1].id)
+    third = await store.list_users(limit=2, after_id=second[-1].id)
+    assert [u.id for u in first + second + third] == [f"user{n}" for n in range(5)]
+
+
+async def test_usage_increments_atomically(store: Store) -> None:
+    assert await store.get_usage("u1", DAY) == 0.0
+    totals = await asyncio.gather(*(store.add_usage("u1", DAY, 1.5) for _ in range(20)))
+    assert max(totals) == 30.0 and min(totals) >= 1.5
+    assert await store.get_usage("u1", DAY) == 30.0
+    assert await store.get_usage("u1", "2024-05-02") == 0.0
+    assert await store.get_usage("u2", DAY) == 0.0
+
+
+async def test_persona_versions_are_optimistic(store: Store) -> None:
+    assert await store.get_persona() is None
+    draft = PersonaConfig(
+        name="Ada",
+        model="gemini-live",
+        voice="Puck",
+        system_instruction="Be brief.",
+        tools=["get_time"],
+        vad=VadSettings(start_sensitivity="LOW", silence_duration_ms=700),
+        updated_by="admin@example.com",
+    )
+    v1 = await store.put_persona(draft, expected_version=0)
+    assert v1.version == 1 and v1.updated_at is not None
+    assert await store.get_persona() == v1
+
+    v2 = await store.put_persona(v1.model_copy(update={"voice": "Kore"}), expected_version=1)
+    assert v2.version == 2
+    with pytest.raises(VersionConflict):  # a second editor who also started from v1
+        await store.put_persona(v1.model_copy(update={"voice": "Aoede"}), expected_version=1)
+    with pytest.raises(VersionConflict):
+        await store.put_persona(v1, expected_version=7)
+    forced = await store.put_persona(v1.model_copy(update={"name": "Bo"}), expected_version=None)
+    assert forced.version == 3
+    current = await store.get_persona()
+    assert current is not None
+    assert (current.version, current.name, current.voice) == (3, "Bo", "Puck")
+    assert current.vad.silence_duration_ms == 700 and current.tools == ["get_time"]
+
+
+async def test_concurrent_persona_saves_from_one_version_conflict(store: Store) -> None:
+    base = await store.put_persona(
+        PersonaConfig(name="A", model="m", voice="v"), expected_version=0
+    )
+    outcomes = await asyncio.gather(
+        *(
+            store.put_persona(base.model_copy(update={"name": f"N{n}"}), expected_version=1)
+            for n in range(4)
+        ),
+        return_exceptions=True,
+    )
+    saved = [o for o in outcomes if isinstance(o, PersonaConfig)]
+    assert len(saved) == 1 and saved[0].version == 2
+    assert all(isinstance(o, VersionConflict) for o in outcomes if o not in saved)
+    assert await store.get_persona() == saved[0]
+
+
+async def test_retention_deletes_only_older_conversations(store: Store) -> None:
+    now = T0 + dt.timedelta(days=100)
+    for cid, age_days in {"old1": 120, "old2": 91, "new1": 89, "new2": 1}.items():
+        await store.start_conversation(cid, "u1", now - dt.timedelta(days=age_days), None)
+        await store.append_turn(cid, turn(0, start=now - dt.timedelta(days=age_days)))
+        await store.end_conversation(cid, now - dt.timedelta(days=age_days), 5.0)
+    assert await purge_expired(store, 90, now) == 2
+    assert await store.get_conversation("old1") is None
+    assert {c.id for c in await store.list_conversations()} == {"new1", "new2"}
+    kept = await store.get_conversation("new1")
+    assert kept is not None and len(kept.messages) == 2
+    assert await purge_expired(store, 90, now) == 0
+
+    # The turns and messages went too: the same id starts from nothing.
+    await store.start_conversation("old1", "u1", now, None)
+    assert await store.append_turn("old1", turn(0, start=now))
+    reborn = await store.get_conversation("old1")
+    assert reborn is not None and len(reborn.messages) == 2 and reborn.metrics.turns == 1
+    assert reborn.ended_at is None
+    assert await store.end_conversation("old1", now, 1.0)
+
+
+async def test_bad_input_is_refused_before_any_write(store: Store) -> None:
+    with pytest.raises(ValueError):
+        await store.start_conversation("c1", "u1", dt.datetime(2024, 5, 1), None)  # naive
+    with pytest.raises(ValueError):
+        await store.start_conversation("a/b", "u1", T0, None)
+    with pytest.raises(ValueError):
+        await store.get_conversation("conversations/x")
+    with pytest.raises(ValueError):
+        await store.list_conversations(limit=0)
+    with pytest.raises(ValueError):
+        await store.increment_daily(DAY, sessions=-1)
+    assert await store.list_conversations() == []
+
+
+async def test_ping_and_close(store: Store) -> None:
+    await store.ping()
+    await store.close()
+    with pytest.raises(StoreUnavailable):
+        await store.ping()
+    with pytest.raises(StoreUnavailable):
+        await store.get_conversation("c1")
+    await store.close()  # closing twice is harmless

@@ -1,0 +1,87 @@
+"""Firestore-only behaviour: the seed's document layout, and an unreachable server."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+
+import pytest
+from google.cloud.firestore import AsyncClient
+
+from liveavatar.store import NotFound, PersonaConfig, StoreUnavailable, TurnRecord
+from liveavatar.store.firestore import FirestoreStore
+
+from .conftest import PROJECT, free_port
+
+T0 = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+async def raw(firestore_store: FirestoreStore) -> AsyncIterator[AsyncClient]:
+    """A plain client on the same emulator (FIRESTORE_EMULATOR_HOST is set by then)."""
+    client = AsyncClient(project=PROJECT)
+    yield client
+    api = client._firestore_api_internal
+    if api is not None:
+        await api.transport.close()
+
+
+async def test_documents_use_the_seed_collections(
+    firestore_store: FirestoreStore, raw: AsyncClient
+) -> None:
+    store = firestore_store
+    await store.start_conversation("c1", "u1", T0, 2)
+    turn = TurnRecord(
+        index=0,
+        user_text="hi",
+        model_text="hello",
+        started_at=T0,
+        ended_at=T0 + dt.timedelta(seconds=2),
+        turn_latency_ms=300.0,
+    )
+    await store.append_turn("c1", turn)
+    await store.end_conversation("c1", T0 + dt.timedelta(seconds=5), 5.0)
+    await store.increment_daily("2024-05-01", sessions=1, errors=2)
+    await store.ensure_user("u1", "ada@example.com")
+    await store.add_usage("u1", "2024-05-01", 60.0)
+    await store.put_persona(PersonaConfig(name="A", model="m", voice="v"), expected_version=0)
+
+    conv = (await raw.collection("conversations").document("c1").get()).to_dict()
+    assert conv is not None
+    assert conv["userId"] == "u1" and conv["timestamp"] == T0 and conv["duration"] == 5.0
+    assert [m["text"] for m in conv["messages"]] == ["hi", "hello"]
+    assert conv["turns"] == 1 and conv["latencyMsSum"] == 300.0
+    assert (await raw.document("conversations/c1/turns/000000").get()).exists
+    day = (await raw.collection("metrics").document("2024-05-01").get()).to_dict()
+    assert day is not None and day["totalSessions"] == 1 and day["errorCount"] == 2
+    user = (await raw.collection("users").document("u1").get()).to_dict()
+    assert user is not None and user["email"] == "ada@example.com" and user["settings"] == {}
+    usage = (await raw.document("users/u1/usage/2024-05-01").get()).to_dict()
+    assert usage is not None and usage["seconds"] == 60.0
+    persona = (await raw.collection("config").document("persona").get()).to_dict()
+    assert persona is not None and persona["version"] == 1 and persona["model"] == "m"
+    assert (await raw.document("config/persona/versions/000001").get()).exists
+
+
+async def test_a_failed_append_leaves_no_turn_marker(
+    firestore_store: FirestoreStore, raw: AsyncClient
+) -> None:
+    turn = TurnRecord(index=0, started_at=T0, ended_at=T0, turn_latency_ms=1.0)
+    with pytest.raises(NotFound):
+        await firestore_store.append_turn("ghost", turn)
+    # The emulator applies a batch up to its failing write; the store undoes that write.
+    assert not (await raw.document("conversations/ghost/turns/000000").get()).exists
+
+
+async def test_an_unreachable_server_is_unavailable_not_a_hang(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", f"127.0.0.1:{free_port()}")
+    store = FirestoreStore(project=PROJECT, timeout_s=1.0)
+    try:
+        with pytest.raises(StoreUnavailable):
+            await store.ping()
+        with pytest.raises(StoreUnavailable):
+            await store.increment_daily("2024-05-01", sessions=1)
+    finally:
+        await store.close()

@@ -1,0 +1,130 @@
+"""SQLite-only behaviour: the file itself, its schema, and two processes at once."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import sqlite3
+import sys
+from pathlib import Path
+
+import pytest
+
+from liveavatar.store import DB_FILENAME, SQLiteStore, StoreUnavailable, TurnRecord
+
+REPO = Path(__file__).resolve().parents[3]
+T0 = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC)
+DAY = "2024-05-01"
+
+
+async def write_sessions(store: SQLiteStore, prefix: str, count: int) -> None:
+    """`count` conversations of three turns, each counted in the daily metrics and usage."""
+    for n in range(count):
+        cid = f"{prefix}-{n:03d}"
+        await store.start_conversation(cid, prefix, T0 + dt.timedelta(seconds=n), None)
+        await store.increment_daily(DAY, sessions=1)
+        for i in range(3):
+            began = T0 + dt.timedelta(seconds=n + i)
+            turn = TurnRecord(
+                index=i,
+                user_text=f"{cid} q{i}",
+                model_text=f"{cid} a{i}",
+                started_at=began,
+                ended_at=began + dt.timedelta(milliseconds=900),
+                turn_latency_ms=400.0,
+            )
+            assert await store.append_turn(cid, turn)
+            await store.increment_daily(DAY, turns=1, latency_ms=400.0, latency_count=1)
+        await store.add_usage(prefix, DAY, 2.5)
+
+
+def _query(path: Path, sql: str) -> list[tuple[object, ...]]:
+    with sqlite3.connect(path) as conn:
+        return conn.execute(sql).fetchall()
+
+
+async def test_the_file_is_wal_mode_and_versioned(tmp_path: Path) -> None:
+    path = tmp_path / "nested" / "data" / DB_FILENAME
+    store = SQLiteStore(path)
+    await store.ping()
+    await store.close()
+    assert path.is_file()
+    assert await asyncio.to_thread(_query, path, "PRAGMA journal_mode") == [("wal",)]
+    assert await asyncio.to_thread(_query, path, "SELECT version FROM schema_version") == [(1,)]
+
+
+async def test_data_survives_reopening(tmp_path: Path) -> None:
+    path = tmp_path / DB_FILENAME
+    first = SQLiteStore(path)
+    await write_sessions(first, "a", 2)
+    await first.close()
+    second = SQLiteStore(path)
+    conv = await second.get_conversation("a-001")
+    assert conv is not None and conv.metrics.turns == 3
+    assert (await second.get_daily(DAY)).total_turns == 6
+    await second.close()
+
+
+async def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / DB_FILENAME
+    store = SQLiteStore(path)
+    await store.ping()
+    await store.close()
+    await asyncio.to_thread(_query, path, "UPDATE schema_version SET version = 99")
+    newer = SQLiteStore(path)
+    with pytest.raises(StoreUnavailable, match="newer"):
+        await newer.ping()
+    await newer.close()
+
+
+async def test_two_processes_write_the_same_file_at_once(tmp_path: Path) -> None:
+    path = tmp_path / DB_FILENAME
+    count = 40
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tests.integration.store._writer",
+        str(path),
+        "child",
+        str(count),
+        cwd=REPO,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert child.stdin is not None and child.stdout is not None
+    # Both processes open (and may create) the file at the same moment.
+    store = SQLiteStore(path)
+    try:
+        async with asyncio.timeout(60):
+            await store.ping()
+            assert await child.stdout.readline() == b"ready\n"
+            child.stdin.write(b"go\n")
+            await child.stdin.drain()
+            reads = asyncio.create_task(_read_while_writing(store))
+            await write_sessions(store, "parent", count)
+            assert await child.stdout.readline() == b"done\n"
+            assert await child.wait() == 0
+            await reads
+        day = await store.get_daily(DAY)
+        assert (day.total_sessions, day.total_turns) == (2 * count, 6 * count)
+        assert day.avg_latency_ms == 400.0
+        for prefix in ("parent", "child"):
+            listed = await store.list_conversations(user_id=prefix, limit=1000)
+            assert len(listed) == count and all(c.metrics.turns == 3 for c in listed)
+            assert await store.get_usage(prefix, DAY) == 2.5 * count
+        conv = await store.get_conversation("child-007")
+        assert conv is not None and len(conv.messages) == 6
+    finally:
+        if child.returncode is None:
+            child.kill()
+            await child.wait()
+        await store.close()
+
+
+async def _read_while_writing(store: SQLiteStore) -> None:
+    # The dashboard reads while the backend writes; WAL readers never see a torn turn.
+    for _ in range(30):
+        for summary in await store.list_conversations(limit=5):
+            conv = await store.get_conversation(summary.id)
+            assert conv is not None
+            assert len(conv.messages) == 2 * conv.metrics.turns <= 6
