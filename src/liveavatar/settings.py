@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -90,6 +91,39 @@ class Settings(BaseSettings):
     tool_timeout_s: float = Field(default=5.0, gt=0)
     shutdown_grace_s: float = Field(default=3.0, ge=0)
     hello_timeout_s: float = Field(default=10.0, gt=0)
+    persona_cache_s: float = Field(default=5.0, ge=0)
+
+    # Store (`store/`): SQLite file under DATA_DIR by default, Firestore in production.
+    store_backend: Literal["sqlite", "firestore"] = "sqlite"
+    retention_days: int = Field(default=90, ge=1)
+    firestore_project: str | None = None
+    firestore_database: str = "(default)"
+
+    # Media (`media/`): avatar clips in a local folder or a Cloud Storage bucket.
+    media_backend: Literal["local", "gcs"] = "local"
+    media_dir: Path = Path("media")
+    media_bucket: str | None = None
+    media_signing_secret: SecretStr | None = None
+    media_url_ttl_s: int = Field(default=3600, ge=1, le=604_800)
+    media_signer_email: str | None = None
+    media_base_url: str | None = None
+    media_iam_endpoint: str = "https://iamcredentials.googleapis.com"
+
+    # Identity and limits (`auth/`).
+    auth_enabled: bool = False
+    firebase_project_id: str | None = None
+    firebase_certs_url: str = (
+        "https://www.googleapis.com/robot/v1/metadata/x509/securetoken@system.gserviceaccount.com"
+    )
+    quota_minutes_per_day: float = Field(default=30.0, ge=0)
+    quota_warn_before_s: float = Field(default=30.0, ge=0)
+    rate_limit_connections: int = Field(default=100, ge=1)
+    rate_limit_window_s: float = Field(default=60.0, gt=0)
+    max_sessions_per_user: int = Field(default=3, ge=1)
+    iap_audience: str | None = None
+    iap_certs_url: str = "https://www.gstatic.com/iap/verify/public_key-jwk"
+    admin_token: SecretStr | None = None
+    secrets_backend: Literal["env", "secret-manager"] = "env"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     # Live emulator (`liveavatar emulator`); CLI flags override these.
@@ -129,6 +163,13 @@ class Settings(BaseSettings):
             h in self.vertex_ai_endpoint for h in ("127.0.0.1", "localhost")
         ):
             problems.append("VERTEX_AI_ENDPOINT points at a local emulator")
+        if self.media_backend == "gcs" and not self.media_bucket:
+            problems.append("MEDIA_BACKEND=gcs needs MEDIA_BUCKET")
+        if os.environ.get("FIRESTORE_EMULATOR_HOST"):
+            problems.append("FIRESTORE_EMULATOR_HOST is set")
+        from liveavatar.auth.config import production_auth_problems
+
+        problems += production_auth_problems(self)
         if problems:
             raise ValueError("refusing to start in production: " + "; ".join(problems))
         return self

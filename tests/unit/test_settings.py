@@ -74,7 +74,20 @@ def test_valid_production_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ENVIRONMENT", "production")
     monkeypatch.setenv("PROJECT_ID", "acme-avatar-prod")
     monkeypatch.setenv("LIVE_BACKEND", "vertex")
+    monkeypatch.setenv("AUTH_ENABLED", "true")
     assert Settings().is_production
+
+
+def test_production_refuses_auth_off_or_emulated(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    monkeypatch.setenv("PROJECT_ID", "acme-avatar-prod")
+    monkeypatch.setenv("LIVE_BACKEND", "vertex")
+    with pytest.raises(ValidationError, match="AUTH_ENABLED must be true"):
+        Settings()
+    monkeypatch.setenv("AUTH_ENABLED", "true")
+    monkeypatch.setenv("FIREBASE_AUTH_EMULATOR_HOST", "127.0.0.1:9099")
+    with pytest.raises(ValidationError, match="FIREBASE_AUTH_EMULATOR_HOST"):
+        Settings()
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ import dataclasses
 import json
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from liveavatar import protocol as p
+from liveavatar.auth import Admission, Gatekeeper
 from liveavatar.errors import (
     CLOSE_GOING_AWAY,
     CLOSE_NORMAL,
@@ -45,10 +46,15 @@ from liveavatar.live.events import (
 from liveavatar.live.link import LiveLink, Opener
 from liveavatar.live.persona import PREBUILT_VOICES, Persona
 from liveavatar.log import session_id_var
+from liveavatar.media import MediaStore
+from liveavatar.media.avatar import list_avatar_media, sign_avatar_media
 from liveavatar.server.metrics import Metrics
+from liveavatar.server.personas import ActivePersona
+from liveavatar.store import Store
 from liveavatar.tools import ToolRegistry
 
 from .outbox import Outbox
+from .recorder import SessionRecorder
 from .turns import TurnTracker
 
 logger = logging.getLogger(__name__)
@@ -80,7 +86,10 @@ class BridgeDeps:
     """What every session of one backend process shares (built in the app's lifespan)."""
 
     opener_for: Callable[[Persona], Opener]
-    persona: Callable[[], Persona]
+    personas: Callable[[], Awaitable[ActivePersona]]
+    gate: Gatekeeper
+    store: Store
+    media: MediaStore
     tools: ToolRegistry
     metrics: Metrics
     handles: HandleDirectory
@@ -113,9 +122,12 @@ class HandleDirectory:
 class BridgeSession:
     """Serves one accepted browser WebSocket until either side ends it."""
 
-    def __init__(self, ws: WebSocket, deps: BridgeDeps) -> None:
+    def __init__(self, ws: WebSocket, deps: BridgeDeps, *, client_ip: str) -> None:
         self.ws = ws
         self.deps = deps
+        self.client_ip = client_ip
+        self._admission: Admission | None = None
+        self._recorder: SessionRecorder | None = None
         self.id = "s-" + secrets.token_urlsafe(12)
         self._outbox = Outbox()
         self._turns = TurnTracker()
@@ -143,6 +155,8 @@ class BridgeSession:
         except* AvatarError as group:
             err = _first(group)
             assert isinstance(err, AvatarError)
+            if self._recorder is not None:
+                self._recorder.error()
             metrics.errors.labels(err.fault.code).inc()
             logger.warning(
                 "session ended by error", extra={"code": err.fault.code, "error": str(err)}
@@ -168,11 +182,17 @@ class BridgeSession:
             metrics.active_sessions.dec()
             metrics.dropped_audio.inc(self._outbox.dropped_chunks)
             await self._teardown(close_code)
+            await self._settle()
             session_id_var.reset(token)
 
     async def _serve(self) -> int:
+        self.deps.gate.check_connection(self.client_ip)
         hello = await self._hello()
-        persona = self.deps.persona()
+        admission = self._admission = await self.deps.gate.admit(
+            hello.token, client_ip=self.client_ip
+        )
+        active = await self.deps.personas()
+        persona = active.persona
         if hello.voice is not None:
             voice = hello.voice.strip().capitalize()
             if voice not in PREBUILT_VOICES:
@@ -185,21 +205,55 @@ class BridgeSession:
             session_id_var.set(self.id)
         link = self._link = LiveLink(self.deps.opener_for(persona), name=self.id)
         await link.start(handle)
+        recorder = self._recorder = SessionRecorder(
+            self.deps.store,
+            conversation_id=self.id,
+            user_id=admission.identity.uid,
+            persona_version=active.version,
+            first_index=await self._turns_so_far() if handle else 0,
+        )
+        await recorder.start()
         self._outbox.put_control(
             p.Ready(
                 session_id=self.id,
                 resumed=handle is not None,
                 voice=persona.voice,
                 persona=persona.name,
+                avatar=p.AvatarMedia(**await self._avatar_urls(active)),
             )
         )
-        logger.info("session ready", extra={"resumed": handle is not None})
+        logger.info(
+            "session ready",
+            extra={"resumed": handle is not None, "uid": admission.identity.uid},
+        )
         async with asyncio.TaskGroup() as tg:
             tg.create_task(self._read_browser(), name=f"{self.id}-browser")
             tg.create_task(self._read_live(link), name=f"{self.id}-live")
             tg.create_task(self._write_browser(), name=f"{self.id}-writer")
             tg.create_task(self._watch_shutdown(), name=f"{self.id}-watchdog")
+            tg.create_task(recorder.run(), name=f"{self.id}-recorder")
+            tg.create_task(admission.quota.enforce(self._quota_warning), name=f"{self.id}-quota")
         return CLOSE_NORMAL
+
+    async def _turns_so_far(self) -> int:
+        try:
+            existing = await self.deps.store.get_conversation(self.id)
+        except Exception:
+            logger.warning("could not read the resumed conversation")
+            return 0
+        return existing.metrics.turns if existing else 0
+
+    async def _avatar_urls(self, active: ActivePersona) -> dict[str, list[str]]:
+        try:
+            names = active.avatar_media or await list_avatar_media(self.deps.media)
+            return await sign_avatar_media(self.deps.media, names)
+        except Exception:
+            # The drawn avatar needs no media: a media hiccup must not stop a conversation.
+            logger.warning("avatar media unavailable; the page draws its avatar")
+            return {}
+
+    async def _quota_warning(self, warning: AvatarError) -> None:
+        self._outbox.put_control(p.Error(code=warning.fault.code, message=str(warning)))
 
     async def _hello(self) -> p.Hello:
         try:
@@ -336,6 +390,8 @@ class BridgeSession:
         done = self._turns.last_finished
         if done is None:
             return
+        if self._recorder is not None:
+            self._recorder.turn(done)
         m = self.deps.metrics
         m.turns.labels("interrupted" if done.interrupted else "complete").inc()
         if done.time_to_first_audio_ms is not None:
@@ -403,6 +459,14 @@ class BridgeSession:
                 await self.ws.send_text(message.model_dump_json())
         except (TimeoutError, WebSocketDisconnect, RuntimeError, OSError):
             pass
+
+    async def _settle(self) -> None:
+        """Write what the conversation still owes the store and give back quota and slot."""
+        if self._recorder is not None:
+            await self._recorder.finish()
+        if self._admission is not None:
+            await self._admission.quota.finish()
+            self._admission.release()
 
     async def _teardown(self, close_code: int) -> None:
         tools = [task for _, task in self._tools.values()]

@@ -12,17 +12,23 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from google import genai
 
+from liveavatar.auth import StoreUsers, build_gatekeeper
 from liveavatar.bridge.session import BridgeDeps, HandleDirectory
 from liveavatar.live.connection import LiveChannel, build_client
 from liveavatar.live.endpoint import endpoint_factory, setup_body
 from liveavatar.live.link import Opener, sdk_opener
 from liveavatar.live.persona import Persona, connect_config
 from liveavatar.live.raw import RawLiveConnection
+from liveavatar.media import MediaStore, make_media_store
+from liveavatar.media.avatar import list_avatar_media
 from liveavatar.settings import Settings
+from liveavatar.store import Store, make_store
 from liveavatar.tools import ToolRegistry, default_tools
 
 from .http import router as http_router
+from .media_routes import router as media_router
 from .metrics import Metrics
+from .personas import PersonaSource
 from .ws import router as ws_router
 
 logger = logging.getLogger(__name__)
@@ -37,19 +43,11 @@ class AppState:
     live_label: str
     tools: ToolRegistry
     metrics: Metrics
+    store: Store
+    media: MediaStore
+    personas: PersonaSource
     deps: BridgeDeps
     sessions: set[asyncio.Task[None]] = field(default_factory=set)
-
-    def persona(self) -> Persona:
-        s = self.settings
-        return Persona(model=s.model, voice=s.voice)
-
-
-def default_persona(settings: Settings) -> Callable[[], Persona]:
-    def current() -> Persona:
-        return Persona(model=settings.model, voice=settings.voice)
-
-    return current
 
 
 def make_opener_for(
@@ -87,22 +85,46 @@ def create_app(settings: Settings) -> FastAPI:
         client, label = build_client(settings)
         tools = ToolRegistry(default_tools(settings.knowledge_dir))
         metrics = Metrics()
-        shutting_down = asyncio.Event()
+        store = make_store(settings)
+        media = await asyncio.to_thread(make_media_store, settings)
+        personas = PersonaSource(store, settings, cache_s=settings.persona_cache_s)
+        gate = build_gatekeeper(settings, users=StoreUsers(store), usage=store)
         deps = BridgeDeps(
             opener_for=make_opener_for(settings, client, tools),
-            persona=default_persona(settings),
+            personas=personas.current,
+            gate=gate,
+            store=store,
+            media=media,
             tools=tools,
             metrics=metrics,
             handles=HandleDirectory(),
-            shutting_down=shutting_down,
+            shutting_down=asyncio.Event(),
             hello_timeout_s=settings.hello_timeout_s,
         )
-        app.state.live = AppState(settings, client, label, tools, metrics, deps)
-        logger.info("backend ready", extra={"live_backend": label})
+        app.state.live = AppState(
+            settings, client, label, tools, metrics, store, media, personas, deps
+        )
+        app.state.media = media
+
+        async def avatar_media() -> dict[str, list[str]]:
+            active = await personas.current()
+            return active.avatar_media or await list_avatar_media(media)
+
+        app.state.avatar_media = avatar_media
+        logger.info(
+            "backend ready",
+            extra={
+                "live_backend": label,
+                "store": settings.store_backend,
+                "media": settings.media_backend,
+                "auth": settings.auth_enabled,
+            },
+        )
         try:
             yield
         finally:
             await drain_sessions(app)
+            await store.close()
 
     app = FastAPI(title="Gemini Live Avatar backend", lifespan=lifespan, docs_url=None)
     app.add_middleware(
@@ -113,6 +135,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.include_router(http_router)
     app.include_router(ws_router)
+    app.include_router(media_router)
     return app
 
 

@@ -35,11 +35,12 @@ async def readyz(request: Request) -> JSONResponse:
         cache["live"] = await _probe_live(state.settings)
         cache["until"] = now + READY_CACHE_S
     live_ok: bool = cache["live"]
-    ok = live_ok and not state.deps.shutting_down.is_set()
+    store_ok = await _probe_store(state.store)
+    ok = live_ok and store_ok and not state.deps.shutting_down.is_set()
     body = {
         "status": "ready" if ok else "unavailable",
         "live": "reachable" if live_ok else "unreachable",
-        "store": "not configured",
+        "store": "reachable" if store_ok else "unreachable",
         "shutting_down": state.deps.shutting_down.is_set(),
     }
     return JSONResponse(body, status_code=200 if ok else 503)
@@ -68,6 +69,15 @@ async def _probe_live(settings: Any) -> bool:
     return True
 
 
+async def _probe_store(store: Any) -> bool:
+    try:
+        async with asyncio.timeout(PROBE_TIMEOUT_S):
+            await store.ping()
+    except Exception:
+        return False
+    return True
+
+
 @router.get("/metrics")
 async def metrics(request: Request) -> Response:
     return Response(request.app.state.live.metrics.render(), media_type=CONTENT_TYPE)
@@ -78,7 +88,7 @@ async def public_config(request: Request) -> dict[str, Any]:
     """What the frontend may know: never secrets."""
     state = request.app.state.live
     s = state.settings
-    persona = state.deps.persona()
+    persona = (await state.personas.current()).persona
     return {
         "protocol_version": p.PROTOCOL_VERSION,
         "environment": s.environment,
@@ -88,6 +98,6 @@ async def public_config(request: Request) -> dict[str, Any]:
         "output_sample_rate": p.OUTPUT_SAMPLE_RATE,
         "persona": persona.name,
         "voice": persona.voice,
-        "auth": {"enabled": False},
+        "auth": {"enabled": s.auth_enabled},
         "limits": p.Limits().model_dump(),
     }

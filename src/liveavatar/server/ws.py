@@ -28,6 +28,7 @@ async def browser_socket(ws: WebSocket) -> None:
     assert task is not None
     state.sessions.add(task)
     try:
-        await BridgeSession(ws, state.deps).run()
+        client_ip = ws.client.host if ws.client else "unknown"
+        await BridgeSession(ws, state.deps, client_ip=client_ip).run()
     finally:
         state.sessions.discard(task)

@@ -40,17 +40,12 @@ if TYPE_CHECKING:
 
 def make_store(settings: Settings) -> Store:
     """The store the settings ask for (not yet connected: backends connect lazily)."""
-    # getattr with defaults: these Settings fields are being added alongside this package.
-    backend = getattr(settings, "store_backend", "sqlite")
-    if backend == "sqlite":
-        return SQLiteStore(Path(getattr(settings, "data_dir", Path(".data"))) / DB_FILENAME)
-    if backend == "firestore":
+    if settings.store_backend == "firestore":
         from liveavatar.store.firestore import FirestoreStore
 
-        project = getattr(settings, "firestore_project", None) or settings.project_id
-        database = getattr(settings, "firestore_database", "(default)")
-        return FirestoreStore(project=project, database=database)
-    raise ValueError(f"unknown store_backend {backend!r} (expected 'sqlite' or 'firestore')")
+        project = settings.firestore_project or settings.project_id
+        return FirestoreStore(project=project, database=settings.firestore_database)
+    return SQLiteStore(Path(settings.data_dir) / DB_FILENAME)
 
 
 __all__ = [

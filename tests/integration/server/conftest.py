@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -43,6 +45,8 @@ def backend_settings(emulator: EmulatorServer, **overrides: Any) -> Settings:
         "host": "127.0.0.1",
         "allowed_origins": ["http://localhost:8000"],
         "shutdown_grace_s": 2.0,
+        # Each backend gets its own SQLite file and media key: tests never share state.
+        "data_dir": Path(tempfile.mkdtemp(prefix="liveavatar-test-")),
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from liveavatar.settings import Settings
 from liveavatar.store import DB_FILENAME, SQLiteStore, make_store
@@ -17,11 +18,6 @@ def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", "127.0.0.1:9")
 
 
-class _WithBackend(Settings):
-    store_backend: str = "sqlite"
-    firestore_project: str | None = None
-
-
 async def test_sqlite_is_the_default(tmp_path: Path) -> None:
     store = make_store(Settings(data_dir=tmp_path / "d"))
     assert isinstance(store, SQLiteStore)
@@ -32,11 +28,11 @@ async def test_sqlite_is_the_default(tmp_path: Path) -> None:
 async def test_firestore_when_asked() -> None:
     from liveavatar.store.firestore import FirestoreStore
 
-    store = make_store(_WithBackend(store_backend="firestore", firestore_project="demo-x"))
+    store = make_store(Settings(store_backend="firestore", firestore_project="demo-x"))
     assert isinstance(store, FirestoreStore)
     await store.close()
 
 
 def test_an_unknown_backend_is_an_error() -> None:
-    with pytest.raises(ValueError, match="store_backend"):
-        make_store(_WithBackend(store_backend="postgres"))
+    with pytest.raises(ValidationError, match="store_backend"):
+        Settings(store_backend="postgres")  # type: ignore[arg-type]
