@@ -11,9 +11,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Locator, Page
-
 from bench._browser import REPO
+from playwright.sync_api import Locator, Page
 
 ARTIFACTS = REPO / "test-artifacts" / "e2e"
 #: Generous: the emulator recognises speech on a shared 2-core machine.
@@ -38,7 +37,9 @@ class AvatarPage:
 
     def hook(self, expression: str) -> Any:
         """Evaluate `expression` with `h` bound to `window.__liveavatar`."""
-        return self.page.evaluate(f"() => {{ const h = window.__liveavatar; return {expression}; }}")
+        return self.page.evaluate(
+            f"() => {{ const h = window.__liveavatar; return {expression}; }}"
+        )
 
     def events(self, kind: str | None = None) -> list[dict[str, Any]]:
         """The page's event log (`__liveavatar.events`), optionally of one type."""
@@ -60,7 +61,9 @@ class AvatarPage:
 
     # ---- waiting -------------------------------------------------------------------------
 
-    def wait_for(self, condition: str, arg: Any = None, *, timeout_ms: int = TURN_TIMEOUT_MS) -> None:
+    def wait_for(
+        self, condition: str, arg: Any = None, *, timeout_ms: int = TURN_TIMEOUT_MS
+    ) -> None:
         """Wait until the JS `condition` (over `h` = __liveavatar and `arg`) is truthy.
 
         Polled every animation frame inside the page, so a condition that holds for a

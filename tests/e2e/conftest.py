@@ -13,9 +13,9 @@ from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 
 import pytest
+from bench._browser import PROBE_SCRIPT, MicAudio, Stack, launch_options, liveavatar_up, mic_audio
 from playwright.sync_api import Browser, Playwright, sync_playwright
 
-from bench._browser import PROBE_SCRIPT, MicAudio, Stack, launch_options, liveavatar_up, mic_audio
 from tests.e2e.avatar_page import AvatarPage
 
 #: What a failed test's call phase reported, for the page fixture's teardown.

@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 
 import pytest
+from bench._browser import MicAudio, Stack, mic_audio
 from playwright.sync_api import expect
 
-from bench._browser import MicAudio, Stack, mic_audio
 from tests.e2e.avatar_page import TURN_TIMEOUT_MS, AvatarPage
 from tests.e2e.conftest import OpenPage
 
