@@ -59,7 +59,9 @@ async def browser(
     headers = {"Origin": origin} if origin else None
     async with connect(url, additional_headers=headers, max_size=2**22) as ws:
         if hello != {}:
-            await ws.send(json.dumps(hello or {"type": "hello", "version": 1}))
+            # A refused connection may already be closed by the server: that is recorded.
+            with contextlib.suppress(ConnectionClosed):
+                await ws.send(json.dumps(hello or {"type": "hello", "version": 1}))
 
         async def pump() -> None:
             try:
