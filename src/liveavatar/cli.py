@@ -68,6 +68,8 @@ def _build_parser() -> argparse.ArgumentParser:
     sub.add_parser("up", help="run everything locally with embedded defaults")
     sub.add_parser("serve", help="run the backend (what Cloud Run runs)")
     sub.add_parser("dashboard", help="run the Streamlit admin dashboard")
+    purge = sub.add_parser("purge", help="delete conversations older than RETENTION_DAYS")
+    purge.add_argument("--days", type=int, help="override RETENTION_DAYS for this run")
     _emulator_parser(sub)
     return parser
 
@@ -90,6 +92,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "up":
         return _run_up(settings)
+    if args.command == "purge":
+        return asyncio.run(_purge(settings, args.days))
     print(f"liveavatar {args.command}: not built yet", file=sys.stderr)  # noqa: T201
     return NOT_BUILT
 
@@ -192,3 +196,22 @@ def _run_up(settings: Settings) -> int:
         except subprocess.TimeoutExpired:
             emulator.kill()
             emulator.wait()
+
+
+async def _purge(settings: Settings, days: int | None) -> int:
+    """Apply the retention setting once (run it daily, e.g. from Cloud Scheduler)."""
+    import datetime as dt
+    import logging
+
+    from liveavatar.store import make_store, purge_expired
+
+    store = make_store(settings)
+    try:
+        keep = days if days is not None else settings.retention_days
+        deleted = await purge_expired(store, keep, dt.datetime.now(dt.UTC))
+    finally:
+        await store.close()
+    logging.getLogger("liveavatar.purge").info(
+        "retention applied", extra={"deleted": deleted, "retention_days": keep}
+    )
+    return 0

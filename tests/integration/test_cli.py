@@ -83,3 +83,29 @@ async def test_emulator_command_serves_the_sdk(tmp_path: Path) -> None:
         proc.terminate()
         async with asyncio.timeout(15):
             assert await proc.wait() == 0
+
+
+async def test_purge_command_applies_retention(tmp_path: Path) -> None:
+    import datetime as dt
+    import os
+
+    from liveavatar.store import DB_FILENAME, SQLiteStore
+
+    now = dt.datetime.now(dt.UTC)
+    store = SQLiteStore(tmp_path / DB_FILENAME)
+    await store.start_conversation("old", "u1", now - dt.timedelta(days=40), None)
+    await store.start_conversation("new", "u1", now - dt.timedelta(days=2), None)
+    await store.close()
+    env = {**os.environ, "DATA_DIR": str(tmp_path), "RETENTION_DAYS": "30"}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "liveavatar", "purge", env=env, stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await proc.communicate()
+    assert proc.returncode == 0
+    assert json.loads(out.decode().splitlines()[-1])["deleted"] == 1
+    store = SQLiteStore(tmp_path / DB_FILENAME)
+    try:
+        assert await store.get_conversation("old") is None
+        assert await store.get_conversation("new") is not None
+    finally:
+        await store.close()
