@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, TypeVar
 from pydantic import ValidationError
 
 from liveavatar.log import configure_logging
-from liveavatar.settings import Settings, describe_errors
+from liveavatar.secrets import SecretError
+from liveavatar.settings import Settings, describe_errors, load_settings
 
 if TYPE_CHECKING:
     from liveavatar.emulator.server import EmulatorServer
@@ -77,7 +78,10 @@ def _build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _build_parser().parse_args(argv)
     try:
-        settings = Settings()
+        settings = load_settings()
+    except SecretError as exc:
+        print(f"liveavatar: {exc}", file=sys.stderr)  # noqa: T201
+        return 2
     except ValidationError as exc:
         msg = f"liveavatar: invalid configuration:\n{describe_errors(exc)}"
         print(msg, file=sys.stderr)  # noqa: T201

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -155,9 +155,10 @@ class Settings(BaseSettings):
             problems.append("PROJECT_ID is missing or a placeholder")
         if self.live_backend == "emulator":
             problems.append("LIVE_BACKEND=emulator is for local runs; use gemini or vertex")
-        if self.live_backend == "gemini" and is_placeholder(
-            self.gemini_api_key.get_secret_value() if self.gemini_api_key else None
-        ):
+        key = self.gemini_api_key.get_secret_value() if self.gemini_api_key else None
+        # With Secret Manager the key arrives after this first validation (see load_settings).
+        awaiting_secret = self.secrets_backend == "secret-manager" and key is None
+        if self.live_backend == "gemini" and not awaiting_secret and is_placeholder(key):
             problems.append("GEMINI_API_KEY is missing or a placeholder")
         if self.vertex_ai_endpoint and any(
             h in self.vertex_ai_endpoint for h in ("127.0.0.1", "localhost")
@@ -182,3 +183,23 @@ def describe_errors(exc: ValidationError) -> str:
         where = ".".join(str(p) for p in err["loc"]).upper()
         lines.append(f"- {where + ': ' if where else ''}{err['msg']}")
     return "\n".join(lines)
+
+
+def load_settings() -> Settings:
+    """Settings for an entry point, with secrets from Secret Manager when configured.
+
+    Secret Manager is read once, here; the values only ever live in `SecretStr` fields.
+    The settings are validated again with the secrets in place.
+    """
+    settings = Settings()
+    if settings.secrets_backend != "secret-manager":
+        return settings
+    from liveavatar.secrets import build_secret_source, resolve_secrets
+
+    source = build_secret_source(settings)
+    load = getattr(source, "load", None)
+    if load is not None:
+        load()
+    found = resolve_secrets(settings, source)
+    values: dict[str, Any] = {name.lower(): value for name, value in found.items()}
+    return Settings(**values)

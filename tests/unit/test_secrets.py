@@ -195,3 +195,20 @@ def test_resolve_requires_the_gemini_key_only_for_gemini() -> None:
     )
     assert found["ADMIN_TOKEN"].get_secret_value() == ADMIN
     assert ADMIN not in repr(found)
+
+
+def test_load_settings_takes_the_key_from_secret_manager(
+    standin: SecretManagerStandIn, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from liveavatar.settings import load_settings
+
+    monkeypatch.chdir(tmp_path)
+    standin.put("demo-proj", "GEMINI_API_KEY", "AIza-from-secret-manager")
+    monkeypatch.setenv("SECRETS_BACKEND", "secret-manager")
+    monkeypatch.setenv("PROJECT_ID", "demo-proj")
+    monkeypatch.setenv("LIVE_BACKEND", "gemini")
+    monkeypatch.setenv("SECRET_MANAGER_EMULATOR_HOST", standin.target)
+    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
+    settings = load_settings()
+    assert settings.gemini_api_key is not None
+    assert settings.gemini_api_key.get_secret_value() == "AIza-from-secret-manager"
