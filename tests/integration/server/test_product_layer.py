@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
-import socket
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from liveavatar.emulator.server import EmulatorServer
@@ -19,6 +15,7 @@ from liveavatar.store import DB_FILENAME, PersonaConfig, SQLiteStore
 from tests.integration.server.conftest import StartBackend, backend_settings
 from tests.support.auth_certs import PROJECT, CertsServer, SigningKeys
 from tests.support.browser import browser, count
+from tests.support.procs import serve_process
 
 
 @pytest.fixture
@@ -137,46 +134,15 @@ async def test_admin_persona_change_applies_to_the_next_session(
     assert log.final("model") == ["My name is Max."]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 async def test_turns_are_stored_as_they_end_and_survive_sigkill(
     emulator: EmulatorServer, tmp_path: Path
 ) -> None:
-    port = free_port()
-    env = {
-        **os.environ,
-        "LIVE_BACKEND": "emulator",
-        "VERTEX_AI_ENDPOINT": emulator.url,
-        "LIVE_CA_FILE": str(emulator.cert_path),
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "DATA_DIR": str(tmp_path),
-        "NO_GCE_CHECK": "true",
-    }
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "liveavatar",
-        "serve",
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
     store = SQLiteStore(tmp_path / DB_FILENAME)
     try:
-        async with httpx.AsyncClient() as http:
-            for _ in range(300):  # readiness, with a deadline
-                try:
-                    if (await http.get(f"http://127.0.0.1:{port}/readyz")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.1)
-        async with browser(f"ws://127.0.0.1:{port}/ws") as (ws, log):
+        async with (
+            serve_process(emulator, tmp_path) as (proc, port),
+            browser(f"ws://127.0.0.1:{port}/ws") as (ws, log),
+        ):
             await ws.send(json.dumps({"type": "text", "text": "what is your name"}))
             await log.wait_for(lambda log: count("turn_complete")(log) >= 1)
             session_id = log.messages("ready")[0]["session_id"]
@@ -203,6 +169,3 @@ async def test_turns_are_stored_as_they_end_and_survive_sigkill(
         assert daily[0].total_sessions == 1 and daily[0].total_turns == 1
     finally:
         await store.close()
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()

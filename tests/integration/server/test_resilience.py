@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import socket
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,6 +16,7 @@ from liveavatar.emulator.config import FaultConfig
 from tests.integration.conftest import StartEmulator
 from tests.integration.server.conftest import StartBackend, backend_settings
 from tests.support.browser import BrowserLog, browser, count
+from tests.support.procs import free_port
 from tests.support.speech import silence
 
 
@@ -104,12 +104,6 @@ async def test_live_fault_mid_turn_recovers_with_history(
     assert log.final("model")[-1] == "Earlier you said: thank you."
     assert await metric(backend.http_url, "liveavatar_live_reconnects_total") >= 1
     assert log.close_code is None
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def start_emulator_process(port: int, cert_dir: Path) -> asyncio.subprocess.Process:

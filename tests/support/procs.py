@@ -1,0 +1,71 @@
+"""Child processes for tests: free ports, the backend as Cloud Run runs it, readiness waits."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+
+from liveavatar.emulator.server import EmulatorServer
+
+READY_TIMEOUT_S = 30.0
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def wait_http(url: str, *, limit_s: float = READY_TIMEOUT_S) -> None:
+    """Poll `url` until it answers 200, with a deadline (never a fixed sleep)."""
+    async with httpx.AsyncClient() as http:
+        for _ in range(int(limit_s / 0.1)):
+            with contextlib.suppress(httpx.TransportError):
+                if (await http.get(url)).status_code == 200:
+                    return
+            await asyncio.sleep(0.1)
+    raise TimeoutError(f"{url} did not become ready")
+
+
+@contextlib.asynccontextmanager
+async def serve_process(
+    emulator: EmulatorServer, data_dir: Path | None = None, *, capture: bool = False
+) -> AsyncIterator[tuple[asyncio.subprocess.Process, int]]:
+    """`python -m liveavatar serve` against `emulator`, ready; killed on exit if still alive."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "LIVE_BACKEND": "emulator",
+        "VERTEX_AI_ENDPOINT": emulator.url,
+        "LIVE_CA_FILE": str(emulator.cert_path),
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "NO_GCE_CHECK": "true",
+    }
+    if data_dir is not None:
+        env["DATA_DIR"] = str(data_dir)
+    output = asyncio.subprocess.PIPE if capture else asyncio.subprocess.DEVNULL
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "liveavatar",
+        "serve",
+        env=env,
+        stdout=output,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    try:
+        await wait_http(f"http://127.0.0.1:{port}/readyz")
+        yield proc, port
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
