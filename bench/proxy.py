@@ -443,6 +443,10 @@ async def run_once(cfg: RunConfig) -> dict[str, Any]:
                     HOST=HOST,
                     PORT=str(port),
                     MAX_SESSIONS=str(max(1000, 4 * cfg.sessions)),
+                    # Every simulated browser is the same anonymous user from one address.
+                    MAX_SESSIONS_PER_USER=str(max(1000, 4 * cfg.sessions)),
+                    RATE_LIMIT_CONNECTIONS=str(max(1000, 4 * cfg.sessions)),
+                    QUOTA_MINUTES_PER_DAY="100000",
                     LOG_LEVEL="WARNING",
                     NO_GCE_CHECK="true",
                     ENVIRONMENT="local",
