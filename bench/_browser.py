@@ -112,17 +112,21 @@ def start_process(args: Sequence[str], env: dict[str, str], log: Path) -> subpro
 
 
 def stop_process(proc: subprocess.Popen[bytes], *, timeout_s: float = 15.0) -> None:
-    """SIGTERM, wait, then SIGKILL what is left of the child's process group."""
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout_s)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    # The group id is the child's pid (start_new_session): only our own processes.
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
+    """SIGTERM and wait; if that is not enough, SIGKILL the child's process group.
+
+    A child that exits on SIGTERM has stopped its own children (`liveavatar up` terminates
+    the emulator on the way out). The group is killed only while the child is not yet
+    reaped, so its id (the child's pid) cannot have been reused by another process.
+    """
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout_s)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 def log_tail(log: Path, lines: int = 30) -> str:
@@ -161,9 +165,9 @@ class Stack:
         return f"{self.frontend_url}?{urlencode(params)}"
 
 
-def stack_env(workdir: Path, emulator_port: int, backend_port: int, frontend_port: int) -> dict[
-    str, str
-]:
+def stack_env(
+    workdir: Path, emulator_port: int, backend_port: int, frontend_port: int
+) -> dict[str, str]:
     """Environment of `liveavatar up` on the given ports with its state under `workdir`."""
     return {
         "HOST": "127.0.0.1",
@@ -189,8 +193,10 @@ def liveavatar_up(workdir: Path, *, timeout_s: float = START_TIMEOUT_S) -> Itera
     try:
         try:
             wait_until(
-                lambda: http_ok(f"http://127.0.0.1:{backend_port}/healthz")
-                and http_ok(stack.frontend_url),
+                lambda: (
+                    http_ok(f"http://127.0.0.1:{backend_port}/healthz")
+                    and http_ok(stack.frontend_url)
+                ),
                 timeout_s=timeout_s,
                 what="liveavatar up",
                 alive=lambda: proc.poll() is None,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ TURN_TIMEOUT_MS = 30_000
 
 
 def selector(testid: str) -> str:
+    """CSS selector of the element with this data-testid."""
     return f'[data-testid="{testid}"]'
 
 
@@ -29,7 +31,6 @@ class AvatarPage:
     def __init__(self, page: Page, name: str) -> None:
         self.page = page
         self.name = re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
-        self.shots: list[Path] = []
         #: console lines and uncaught errors of the page, for failure dumps
         self.console: list[str] = []
 
@@ -118,7 +119,6 @@ class AvatarPage:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         path = ARTIFACTS / f"{self.name}-{label}.png"
         self.page.screenshot(path=str(path))
-        self.shots.append(path)
         return path
 
     def dump(self, label: str = "failed") -> None:
@@ -132,3 +132,7 @@ class AvatarPage:
             log = {"error": repr(exc)}
         path = ARTIFACTS / f"{self.name}-{label}.json"
         path.write_text(json.dumps(log, indent=1, default=str))
+
+
+#: The `open_page` fixture: `open_page(url, audio=MicAudio | None, grant_mic=True)`.
+OpenPage = Callable[..., AvatarPage]

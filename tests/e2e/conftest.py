@@ -9,24 +9,22 @@ the async tests of other modules.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
 from bench._browser import PROBE_SCRIPT, MicAudio, Stack, launch_options, liveavatar_up, mic_audio
 from playwright.sync_api import Browser, Playwright, sync_playwright
 
-from tests.e2e.avatar_page import AvatarPage
+from tests.e2e.avatar_page import AvatarPage, OpenPage
 
 #: What a failed test's call phase reported, for the page fixture's teardown.
 FAILED = pytest.StashKey[bool]()
 
-OpenPage = Callable[..., AvatarPage]
-
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
-    item: pytest.Item, call: pytest.CallInfo[None]
+    item: pytest.Item,
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """Remember failures, so the page fixture can save what the page looked like."""
     report = yield

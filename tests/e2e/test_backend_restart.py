@@ -28,8 +28,7 @@ from bench._browser import (
 )
 from playwright.sync_api import expect
 
-from tests.e2e.avatar_page import TURN_TIMEOUT_MS
-from tests.e2e.conftest import OpenPage
+from tests.e2e.avatar_page import TURN_TIMEOUT_MS, OpenPage
 
 pytestmark = pytest.mark.slow
 
@@ -125,7 +124,6 @@ def test_the_page_reconnects_after_a_backend_restart_and_the_next_turn_works(
     page = open_page(pieces.page_url())
     page.wait_state("listening")
     page.wait_for("h.connected")
-    first_session = page.hook("h.sessionId")
 
     page.testid("text-input").fill(QUESTION)
     page.testid("send").click()
@@ -142,8 +140,7 @@ def test_the_page_reconnects_after_a_backend_restart_and_the_next_turn_works(
     page.wait_for("h.connected && h.state === 'listening'", timeout_ms=RECONNECT_TIMEOUT_MS)
     page.screenshot("listening-after-restart")
     expect(page.testid("error")).to_be_hidden()
-    assert len(page.events("ready")) == 2
-    assert page.hook("h.sessionId"), f"a session after the restart (was {first_session})"
+    assert len(page.events("ready")) == 2, "one session before the restart, one after"
 
     completed = len(page.events("turn_complete"))
     page.reset_peaks()

@@ -13,8 +13,7 @@ import pytest
 from bench._browser import MicAudio, Stack, mic_audio
 from playwright.sync_api import expect
 
-from tests.e2e.avatar_page import TURN_TIMEOUT_MS, AvatarPage
-from tests.e2e.conftest import OpenPage
+from tests.e2e.avatar_page import TURN_TIMEOUT_MS, AvatarPage, OpenPage
 
 pytestmark = pytest.mark.slow
 
