@@ -195,7 +195,11 @@ export class Conversation extends EventTarget {
     on('state', ({ state }) => {
       this.hooks.connected = state === 'open';
       this.ui.setConnection(state === 'open' ? 'online' : state === 'reconnecting' ? 'reconnecting' : state === 'connecting' ? 'connecting' : 'offline');
-      if (state !== 'open') this._awaiting = false;
+      if (state !== 'open') {
+        this._awaiting = false;
+        // Typed text cannot be delivered while the socket is down; `ready` enables it again.
+        this.ui.setTextEnabled(false);
+      }
       this._update();
     });
     on('message', (msg) => {
