@@ -4,18 +4,13 @@ tasks in one task group, with one place where errors become browser messages and
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import dataclasses
-import json
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Literal
 
 from google.genai import types
-from pydantic import ValidationError
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from liveavatar import protocol as p
@@ -53,25 +48,19 @@ from liveavatar.server.personas import ActivePersona
 from liveavatar.store import Store
 from liveavatar.tools import ToolRegistry
 
+from .budget import AudioBudget
+from .handles import HandleDirectory
+from .inbound import BrowserGone, decode_video_frame, receive_frame
 from .outbox import Outbox
 from .recorder import SessionRecorder
+from .tool_calls import ToolCalls
 from .turns import TurnTracker
 
 logger = logging.getLogger(__name__)
 
 CLOSE_TIMEOUT_S = 2.0
 MAX_BAD_FRAMES = 20  # recoverable protocol errors tolerated per session
-# Audio may average at most twice real time. The burst allowance is large because frames
-# that queued up while this process was busy arrive back to back: a stall must not look
-# like a flood.
-AUDIO_BUDGET_BYTES_PER_S = 2 * 32_000
-AUDIO_BURST_BYTES = 10 * 32_000
 RATE_NOTICE_INTERVAL_S = 1.0
-MAX_CONCURRENT_TOOLS = 4
-
-
-class _BrowserGone(Exception):
-    """The browser closed its socket; ends the session's task group quietly."""
 
 
 class _SessionEnded(Exception):
@@ -97,28 +86,6 @@ class BridgeDeps:
     hello_timeout_s: float = 10.0
 
 
-class HandleDirectory:
-    """Latest Live resumption handle per browser session id, so a reconnecting page
-    resumes its conversation. Bounded; entries expire with the handles (2 h)."""
-
-    def __init__(self, max_entries: int = 10_000, ttl_s: float = 7200.0) -> None:
-        self._entries: dict[str, tuple[float, str]] = {}
-        self._max = max_entries
-        self._ttl = ttl_s
-
-    def put(self, session_id: str, handle: str, now: float) -> None:
-        self._entries.pop(session_id, None)
-        self._entries[session_id] = (now + self._ttl, handle)
-        while len(self._entries) > self._max:
-            del self._entries[next(iter(self._entries))]
-
-    def get(self, session_id: str, now: float) -> str | None:
-        entry = self._entries.get(session_id)
-        if entry is None or entry[0] < now:
-            return None
-        return entry[1]
-
-
 class BridgeSession:
     """Serves one accepted browser WebSocket until either side ends it."""
 
@@ -133,13 +100,16 @@ class BridgeSession:
         self._turns = TurnTracker()
         self._link: LiveLink | None = None
         self._loop = asyncio.get_running_loop()
-        self._tools: dict[str, tuple[str, asyncio.Task[None]]] = {}
-        self._tool_slots = asyncio.Semaphore(MAX_CONCURRENT_TOOLS)
+        self._tools = ToolCalls(
+            name=self.id,
+            registry=deps.tools,
+            metrics=deps.metrics,
+            outbox=self._outbox,
+            respond=self._respond_to_tools,
+        )
         self._bad_frames = 0
-        self._audio_tokens = float(AUDIO_BURST_BYTES)
-        self._audio_refill_at = self._loop.time()
+        self._budget = AudioBudget(self._loop.time())
         self._rate_noticed_at = float("-inf")
-        self.dropped_input_frames = 0
 
     async def run(self) -> None:
         """Handshake, then bridge until the end; every error is turned into a close here."""
@@ -150,7 +120,7 @@ class BridgeSession:
         close_code = CLOSE_NORMAL
         try:
             close_code = await self._serve()
-        except* _BrowserGone:
+        except* BrowserGone:
             close_code = CLOSE_NORMAL
         except* AvatarError as group:
             err = _first(group)
@@ -275,17 +245,7 @@ class BridgeSession:
     # ---- browser -> Live -------------------------------------------------------------
 
     async def _receive(self) -> p.ClientMessage | bytes:
-        frame = await self.ws.receive()
-        if frame["type"] == "websocket.disconnect":
-            raise _BrowserGone
-        data = frame.get("bytes")
-        if data is not None:
-            return bytes(data)
-        text = frame.get("text") or ""
-        try:
-            return p.client_message.validate_json(text)
-        except ValidationError as exc:
-            raise RecoverableProtocolError(_describe(exc, text)) from exc
+        return await receive_frame(self.ws)
 
     async def _read_browser(self) -> None:
         assert self._link is not None
@@ -299,7 +259,7 @@ class BridgeSession:
                     self._control(self._turns.typed(msg.text, self._loop.time()))
                     await link.send_text(msg.text)
                 elif isinstance(msg, p.VideoFrame):
-                    await link.send_video(_decode_frame(msg), msg.mime_type)
+                    await link.send_video(decode_video_frame(msg), msg.mime_type)
                 elif isinstance(msg, p.AudioEnd):
                     await link.audio_stream_end()
                 elif isinstance(msg, p.Ping):
@@ -322,14 +282,8 @@ class BridgeSession:
                 f"{p.MAX_AUDIO_FRAME_BYTES})."
             )
         now = self._loop.time()
-        self._audio_tokens = min(
-            float(AUDIO_BURST_BYTES),
-            self._audio_tokens + (now - self._audio_refill_at) * AUDIO_BUDGET_BYTES_PER_S,
-        )
-        self._audio_refill_at = now
-        if len(pcm) > self._audio_tokens:
+        if not self._budget.admit(len(pcm), now):
             # Dropped, and said once a second at most: a fast client is not a broken one.
-            self.dropped_input_frames += 1
             if now - self._rate_noticed_at >= RATE_NOTICE_INTERVAL_S:
                 self._rate_noticed_at = now
                 self._outbox.put_control(
@@ -339,7 +293,6 @@ class BridgeSession:
                     )
                 )
             return
-        self._audio_tokens -= len(pcm)
         await link.send_audio(pcm)
 
     # ---- Live -> browser -------------------------------------------------------------
@@ -361,15 +314,15 @@ class BridgeSession:
         elif isinstance(event, Interrupted):
             self._outbox.flush_audio()
             self._control(t.interrupt(now))
-            self._cancel_tools(list(self._tools))
+            self._tools.cancel()
         elif isinstance(event, TurnComplete):
             self._control(t.complete(event.usage, now))
             self._record_turn()
         elif isinstance(event, ToolCall):
             for call in event.calls:
-                self._start_tool(call.id, call.name, call.args)
+                self._tools.start(call.id, call.name, call.args)
         elif isinstance(event, ToolCancel):
-            self._cancel_tools(list(event.ids))
+            self._tools.cancel(list(event.ids))
         elif isinstance(event, Handle):
             self.deps.handles.put(self.id, event.value, now)
         elif isinstance(event, Reconnecting):
@@ -404,35 +357,9 @@ class BridgeSession:
         for message in messages:
             self._outbox.put_control(message)
 
-    # ---- tools -----------------------------------------------------------------------
-
-    def _start_tool(self, call_id: str, name: str, args: dict[str, object]) -> None:
-        self._outbox.put_control(p.ToolActivity(call_id=call_id, name=name, status="started"))
-        task = asyncio.create_task(
-            self._run_tool(call_id, name, args), name=f"{self.id}-tool-{name}"
-        )
-        self._tools[call_id] = (name, task)
-        task.add_done_callback(lambda _t: self._tools.pop(call_id, None))
-
-    async def _run_tool(self, call_id: str, name: str, args: dict[str, object]) -> None:
-        async with self._tool_slots:
-            result = await self.deps.tools.call(name, dict(args))
-        status: Literal["finished", "failed"] = "finished" if result.ok else "failed"
-        self.deps.metrics.tool_calls.labels(name, status).inc()
-        self._outbox.put_control(p.ToolActivity(call_id=call_id, name=name, status=status))
-        assert self._link is not None
-        await self._link.send_tool_responses(
-            [types.FunctionResponse(id=call_id, name=name, response=result.response)]
-        )
-
-    def _cancel_tools(self, ids: list[str]) -> None:
-        for call_id in ids:
-            entry = self._tools.pop(call_id, None)
-            if entry is not None and not entry[1].done():
-                entry[1].cancel()
-                self._outbox.put_control(
-                    p.ToolActivity(call_id=call_id, name=entry[0], status="cancelled")
-                )
+    async def _respond_to_tools(self, responses: list[types.FunctionResponse]) -> None:
+        if self._link is not None:
+            await self._link.send_tool_responses(responses)
 
     # ---- writer, watchdog, teardown ----------------------------------------------------
 
@@ -445,7 +372,7 @@ class BridgeSession:
                 else:
                     await self.ws.send_text(frame)
             except (WebSocketDisconnect, RuntimeError, OSError) as exc:
-                raise _BrowserGone from exc
+                raise BrowserGone from exc
 
     async def _watch_shutdown(self) -> None:
         await self.deps.shutting_down.wait()
@@ -469,11 +396,7 @@ class BridgeSession:
             self._admission.release()
 
     async def _teardown(self, close_code: int) -> None:
-        tools = [task for _, task in self._tools.values()]
-        for task in tools:
-            task.cancel()
-        if tools:
-            await asyncio.wait(tools, timeout=CLOSE_TIMEOUT_S)
+        await self._tools.close()
         if self._link is not None:
             await self._link.close()
         if self.ws.client_state == WebSocketState.CONNECTED:
@@ -491,25 +414,3 @@ def _first(group: BaseExceptionGroup[Exception]) -> Exception:
         exc = exc.exceptions[0]
     assert isinstance(exc, Exception)
     return exc
-
-
-def _decode_frame(msg: p.VideoFrame) -> bytes:
-    try:
-        data = base64.b64decode(msg.data, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise RecoverableProtocolError("video_frame.data is not valid base64.") from exc
-    if len(data) > p.MAX_VIDEO_FRAME_BYTES:
-        raise RecoverableProtocolError("Video frame too large.")
-    return data
-
-
-def _describe(exc: ValidationError, text: str) -> str:
-    try:
-        doc = json.loads(text)
-    except ValueError:
-        return "Frames must be JSON objects or binary audio."
-    if not isinstance(doc, dict) or "type" not in doc:
-        return "Messages need a type."
-    err = exc.errors(include_url=False, include_input=False)[0]
-    where = ".".join(str(x) for x in err["loc"])
-    return f"Invalid {str(doc['type'])[:30]!r} message at {where or 'top level'}: {err['msg']}"

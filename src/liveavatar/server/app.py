@@ -13,7 +13,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from google import genai
 
 from liveavatar.auth import StoreUsers, build_gatekeeper
-from liveavatar.bridge.session import BridgeDeps, HandleDirectory
+from liveavatar.bridge.handles import HandleDirectory
+from liveavatar.bridge.session import BridgeDeps
 from liveavatar.live.connection import LiveChannel, build_client
 from liveavatar.live.endpoint import endpoint_factory, setup_body
 from liveavatar.live.link import Opener, sdk_opener

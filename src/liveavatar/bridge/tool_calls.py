@@ -1,0 +1,79 @@
+"""Server-side tool calls of one session: each its own named task, never blocking audio."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Literal
+
+from google.genai import types
+
+from liveavatar import protocol as p
+from liveavatar.server.metrics import Metrics
+from liveavatar.tools import ToolRegistry
+
+from .outbox import Outbox
+
+MAX_CONCURRENT_TOOLS = 4
+CANCEL_TIMEOUT_S = 2.0
+
+Respond = Callable[[list[types.FunctionResponse]], Awaitable[None]]
+
+
+class ToolCalls:
+    """Runs Live's function calls through the registry and answers with `toolResponse`.
+
+    At most MAX_CONCURRENT_TOOLS run at once (the rest wait); each is bounded by its tool's
+    timeout; the browser sees started/finished/failed/cancelled.
+    """
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        registry: ToolRegistry,
+        metrics: Metrics,
+        outbox: Outbox,
+        respond: Respond,
+    ) -> None:
+        self._name = name
+        self._registry = registry
+        self._metrics = metrics
+        self._outbox = outbox
+        self._respond = respond
+        self._running: dict[str, tuple[str, asyncio.Task[None]]] = {}
+        self._slots = asyncio.Semaphore(MAX_CONCURRENT_TOOLS)
+
+    def start(self, call_id: str, name: str, args: dict[str, object]) -> None:
+        self._outbox.put_control(p.ToolActivity(call_id=call_id, name=name, status="started"))
+        task = asyncio.create_task(self._run(call_id, name, args), name=f"{self._name}-tool-{name}")
+        self._running[call_id] = (name, task)
+        task.add_done_callback(lambda _t: self._running.pop(call_id, None))
+
+    async def _run(self, call_id: str, name: str, args: dict[str, object]) -> None:
+        async with self._slots:
+            result = await self._registry.call(name, dict(args))
+        status: Literal["finished", "failed"] = "finished" if result.ok else "failed"
+        self._metrics.tool_calls.labels(name, status).inc()
+        self._outbox.put_control(p.ToolActivity(call_id=call_id, name=name, status=status))
+        await self._respond(
+            [types.FunctionResponse(id=call_id, name=name, response=result.response)]
+        )
+
+    def cancel(self, ids: list[str] | None = None) -> None:
+        """Cancel the given calls (all when None), telling the browser."""
+        for call_id in list(self._running) if ids is None else ids:
+            entry = self._running.pop(call_id, None)
+            if entry is not None and not entry[1].done():
+                entry[1].cancel()
+                self._outbox.put_control(
+                    p.ToolActivity(call_id=call_id, name=entry[0], status="cancelled")
+                )
+
+    async def close(self) -> None:
+        """Cancel whatever still runs and wait for it, bounded."""
+        tasks = [task for _, task in self._running.values()]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=CANCEL_TIMEOUT_S)
