@@ -14,10 +14,10 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 
+from liveavatar.protocol import MAX_JSON_FRAME_BYTES
 from liveavatar.settings import Settings
 
 from .app import create_app, drain_sessions
-from .protocol_limits import WS_MAX_BYTES
 from .static import create_static_app
 
 
@@ -50,7 +50,8 @@ def uvicorn_config(app: FastAPI, settings: Settings, *, port: int | None = None)
         port=settings.port if port is None else port,
         log_config=None,  # our JSON root handler formats uvicorn's lines too
         ws="websockets-sansio",
-        ws_max_size=WS_MAX_BYTES,
+        # A bigger frame is refused by the WebSocket layer itself with close code 1009.
+        ws_max_size=MAX_JSON_FRAME_BYTES,
         ws_ping_interval=20,
         ws_ping_timeout=20,
         timeout_graceful_shutdown=int(settings.shutdown_grace_s) + 2,
