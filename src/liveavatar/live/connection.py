@@ -71,6 +71,14 @@ class LiveOpenError(Exception):
         self.code = code
 
 
+def ca_context(settings: Settings) -> ssl.SSLContext | None:
+    """Trust the configured CA (the emulator's certificate) instead of the system store."""
+    ca = settings.live_ca_file
+    if ca is None and settings.live_backend == "emulator":
+        ca = settings.emulator_cert_dir / "cert.pem"
+    return ssl.create_default_context(cafile=str(ca)) if ca is not None else None
+
+
 def build_client(settings: Settings) -> tuple[genai.Client, str]:
     """The SDK client for the configured Live backend, and a label for logs.
 
@@ -81,11 +89,9 @@ def build_client(settings: Settings) -> tuple[genai.Client, str]:
     http: dict[str, Any] = {}
     if settings.vertex_ai_endpoint or settings.live_backend == "emulator":
         http["base_url"] = settings.vertex_ai_endpoint or "https://127.0.0.1:9000"
-    ca = settings.live_ca_file
-    if ca is None and settings.live_backend == "emulator":
-        ca = settings.emulator_cert_dir / "cert.pem"
-    if ca is not None:
-        http["async_client_args"] = {"ssl": ssl.create_default_context(cafile=str(ca))}
+    ctx = ca_context(settings)
+    if ctx is not None:
+        http["async_client_args"] = {"ssl": ctx}
     options = types.HttpOptions(**http) if http else None
     if settings.live_backend == "vertex":
         client = genai.Client(

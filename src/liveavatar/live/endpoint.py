@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import ssl
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -12,6 +11,7 @@ from google.genai import types
 
 from liveavatar.settings import Settings
 
+from .connection import ca_context
 from .persona import Persona
 from .raw import Endpoint
 
@@ -26,14 +26,6 @@ def _ws_base(url: str) -> str:
     parts = urlsplit(url)
     scheme = "ws" if parts.scheme in ("http", "ws") else "wss"
     return f"{scheme}://{parts.netloc}{parts.path.rstrip('/')}"
-
-
-def ca_context(settings: Settings) -> ssl.SSLContext | None:
-    """Trust the configured CA (the emulator's certificate) instead of the system store."""
-    ca = settings.live_ca_file
-    if ca is None and settings.live_backend == "emulator":
-        ca = settings.emulator_cert_dir / "cert.pem"
-    return ssl.create_default_context(cafile=str(ca)) if ca is not None else None
 
 
 def endpoint_factory(settings: Settings) -> EndpointFactory:
