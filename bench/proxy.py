@@ -440,6 +440,7 @@ async def run_once(cfg: RunConfig) -> dict[str, Any]:
                     LIVE_CLIENT=cfg.live_client,
                     VERTEX_AI_ENDPOINT=f"https://{HOST}:{emu_port}",
                     LIVE_CA_FILE=str(Path(tmp) / "cert.pem"),
+                    DATA_DIR=str(Path(tmp) / "data"),
                     HOST=HOST,
                     PORT=str(port),
                     MAX_SESSIONS=str(max(1000, 4 * cfg.sessions)),

@@ -7,6 +7,7 @@ import contextlib
 import os
 import socket
 import sys
+import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -50,8 +51,8 @@ async def serve_process(
         "PORT": str(port),
         "NO_GCE_CHECK": "true",
     }
-    if data_dir is not None:
-        env["DATA_DIR"] = str(data_dir)
+    # Own state per process: usage and conversations of other runs must not leak in.
+    env["DATA_DIR"] = str(data_dir or tempfile.mkdtemp(prefix="liveavatar-serve-"))
     output = asyncio.subprocess.PIPE if capture else asyncio.subprocess.DEVNULL
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
