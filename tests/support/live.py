@@ -8,12 +8,12 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 from google import genai
 from google.auth.credentials import Credentials as AuthCredentials
 from google.genai import errors, types
 from google.oauth2.credentials import Credentials
 
+from liveavatar.audio.pcm import rms as pcm_rms
 from liveavatar.emulator.server import EmulatorServer
 from liveavatar.emulator.tls import client_context
 
@@ -89,9 +89,7 @@ def turn_completes(t: Transcript) -> int:
     return t.count(lambda m: bool(m.server_content and m.server_content.turn_complete))
 
 
-def rms(pcm: bytes) -> float:
-    samples = np.frombuffer(pcm[: len(pcm) & ~1], dtype="<i2").astype(np.float64)
-    return float(np.sqrt(np.mean(samples**2)) / 32768) if samples.size else 0.0
+rms = pcm_rms  # tests read levels with the same function the product uses
 
 
 @contextlib.asynccontextmanager

@@ -22,9 +22,10 @@ from liveavatar.media import MediaUnavailable, make_media_store
 from liveavatar.media.gcs import GcsMediaStore
 from liveavatar.media.signing import LocalKeySigner
 from liveavatar.server.media_routes import router
+from tests.support.procs import free_port
 from tests.unit.media.support import service_account_info, verify_v4_signed_url
 
-from .conftest import Bucket, free_port, write_key_file
+from .conftest import Bucket, write_key_file
 
 EMAIL = "media-signer@demo-test.iam.gserviceaccount.com"
 CLIP = b"\x1aE\xdf\xa3" + bytes(range(256)) * 64  # an EBML (WebM) header, then filler

@@ -17,9 +17,10 @@ from google.oauth2 import credentials as oauth2
 from liveavatar.media import MediaSigningError
 from liveavatar.media.gcs import GcsMediaStore
 from liveavatar.media.signing import IamSigner
+from tests.support.procs import free_port
 from tests.unit.media.support import PROJECT, verify_v4_signed_url
 
-from .conftest import Bucket, IamStandIn, free_port
+from .conftest import Bucket, IamStandIn
 
 RUNTIME_EMAIL = "backend-runtime@demo-test.iam.gserviceaccount.com"
 CLIP = b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 32  # an MP4 box header, then filler

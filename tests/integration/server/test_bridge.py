@@ -5,16 +5,11 @@ from __future__ import annotations
 import json
 
 import httpx
-import numpy as np
 
+from liveavatar.audio.pcm import rms
 from liveavatar.emulator.server import EmulatorServer
 from tests.integration.server.conftest import Backend, StartBackend, backend_settings
 from tests.support.browser import browser, count, stream_speech
-
-
-def rms(pcm: bytes) -> float:
-    x = np.frombuffer(pcm[: len(pcm) & ~1], dtype="<i2").astype(np.float64)
-    return float(np.sqrt(np.mean(x**2)) / 32768) if x.size else 0.0
 
 
 async def test_spoken_turn_round_trip(backend: Backend) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import socket
 import subprocess
 import time
 import urllib.error
@@ -23,6 +22,7 @@ import pytest
 
 from liveavatar.store import DB_FILENAME, SQLiteStore, Store
 from liveavatar.store.firestore import FirestoreStore
+from tests.support.procs import free_port
 
 REPO = Path(__file__).resolve().parents[3]
 LAUNCHER = REPO / "tests" / "support" / "firestore_emulator.js"
@@ -39,13 +39,6 @@ class FirestoreEmulator:
         request = urllib.request.Request(f"{self.http}/reset", method="DELETE")
         with urllib.request.urlopen(request, timeout=5) as response:
             response.read()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:

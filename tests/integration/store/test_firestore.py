@@ -10,8 +10,9 @@ from google.cloud.firestore import AsyncClient
 
 from liveavatar.store import NotFound, PersonaConfig, StoreUnavailable, TurnRecord
 from liveavatar.store.firestore import FirestoreStore
+from tests.support.procs import free_port
 
-from .conftest import PROJECT, free_port
+from .conftest import PROJECT
 
 T0 = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC)
 
