@@ -19,6 +19,10 @@ MAX_VIDEO_FRAME_BYTES = 512 * 1024  # decoded JPEG bytes
 MAX_AUDIO_FRAME_BYTES = 32_000  # one second of 16 kHz PCM16; browsers send 640-byte blocks
 MAX_JSON_FRAME_BYTES = 1_000_000  # a base64 video frame plus envelope
 
+# JSON itself has no NaN or infinity; pydantic's parser accepts them (and 1e400 overflows
+# to inf), but they cannot be echoed back: serialised they become null. Refused at the edge.
+FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
+
 
 class Message(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -28,12 +32,20 @@ class Message(BaseModel):
 
 
 class Hello(Message):
-    """First frame from the browser. `session_id` resumes a session after a reconnect."""
+    """First frame from the browser. `session_id` resumes a session after a reconnect.
+
+    `browser_key` is a random secret the page keeps for its browser (local storage): with
+    sign-in off it binds a session to the browser that opened it, so only that browser can
+    resume it. Signed-in sessions are bound to the user instead.
+    """
 
     type: Literal["hello"]
     version: int = Field(ge=1)
     token: str | None = Field(default=None, max_length=8192)
     session_id: str | None = Field(default=None, max_length=64)
+    browser_key: str | None = Field(
+        default=None, min_length=16, max_length=128, pattern=r"^[A-Za-z0-9_-]+$"
+    )
     voice: str | None = Field(default=None, max_length=40)
     persona: str | None = Field(default=None, max_length=80)
 
@@ -61,8 +73,10 @@ class AudioEnd(Message):
 
 
 class Ping(Message):
+    """Round-trip probe; `t` is any finite number, echoed back unchanged in `pong`."""
+
     type: Literal["ping"]
-    t: float = 0.0
+    t: FiniteFloat = 0.0
 
 
 class Bye(Message):
@@ -184,7 +198,7 @@ class GoingAway(Message):
 
 class Pong(Message):
     type: Literal["pong"] = "pong"
-    t: float
+    t: FiniteFloat
 
 
 ServerMessage = (

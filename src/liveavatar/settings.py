@@ -91,6 +91,10 @@ class Settings(BaseSettings):
     tool_timeout_s: float = Field(default=5.0, gt=0)
     shutdown_grace_s: float = Field(default=3.0, ge=0)
     hello_timeout_s: float = Field(default=10.0, gt=0)
+    # Sockets that have not said hello yet: their own bound, and a shorter wait once more
+    # than half of it is taken (see server/capacity.py).
+    max_waiting_hello: int = Field(default=64, ge=1)
+    hello_timeout_pressed_s: float = Field(default=2.0, gt=0)
     persona_cache_s: float = Field(default=5.0, ge=0)
 
     # Store (`store/`): SQLite file under DATA_DIR by default, Firestore in production.
@@ -125,6 +129,22 @@ class Settings(BaseSettings):
     admin_token: SecretStr | None = None
     secrets_backend: Literal["env", "secret-manager"] = "env"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    # The HTTP edge (`server/limits.py`, `server/security.py`): who may speak for the
+    # client's address, how long a socket may take, how many may be open, which sites may
+    # frame the page. See docs/API.md "Limits and timeouts".
+    trusted_proxies: list[str] = Field(
+        default=[],
+        description="Peers whose X-Forwarded-For/-Proto are believed (IPs, CIDRs or '*'); "
+        "empty: no forwarded header is believed.",
+    )
+    http_header_timeout_s: float = Field(default=10.0, gt=0)
+    http_keep_alive_s: int = Field(default=5, ge=1)
+    max_connections: int = Field(default=1000, ge=1)
+    frame_ancestors: list[str] = Field(
+        default=["'self'"],
+        description="CSP frame-ancestors of the page: 'self', 'none' or https origins.",
+    )
 
     # Live emulator (`liveavatar emulator`); CLI flags override these.
     emulator_host: str = "127.0.0.1"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 from collections.abc import Callable
@@ -25,9 +26,12 @@ def _utcnow() -> dt.datetime:
 class SessionRecorder:
     """Writes a conversation as it happens: the start, each turn the moment it ends, the end.
 
-    The bridge only enqueues (never waits on the store); the `run` task writes each turn
-    in one atomic store call, so a crash loses at most the turn in progress. A failing
-    store is logged and the session goes on: the conversation matters more than its log.
+    The bridge only enqueues (never waits on the store); the recorder's own writer task
+    writes each turn in one atomic store call keyed by (conversation, turn index), so a
+    write that is repeated after an interruption is stored once, and a crash loses at most
+    the turn in progress. The writer is owned here, not by the session's task group: the
+    session ending never cancels a write half done. A failing store is logged and the
+    session goes on: the conversation matters more than its log.
     """
 
     def __init__(
@@ -39,6 +43,7 @@ class SessionRecorder:
         persona_version: int | None,
         first_index: int = 0,
         clock: Callable[[], dt.datetime] = _utcnow,
+        name: str = "recorder",
     ) -> None:
         """`first_index` continues a resumed conversation's turn numbering."""
         self._store = store
@@ -46,14 +51,24 @@ class SessionRecorder:
         self._user_id = user_id
         self._persona_version = persona_version
         self._clock = clock
+        self._name = name
         self._started_at = clock()
         self._queue: asyncio.Queue[TurnRecord] = asyncio.Queue(QUEUE_TURNS)
+        self._in_flight: TurnRecord | None = None
+        self._writer: asyncio.Task[None] | None = None
         self._index = first_index
         self._errors = 0
         self._started = False
+        self._finished = False
+
+    @property
+    def turns_recorded(self) -> int:
+        """How many turns this session handed to the recorder."""
+        return self._index
 
     async def start(self) -> None:
-        """Record the conversation's start (bounded; a store failure is logged, not raised)."""
+        """Record the conversation's start (bounded; a store failure is logged, not raised)
+        and start the writer."""
         try:
             async with asyncio.timeout(WRITE_TIMEOUT_S):
                 await self._store.start_conversation(
@@ -63,9 +78,13 @@ class SessionRecorder:
             self._started = True
         except Exception:
             logger.exception("could not record the conversation start")
+        self._writer = asyncio.create_task(self._run(), name=f"{self._name}-writer")
 
     def turn(self, done: FinishedTurn) -> None:
         """Queue a finished turn for writing now; never blocks the caller."""
+        if self._finished:
+            logger.error("turn finished after the session ended", extra={"turn": self._index})
+            return
         ended = self._clock()
         started = ended - dt.timedelta(milliseconds=done.turn_latency_ms)
         record = TurnRecord(
@@ -89,11 +108,15 @@ class SessionRecorder:
     def error(self) -> None:
         self._errors += 1
 
-    async def run(self) -> None:
+    async def _run(self) -> None:
         """The writer task: one atomic write per turn, in order."""
         while True:
             record = await self._queue.get()
+            # Kept until written: if this task is cancelled mid-write, `finish` writes it
+            # again, and the store's turn key makes the second write a no-op.
+            self._in_flight = record
             await self._write(record)
+            self._in_flight = None
             self._queue.task_done()
 
     async def _write(self, record: TurnRecord) -> None:
@@ -115,13 +138,32 @@ class SessionRecorder:
             logger.exception("could not record a turn", extra={"turn": record.index})
 
     async def finish(self) -> None:
-        """Write what is queued (bounded), then the conversation's end and duration."""
-        while not self._queue.empty():
-            try:
+        """Write every turn still owed (bounded), then the conversation's end and duration.
+
+        Runs once; later calls return at once. Never raises for a store problem.
+        """
+        if self._finished:
+            return
+        self._finished = True
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + DRAIN_TIMEOUT_S
+        if self._writer is not None:
+            # Let the writer drain the queue on its own first; then stop it wherever it is.
+            with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(DRAIN_TIMEOUT_S):
-                    await self._write(self._queue.get_nowait())
+                    await self._queue.join()
+            self._writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._writer
+        owed = [] if self._in_flight is None else [self._in_flight]
+        while not self._queue.empty():
+            owed.append(self._queue.get_nowait())
+        for record in owed:
+            try:
+                async with asyncio.timeout(max(0.1, deadline - loop.time())):
+                    await self._write(record)
             except TimeoutError:
-                logger.error("gave up writing queued turns at shutdown")
+                logger.error("gave up writing queued turns", extra={"turns": len(owed)})
                 break
         if not self._started:
             return

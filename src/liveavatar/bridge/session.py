@@ -1,14 +1,15 @@
 """One browser WebSocket bridged to one Live conversation: reader, writer, Live and watchdog
-tasks in one task group, with one place where errors become browser messages and closes."""
+tasks in one task group, one place where errors become browser messages and closes, and
+one teardown that always runs to its end."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
 import logging
-import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 from google.genai import types
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
@@ -16,7 +17,9 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from liveavatar import protocol as p
 from liveavatar.auth import Admission, Gatekeeper
 from liveavatar.errors import (
+    CLOSE_BAD_REQUEST,
     CLOSE_GOING_AWAY,
+    CLOSE_INTERNAL,
     CLOSE_NORMAL,
     AvatarError,
     HelloTimeout,
@@ -43,13 +46,15 @@ from liveavatar.live.persona import PREBUILT_VOICES, Persona
 from liveavatar.log import session_id_var
 from liveavatar.media import MediaStore
 from liveavatar.media.avatar import list_avatar_media, sign_avatar_media
+from liveavatar.server.capacity import HelloTicket
 from liveavatar.server.metrics import Metrics
 from liveavatar.server.personas import ActivePersona
 from liveavatar.store import Store
 from liveavatar.tools import ToolRegistry
 
 from .budget import AudioBudget
-from .handles import HandleDirectory
+from .handles import HandleDirectory, Lookup, Resumable
+from .ids import is_session_id, log_ref, new_session_id, owner_key
 from .inbound import BrowserGone, decode_video_frame, receive_frame
 from .outbox import Outbox
 from .recorder import SessionRecorder
@@ -59,6 +64,7 @@ from .turns import TurnTracker
 logger = logging.getLogger(__name__)
 
 CLOSE_TIMEOUT_S = 2.0
+TEARDOWN_TIMEOUT_S = 10.0  # a cancelled session still waits this long for its teardown
 MAX_BAD_FRAMES = 20  # recoverable protocol errors tolerated per session
 RATE_NOTICE_INTERVAL_S = 1.0
 
@@ -87,21 +93,36 @@ class BridgeDeps:
 
 
 class BridgeSession:
-    """Serves one accepted browser WebSocket until either side ends it."""
+    """Serves one accepted browser WebSocket until either side ends it.
 
-    def __init__(self, ws: WebSocket, deps: BridgeDeps, *, client_ip: str) -> None:
+    Whatever ends it (bye, a close frame, a dropped network, an error, the quota, server
+    shutdown or cancellation), `run` finishes with one teardown that gives back everything
+    taken at admission exactly once: tool tasks, the turn in progress (recorded), the Live
+    connection, the socket, the conversation record, the quota charge and the session slot.
+    """
+
+    def __init__(
+        self,
+        ws: WebSocket,
+        deps: BridgeDeps,
+        *,
+        client_ip: str,
+        hello_ticket: HelloTicket | None = None,
+    ) -> None:
         self.ws = ws
         self.deps = deps
         self.client_ip = client_ip
+        self._hello_ticket = hello_ticket
         self._admission: Admission | None = None
         self._recorder: SessionRecorder | None = None
-        self.id = "s-" + secrets.token_urlsafe(12)
+        self.id = new_session_id()
+        self._ref = log_ref(self.id)
         self._outbox = Outbox()
         self._turns = TurnTracker()
         self._link: LiveLink | None = None
         self._loop = asyncio.get_running_loop()
         self._tools = ToolCalls(
-            name=self.id,
+            name=self._ref,
             registry=deps.tools,
             metrics=deps.metrics,
             outbox=self._outbox,
@@ -110,13 +131,27 @@ class BridgeSession:
         self._bad_frames = 0
         self._budget = AudioBudget(self._loop.time())
         self._rate_noticed_at = float("-inf")
+        self._torn_down = False
 
     async def run(self) -> None:
-        """Handshake, then bridge until the end; every error is turned into a close here."""
+        """Handshake, then bridge until the end; then tear down, always to the end."""
         metrics = self.deps.metrics
         metrics.sessions.inc()
         metrics.active_sessions.inc()
-        token = session_id_var.set(self.id)
+        token = session_id_var.set(self._ref)
+        close_code = CLOSE_GOING_AWAY  # if cancelled: the server is stopping
+        try:
+            close_code = await self._serve_to_close_code()
+        finally:
+            try:
+                await _run_to_end(self._teardown(close_code), name=f"{self._ref}-teardown")
+            finally:
+                metrics.active_sessions.dec()
+                session_id_var.reset(token)
+
+    async def _serve_to_close_code(self) -> int:
+        """Serve; every way the session can end becomes a close code here, in one place."""
+        metrics = self.deps.metrics
         close_code = CLOSE_NORMAL
         try:
             close_code = await self._serve()
@@ -132,28 +167,24 @@ class BridgeSession:
                 "session ended by error", extra={"code": err.fault.code, "error": str(err)}
             )
             await self._send_now(p.Error(code=err.fault.code, message=str(err), fatal=True))
-            close_code = err.fault.close_code or CLOSE_NORMAL
+            # A fatal error always closes with its own code, never a normal 1000.
+            close_code = err.fault.close_code or CLOSE_BAD_REQUEST
         except* _SessionEnded as group:
             ended = _first(group)
             assert isinstance(ended, _SessionEnded)
-            close_code = ended.code
-            if close_code == CLOSE_GOING_AWAY:
+            if ended.code == CLOSE_GOING_AWAY:
                 await self._send_now(
                     p.GoingAway(reason="The server is restarting.", reconnect_after_ms=250)
                 )
+            close_code = ended.code
         except* Exception:
             metrics.errors.labels("internal").inc()
             logger.exception("session failed")
             await self._send_now(
                 p.Error(code="internal", message="Something went wrong on our side.", fatal=True)
             )
-            close_code = 1011
-        finally:
-            metrics.active_sessions.dec()
-            metrics.dropped_audio.inc(self._outbox.dropped_chunks)
-            await self._teardown(close_code)
-            await self._settle()
-            session_id_var.reset(token)
+            close_code = CLOSE_INTERNAL
+        return close_code
 
     async def _serve(self) -> int:
         self.deps.gate.check_connection(self.client_ip)
@@ -161,6 +192,7 @@ class BridgeSession:
         admission = self._admission = await self.deps.gate.admit(
             hello.token, client_ip=self.client_ip
         )
+        owner = owner_key(admission.identity, hello.browser_key)
         active = await self.deps.personas()
         persona = active.persona
         if hello.voice is not None:
@@ -168,25 +200,24 @@ class BridgeSession:
             if voice not in PREBUILT_VOICES:
                 raise ProtocolError(f"Unknown voice {hello.voice[:40]!r}.")
             persona = dataclasses.replace(persona, voice=voice)
-        resume_id = hello.session_id
-        handle = self.deps.handles.get(resume_id, self._loop.time()) if resume_id else None
-        if handle and resume_id:
-            self.id = resume_id
-            session_id_var.set(self.id)
-        link = self._link = LiveLink(self.deps.opener_for(persona), name=self.id)
+        resumed = await self._resume(hello.session_id, owner, admission.identity.uid)
+        handle = resumed.handle if resumed else None
+        self.deps.handles.claim(self.id, owner, self._loop.time())
+        link = self._link = LiveLink(self.deps.opener_for(persona), name=self._ref)
         await link.start(handle)
         recorder = self._recorder = SessionRecorder(
             self.deps.store,
             conversation_id=self.id,
             user_id=admission.identity.uid,
             persona_version=active.version,
-            first_index=await self._turns_so_far() if handle else 0,
+            first_index=await self._turns_so_far() if resumed else 0,
+            name=self._ref,
         )
         await recorder.start()
         self._outbox.put_control(
             p.Ready(
                 session_id=self.id,
-                resumed=handle is not None,
+                resumed=resumed is not None,
                 voice=persona.voice,
                 persona=persona.name,
                 avatar=p.AvatarMedia(**await self._avatar_urls(active)),
@@ -194,16 +225,38 @@ class BridgeSession:
         )
         logger.info(
             "session ready",
-            extra={"resumed": handle is not None, "uid": admission.identity.uid},
+            extra={"resumed": resumed is not None, "uid": admission.identity.uid},
         )
         async with asyncio.TaskGroup() as tg:
-            tg.create_task(self._read_browser(), name=f"{self.id}-browser")
-            tg.create_task(self._read_live(link), name=f"{self.id}-live")
-            tg.create_task(self._write_browser(), name=f"{self.id}-writer")
-            tg.create_task(self._watch_shutdown(), name=f"{self.id}-watchdog")
-            tg.create_task(recorder.run(), name=f"{self.id}-recorder")
-            tg.create_task(admission.quota.enforce(self._quota_warning), name=f"{self.id}-quota")
+            tg.create_task(self._read_browser(), name=f"{self._ref}-browser")
+            tg.create_task(self._read_live(link), name=f"{self._ref}-live")
+            tg.create_task(self._write_browser(), name=f"{self._ref}-writer")
+            tg.create_task(self._watch_shutdown(), name=f"{self._ref}-watchdog")
+            tg.create_task(admission.quota.enforce(self._quota_warning), name=f"{self._ref}-quota")
         return CLOSE_NORMAL
+
+    async def _resume(self, session_id: str | None, owner: str, uid: str) -> Resumable | None:
+        """The session `hello` asks to resume, if the caller owns it; else a fresh start.
+
+        A foreign id is never resumed: the caller gets a new session (and learns nothing
+        about the other one), and the attempt is logged without either id.
+        """
+        if session_id is None or not is_session_id(session_id):
+            return None
+        found = self.deps.handles.lookup(session_id, owner, self._loop.time())
+        if found is Lookup.FOREIGN:
+            self.deps.metrics.errors.labels("resume_refused").inc()
+            logger.warning(
+                "resume refused: the session belongs to another user",
+                extra={"uid": uid, "requested": log_ref(session_id)},
+            )
+            return None
+        if not isinstance(found, Resumable):
+            return None
+        self.id = session_id
+        self._ref = log_ref(session_id)
+        session_id_var.set(self._ref)
+        return found
 
     async def _turns_so_far(self) -> int:
         try:
@@ -226,16 +279,23 @@ class BridgeSession:
         self._outbox.put_control(p.Error(code=warning.fault.code, message=str(warning)))
 
     async def _hello(self) -> p.Hello:
+        timeout_s = self.deps.hello_timeout_s
+        if self._hello_ticket is not None:
+            timeout_s = self._hello_ticket.timeout_s
         try:
-            async with asyncio.timeout(self.deps.hello_timeout_s):
-                while True:
-                    msg = await self._receive()
-                    if isinstance(msg, p.Hello):
-                        break
-                    # Audio or anything else before hello is a protocol violation.
-                    raise ProtocolError("The first message must be hello.")
+            async with asyncio.timeout(timeout_s):
+                msg = await self._receive()
         except TimeoutError as exc:
             raise HelloTimeout("No hello received in time.") from exc
+        except RecoverableProtocolError as exc:
+            # Nothing is established before hello: a bad first frame ends the session.
+            raise ProtocolError(f"The first message must be a valid hello. {exc}") from exc
+        finally:
+            if self._hello_ticket is not None:
+                self._hello_ticket.done()
+        if not isinstance(msg, p.Hello):
+            # Audio or anything else before hello is a protocol violation.
+            raise ProtocolError("The first message must be hello.")
         if msg.version != p.PROTOCOL_VERSION:
             raise UnsupportedVersion(
                 f"Protocol version {msg.version} is not supported; use {p.PROTOCOL_VERSION}."
@@ -387,25 +447,65 @@ class BridgeSession:
         except (TimeoutError, WebSocketDisconnect, RuntimeError, OSError):
             pass
 
-    async def _settle(self) -> None:
-        """Write what the conversation still owes the store and give back quota and slot."""
-        if self._recorder is not None:
-            await self._recorder.finish()
-        if self._admission is not None:
-            await self._admission.quota.finish()
-            self._admission.release()
-
     async def _teardown(self, close_code: int) -> None:
-        await self._tools.close()
+        """Give back everything the session took, exactly once, each step on its own:
+        a step that fails is logged and the next one still runs."""
+        if self._torn_down:
+            return
+        self._torn_down = True
+        if self._hello_ticket is not None:
+            self._hello_ticket.done()
+        await _step("tools", self._tools.close())
+        await _step("turn in progress", self._record_turn_in_progress())
         if self._link is not None:
-            await self._link.close()
-        if self.ws.client_state == WebSocketState.CONNECTED:
-            try:
-                async with asyncio.timeout(CLOSE_TIMEOUT_S):
-                    await self.ws.close(close_code)
-            except (TimeoutError, RuntimeError, OSError):
-                pass
+            await _step("live", self._link.close())
+        await _step("socket", self._close_socket(close_code))
+        if self._recorder is not None:
+            await _step("conversation record", self._recorder.finish())
+        if self._admission is not None:
+            await _step("quota", self._admission.quota.finish())
+            self._admission.release()
+        self.deps.metrics.dropped_audio.inc(self._outbox.dropped_chunks)
         logger.info("session closed", extra={"close_code": close_code})
+
+    async def _record_turn_in_progress(self) -> None:
+        """A turn cut by the end of the session is kept, marked interrupted."""
+        t = self._turns
+        if not t.active or not (t.user_text.strip() or t.model_text.strip()):
+            return
+        now = self._loop.time()
+        t.interrupt(now)
+        t.complete(None, now)
+        self._record_turn()
+
+    async def _close_socket(self, close_code: int) -> None:
+        if self.ws.client_state != WebSocketState.CONNECTED:
+            return
+        try:
+            async with asyncio.timeout(CLOSE_TIMEOUT_S):
+                await self.ws.close(close_code)
+        except (TimeoutError, WebSocketDisconnect, RuntimeError, OSError):
+            # The browser closed first (the page's Stop sends bye and closes at once), or
+            # the network is gone: either way the socket is done.
+            pass
+
+
+async def _step(what: str, step: Awaitable[object]) -> None:
+    try:
+        await step
+    except Exception:
+        logger.exception("teardown step failed", extra={"step": what})
+
+
+async def _run_to_end(teardown: Coroutine[Any, Any, None], *, name: str) -> None:
+    """Run `teardown` in its own task so that cancelling the session (server shutdown)
+    cannot stop it halfway; a cancelled caller still waits for it, bounded."""
+    task = asyncio.create_task(teardown, name=name)
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await asyncio.wait([task], timeout=TEARDOWN_TIMEOUT_S)
+        raise
 
 
 def _first(group: BaseExceptionGroup[Exception]) -> Exception:

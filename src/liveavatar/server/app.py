@@ -26,13 +26,17 @@ from liveavatar.settings import Settings
 from liveavatar.store import Store, make_store
 from liveavatar.tools import ToolRegistry, default_tools
 
+from .capacity import SocketCapacity
 from .http import router as http_router
 from .media_routes import router as media_router
 from .metrics import Metrics
 from .personas import PersonaSource
+from .security import DOCS_CSP, SecurityHeaders, api_headers
 from .ws import router as ws_router
 
 logger = logging.getLogger(__name__)
+
+REDOC_PATH = "/redoc"
 
 
 @dataclass
@@ -48,6 +52,7 @@ class AppState:
     media: MediaStore
     personas: PersonaSource
     deps: BridgeDeps
+    capacity: SocketCapacity
     sessions: set[asyncio.Task[None]] = field(default_factory=set)
 
 
@@ -102,8 +107,13 @@ def create_app(settings: Settings) -> FastAPI:
             shutting_down=asyncio.Event(),
             hello_timeout_s=settings.hello_timeout_s,
         )
+        capacity = SocketCapacity(
+            max_waiting=settings.max_waiting_hello,
+            hello_timeout_s=settings.hello_timeout_s,
+            pressed_hello_timeout_s=settings.hello_timeout_pressed_s,
+        )
         app.state.live = AppState(
-            settings, client, label, tools, metrics, store, media, personas, deps
+            settings, client, label, tools, metrics, store, media, personas, deps, capacity
         )
         app.state.media = media
 
@@ -127,12 +137,26 @@ def create_app(settings: Settings) -> FastAPI:
             await drain_sessions(app)
             await store.close()
 
-    app = FastAPI(title="Gemini Live Avatar backend", lifespan=lifespan, docs_url=None)
+    # The schema and ReDoc are for developers: published locally, never on a deployment.
+    docs = settings.environment not in ("production", "staging")
+    app = FastAPI(
+        title="Gemini Live Avatar backend",
+        lifespan=lifespan,
+        docs_url=None,
+        openapi_url="/openapi.json" if docs else None,
+        redoc_url=REDOC_PATH if docs else None,
+    )
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.allowed_origins,
         allow_methods=["GET"],
         allow_headers=["authorization", "content-type"],
+    )
+    # Added last, so outermost: CORS answers and errors get the headers too.
+    app.add_middleware(
+        SecurityHeaders,
+        headers=api_headers(settings),
+        by_path={REDOC_PATH: api_headers(settings, DOCS_CSP)},
     )
     app.include_router(http_router)
     app.include_router(ws_router)

@@ -1,8 +1,10 @@
-"""The browser WebSocket route: check the origin, accept, hand over to a BridgeSession."""
+"""The browser WebSocket route: check the origin and the room left, accept, hand over to a
+BridgeSession."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from fastapi import APIRouter, WebSocket
 
@@ -10,6 +12,9 @@ from liveavatar.bridge.session import BridgeSession
 from liveavatar.errors import CLOSE_POLICY, CLOSE_TRY_AGAIN
 
 router = APIRouter()
+
+# The close reason a full instance gives; the page retries 1013 with backoff.
+FULL_REASON = "server busy; retry in a few seconds"
 
 
 @router.websocket("/ws")
@@ -20,8 +25,15 @@ async def browser_socket(ws: WebSocket) -> None:
     if origin is not None and "*" not in allowed and origin not in allowed:
         await ws.close(CLOSE_POLICY)  # before accept: the browser sees a refused upgrade
         return
-    if state.deps.shutting_down.is_set() or len(state.sessions) >= state.settings.max_sessions:
-        await ws.close(CLOSE_TRY_AGAIN)
+    ticket = None
+    if not state.deps.shutting_down.is_set() and len(state.sessions) < state.settings.max_sessions:
+        ticket = state.capacity.enter()
+    if ticket is None:
+        # Accept, then close with 1013: a refused upgrade would reach the page as HTTP 403,
+        # which it cannot tell from "forbidden"; 1013 means "full, try again".
+        with contextlib.suppress(Exception):
+            await ws.accept()
+            await ws.close(CLOSE_TRY_AGAIN, reason=FULL_REASON)
         return
     await ws.accept()
     task = asyncio.current_task()
@@ -29,6 +41,8 @@ async def browser_socket(ws: WebSocket) -> None:
     state.sessions.add(task)
     try:
         client_ip = ws.client.host if ws.client else "unknown"
-        await BridgeSession(ws, state.deps, client_ip=client_ip).run()
+        session = BridgeSession(ws, state.deps, client_ip=client_ip, hello_ticket=ticket)
+        await session.run()
     finally:
+        ticket.done()
         state.sessions.discard(task)
