@@ -50,6 +50,17 @@ class RecoverableProtocolError(ProtocolError):
     fault = ClientFault("bad_request", None)
 
 
+class Flooding(ProtocolError):
+    """The browser kept sending JSON frames faster than the documented rate (bridge/flood.py)."""
+
+
+class BrowserNotReading(ProtocolError):
+    """The browser stopped reading: its control messages piled up past the outbox's bound.
+
+    A client fault (a stalled page or network), not a bug: the session closes with 4400.
+    """
+
+
 class UnsupportedVersion(ProtocolError):
     fault = ClientFault("unsupported_version", CLOSE_UNSUPPORTED_VERSION)
 

@@ -5,13 +5,19 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 
+from liveavatar.errors import BrowserNotReading
 from liveavatar.protocol import ServerMessage
 
 CONTROL_LIMIT = 1_000
+"""Control messages waiting for the browser before it counts as not reading (docs/API.md)."""
 
 
-class OutboxOverflow(Exception):
-    """The browser stopped reading: even small control messages piled up."""
+class OutboxOverflow(BrowserNotReading):
+    """The browser stopped reading: even small control messages piled up.
+
+    A client fault with its own browser error (`bad_request`, close 4400), so the session
+    ends cleanly instead of as an internal error.
+    """
 
 
 class Outbox:
@@ -32,8 +38,13 @@ class Outbox:
         self.dropped_chunks = 0
 
     def put_control(self, message: ServerMessage) -> None:
+        """Queue a control message.
+
+        Raises:
+            OutboxOverflow: CONTROL_LIMIT messages are already waiting for the browser.
+        """
         if len(self._control) >= CONTROL_LIMIT:
-            raise OutboxOverflow("browser is not reading")
+            raise OutboxOverflow("The browser stopped reading its messages.")
         self._control.append(message.model_dump_json())
         self._ready.set()
 

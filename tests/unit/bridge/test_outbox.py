@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
-from liveavatar.bridge.outbox import Outbox
-from liveavatar.protocol import Interrupted
+import pytest
+
+from liveavatar.bridge.outbox import CONTROL_LIMIT, Outbox, OutboxOverflow
+from liveavatar.errors import CLOSE_BAD_REQUEST, AvatarError
+from liveavatar.protocol import Interrupted, Pong
 
 
 async def test_control_overtakes_queued_audio() -> None:
@@ -42,3 +45,15 @@ async def test_get_waits_for_the_next_frame() -> None:
     assert not waiter.done()
     box.put_audio(b"late")
     assert await asyncio.wait_for(waiter, 1) == b"late"
+
+
+def test_a_browser_that_stops_reading_is_a_client_fault_not_a_bug() -> None:
+    box = Outbox()
+    for i in range(CONTROL_LIMIT):
+        box.put_control(Pong(t=i))
+    with pytest.raises(OutboxOverflow) as info:
+        box.put_control(Pong(t=-1))
+    # A typed browser error and close code, so the session ends without `internal`.
+    assert isinstance(info.value, AvatarError)
+    assert info.value.fault.code == "bad_request"
+    assert info.value.fault.close_code == CLOSE_BAD_REQUEST
