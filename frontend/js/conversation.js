@@ -8,6 +8,7 @@
  */
 
 import { audioSupported, createAudioContext, resumeContext } from './audio-context.js';
+import { browserKey } from './browser-key.js';
 import { describeError, micErrorCode } from './errors.js';
 import { base64DecodedBytes, DEFAULT_LIMITS, normaliseAvatarMedia } from './messages.js';
 import { MicCapture, MicError } from './mic.js';
@@ -188,6 +189,7 @@ export class Conversation extends EventTarget {
     const c = this.config;
     const socket = (this._socket = new AvatarSocket(c.BACKEND_URL, {
       getToken: this.getToken,
+      browserKey: browserKey(),
       voice: c.VOICE ?? undefined,
       persona: c.PERSONA ?? undefined,
     }));

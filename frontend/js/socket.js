@@ -51,6 +51,8 @@ export class AvatarSocket extends EventTarget {
    * @param {object} [options]
    * @param {() => Promise<string|null>} [options.getToken] ID token for `hello.token`,
    *   asked before every (re)connect
+   * @param {string} [options.browserKey] `hello.browser_key`: binds the session to this
+   *   browser when sign-in is off (see browser-key.js)
    * @param {string} [options.voice] `hello.voice`
    * @param {string} [options.persona] `hello.persona`
    * @param {import('./backoff.js').BackoffOptions} [options.backoff]
@@ -68,6 +70,7 @@ export class AvatarSocket extends EventTarget {
     this.url = url;
     this._opts = {
       getToken: async () => null,
+      browserKey: undefined,
       voice: undefined,
       persona: undefined,
       backoff: {},
@@ -247,6 +250,7 @@ export class AvatarSocket extends EventTarget {
     const hello = helloMessage({
       token,
       sessionId: this.sessionId,
+      browserKey: this._opts.browserKey,
       voice: this._opts.voice,
       persona: this._opts.persona,
     });

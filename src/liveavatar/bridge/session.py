@@ -53,9 +53,11 @@ from liveavatar.store import Store
 from liveavatar.tools import ToolRegistry
 
 from .budget import AudioBudget
+from .flood import NOTICE as FLOOD_NOTICE
+from .flood import FloodGate, Verdict
 from .handles import HandleDirectory, Lookup, Resumable
 from .ids import is_session_id, log_ref, new_session_id, owner_key
-from .inbound import BrowserGone, decode_video_frame, receive_frame
+from .inbound import BrowserGone, parse_message, read_video_frame, receive_frame, receive_raw
 from .outbox import Outbox
 from .recorder import SessionRecorder
 from .tool_calls import ToolCalls
@@ -310,16 +312,26 @@ class BridgeSession:
     async def _read_browser(self) -> None:
         assert self._link is not None
         link = self._link
+        # JSON frames are rate-limited before they are parsed; audio has its own budget.
+        flood = FloodGate(self._loop.time())
         while True:
             try:
-                msg = await self._receive()
-                if isinstance(msg, bytes):
-                    await self._audio_in(link, msg)
-                elif isinstance(msg, p.TextInput):
+                frame = await receive_raw(self.ws)
+                if isinstance(frame, bytes):
+                    await self._audio_in(link, frame)
+                    continue
+                verdict = flood.admit(self._loop.time())
+                if verdict is not Verdict.PASS:
+                    if verdict is Verdict.DROP_AND_TELL:
+                        self._outbox.put_control(p.Error(code="bad_request", message=FLOOD_NOTICE))
+                    continue
+                msg = parse_message(frame)
+                if isinstance(msg, p.TextInput):
                     self._control(self._turns.typed(msg.text, self._loop.time()))
                     await link.send_text(msg.text)
                 elif isinstance(msg, p.VideoFrame):
-                    await link.send_video(decode_video_frame(msg), msg.mime_type)
+                    # Checked (decoded in a thread) first: a bad image costs Live a reconnect.
+                    await link.send_video(await read_video_frame(msg), msg.mime_type)
                 elif isinstance(msg, p.AudioEnd):
                     await link.audio_stream_end()
                 elif isinstance(msg, p.Ping):

@@ -1,0 +1,147 @@
+"""A session belongs to whoever opened it: nobody else resumes it, and logs never name it."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from liveavatar.bridge.ids import is_session_id, log_ref
+from liveavatar.emulator.server import EmulatorServer
+from liveavatar.log import CloudJsonFormatter
+from liveavatar.settings import Settings
+from liveavatar.store import DB_FILENAME, SQLiteStore
+from tests.integration.server.conftest import Backend, StartBackend, backend_settings
+from tests.support.auth_certs import PROJECT, CertsServer, SigningKeys
+from tests.support.browser import BrowserLog, browser, count
+
+KEY_A = "a" * 32
+KEY_B = "b" * 32
+
+
+@pytest.fixture
+def certs() -> Iterator[CertsServer]:
+    server = CertsServer(SigningKeys()).start()
+    yield server
+    server.stop()
+
+
+def hello(**fields: Any) -> dict[str, Any]:
+    return {"type": "hello", "version": 1, **{k: v for k, v in fields.items() if v is not None}}
+
+
+async def talk(backend: Backend, text: str, **hello_fields: Any) -> BrowserLog:
+    """One session that types `text`, hears the answer, and hangs up like the page."""
+    async with browser(backend.ws_url, hello=hello(**hello_fields)) as (ws, log):
+        await log.wait_for(lambda log: count("ready")(log) == 1)
+        await ws.send(json.dumps({"type": "text", "text": text}))
+        await log.wait_for(lambda log: count("turn_complete")(log) == 1)
+        await ws.send(json.dumps({"type": "bye"}))
+        await ws.close(1000, "bye")
+    return log
+
+
+def ready(log: BrowserLog) -> dict[str, Any]:
+    return log.messages("ready")[0]
+
+
+async def user_texts(settings: Settings, conversation_id: str) -> list[str]:
+    store = SQLiteStore(Path(settings.data_dir) / DB_FILENAME)
+    try:
+        conv = await store.get_conversation(conversation_id)
+    finally:
+        await store.close()
+    assert conv is not None
+    return [m.text for m in conv.messages if m.role == "user"]
+
+
+async def test_another_user_cannot_resume_a_session(
+    emulator: EmulatorServer,
+    start_backend: StartBackend,
+    certs: CertsServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    settings = backend_settings(
+        emulator,
+        auth_enabled=True,
+        firebase_project_id=PROJECT,
+        firebase_certs_url=certs.url("/x509"),
+    )
+    backend = await start_backend(settings)
+    alice = certs.keys.firebase_token(sub="alice", email="alice@example.com")
+    bob = certs.keys.firebase_token(sub="bob", email="bob@example.com")
+
+    first = await talk(backend, "tell me a joke", token=alice)
+    alice_id = ready(first)["session_id"]
+    assert is_session_id(alice_id)
+
+    with caplog.at_level(logging.INFO):
+        taken = await talk(backend, "how are you", token=bob, session_id=alice_id)
+    # Bob gets a fresh session of his own and hears nothing of Alice's.
+    assert not ready(taken)["resumed"]
+    assert ready(taken)["session_id"] != alice_id
+    assert "scarecrow" not in " ".join(taken.final("model"))
+    assert await user_texts(settings, alice_id) == ["tell me a joke"]
+    assert await user_texts(settings, ready(taken)["session_id"]) == ["how are you"]
+    refused = [r for r in caplog.records if "resume refused" in r.getMessage()]
+    assert len(refused) == 1
+    assert getattr(refused[0], "requested", None) == log_ref(alice_id)
+
+    # Alice herself resumes it, from any device she signs in on.
+    again = await talk(backend, "what did i say", token=alice, session_id=alice_id)
+    assert ready(again)["resumed"]
+    assert ready(again)["session_id"] == alice_id
+    assert await user_texts(settings, alice_id) == ["tell me a joke", "what did i say"]
+
+
+async def test_anonymous_sessions_are_bound_to_their_browser(
+    emulator: EmulatorServer, start_backend: StartBackend
+) -> None:
+    settings = backend_settings(emulator)  # sign-in off: everyone here shares one address
+    backend = await start_backend(settings)
+    first = await talk(backend, "tell me a joke", browser_key=KEY_A)
+    session_id = ready(first)["session_id"]
+
+    other_browser = await talk(backend, "how are you", browser_key=KEY_B, session_id=session_id)
+    no_key = await talk(backend, "how are you", session_id=session_id)
+    for log in (other_browser, no_key):
+        assert not ready(log)["resumed"]
+        assert ready(log)["session_id"] != session_id
+
+    same_browser = await talk(backend, "thank you", browser_key=KEY_A, session_id=session_id)
+    assert ready(same_browser)["resumed"]
+    assert await user_texts(settings, session_id) == ["tell me a joke", "thank you"]
+
+
+async def test_made_up_and_malformed_session_ids_start_fresh(
+    emulator: EmulatorServer, start_backend: StartBackend
+) -> None:
+    backend = await start_backend(backend_settings(emulator))
+    for made_up in ("s-" + "A" * 22, "../../etc/passwd", "s-short", "x" * 64):
+        async with browser(backend.ws_url, hello=hello(session_id=made_up)) as (_ws, log):
+            await log.wait_for(lambda log: count("ready")(log) == 1)
+        assert not ready(log)["resumed"]
+        assert ready(log)["session_id"] != made_up
+
+
+async def test_session_ids_are_unguessable_and_never_logged(
+    emulator: EmulatorServer,
+    start_backend: StartBackend,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    backend = await start_backend(backend_settings(emulator, max_sessions_per_user=10))
+    with caplog.at_level(logging.DEBUG):
+        logs = [await talk(backend, "how are you", browser_key=KEY_A) for _ in range(3)]
+        # A reconnect that resumes logs as much again.
+        ids = [ready(log)["session_id"] for log in logs]
+        await talk(backend, "thank you", browser_key=KEY_A, session_id=ids[0])
+    assert len(set(ids)) == 3 and all(is_session_id(i) for i in ids)
+    formatter = CloudJsonFormatter()
+    lines = [formatter.format(r) for r in caplog.records]
+    assert any(json.loads(line).get("session_id") == log_ref(ids[0]) for line in lines)
+    for session_id in ids:
+        assert not [line for line in lines if session_id in line]
