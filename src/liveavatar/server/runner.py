@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
 import socket
 from collections.abc import Coroutine
@@ -18,7 +19,10 @@ from liveavatar.protocol import MAX_JSON_FRAME_BYTES
 from liveavatar.settings import Settings
 
 from .app import create_app, drain_sessions
+from .limits import bounded_http_protocol, raise_open_files_limit
 from .static import create_static_app
+
+logger = logging.getLogger(__name__)
 
 
 class GracefulServer(uvicorn.Server):
@@ -44,11 +48,17 @@ class GracefulServer(uvicorn.Server):
 
 
 def uvicorn_config(app: FastAPI, settings: Settings, *, port: int | None = None) -> uvicorn.Config:
+    """The backend's uvicorn configuration: the HTTP edge's limits (see limits.py and
+    docs/API.md "Limits and timeouts") and which peers may name the client's address."""
+    trusted = trusted_proxies(settings)
     return uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port if port is None else port,
         log_config=None,  # our JSON root handler formats uvicorn's lines too
+        http=bounded_http_protocol(settings.http_header_timeout_s),
+        timeout_keep_alive=settings.http_keep_alive_s,
+        limit_concurrency=settings.max_connections,
         ws="websockets-sansio",
         # A bigger frame is refused by the WebSocket layer itself with close code 1009.
         ws_max_size=MAX_JSON_FRAME_BYTES,
@@ -56,26 +66,52 @@ def uvicorn_config(app: FastAPI, settings: Settings, *, port: int | None = None)
         ws_ping_timeout=20,
         timeout_graceful_shutdown=int(settings.shutdown_grace_s) + 2,
         lifespan="on",
-        proxy_headers=True,
+        proxy_headers=bool(trusted),
+        forwarded_allow_ips=trusted,
+    )
+
+
+def trusted_proxies(settings: Settings) -> list[str]:
+    """The peers whose X-Forwarded-For and X-Forwarded-Proto uvicorn believes.
+
+    The client's address keys the per-address rate limit and, with auth off, the
+    anonymous user, so by default no peer is believed: not even 127.0.0.1, uvicorn's own
+    default, which would let any local process pick its address. Always passed
+    explicitly, so uvicorn's FORWARDED_ALLOW_IPS variable is never read. (A hop count for
+    proxies whose addresses are not known in advance, like Cloud Run's front end, belongs
+    here too.)
+    """
+    return list(settings.trusted_proxies)
+
+
+def static_config(frontend: Path, settings: Settings, *, port: int | None = None) -> uvicorn.Config:
+    """The local static frontend server: the same HTTP limits as the backend, no
+    WebSockets, no forwarded headers."""
+    return uvicorn.Config(
+        create_static_app(frontend, settings),
+        host=settings.host,
+        port=settings.frontend_port if port is None else port,
+        log_config=None,
+        http=bounded_http_protocol(settings.http_header_timeout_s),
+        timeout_keep_alive=settings.http_keep_alive_s,
+        limit_concurrency=settings.max_connections,
+        ws="none",
+        lifespan="off",
+        proxy_headers=False,
+        forwarded_allow_ips=[],
     )
 
 
 def serve(settings: Settings, *, frontend: Path | None = None) -> None:
     """Run the backend; with `frontend`, also serve that folder on `FRONTEND_PORT`."""
+    open_files = raise_open_files_limit()
+    logger.info("open-files limit", extra={"rlimit_nofile": open_files})
     app = create_app(settings)
     server = GracefulServer(uvicorn_config(app, settings), app)
     if frontend is None:
         _run(server.serve())
         return
-    static = uvicorn.Server(
-        uvicorn.Config(
-            create_static_app(frontend),
-            host=settings.host,
-            port=settings.frontend_port,
-            log_config=None,
-            lifespan="off",
-        )
-    )
+    static = uvicorn.Server(static_config(frontend, settings))
     _run(_serve_both(server, static))
 
 
