@@ -156,7 +156,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(
         SecurityHeaders,
         headers=api_headers(settings),
-        by_path={REDOC_PATH: api_headers(settings, DOCS_CSP)},
+        by_path={REDOC_PATH: api_headers(settings, DOCS_CSP)} if docs else None,
     )
     app.include_router(http_router)
     app.include_router(ws_router)

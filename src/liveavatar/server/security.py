@@ -58,7 +58,7 @@ DOCS_CSP = (
 
 # An origin as CSP spells it: scheme://host[:port], host possibly "*.domain" or [v6].
 _ORIGIN = re.compile(
-    r"^https?://(\*\.)?[A-Za-z0-9.-]+(:\d{1,5})?$|^https?://\[[0-9a-fA-F:.]+\](:\d{1,5})?$"
+    r"https?://(\*\.)?[A-Za-z0-9.-]+(:\d{1,5})?|https?://\[[0-9a-fA-F:.]+\](:\d{1,5})?"
 )
 
 
@@ -69,12 +69,12 @@ def frame_ancestors(values: Sequence[str]) -> list[str]:
     """
     sources: list[str] = []
     for raw in values:
-        value = raw.strip()
+        value = raw.strip().rstrip("/")
         keyword = value.strip("'").lower()
         if keyword in ("self", "none"):
             sources.append(f"'{keyword}'")
-        elif _ORIGIN.match(value):
-            sources.append(value.rstrip("/"))
+        elif _ORIGIN.fullmatch(value):
+            sources.append(value)
         else:
             raise ValueError(f"FRAME_ANCESTORS: {value!r} is not 'self', 'none' or an origin")
     if not sources:

@@ -1,0 +1,1 @@
+"""Unit tests of the server package: security headers, static paths, API docs."""
