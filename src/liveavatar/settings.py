@@ -71,6 +71,11 @@ class Settings(BaseSettings):
     )
     live_backend: LiveBackend = "emulator"
     live_client: Literal["raw", "sdk"] = "raw"
+    # A Live connection that stops answering (live/guard.py): the bound on an answer to
+    # what must be answered, and the keepalive ping interval and pong timeout.
+    live_stall_timeout_s: float = Field(default=10.0, gt=0)
+    # The bound on opening one Live connection: TCP, TLS, WebSocket and setupComplete.
+    live_open_timeout_s: float = Field(default=5.0, gt=0)
     gemini_api_key: SecretStr | None = None
     live_ca_file: Path | None = Field(
         default=None, description="CA file to trust for the Live endpoint (the emulator's cert)."

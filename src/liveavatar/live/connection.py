@@ -37,8 +37,12 @@ from .events import (
 
 logger = logging.getLogger(__name__)
 
-OPEN_TIMEOUT_S = 10.0
+OPEN_TIMEOUT_S = 5.0  # default per attempt; LIVE_OPEN_TIMEOUT_S in production
+KEEPALIVE_S = 10.0  # default ping interval and pong timeout; LIVE_STALL_TIMEOUT_S
 CLOSE_TIMEOUT_S = 2.0
+# The socket's own close handshake gives up (and drops the TCP connection) before our
+# CLOSE_TIMEOUT_S does: a peer that stopped reading must not keep the socket open.
+WS_CLOSE_TIMEOUT_S = 1.0
 # Close codes after which retrying the same setup cannot succeed.
 PERMANENT_CLOSE_CODES = frozenset({1007, 1008})
 PERMANENT_HTTP_STATUSES = frozenset({400, 401, 403, 404})
@@ -63,12 +67,28 @@ class LiveSendError(Exception):
 
 
 class LiveOpenError(Exception):
-    """Opening a Live connection failed; `permanent` means retrying will not help."""
+    """Opening a Live connection failed; `permanent` means retrying will not help.
 
-    def __init__(self, message: str, *, permanent: bool, code: int | None = None) -> None:
+    `stalled` means the endpoint did not answer within the open bound (as opposed to
+    refusing or being unreachable at once).
+    """
+
+    def __init__(
+        self, message: str, *, permanent: bool, code: int | None = None, stalled: bool = False
+    ) -> None:
         super().__init__(message)
         self.permanent = permanent
         self.code = code
+        self.stalled = stalled
+
+
+def keepalive_lost(exc: ConnectionClosed) -> bool:
+    """Whether `websockets` closed the connection because a keepalive ping went unanswered.
+
+    The library then sends 1011 itself and receives no close frame; the far end never
+    answered, which is a stall rather than a close.
+    """
+    return exc.rcvd is None and exc.sent is not None and exc.sent.code == 1011
 
 
 def ca_context(settings: Settings) -> ssl.SSLContext | None:
@@ -84,15 +104,24 @@ def build_client(settings: Settings) -> tuple[genai.Client, str]:
 
     The emulator and any `VERTEX_AI_ENDPOINT` are reached through `base_url`, trusting
     `LIVE_CA_FILE` (the emulator's certificate) when given; production uses the SDK's
-    defaults (API key, or Vertex AI with Application Default Credentials).
+    defaults (API key, or Vertex AI with Application Default Credentials). The Live
+    socket's keepalive is bounded by `LIVE_STALL_TIMEOUT_S` like our own client's: the SDK
+    hands the `async_client_args` that `websockets.connect` accepts to its Live socket
+    (and drops them from its HTTP client).
     """
     http: dict[str, Any] = {}
     if settings.vertex_ai_endpoint or settings.live_backend == "emulator":
         http["base_url"] = settings.vertex_ai_endpoint or "https://127.0.0.1:9000"
+    socket_args: dict[str, Any] = {
+        "ping_interval": settings.live_stall_timeout_s,
+        "ping_timeout": settings.live_stall_timeout_s,
+        "close_timeout": WS_CLOSE_TIMEOUT_S,
+    }
     ctx = ca_context(settings)
     if ctx is not None:
-        http["async_client_args"] = {"ssl": ctx}
-    options = types.HttpOptions(**http) if http else None
+        socket_args["ssl"] = ctx
+    http["async_client_args"] = socket_args
+    options = types.HttpOptions(**http)
     if settings.live_backend == "vertex":
         client = genai.Client(
             vertexai=True,
@@ -116,17 +145,23 @@ class LiveConnection:
 
     @classmethod
     async def open(
-        cls, client: genai.Client, model: str, config: types.LiveConnectConfig
+        cls,
+        client: genai.Client,
+        model: str,
+        config: types.LiveConnectConfig,
+        *,
+        open_timeout_s: float = OPEN_TIMEOUT_S,
     ) -> LiveConnection:
-        """Connect and complete setup, within OPEN_TIMEOUT_S.
+        """Connect and complete setup, within `open_timeout_s`.
 
         Raises:
             LiveOpenError: with `permanent` set for refusals (bad key, unknown model,
-                invalid setup), clear for transient failures (network, 1011, timeout).
+                invalid setup), clear for transient failures (network, 1011, timeout);
+                `stalled` when the bound ran out.
         """
         stack = AsyncExitStack()
         try:
-            async with asyncio.timeout(OPEN_TIMEOUT_S):
+            async with asyncio.timeout(open_timeout_s):
                 session = await stack.enter_async_context(
                     client.aio.live.connect(model=model, config=config)
                 )
@@ -144,7 +179,12 @@ class LiveConnection:
                 permanent=status in PERMANENT_HTTP_STATUSES,
                 code=status,
             ) from exc
-        except (OSError, TimeoutError, ssl.SSLError) as exc:
+        except TimeoutError as exc:
+            await _quiet_close(stack)
+            raise LiveOpenError(
+                f"Live did not answer within {open_timeout_s:g} s", permanent=False, stalled=True
+            ) from exc
+        except (OSError, ssl.SSLError) as exc:
             await _quiet_close(stack)
             raise LiveOpenError(f"Live unreachable: {type(exc).__name__}", permanent=False) from exc
         except BaseException:
@@ -183,7 +223,12 @@ class LiveConnection:
                     for event in translate(message):
                         yield event
         except errors.APIError as exc:
-            yield Closed(exc.code, str(exc.details or ""))
+            # The SDK turns the socket's close into an APIError raised while handling it.
+            lost = exc.__context__
+            if isinstance(lost, ConnectionClosed) and keepalive_lost(lost):
+                yield Closed(1006, "keepalive ping timeout", stalled=True)
+            else:
+                yield Closed(exc.code, str(exc.details or ""))
         except (OSError, ValueError) as exc:
             yield Closed(1006, type(exc).__name__)
 

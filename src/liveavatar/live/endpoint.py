@@ -28,13 +28,22 @@ def _ws_base(url: str) -> str:
     return f"{scheme}://{parts.netloc}{parts.path.rstrip('/')}"
 
 
+def base_url(settings: Settings) -> str:
+    """The configured Live endpoint's base URL (`https://host[:port]`)."""
+    if settings.vertex_ai_endpoint:
+        return settings.vertex_ai_endpoint
+    if settings.live_backend == "vertex":
+        return f"https://{settings.vertex_location}-aiplatform.googleapis.com"
+    if settings.live_backend == "emulator":
+        return "https://127.0.0.1:9000"
+    return "https://generativelanguage.googleapis.com"
+
+
 def endpoint_factory(settings: Settings) -> EndpointFactory:
     """Builds endpoints per connection (Vertex needs a fresh access token each time)."""
     ctx = ca_context(settings)
+    base = base_url(settings)
     if settings.live_backend == "vertex":
-        base = settings.vertex_ai_endpoint or (
-            f"https://{settings.vertex_location}-aiplatform.googleapis.com"
-        )
         token = _AccessToken()
 
         async def vertex(model: str) -> Endpoint:
@@ -46,9 +55,6 @@ def endpoint_factory(settings: Settings) -> EndpointFactory:
             return Endpoint(_ws_base(base) + VERTEX_PATH, headers, path, ctx, vertex=True)
 
         return vertex
-    base = settings.vertex_ai_endpoint or "https://generativelanguage.googleapis.com"
-    if settings.live_backend == "emulator" and settings.vertex_ai_endpoint is None:
-        base = "https://127.0.0.1:9000"
     key = settings.gemini_api_key or settings.emulator_api_key
     headers = {"x-goog-api-key": key.get_secret_value() if key else "local-emulator"}
 

@@ -80,10 +80,15 @@ class Handle:
 
 @dataclass(frozen=True, slots=True)
 class Closed:
-    """The connection ended; `code` is the WebSocket close code (1006 if none)."""
+    """The connection ended; `code` is the WebSocket close code (1006 if none).
+
+    `stalled`: the far end stopped answering (an unanswered keepalive ping, or nothing
+    received in time after something that must be answered) and we dropped the connection.
+    """
 
     code: int
     reason: str
+    stalled: bool = False
 
 
 LiveEvent = (

@@ -3,8 +3,9 @@
 Live connections last about ten minutes. On `goAway` the link opens the next connection
 in the background with the latest resumption handle and switches at the next turn
 boundary, replaying the last moments of microphone audio so nothing the user says is
-lost. On an unexpected close it reconnects with backoff and the handle; on an instant
-refusal (bad key, unknown model, invalid setup) it stops and says why.
+lost. On an unexpected close (or a stalled connection, see `guard.py`) it reconnects with
+backoff and the handle; on an instant refusal (bad key, unknown model, invalid setup) it
+stops and says why.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from google.genai import types
 
 from liveavatar.errors import LiveRefused, LiveUnavailable
 
-from .connection import LiveChannel, LiveConnection, LiveOpenError, LiveSendError
+from .connection import OPEN_TIMEOUT_S, LiveChannel, LiveConnection, LiveOpenError, LiveSendError
 from .events import (
     AudioOut,
     Closed,
@@ -47,6 +48,10 @@ EVENT_QUEUE = 256
 MAX_HELD_TEXT = 10
 MAX_RECONNECTS = 6
 BACKOFF_S = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0)
+# No attempt starts later than this after the first: quick refusals still get all six
+# attempts (7.75 s of backoff), while opens that each run into the open bound (a hung
+# endpoint) give up after two or three, so nobody waits a minute for `live_unavailable`.
+RETRY_WINDOW_S = 8.0
 
 Opener = Callable[[str | None], Awaitable[LiveChannel]]
 
@@ -73,11 +78,15 @@ def sdk_opener(
     client: genai.Client,
     model: str,
     config_for: Callable[[str | None], types.LiveConnectConfig],
+    *,
+    open_timeout_s: float = OPEN_TIMEOUT_S,
 ) -> Opener:
     """Open connections through the SDK with the setup for a given resumption handle."""
 
     async def open_(handle: str | None) -> LiveChannel:
-        return await LiveConnection.open(client, model, config_for(handle))
+        return await LiveConnection.open(
+            client, model, config_for(handle), open_timeout_s=open_timeout_s
+        )
 
     return open_
 
@@ -95,10 +104,12 @@ class LiveLink:
         *,
         name: str,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self._open = opener
         self._name = name
         self._sleep = sleep
+        self._clock = clock or asyncio.get_running_loop().time
         self._ids = itertools.count(1)
         self._queue: asyncio.Queue[_Event | _Ready] = asyncio.Queue(EVENT_QUEUE)
         self._live: _Live | None = None
@@ -187,7 +198,7 @@ class LiveLink:
 
         Raises:
             LiveRefused: Live refused the setup or credentials.
-            LiveUnavailable: reconnecting failed MAX_RECONNECTS times.
+            LiveUnavailable: reconnecting failed MAX_RECONNECTS times, or for RETRY_WINDOW_S.
         """
         while True:
             item = await self._queue.get()
@@ -290,9 +301,15 @@ class LiveLink:
 
     async def _connect_with_retries(self, *, first: bool, cause: Closed | None = None) -> bool:
         last: LiveOpenError | None = None
+        began: float | None = None
         for attempt in range(MAX_RECONNECTS):
             if attempt or not first:
-                await self._sleep(BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)])
+                delay = BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)]
+                if began is not None and self._clock() + delay - began > RETRY_WINDOW_S:
+                    break
+                await self._sleep(delay)
+            if began is None:
+                began = self._clock()
             try:
                 conn = await self._open(self._handle)
             except LiveOpenError as exc:
@@ -312,7 +329,11 @@ class LiveLink:
                 self.reconnects += 1
                 logger.info(
                     "Live reconnected",
-                    extra={"resumed": resumed, "cause_code": cause.code if cause else None},
+                    extra={
+                        "resumed": resumed,
+                        "cause_code": cause.code if cause else None,
+                        "cause_stalled": cause.stalled if cause else False,
+                    },
                 )
             await self._flush_held()
             return resumed

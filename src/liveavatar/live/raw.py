@@ -23,11 +23,14 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus, InvalidURI
 
 from .connection import (
     CLOSE_TIMEOUT_S,
+    KEEPALIVE_S,
     OPEN_TIMEOUT_S,
     PERMANENT_CLOSE_CODES,
     PERMANENT_HTTP_STATUSES,
+    WS_CLOSE_TIMEOUT_S,
     LiveOpenError,
     LiveSendError,
+    keepalive_lost,
     seconds,
 )
 from .events import (
@@ -74,16 +77,27 @@ class RawLiveConnection:
         self._closed = False
 
     @classmethod
-    async def open(cls, endpoint: Endpoint, setup: dict[str, Any]) -> RawLiveConnection:
-        """Connect, send `setup`, wait for `setupComplete` (bounded by OPEN_TIMEOUT_S).
+    async def open(
+        cls,
+        endpoint: Endpoint,
+        setup: dict[str, Any],
+        *,
+        open_timeout_s: float = OPEN_TIMEOUT_S,
+        keepalive_s: float = KEEPALIVE_S,
+    ) -> RawLiveConnection:
+        """Connect, send `setup`, wait for `setupComplete`, all within `open_timeout_s`.
+
+        The open connection pings every `keepalive_s` and gives up on a pong after as long
+        again: a far end that stopped (not closed) ends with `Closed(stalled=True)`.
 
         Raises:
-            LiveOpenError: `permanent` for refusals (HTTP 4xx, close 1007/1008).
+            LiveOpenError: `permanent` for refusals (HTTP 4xx, close 1007/1008); `stalled`
+                when the endpoint did not answer within the bound.
         """
         body = {"setup": {"model": endpoint.model, **setup}}
         ws: ClientConnection | None = None
         try:
-            async with asyncio.timeout(OPEN_TIMEOUT_S):
+            async with asyncio.timeout(open_timeout_s):
                 ws = await connect(
                     endpoint.url,
                     additional_headers=endpoint.headers,
@@ -91,6 +105,9 @@ class RawLiveConnection:
                     compression=None,
                     max_size=MAX_MESSAGE_BYTES,
                     open_timeout=None,
+                    ping_interval=keepalive_s,
+                    ping_timeout=keepalive_s,
+                    close_timeout=WS_CLOSE_TIMEOUT_S,
                 )
                 await ws.send(json.dumps(body, separators=(",", ":")))
                 first = json.loads(await ws.recv())
@@ -108,7 +125,13 @@ class RawLiveConnection:
                 permanent=code in PERMANENT_CLOSE_CODES,
                 code=code,
             ) from exc
-        except (OSError, TimeoutError, ValueError, InvalidURI) as exc:
+        except TimeoutError as exc:
+            if ws is not None:
+                await _close_quietly(ws)
+            raise LiveOpenError(
+                f"Live did not answer within {open_timeout_s:g} s", permanent=False, stalled=True
+            ) from exc
+        except (OSError, ValueError, InvalidURI) as exc:
             if ws is not None:
                 await _close_quietly(ws)
             raise LiveOpenError(f"Live unreachable: {type(exc).__name__}", permanent=False) from exc
@@ -141,6 +164,7 @@ class RawLiveConnection:
             raise LiveSendError(type(exc).__name__) from exc
 
     async def events(self) -> AsyncIterator[LiveEvent]:
+        stalled = False
         try:
             async for frame in self._ws:
                 try:
@@ -151,8 +175,11 @@ class RawLiveConnection:
                 if isinstance(message, dict):
                     for event in translate_json(message, vertex=self._vertex):
                         yield event
-        except ConnectionClosed:
-            pass
+        except ConnectionClosed as exc:
+            stalled = keepalive_lost(exc)
+        if stalled:
+            yield Closed(1006, "keepalive ping timeout", stalled=True)
+            return
         rcvd = self._ws.close_code
         yield Closed(rcvd if rcvd is not None else 1006, self._ws.close_reason or "")
 
@@ -167,6 +194,8 @@ async def _close_quietly(ws: ClientConnection) -> None:
         async with asyncio.timeout(CLOSE_TIMEOUT_S):
             await ws.close()
     except (TimeoutError, OSError):
+        # A peer that stopped reading can hold a polite close forever: drop the socket.
+        ws.transport.abort()
         logger.info("Live connection closed uncleanly")
 
 

@@ -17,6 +17,8 @@ from liveavatar.bridge.handles import HandleDirectory
 from liveavatar.bridge.session import BridgeDeps
 from liveavatar.live.connection import LiveChannel, build_client
 from liveavatar.live.endpoint import endpoint_factory, setup_body
+from liveavatar.live.guard import guarded
+from liveavatar.live.health import LiveHealth
 from liveavatar.live.link import Opener, sdk_opener
 from liveavatar.live.persona import Persona, connect_config
 from liveavatar.live.raw import RawLiveConnection
@@ -57,28 +59,43 @@ class AppState:
 
 
 def make_opener_for(
-    settings: Settings, client: genai.Client, tools: ToolRegistry
+    settings: Settings,
+    client: genai.Client,
+    tools: ToolRegistry,
+    health: LiveHealth | None = None,
 ) -> Callable[[Persona], Opener]:
     """Openers for a persona's Live connections through the configured client.
 
     `LIVE_CLIENT=raw` (the default) is our thin client; `sdk` is google-genai. Both speak
-    the same protocol and yield the same events; see docs/PERFORMANCE.md for why.
+    the same protocol and yield the same events; see docs/PERFORMANCE.md for why. Either
+    way an open is bounded by `LIVE_OPEN_TIMEOUT_S`, and an open connection that stops
+    answering is dropped after `LIVE_STALL_TIMEOUT_S` (live/guard.py); `health` hears of
+    opens and stalls.
     """
     endpoint = endpoint_factory(settings)
+    open_s, stall_s = settings.live_open_timeout_s, settings.live_stall_timeout_s
 
     def opener_for(persona: Persona) -> Opener:
         declarations = [d for d in tools.declarations() if d.name in persona.tools]
         if settings.live_client == "sdk":
-            return sdk_opener(
-                client, persona.model, lambda handle: connect_config(persona, declarations, handle)
+            opener = sdk_opener(
+                client,
+                persona.model,
+                lambda handle: connect_config(persona, declarations, handle),
+                open_timeout_s=open_s,
             )
+        else:
 
-        async def open_raw(handle: str | None) -> LiveChannel:
-            return await RawLiveConnection.open(
-                await endpoint(persona.model), setup_body(persona, declarations, handle)
-            )
+            async def open_raw(handle: str | None) -> LiveChannel:
+                return await RawLiveConnection.open(
+                    await endpoint(persona.model),
+                    setup_body(persona, declarations, handle),
+                    open_timeout_s=open_s,
+                    keepalive_s=stall_s,
+                )
 
-        return open_raw
+            opener = open_raw
+        return guarded(opener, stall_timeout_s=stall_s, health=health)
 
     return opener_for
 
@@ -91,12 +108,13 @@ def create_app(settings: Settings) -> FastAPI:
         client, label = build_client(settings)
         tools = ToolRegistry(default_tools(settings.knowledge_dir))
         metrics = Metrics()
+        live_health = LiveHealth(on_stall=lambda stage: metrics.live_stalls.labels(stage).inc())
         store = make_store(settings)
         media = await asyncio.to_thread(make_media_store, settings)
         personas = PersonaSource(store, settings, cache_s=settings.persona_cache_s)
         gate = build_gatekeeper(settings, users=StoreUsers(store), usage=store)
         deps = BridgeDeps(
-            opener_for=make_opener_for(settings, client, tools),
+            opener_for=make_opener_for(settings, client, tools, live_health),
             personas=personas.current,
             gate=gate,
             store=store,
@@ -116,6 +134,7 @@ def create_app(settings: Settings) -> FastAPI:
             settings, client, label, tools, metrics, store, media, personas, deps, capacity
         )
         app.state.media = media
+        app.state.live_health = live_health
 
         async def avatar_media() -> dict[str, list[str]]:
             active = await personas.current()

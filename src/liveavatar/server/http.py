@@ -5,18 +5,18 @@ from __future__ import annotations
 import asyncio
 import time
 from typing import Any
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from liveavatar import protocol as p
+from liveavatar.live.health import LiveHealth, LiveState
+from liveavatar.live.probe import PROBE_TIMEOUT_S, probe_live
 
 from .metrics import CONTENT_TYPE
 
 router = APIRouter()
 READY_CACHE_S = 5.0
-PROBE_TIMEOUT_S = 2.0
 
 
 @router.get("/healthz")
@@ -27,46 +27,28 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 async def readyz(request: Request) -> JSONResponse:
-    """Readiness: the Live endpoint accepts connections (store checks join with the store)."""
+    """Readiness: the Live endpoint's server answers (probed at most every READY_CACHE_S)
+    and no Live connection of this process stalled lately; the store answers; the server
+    is not shutting down. `live` is `reachable`, `unreachable` or `stalled`."""
     state = request.app.state.live
     cache: dict[str, Any] = request.app.state.__dict__.setdefault("ready_cache", {})
     now = time.monotonic()
     if cache.get("until", 0.0) < now:
-        cache["live"] = await _probe_live(state.settings)
+        cache["live"] = await probe_live(state.settings)
         cache["until"] = now + READY_CACHE_S
-    live_ok: bool = cache["live"]
+    live: LiveState = cache["live"]
+    health: LiveHealth = request.app.state.live_health
+    if live == "reachable" and health.is_stalled:
+        live = "stalled"  # the front end answers, but a session behind it stopped answering
     store_ok = await _probe_store(state.store)
-    ok = live_ok and store_ok and not state.deps.shutting_down.is_set()
+    ok = live == "reachable" and store_ok and not state.deps.shutting_down.is_set()
     body = {
         "status": "ready" if ok else "unavailable",
-        "live": "reachable" if live_ok else "unreachable",
+        "live": live,
         "store": "reachable" if store_ok else "unreachable",
         "shutting_down": state.deps.shutting_down.is_set(),
     }
     return JSONResponse(body, status_code=200 if ok else 503)
-
-
-async def _probe_live(settings: Any) -> bool:
-    """A TCP connect to the Live endpoint: cheap, and opens no billable Live session."""
-    endpoint = settings.vertex_ai_endpoint
-    if endpoint is None and settings.live_backend == "emulator":
-        endpoint = "https://127.0.0.1:9000"
-    if endpoint is None:
-        host = (
-            f"{settings.vertex_location}-aiplatform.googleapis.com"
-            if settings.live_backend == "vertex"
-            else "generativelanguage.googleapis.com"
-        )
-        endpoint = f"https://{host}"
-    parts = urlsplit(endpoint)
-    port = parts.port or (443 if parts.scheme in ("https", "wss") else 80)
-    try:
-        async with asyncio.timeout(PROBE_TIMEOUT_S):
-            _, writer = await asyncio.open_connection(parts.hostname, port)
-    except (OSError, TimeoutError):
-        return False
-    writer.close()
-    return True
 
 
 async def _probe_store(store: Any) -> bool:

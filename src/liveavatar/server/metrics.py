@@ -30,6 +30,13 @@ class Metrics:
         self.live_reconnects = Counter(
             "liveavatar_live_reconnects", "Unexpected Live drops recovered", registry=r
         )
+        self.live_stalls = Counter(
+            "liveavatar_live_stalls",
+            "Live connections that stopped answering (stage=connection) or opens that ran "
+            "out of time (stage=open)",
+            ["stage"],
+            registry=r,
+        )
         self.live_rotations = Counter(
             "liveavatar_live_rotations", "goAway rotations to a fresh connection", registry=r
         )
