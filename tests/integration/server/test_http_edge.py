@@ -12,7 +12,6 @@ import contextlib
 import json
 import os
 import resource
-import socket
 import sys
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -22,18 +21,15 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from liveavatar.emulator.server import EmulatorServer
 from liveavatar.server.limits import RETRY_AFTER_S
-from liveavatar.server.runner import static_config
-from liveavatar.settings import Settings
 from tests.integration.server.conftest import StartBackend, backend_settings
 from tests.support.procs import free_port, wait_http
+from tests.support.static_server import static_server
 
-FRONTEND = Path(__file__).resolve().parents[3] / "frontend"
 #: Bounds for waits on the server; a hang fails the test instead of blocking the run.
 LIMIT_S = 30.0
 #: Short deadlines so the tests wait little; the product's defaults are in settings.py.
@@ -52,29 +48,6 @@ StartServer = Callable[..., Awaitable[Edge]]
 
 
 # ---- servers --------------------------------------------------------------------------
-
-
-@contextlib.asynccontextmanager
-async def static_server(settings: Settings) -> AsyncIterator[int]:
-    """The static frontend server as `serve(..., frontend=...)` runs it; yields its port."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = int(sock.getsockname()[1])
-    server = uvicorn.Server(static_config(FRONTEND, settings, port=port))
-    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
-    task = asyncio.create_task(server.serve(sockets=[sock]), name="test-static-server")
-    try:
-        async with asyncio.timeout(LIMIT_S):
-            while not server.started:
-                if task.done():
-                    await task
-                    raise RuntimeError("static server exited during start-up")
-                await asyncio.sleep(0.01)
-        yield port
-    finally:
-        server.should_exit = True
-        async with asyncio.timeout(LIMIT_S):
-            await task
 
 
 @pytest.fixture(params=["backend", "static"])
