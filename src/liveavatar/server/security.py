@@ -56,10 +56,9 @@ DOCS_CSP = (
     "worker-src blob:; frame-ancestors 'none'"
 )
 
-# An origin as CSP spells it: scheme://host[:port], host possibly "*.domain" or [v6].
-_ORIGIN = re.compile(
-    r"https?://(\*\.)?[A-Za-z0-9.-]+(:\d{1,5})?|https?://\[[0-9a-fA-F:.]+\](:\d{1,5})?"
-)
+# An origin as CSP spells it: scheme://host[:port], host possibly "*.domain". (CSP has no
+# syntax for IPv6 literals: browsers ignore such a source.)
+_ORIGIN = re.compile(r"https?://(\*\.)?[A-Za-z0-9.-]+(:\d{1,5})?")
 
 
 def frame_ancestors(values: Sequence[str]) -> list[str]:
@@ -167,8 +166,9 @@ def api_headers(settings: Settings, csp: str = API_CSP) -> Headers:
 def local_backends(settings: Settings) -> list[str]:
     """The backends the locally served page may reach: BACKEND_URL, and the backend
     beside the static server on PORT under each loopback name (config.js builds
-    `ws://<page host>:<port>/ws`, and tests pass `?backend=ws://127.0.0.1:<port>/ws`)."""
-    loopback = [f"ws://{host}:{settings.port}" for host in ("localhost", "127.0.0.1", "[::1]")]
+    `ws://<page host>:<port>/ws`, and tests pass `?backend=ws://127.0.0.1:<port>/ws`).
+    Not [::1]: CSP cannot name an IPv6 literal."""
+    loopback = [f"ws://{host}:{settings.port}" for host in ("localhost", "127.0.0.1")]
     return [settings.backend_url, *loopback]
 
 

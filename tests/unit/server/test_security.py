@@ -104,6 +104,7 @@ def test_frame_ancestors_are_normalised(given: list[str], expected: list[str]) -
         "'unsafe-inline'",
         "javascript:",
         "https://a.example/path",
+        "https://[::1]:8443",
         "https://a.example\r\nSet-Cookie: x=1",
     ],
 )
