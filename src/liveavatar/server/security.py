@@ -36,6 +36,9 @@ PERMISSIONS_POLICY = (
 HSTS = "max-age=31536000"
 #: Avatar clips signed by Cloud Storage (MEDIA_BACKEND=gcs).
 CLOUD_STORAGE = "https://storage.googleapis.com"
+#: The backend as Firebase Hosting's page reaches it: any Cloud Run service URL
+#: (`<service>-<hash>.a.run.app` and `<service>-<number>.<region>.run.app`).
+HOSTING_BACKENDS = ("wss://*.run.app",)
 #: What the Firebase Auth SDK (frontend/js/auth.js, Google sign-in in a popup) needs: its
 #: modules from gstatic, Google's API loader for the popup's helper iframe, that iframe on
 #: the project's auth domain, and the token endpoints.
@@ -183,13 +186,29 @@ def page_headers(settings: Settings) -> Headers:
         firebase=settings.auth_enabled,
         ancestors=settings.frame_ancestors,
     )
+    return _page_set(csp, settings.frame_ancestors, https=settings.is_production)
+
+
+def hosting_headers() -> Headers:
+    """The page's headers on Firebase Hosting, as written in frontend/firebase.json (a
+    unit test keeps the two equal): the backend on Cloud Run (`*.run.app`), clips from
+    Cloud Storage, Google sign-in, same-origin framing, https only.
+
+    A backend on a custom domain, or an embeddable widget, needs its origin written into
+    firebase.json's policy (connect-src, media-src, frame-ancestors) at deploy time.
+    """
+    csp = page_csp(backends=HOSTING_BACKENDS, media=[CLOUD_STORAGE], firebase=True)
+    return _page_set(csp, ["'self'"], https=True)
+
+
+def _page_set(csp: str, ancestors: Sequence[str], *, https: bool) -> Headers:
     return [
         ("Content-Security-Policy", csp),
         ("X-Content-Type-Options", "nosniff"),
         ("Referrer-Policy", PAGE_REFERRER_POLICY),
         ("Permissions-Policy", PERMISSIONS_POLICY),
-        *_framing(settings.frame_ancestors),
-        *_hsts(settings),
+        *_framing(ancestors),
+        *([("Strict-Transport-Security", HSTS)] if https else []),
     ]
 
 
