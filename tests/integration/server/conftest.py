@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 
 from liveavatar.emulator.server import EmulatorServer
-from liveavatar.server.app import create_app
+from liveavatar.server.app import AppState, create_app
 from liveavatar.server.runner import GracefulServer, uvicorn_config
 from liveavatar.settings import Settings
 
@@ -21,12 +22,22 @@ from liveavatar.settings import Settings
 class Backend:
     """A running backend: `ws_url`, `http_url`, and `stop()` for shutdown tests."""
 
-    def __init__(self, server: GracefulServer, task: asyncio.Task[None], port: int) -> None:
+    def __init__(
+        self, server: GracefulServer, task: asyncio.Task[None], port: int, app: FastAPI
+    ) -> None:
         self.server = server
+        self.app = app
         self.task = task
         self.port = port
         self.ws_url = f"ws://127.0.0.1:{port}/ws"
         self.http_url = f"http://127.0.0.1:{port}"
+
+    @property
+    def state(self) -> AppState:
+        """The running app's state (sessions, gate, capacity), for checks after the fact."""
+        state = self.app.state.live
+        assert isinstance(state, AppState)
+        return state
 
     async def stop(self) -> None:
         self.server.should_exit = True
@@ -71,7 +82,7 @@ async def start_backend() -> AsyncIterator[StartBackend]:
                     await task
                     raise RuntimeError("backend exited during start-up")
                 await asyncio.sleep(0.01)
-        backend = Backend(server, task, port)
+        backend = Backend(server, task, port, app)
         started.append(backend)
         return backend
 

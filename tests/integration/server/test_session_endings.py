@@ -74,9 +74,7 @@ async def _uid() -> str:
 
 
 def _state(backend: Backend) -> AppState:
-    state = backend.server.config.app.state.live
-    assert isinstance(state, AppState)
-    return state
+    return backend.state
 
 
 async def _sessions_ended(state: AppState, limit_s: float = 20.0) -> None:

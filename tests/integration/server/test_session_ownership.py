@@ -158,7 +158,7 @@ async def test_session_ids_are_unguessable_and_never_logged(
         ids = [ready(log)["session_id"] for log in logs]
         # A reconnect that resumes logs as much again.
         await talk(backend, "thank you", browser_key=KEY_A, session_id=ids[0])
-        sessions = list(backend.server.config.app.state.live.sessions)
+        sessions = list(backend.state.sessions)
         if sessions:  # let the last teardown log its line
             await asyncio.wait(sessions, timeout=20)
     finally:
