@@ -12,7 +12,7 @@ from liveavatar import protocol as p
 from liveavatar.server.metrics import Metrics
 from liveavatar.tools import ToolRegistry
 
-from .outbox import Outbox
+from .outbox import Outbox, OutboxOverflow
 
 MAX_CONCURRENT_TOOLS = 4
 CANCEL_TIMEOUT_S = 2.0
@@ -55,7 +55,12 @@ class ToolCalls:
             result = await self._registry.call(name, dict(args))
         status: Literal["finished", "failed"] = "finished" if result.ok else "failed"
         self._metrics.tool_calls.labels(name, status).inc()
-        self._outbox.put_control(p.ToolActivity(call_id=call_id, name=name, status=status))
+        try:
+            self._outbox.put_control(p.ToolActivity(call_id=call_id, name=name, status=status))
+        except OutboxOverflow:
+            # The browser stopped reading. This task is not the session's to end: the
+            # session's own tasks meet the same bound and close it; Live still gets its answer.
+            pass
         await self._respond(
             [types.FunctionResponse(id=call_id, name=name, response=result.response)]
         )
