@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Literal
 
@@ -55,12 +56,10 @@ class ToolCalls:
             result = await self._registry.call(name, dict(args))
         status: Literal["finished", "failed"] = "finished" if result.ok else "failed"
         self._metrics.tool_calls.labels(name, status).inc()
-        try:
+        # If the browser stopped reading, this task is not the one to end the session: the
+        # session's own tasks meet the same bound and close it; Live still gets its answer.
+        with contextlib.suppress(OutboxOverflow):
             self._outbox.put_control(p.ToolActivity(call_id=call_id, name=name, status=status))
-        except OutboxOverflow:
-            # The browser stopped reading. This task is not the session's to end: the
-            # session's own tasks meet the same bound and close it; Live still gets its answer.
-            pass
         await self._respond(
             [types.FunctionResponse(id=call_id, name=name, response=result.response)]
         )
