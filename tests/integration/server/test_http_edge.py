@@ -212,7 +212,7 @@ async def test_connections_beyond_the_cap_get_503_with_retry_after(
 
 
 async def test_serve_raises_the_open_files_limit(emulator: EmulatorServer) -> None:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if hard != resource.RLIM_INFINITY and hard <= 256:
         pytest.skip("the hard open-files limit leaves nothing to raise")
     port = free_port()
@@ -226,18 +226,16 @@ async def test_serve_raises_the_open_files_limit(emulator: EmulatorServer) -> No
         "DATA_DIR": tempfile.mkdtemp(prefix="liveavatar-serve-"),
     }
 
-    def low_soft_limit() -> None:  # in the child, before exec
-        resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))
-
+    # The shell lowers the soft limit and execs the server in its place (no preexec_fn:
+    # forking a threaded test process must not run Python in the child).
     proc = await asyncio.create_subprocess_exec(
+        "/bin/sh",
+        "-c",
+        'ulimit -S -n 256 && exec "$0" -m liveavatar serve',
         sys.executable,
-        "-m",
-        "liveavatar",
-        "serve",
         env=env,
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,
-        preexec_fn=low_soft_limit,
     )
     try:
         await wait_http(f"http://127.0.0.1:{port}/healthz")
