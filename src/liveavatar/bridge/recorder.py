@@ -124,16 +124,9 @@ class SessionRecorder:
             return
         try:
             async with asyncio.timeout(WRITE_TIMEOUT_S):
-                first = await self._store.append_turn(self.conversation_id, record)
-                if first:
-                    await self._store.increment_daily(
-                        record.ended_at.date(),
-                        turns=1,
-                        latency_ms=record.turn_latency_ms,
-                        latency_count=1,
-                        prompt_tokens=record.prompt_tokens,
-                        response_tokens=record.response_tokens,
-                    )
+                # One call: the store counts the turn in the day's totals in the same atomic
+                # write, so a session ending mid-write can neither lose nor double that count.
+                await self._store.append_turn(self.conversation_id, record)
         except Exception:
             logger.exception("could not record a turn", extra={"turn": record.index})
 
@@ -171,11 +164,10 @@ class SessionRecorder:
         duration = (ended - self._started_at).total_seconds()
         try:
             async with asyncio.timeout(DRAIN_TIMEOUT_S):
-                if await self._store.end_conversation(
+                # The store adds the ended session, duration and errors to the day itself,
+                # atomically with the end marker (counted once, however often this runs).
+                await self._store.end_conversation(
                     self.conversation_id, ended, duration, errors=self._errors
-                ):
-                    await self._store.increment_daily(
-                        ended.date(), ended_sessions=1, duration_s=duration, errors=self._errors
-                    )
+                )
         except Exception:
             logger.exception("could not record the conversation end")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from liveavatar.store.models import TurnRecord
+
 UTC = dt.UTC
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
 _US = dt.timedelta(microseconds=1)
@@ -90,3 +92,63 @@ def nonneg(**values: float) -> None:
     for name, value in values.items():
         if value < 0:
             raise ValueError(f"{name} must not be negative")
+
+
+def daily_values(
+    *,
+    sessions: int = 0,
+    turns: int = 0,
+    latency_ms: float = 0.0,
+    latency_count: int = 0,
+    duration_s: float = 0.0,
+    ended_sessions: int = 0,
+    errors: int = 0,
+    prompt_tokens: int = 0,
+    response_tokens: int = 0,
+) -> tuple[float, ...]:
+    """A day's increments in `Store.increment_daily`'s keyword order, which is also the order
+    of each backend's column list; ValueError if one is negative."""
+    nonneg(
+        sessions=sessions,
+        turns=turns,
+        latency_ms=latency_ms,
+        latency_count=latency_count,
+        duration_s=duration_s,
+        ended_sessions=ended_sessions,
+        errors=errors,
+        prompt_tokens=prompt_tokens,
+        response_tokens=response_tokens,
+    )
+    # int() also turns a bool into a number; Firestore would store True as a boolean.
+    return (
+        int(sessions),
+        int(turns),
+        float(latency_ms),
+        int(latency_count),
+        float(duration_s),
+        int(ended_sessions),
+        int(errors),
+        int(prompt_tokens),
+        int(response_tokens),
+    )
+
+
+def turn_daily(turn: TurnRecord) -> tuple[str, tuple[float, ...]]:
+    """What a newly stored turn adds to the day's totals, and that day (its end's UTC day).
+
+    Both backends write this in the same atomic write as the turn itself, so a turn is in
+    the day's totals exactly when it is stored.
+    """
+    return day_str(turn.ended_at), daily_values(
+        turns=1,
+        latency_ms=turn.turn_latency_ms,
+        latency_count=1,
+        prompt_tokens=turn.prompt_tokens,
+        response_tokens=turn.response_tokens,
+    )
+
+
+def end_daily(at: dt.datetime, duration_s: float, errors: int) -> tuple[str, tuple[float, ...]]:
+    """What a conversation's end adds to the day's totals (the UTC day of `at`), written
+    atomically with the end marker, so an end is counted exactly once."""
+    return day_str(at), daily_values(ended_sessions=1, duration_s=duration_s, errors=errors)

@@ -31,7 +31,7 @@ from liveavatar.store.models import (
     User,
 )
 
-# Field order matches the keyword order of `Store.increment_daily`.
+# Field order matches the keyword order of `Store.increment_daily` (`_common.daily_values`).
 DAILY_FIELDS = (
     "totalSessions",
     "totalTurns",

@@ -153,6 +153,7 @@ CONV_COLS = (
     " latency_ms_sum, latency_count, ttfa_ms_sum, ttfa_count, prompt_tokens, response_tokens,"
     " errors"
 )
+# In the keyword order of `Store.increment_daily` (`_common.daily_values`).
 DAILY_COLS = (
     "sessions",
     "turns",

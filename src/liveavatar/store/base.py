@@ -71,10 +71,13 @@ class Store(Protocol):
     async def append_turn(self, conversation_id: str, turn: TurnRecord) -> bool:
         """Persist one finished turn in a single atomic write.
 
-        Appends the turn's messages, increments the conversation's metrics and extends its
-        duration. Idempotent per `turn.index`: a retried append of an index already stored
-        changes nothing and returns False (so the caller knows not to count it again);
-        a first append returns True. Raises `NotFound` for an unknown conversation.
+        Appends the turn's messages, increments the conversation's metrics, extends its
+        duration, and adds the turn to the daily totals of the UTC day of `turn.ended_at`
+        (turns +1, its latency to the latency sum and count, its prompt and response
+        tokens), so the day counts a turn exactly when it is stored: the caller never
+        calls `increment_daily` for it. Idempotent per `turn.index`: a retried append of an
+        index already stored changes nothing (nor the day's totals) and returns False; a
+        first append returns True. Raises `NotFound` for an unknown conversation.
         """
         ...
 
@@ -83,8 +86,10 @@ class Store(Protocol):
     ) -> bool:
         """Mark a conversation ended with its final duration and error count.
 
-        Returns False if it had already ended (nothing is changed then). Raises `NotFound`
-        for an unknown conversation.
+        In the same atomic write, adds to the daily totals of the UTC day of `at`: one ended
+        session, `duration_s` and `errors` (the caller never calls `increment_daily` for
+        them). Returns False if it had already ended (nothing is changed then, nor the
+        day's totals). Raises `NotFound` for an unknown conversation.
         """
         ...
 
@@ -121,7 +126,11 @@ class Store(Protocol):
         prompt_tokens: int = 0,
         response_tokens: int = 0,
     ) -> None:
-        """Atomically add to one day's totals (never a read-modify-write)."""
+        """Atomically add to one day's totals (never a read-modify-write).
+
+        For what no other call counts, such as a session's start: `append_turn` and
+        `end_conversation` already add their turn's and end's totals themselves.
+        """
         ...
 
     async def get_daily(self, date: dt.date | str) -> DailyMetrics:

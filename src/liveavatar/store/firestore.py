@@ -11,10 +11,12 @@ Production needs one composite index, for the per-user listing: `conversations` 
 
 Idempotent turn appends: the batch's first write creates `turns/{index}`, which fails with
 AlreadyExists if that turn is stored; the whole batch is then rejected (Firestore commits
-batches atomically) and the append reports a duplicate. The emulator applies a batch's writes
-in order and stops at the first failure, so putting the `create()` first keeps it correct
-there too; the one write it can leave behind (the turn marker when the conversation is
-missing) is deleted again.
+batches atomically) and the append reports a duplicate. The same batch adds the turn to its
+day's `metrics` document, so the day counts a turn exactly when it is stored (`markers/ended`
+does the same for a conversation's end). The emulator applies a batch's writes in order and
+stops at the first failure, so putting the `create()` first keeps it correct there too; the
+one write it can leave behind (the turn marker when the conversation is missing) is deleted
+again.
 """
 
 from __future__ import annotations
@@ -61,6 +63,13 @@ from liveavatar.store.models import (
 _SUBCOLLECTIONS = ("turns", "markers")
 _DELETE_CHUNK = 400  # a batch takes at most 500 writes
 _PERSONA_RETRIES = 5
+
+
+def _daily_doc(day: str, values: tuple[float, ...]) -> dict[str, Any]:
+    """A merge-set body adding `values` (`_common.daily_values`) to a day's document; zero
+    increments are left out, so with nothing to add it holds only the date."""
+    fields = {k: firestore.Increment(v) for k, v in zip(DAILY_FIELDS, values, strict=True) if v}
+    return {"date": day, **fields}
 
 
 class FirestoreStore:
@@ -134,6 +143,7 @@ class FirestoreStore:
         if ttfa is not None:
             update["ttfaMsSum"] = firestore.Increment(float(ttfa))
             update["ttfaCount"] = firestore.Increment(1)
+        day, daily = c.turn_daily(turn)
         batch = self._db.batch()
         batch.create(marker, turn.model_dump(exclude={"user_text", "model_text"}))
         batch.update(conv, update)
@@ -143,6 +153,10 @@ class FirestoreStore:
             # carries its turn index, so ArrayUnion's de-duplication of equal elements never
             # merges lines of distinct turns.
             batch.update(conv, {"messages": firestore.ArrayUnion(messages)})
+        # Last, after the writes that can fail, so the emulator (which stops at a failed
+        # write) never counts a turn it did not store; a write on another document than the
+        # ArrayUnion, so that write's dropped transforms cannot touch these increments.
+        batch.set(self._daily(day), _daily_doc(day, daily), merge=True)
         async with self._guard():
             try:
                 await batch.commit()
@@ -159,6 +173,7 @@ class FirestoreStore:
         c.nonneg(duration_s=duration_s, errors=errors)
         conv = self._conv(conversation_id)
         marker = conv.collection("markers").document("ended")
+        day, daily = c.end_daily(at, duration_s, errors)
         batch = self._db.batch()
         batch.create(marker, {"at": c.utc(at)})
         batch.update(
@@ -169,6 +184,8 @@ class FirestoreStore:
                 "errorCount": firestore.Increment(errors),
             },
         )
+        # Last, as in append_turn: counted only if the end marker was written.
+        batch.set(self._daily(day), _daily_doc(day, daily), merge=True)
         async with self._guard():
             try:
                 await batch.commit()
@@ -229,28 +246,30 @@ class FirestoreStore:
         prompt_tokens: int = 0,
         response_tokens: int = 0,
     ) -> None:
-        # int() also turns a bool into a number; Firestore would store True as a boolean.
-        values: tuple[float, ...] = (int(sessions), int(turns), float(latency_ms))
-        values += (int(latency_count), float(duration_s), int(ended_sessions), int(errors))
-        values += (int(prompt_tokens), int(response_tokens))
-        c.nonneg(**dict(zip(DAILY_FIELDS, values, strict=True)))
+        values = c.daily_values(
+            sessions=sessions,
+            turns=turns,
+            latency_ms=latency_ms,
+            latency_count=latency_count,
+            duration_s=duration_s,
+            ended_sessions=ended_sessions,
+            errors=errors,
+            prompt_tokens=prompt_tokens,
+            response_tokens=response_tokens,
+        )
         day = c.day_str(date)
-        fields: dict[str, Any] = {
-            k: firestore.Increment(v) for k, v in zip(DAILY_FIELDS, values, strict=True) if v
-        }
-        if not fields:
-            return
+        if not any(values):
+            return  # nothing to add: no write
         async with self._guard():
-            await (
-                self._db.collection("metrics")
-                .document(day)
-                .set({"date": day, **fields}, merge=True)
-            )
+            await self._daily(day).set(_daily_doc(day, values), merge=True)
+
+    def _daily(self, day: str) -> AsyncDocumentReference:
+        return self._db.collection("metrics").document(day)
 
     async def get_daily(self, date: dt.date | str) -> DailyMetrics:
         day = c.day_str(date)
         async with self._guard():
-            snap = await self._db.collection("metrics").document(day).get()
+            snap = await self._daily(day).get()
         return daily_model(day, snap.to_dict() if snap.exists else None)
 
     async def list_daily(

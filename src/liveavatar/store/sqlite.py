@@ -41,6 +41,13 @@ from liveavatar.store.models import (
 
 DB_FILENAME = "liveavatar.db"
 _PURGE_CHUNK = 500
+# Adds one day's increments (`_common.daily_values`, in `DAILY_COLS` order) in place: never a
+# read-modify-write, so concurrent writers (and the dashboard's process) sum exactly.
+_DAILY_UPSERT = (
+    f"INSERT INTO daily_metrics (date, {', '.join(DAILY_COLS)})"
+    f" VALUES (?{', ?' * len(DAILY_COLS)}) ON CONFLICT (date) DO UPDATE SET "
+    + ", ".join(f"{k} = {k} + excluded.{k}" for k in DAILY_COLS)
+)
 
 
 class SQLiteStore:
@@ -97,6 +104,7 @@ class SQLiteStore:
         c.check_id(conversation_id, "conversation_id")
         ended_us = c.to_us(turn.ended_at)
         ttfa = turn.time_to_first_audio_ms
+        day, daily = c.turn_daily(turn)
         messages = [
             (conversation_id, m.turn_index, m.role, m.text, c.to_us(m.at), m.interrupted)
             for m in turn.messages()
@@ -146,6 +154,8 @@ class SQLiteStore:
                     conversation_id,
                 ),
             )
+            # In the turn's transaction: the day counts the turn exactly when it is stored.
+            db.execute(_DAILY_UPSERT, (day, *daily))
             return True
 
         return await self._writer.call(write_tx(append))
@@ -156,6 +166,7 @@ class SQLiteStore:
         c.check_id(conversation_id, "conversation_id")
         c.nonneg(duration_s=duration_s, errors=errors)
         ended_us = c.to_us(at)
+        day, daily = c.end_daily(at, duration_s, errors)
 
         def end(db: sqlite3.Connection) -> bool:
             row = db.execute(
@@ -170,6 +181,8 @@ class SQLiteStore:
                 " WHERE id = ?",
                 (ended_us, duration_s, errors, conversation_id),
             )
+            # In the same transaction, so the day counts the end exactly once.
+            db.execute(_DAILY_UPSERT, (day, *daily))
             return True
 
         return await self._writer.call(write_tx(end))
@@ -245,16 +258,19 @@ class SQLiteStore:
         prompt_tokens: int = 0,
         response_tokens: int = 0,
     ) -> None:
-        values: tuple[float, ...] = (sessions, turns, latency_ms, latency_count, duration_s)
-        values += (ended_sessions, errors, prompt_tokens, response_tokens)
-        c.nonneg(**dict(zip(DAILY_COLS, values, strict=True)))
-        day = c.day_str(date)
-        sets = ", ".join(f"{k} = {k} + excluded.{k}" for k in DAILY_COLS)
-        sql = (
-            f"INSERT INTO daily_metrics (date, {', '.join(DAILY_COLS)})"
-            f" VALUES (?{', ?' * len(DAILY_COLS)}) ON CONFLICT (date) DO UPDATE SET {sets}"
+        values = c.daily_values(
+            sessions=sessions,
+            turns=turns,
+            latency_ms=latency_ms,
+            latency_count=latency_count,
+            duration_s=duration_s,
+            ended_sessions=ended_sessions,
+            errors=errors,
+            prompt_tokens=prompt_tokens,
+            response_tokens=response_tokens,
         )
-        await self._writer.call(execute_tx(sql, (day, *values)))
+        day = c.day_str(date)
+        await self._writer.call(execute_tx(_DAILY_UPSERT, (day, *values)))
 
     async def get_daily(self, date: dt.date | str) -> DailyMetrics:
         day = c.day_str(date)

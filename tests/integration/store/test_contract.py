@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 
 from liveavatar.store import (
+    DailyMetrics,
     NotFound,
     PersonaConfig,
     Store,
@@ -97,12 +98,86 @@ async def test_a_turn_appended_twice_is_stored_once(store: Store) -> None:
     assert conv.metrics.turns == 2 and conv.metrics.prompt_tokens == 20
 
 
+async def test_a_turn_appended_twice_counts_once_in_its_day(store: Store) -> None:
+    # A retry after an interrupted write (the session ending mid-append) must not count the
+    # turn again: the day's totals move with the turn itself, in the same atomic write.
+    await store.start_conversation("c1", "u1", T0, None)
+    assert await store.append_turn("c1", turn(0))
+    assert not await store.append_turn("c1", turn(0, turn_latency_ms=999.0, prompt_tokens=99))
+    results = await asyncio.gather(*(store.append_turn("c1", turn(1)) for _ in range(5)))
+    assert sorted(results) == [False, False, False, False, True]
+    assert await store.get_daily(DAY) == DailyMetrics(
+        date=DAY,
+        total_turns=2,
+        latency_ms_sum=1000.0,
+        latency_count=2,
+        prompt_tokens=20,
+        response_tokens=40,
+    )
+
+
+async def test_append_turn_alone_updates_the_daily_totals(store: Store) -> None:
+    # No increment_daily call here: each turn counts on the UTC day its turn ended.
+    late = dt.datetime(2024, 5, 1, 23, 59, 50, tzinfo=dt.UTC)
+    await store.start_conversation("c1", "u1", late, None)
+    assert await store.append_turn("c1", turn(0, start=late))  # ends 23:59:52 on May 1
+    silent = turn(1, start=late, interrupted=True, time_to_first_audio_ms=None, model_text="")
+    assert await store.append_turn("c1", silent)  # ends 00:00:02 on May 2
+    # Ends 00:30 on May 3 in UTC+2, which is still May 2 in UTC.
+    plus2 = dt.timezone(dt.timedelta(hours=2))
+    local = turn(
+        2,
+        start=dt.datetime(2024, 5, 3, 0, 29, 38, tzinfo=plus2),
+        turn_latency_ms=100.0,
+        prompt_tokens=1,
+        response_tokens=2,
+    )
+    assert await store.append_turn("c1", local)
+    days = await store.list_daily(DAY, "2024-05-03")
+    assert days == [
+        DailyMetrics(
+            date=DAY,
+            total_turns=1,
+            latency_ms_sum=500.0,
+            latency_count=1,
+            prompt_tokens=10,
+            response_tokens=20,
+        ),
+        DailyMetrics(
+            date="2024-05-02",
+            total_turns=2,
+            latency_ms_sum=600.0,
+            latency_count=2,
+            prompt_tokens=11,
+            response_tokens=22,
+        ),
+        DailyMetrics(date="2024-05-03"),
+    ]
+
+
+async def test_end_conversation_twice_counts_one_ended_session(store: Store) -> None:
+    await store.start_conversation("c1", "u1", T0, None)
+    await store.start_conversation("c2", "u1", T0, None)
+    assert await store.end_conversation("c1", T0 + dt.timedelta(seconds=30), 30.0, errors=2)
+    assert not await store.end_conversation("c1", T0 + dt.timedelta(days=1), 99.0, errors=5)
+    # Concurrent ends of one conversation (a retried shutdown): exactly one is counted.
+    ends = await asyncio.gather(
+        *(store.end_conversation("c2", T0 + dt.timedelta(seconds=10), 10.0) for _ in range(4))
+    )
+    assert sorted(ends) == [False, False, False, True]
+    day = await store.get_daily(DAY)
+    assert day == DailyMetrics(date=DAY, ended_sessions=2, duration_s_sum=40.0, error_count=2)
+    assert day.avg_duration_s == 20.0
+    assert await store.get_daily("2024-05-02") == DailyMetrics(date="2024-05-02")
+
+
 async def test_unknown_conversation(store: Store) -> None:
     assert await store.get_conversation("nope") is None
     with pytest.raises(NotFound):
         await store.append_turn("nope", turn(0))
     with pytest.raises(NotFound):
         await store.end_conversation("nope", T0, 1.0)
+    assert await store.get_daily(DAY) == DailyMetrics(date=DAY)  # nor counted what failed
     # The failed append left nothing behind: the id starts clean later.
     await store.start_conversation("nope", "u1", T0, None)
     assert await store.append_turn("nope", turn(0))

@@ -55,6 +55,9 @@ async def test_documents_use_the_seed_collections(
     assert (await raw.document("conversations/c1/turns/000000").get()).exists
     day = (await raw.collection("metrics").document("2024-05-01").get()).to_dict()
     assert day is not None and day["totalSessions"] == 1 and day["errorCount"] == 2
+    # The turn and the end added themselves to their day in their own batches.
+    assert day["totalTurns"] == 1 and day["latencyMsSum"] == 300.0 and day["latencyCount"] == 1
+    assert day["endedSessions"] == 1 and day["durationSSum"] == 5.0
     user = (await raw.collection("users").document("u1").get()).to_dict()
     assert user is not None and user["email"] == "ada@example.com" and user["settings"] == {}
     usage = (await raw.document("users/u1/usage/2024-05-01").get()).to_dict()

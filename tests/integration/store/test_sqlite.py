@@ -18,7 +18,11 @@ DAY = "2024-05-01"
 
 
 async def write_sessions(store: SQLiteStore, prefix: str, count: int) -> None:
-    """`count` conversations of three turns, each counted in the daily metrics and usage."""
+    """`count` conversations of three turns, each counted in the daily metrics and usage.
+
+    The turns reach the daily metrics through `append_turn` itself; only the session start
+    is counted with `increment_daily`.
+    """
     for n in range(count):
         cid = f"{prefix}-{n:03d}"
         await store.start_conversation(cid, prefix, T0 + dt.timedelta(seconds=n), None)
@@ -33,8 +37,7 @@ async def write_sessions(store: SQLiteStore, prefix: str, count: int) -> None:
                 ended_at=began + dt.timedelta(milliseconds=900),
                 turn_latency_ms=400.0,
             )
-            assert await store.append_turn(cid, turn)
-            await store.increment_daily(DAY, turns=1, latency_ms=400.0, latency_count=1)
+            assert await store.append_turn(cid, turn)  # counts the turn in DAY too
         await store.add_usage(prefix, DAY, 2.5)
 
 
