@@ -86,7 +86,9 @@ async def videos(
     return JSONResponse(urls, headers={"Cache-Control": "no-store"})
 
 
-@router.api_route("/media/{name:path}", methods=["GET", "HEAD"])
+# Not in the API schema: a signed file URL, not an API (and one route for GET and HEAD
+# would give the schema two operations with one id).
+@router.api_route("/media/{name:path}", methods=["GET", "HEAD"], include_in_schema=False)
 async def media_file(
     name: str, store: MediaDep, exp: str | None = None, sig: str | None = None
 ) -> Response:

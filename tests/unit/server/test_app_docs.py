@@ -35,7 +35,6 @@ async def get(settings: Settings, path: str) -> httpx.Response:
 
 # media_routes.py serves GET and HEAD from one function, which FastAPI's schema generator
 # warns about (a duplicate operation id); the schema is still complete.
-@pytest.mark.filterwarnings("ignore:Duplicate Operation ID:UserWarning")
 @pytest.mark.parametrize("environment", ["local", "development", "test"])
 async def test_docs_are_served_for_local_runs(environment: Environment, tmp_path: Path) -> None:
     settings = settings_for(environment, tmp_path)
