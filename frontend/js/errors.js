@@ -44,6 +44,10 @@ const TEXTS = {
   server_busy: ['Server busy', 'The server is full right now. Retrying in a moment…'],
   going_away: ['Server restarting', 'The server is restarting. Reconnecting and resuming the conversation…'],
   session_ended: ['Session ended', 'The conversation was ended. Press Start to begin a new one.'],
+  session_replaced: [
+    'Continued elsewhere',
+    'This conversation continued in another window or tab. Press Start to talk here again.',
+  ],
   live_reconnecting: ['Reconnecting', 'The voice service hiccuped; resuming the conversation…'],
   live_refused: [
     'Voice service refused',
@@ -86,6 +90,7 @@ const SEVERITY = {
   tool_failed: 'info',
   autoplay: 'info',
   session_ended: 'info',
+  session_replaced: 'info',
 };
 
 /**

@@ -147,7 +147,7 @@ export function base64DecodedBytes(b64) {
 
 /** Close codes after which reconnecting cannot help (docs/API.md, "Close codes"). */
 export const NO_RETRY_CLOSE_CODES = Object.freeze(
-  new Set([4400, 4401, 4403, 4426, 4429, 4430, 4502, 4503]),
+  new Set([4400, 4401, 4403, 4409, 4426, 4429, 4430, 4502, 4503]),
 );
 
 /**
@@ -171,6 +171,7 @@ export const CLOSE_CODE_ERRORS = Object.freeze({
   4401: 'unauthorized',
   4403: 'forbidden',
   4408: 'bad_request',
+  4409: 'session_replaced',
   4426: 'unsupported_version',
   4429: 'rate_limited',
   4430: 'quota_exceeded',

@@ -174,6 +174,7 @@ ErrorCode = Literal[
     "live_unavailable",
     "live_reconnecting",
     "live_refused",
+    "session_replaced",
     "tool_failed",
     "internal",
 ]

@@ -21,6 +21,7 @@ from liveavatar.errors import (
     CLOSE_GOING_AWAY,
     CLOSE_INTERNAL,
     CLOSE_NORMAL,
+    CLOSE_REPLACED,
     AvatarError,
     HelloTimeout,
     ProtocolError,
@@ -60,6 +61,7 @@ from .ids import is_session_id, log_ref, new_session_id, owner_key
 from .inbound import BrowserGone, parse_message, read_video_frame, receive_frame, receive_raw
 from .outbox import Outbox
 from .recorder import SessionRecorder
+from .running import RunningSession, RunningSessions
 from .tool_calls import ToolCalls
 from .turns import TurnTracker
 
@@ -92,6 +94,7 @@ class BridgeDeps:
     handles: HandleDirectory
     shutting_down: asyncio.Event
     hello_timeout_s: float = 10.0
+    running: RunningSessions = dataclasses.field(default_factory=RunningSessions)
 
 
 class BridgeSession:
@@ -134,6 +137,7 @@ class BridgeSession:
         self._budget = AudioBudget(self._loop.time())
         self._rate_noticed_at = float("-inf")
         self._torn_down = False
+        self._running: RunningSession | None = None
 
     async def run(self) -> None:
         """Handshake, then bridge until the end; then tear down, always to the end."""
@@ -178,6 +182,14 @@ class BridgeSession:
                 await self._send_now(
                     p.GoingAway(reason="The server is restarting.", reconnect_after_ms=250)
                 )
+            elif ended.code == CLOSE_REPLACED:
+                await self._send_now(
+                    p.Error(
+                        code="session_replaced",
+                        message="This conversation continued in another window or tab.",
+                        fatal=True,
+                    )
+                )
             close_code = ended.code
         except* Exception:
             metrics.errors.labels("internal").inc()
@@ -205,6 +217,7 @@ class BridgeSession:
         resumed = await self._resume(hello.session_id, owner, admission.identity.uid)
         handle = resumed.handle if resumed else None
         self.deps.handles.claim(self.id, owner, self._loop.time())
+        running = self._running = self.deps.running.register(self.id)
         link = self._link = LiveLink(self.deps.opener_for(persona), name=self._ref)
         await link.start(handle)
         recorder = self._recorder = SessionRecorder(
@@ -234,6 +247,7 @@ class BridgeSession:
             tg.create_task(self._read_live(link), name=f"{self._ref}-live")
             tg.create_task(self._write_browser(), name=f"{self._ref}-writer")
             tg.create_task(self._watch_shutdown(), name=f"{self._ref}-watchdog")
+            tg.create_task(self._watch_replaced(running), name=f"{self._ref}-replaced")
             tg.create_task(admission.quota.enforce(self._quota_warning), name=f"{self._ref}-quota")
         return CLOSE_NORMAL
 
@@ -253,6 +267,12 @@ class BridgeSession:
                 extra={"uid": uid, "requested": log_ref(session_id)},
             )
             return None
+        if not isinstance(found, Resumable):
+            return None
+        # Still open here (its page reconnected before the old socket was noticed dead)?
+        # End it first, so its last turn is recorded and its handle is the newest.
+        await self.deps.running.take_over(session_id, TEARDOWN_TIMEOUT_S)
+        found = self.deps.handles.lookup(session_id, owner, self._loop.time())
         if not isinstance(found, Resumable):
             return None
         self.id = session_id
@@ -450,6 +470,10 @@ class BridgeSession:
         await self.deps.shutting_down.wait()
         raise _SessionEnded(CLOSE_GOING_AWAY)
 
+    async def _watch_replaced(self, running: RunningSession) -> None:
+        await running.replaced.wait()
+        raise _SessionEnded(CLOSE_REPLACED)
+
     async def _send_now(self, message: p.ServerMessage) -> None:
         if self.ws.client_state != WebSocketState.CONNECTED:
             return
@@ -477,6 +501,9 @@ class BridgeSession:
         if self._admission is not None:
             await _step("quota", self._admission.quota.finish())
             self._admission.release()
+        if self._running is not None:
+            # Last: a connection taking this session over waits for everything above.
+            self.deps.running.unregister(self.id, self._running)
         self.deps.metrics.dropped_audio.inc(self._outbox.dropped_chunks)
         logger.info("session closed", extra={"close_code": close_code})
 

@@ -169,3 +169,32 @@ async def test_session_ids_are_unguessable_and_never_logged(
     assert refs.count(log_ref(ids[0])) >= 4  # ready and closed, twice
     for session_id in ids:
         assert not [line for line in handler.lines if session_id in line]
+
+
+async def test_resuming_a_session_still_open_takes_it_over(
+    emulator: EmulatorServer, start_backend: StartBackend
+) -> None:
+    """A page whose network dropped reconnects before the backend noticed: the newer
+    connection takes the conversation over, and both connections' turns are kept."""
+    settings = backend_settings(emulator)
+    backend = await start_backend(settings)
+    async with browser(backend.ws_url, hello=hello(browser_key=KEY_A)) as (ws, old):
+        await old.wait_for(lambda log: count("ready")(log) == 1)
+        session_id = ready(old)["session_id"]
+        await ws.send(json.dumps({"type": "text", "text": "tell me a joke"}))
+        await old.wait_for(lambda log: len(log.audio()) > 0)  # answering when the "drop" hits
+        new = await talk(backend, "thank you", browser_key=KEY_A, session_id=session_id)
+        await old.wait_for(lambda log: log.close_code is not None)
+    assert ready(new)["resumed"] and ready(new)["session_id"] == session_id
+    assert old.close_code == 4409
+    assert old.messages("error")[-1]["code"] == "session_replaced"
+    assert await user_texts(settings, session_id) == ["tell me a joke", "thank you"]
+    store = SQLiteStore(Path(settings.data_dir) / DB_FILENAME)
+    try:
+        conv = await store.get_conversation(session_id)
+    finally:
+        await store.close()
+    assert conv is not None
+    # The cut turn of the old connection, then the new one's: numbered apart, both kept.
+    assert [m.turn_index for m in conv.messages if m.role == "user"] == [0, 1]
+    assert conv.metrics.turns == 2 and conv.metrics.interrupted_turns == 1
