@@ -162,12 +162,17 @@ class SessionRecorder:
             return
         ended = self._clock()
         duration = (ended - self._started_at).total_seconds()
+        # This session's start names its part of the conversation: a resumed conversation's
+        # later sessions each add their own end, duration and errors.
+        epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+        part = str((self._started_at - epoch) // dt.timedelta(microseconds=1))
         try:
             async with asyncio.timeout(DRAIN_TIMEOUT_S):
                 # The store adds the ended session, duration and errors to the day itself,
-                # atomically with the end marker (counted once, however often this runs).
+                # atomically with this session's end marker (counted once, however often
+                # this runs).
                 await self._store.end_conversation(
-                    self.conversation_id, ended, duration, errors=self._errors
+                    self.conversation_id, ended, duration, errors=self._errors, part=part
                 )
         except Exception:
             logger.exception("could not record the conversation end")

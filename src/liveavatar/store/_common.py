@@ -149,6 +149,16 @@ def turn_daily(turn: TurnRecord) -> tuple[str, tuple[float, ...]]:
 
 
 def end_daily(at: dt.datetime, duration_s: float, errors: int) -> tuple[str, tuple[float, ...]]:
-    """What a conversation's end adds to the day's totals (the UTC day of `at`), written
-    atomically with the end marker, so an end is counted exactly once."""
+    """What the end of one session of a conversation adds to the day's totals (the UTC day
+    of `at`), written atomically with that session's end marker, so it is counted once."""
     return day_str(at), daily_values(ended_sessions=1, duration_s=duration_s, errors=errors)
+
+
+def end_marker(part: str) -> str:
+    """The id of the marker that records the end of session `part` of a conversation;
+    ValueError if the part could not be stored by both backends.
+
+    The default part "" keeps the id every end had before sessions were told apart
+    ("ended"), so an end recorded then is still recognised when it is retried.
+    """
+    return "ended" if part == "" else check_id(f"ended-{part}", "part")

@@ -2,12 +2,16 @@
 
 Layout (the seed's collections; field names camelCase as in the seed):
 
-- `conversations/{id}`: userId, timestamp, sortKey, endedAt, duration, lastTurnAt,
+- `conversations/{id}`: userId, timestamp, sortKey, sessionEnds, duration, lastTurnAt,
   personaVersion, messages, and flat metric sums (turns, interruptedTurns, latencyMsSum,
   latencyCount, ttfaMsSum, ttfaCount, promptTokens, responseTokens, errorCount). The seed's
   `metrics` map is flattened because an `Increment` on a dotted path fails in the emulator.
-  Subcollections: `turns/{index:06d}` (one per stored turn; the idempotency key) and
-  `markers/ended`.
+  A conversation can span several sessions: `sessionEnds` holds each ended session's end
+  time and `duration` the sum of their talk time; the conversation ended at the latest of
+  `sessionEnds` (or at the seed's `endedAt`, which conversations ended before sessions were
+  told apart have instead). Subcollections: `turns/{index:06d}` (one per stored turn; the
+  idempotency key) and `markers/{_common.end_marker(part)}` (one per ended session:
+  `ended-{part}`, or `ended` for the default part).
 - `metrics/{YYYY-MM-DD}`: date, totalSessions, totalTurns, latencyMsSum, latencyCount,
   durationSSum, endedSessions, errorCount, promptTokens, responseTokens. Averages are derived
   on read, so every update is an `Increment`.
@@ -22,12 +26,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from liveavatar.store._common import plain_utc
+from google.cloud import firestore
+
+from liveavatar.store._common import plain_utc, utc
 from liveavatar.store.models import (
     ConversationMetrics,
     DailyMetrics,
     Message,
     PersonaConfig,
+    TurnRecord,
     User,
 )
 
@@ -71,6 +78,7 @@ SUMMARY_FIELDS = [
     "id",
     "userId",
     "timestamp",
+    "sessionEnds",
     "endedAt",
     "duration",
     "lastTurnAt",
@@ -83,15 +91,42 @@ def _time(value: Any) -> dt.datetime | None:
     return None if value is None else plain_utc(value)
 
 
+def daily_doc(day: str, values: tuple[float, ...]) -> dict[str, Any]:
+    """A merge-set body adding `values` (`_common.daily_values`) to a day's document; zero
+    increments are left out, so with nothing to add it holds only the date."""
+    fields = {k: firestore.Increment(v) for k, v in zip(DAILY_FIELDS, values, strict=True) if v}
+    return {"date": day, **fields}
+
+
+def turn_update(turn: TurnRecord) -> dict[str, Any]:
+    """What a stored turn adds to its conversation's document (an update body)."""
+    update: dict[str, Any] = {
+        "turns": firestore.Increment(1),
+        "interruptedTurns": firestore.Increment(int(turn.interrupted)),
+        "latencyMsSum": firestore.Increment(float(turn.turn_latency_ms)),
+        "latencyCount": firestore.Increment(1),
+        "promptTokens": firestore.Increment(turn.prompt_tokens),
+        "responseTokens": firestore.Increment(turn.response_tokens),
+        # Not the duration: while no session has ended it is derived from this on read.
+        "lastTurnAt": utc(turn.ended_at),
+    }
+    if (ttfa := turn.time_to_first_audio_ms) is not None:
+        update["ttfaMsSum"] = firestore.Increment(float(ttfa))
+        update["ttfaCount"] = firestore.Increment(1)
+    return update
+
+
 def summary_fields(doc: dict[str, Any]) -> dict[str, Any]:
     """Keyword arguments of `ConversationSummary` from a conversation document."""
     started = plain_utc(doc["timestamp"])
-    ended = _time(doc.get("endedAt"))
+    ends = [plain_utc(at) for at in (*(doc.get("sessionEnds") or ()), doc.get("endedAt")) if at]
+    ended = max(ends, default=None)
     duration = float(doc.get("duration") or 0.0)
     last_turn = _time(doc.get("lastTurnAt"))
     if ended is None and last_turn is not None:
-        # While it runs, the duration is how far its turns reach; appends only know their
-        # own end time, so it is derived here rather than written with each turn.
+        # Until a session of it ends, the duration is how far its turns reach (appends only
+        # know their own end time, so it is derived here rather than written with each
+        # turn); from then on it is the ended sessions' talk time, summed by their ends.
         duration = max(duration, (last_turn - started).total_seconds())
     return {
         "id": doc["id"],

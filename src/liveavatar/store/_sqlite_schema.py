@@ -15,7 +15,7 @@ from liveavatar.store._common import from_us
 from liveavatar.store.base import StoreError
 from liveavatar.store.models import ConversationMetrics, DailyMetrics, User
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA_V1 = """
 CREATE TABLE IF NOT EXISTS conversations (
@@ -99,6 +99,27 @@ CREATE TABLE IF NOT EXISTS persona_versions (
 );
 """
 
+# v2: a conversation can span several sessions (a page that reconnects resumes it), and each
+# session's end is recorded once. A v1 file's ended conversations count as one ended session
+# each, under the default part "", so an end recorded before the upgrade stays idempotent.
+_SCHEMA_V2 = """
+-- One row per ended session of a conversation: its primary key is what makes
+-- end_conversation idempotent per session.
+CREATE TABLE IF NOT EXISTS conversation_ends (
+    conversation_id TEXT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+    part TEXT NOT NULL,
+    ended_us INTEGER NOT NULL,
+    duration_s REAL NOT NULL,
+    errors INTEGER NOT NULL,
+    PRIMARY KEY (conversation_id, part)
+) WITHOUT ROWID;
+INSERT INTO conversation_ends (conversation_id, part, ended_us, duration_s, errors)
+    SELECT id, '', ended_us, duration_s, errors FROM conversations WHERE ended_us IS NOT NULL;
+"""
+
+# What brings a file from the version before each one to it, applied in order on open.
+_MIGRATIONS = {1: _SCHEMA_V1, 2: _SCHEMA_V2}
+
 
 def connect(path: Path, *, busy_timeout_ms: int, synchronous: str) -> sqlite3.Connection:
     """A connection in autocommit mode: transactions are explicit BEGIN ... COMMIT."""
@@ -122,20 +143,23 @@ def connect(path: Path, *, busy_timeout_ms: int, synchronous: str) -> sqlite3.Co
 
 
 def create_schema(conn: sqlite3.Connection) -> None:
-    """Create the tables if absent, under a write lock so two processes can race safely."""
+    """Create the tables if absent, or migrate an older file to `SCHEMA_VERSION`, in one
+    transaction under a write lock, so two processes can race safely."""
     conn.execute("BEGIN IMMEDIATE")
     try:
         conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
         row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
-        found = row[0]
-        if found is None:
-            for statement in _statements(_SCHEMA_V1):
-                conn.execute(statement)
-            conn.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
-        elif found > SCHEMA_VERSION:
+        found = row[0] or 0
+        if found > SCHEMA_VERSION:
             raise StoreError(
                 f"database schema version {found} is newer than this code ({SCHEMA_VERSION})"
             )
+        if found < SCHEMA_VERSION:
+            for version in range(found + 1, SCHEMA_VERSION + 1):
+                for statement in _statements(_MIGRATIONS[version]):
+                    conn.execute(statement)
+            conn.execute("DELETE FROM schema_version")
+            conn.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
@@ -166,6 +190,35 @@ DAILY_COLS = (
     "response_tokens",
 )
 USER_COLS = "id, email, settings_json, quota_minutes_per_day, created_us"
+
+# Adds one day's increments (`_common.daily_values`, in `DAILY_COLS` order) in place: never a
+# read-modify-write, so concurrent writers (and the dashboard's process) sum exactly.
+DAILY_UPSERT = (
+    f"INSERT INTO daily_metrics (date, {', '.join(DAILY_COLS)})"
+    f" VALUES (?{', ?' * len(DAILY_COLS)}) ON CONFLICT (date) DO UPDATE SET "
+    + ", ".join(f"{k} = {k} + excluded.{k}" for k in DAILY_COLS)
+)
+# A stored turn's additions to its conversation. Until one of its sessions has ended, the
+# duration is how far the turns reach; from then on it is the ended sessions' talk time
+# (END_UPDATE adds each), which a resumed session's turns must not stretch over the pause.
+TURN_UPDATE = (
+    "UPDATE conversations SET turns = turns + 1,"
+    " interrupted_turns = interrupted_turns + ?,"
+    " latency_ms_sum = latency_ms_sum + ?, latency_count = latency_count + 1,"
+    " ttfa_ms_sum = ttfa_ms_sum + ?, ttfa_count = ttfa_count + ?,"
+    " prompt_tokens = prompt_tokens + ?, response_tokens = response_tokens + ?,"
+    " duration_s = CASE WHEN ended_us IS NULL"
+    " THEN MAX(duration_s, (? - started_us) / 1e6) ELSE duration_s END"
+    " WHERE id = ?"
+)
+# One session's end (at, its talk time, its errors; conversation id): the end is the latest
+# of the sessions' ends, whatever order they are recorded in; the first end replaces the
+# running duration (the turns' reach, see TURN_UPDATE), later ones add their talk time.
+END_UPDATE = (
+    "UPDATE conversations SET ended_us = MAX(COALESCE(ended_us, ?1), ?1),"
+    " duration_s = CASE WHEN ended_us IS NULL THEN ?2 ELSE duration_s + ?2 END,"
+    " errors = errors + ?3 WHERE id = ?4"
+)
 
 
 def user_row(row: tuple[Any, ...]) -> User:

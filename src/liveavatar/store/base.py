@@ -82,14 +82,28 @@ class Store(Protocol):
         ...
 
     async def end_conversation(
-        self, conversation_id: str, at: dt.datetime, duration_s: float, *, errors: int = 0
+        self,
+        conversation_id: str,
+        at: dt.datetime,
+        duration_s: float,
+        *,
+        errors: int = 0,
+        part: str = "",
     ) -> bool:
-        """Mark a conversation ended with its final duration and error count.
+        """Record the end of one session of a conversation, in a single atomic write.
 
-        In the same atomic write, adds to the daily totals of the UTC day of `at`: one ended
-        session, `duration_s` and `errors` (the caller never calls `increment_daily` for
-        them). Returns False if it had already ended (nothing is changed then, nor the
-        day's totals). Raises `NotFound` for an unknown conversation.
+        A conversation can span several sessions (a page that reconnects resumes it);
+        `part` names the session that ended (the recorder passes its start instant in
+        microseconds; the default "" is for a caller that ends a conversation once). The
+        conversation's end becomes the later of its recorded end and `at`; `duration_s`,
+        that session's talk time, and `errors` are added to the conversation's (so once its
+        sessions have ended, its duration is the sum of theirs; before the first end it is
+        how far its turns reach); and one ended session, `duration_s` and `errors` are added
+        to the daily totals of the UTC day of `at` (the caller never calls
+        `increment_daily` for them). Idempotent per (conversation, `part`): a repeated or
+        concurrent end of a part already recorded changes nothing (nor the day's totals) and
+        returns False; a first end returns True. Raises `NotFound` for an unknown
+        conversation, ValueError for a `part` that is not a valid id (e.g. holds "/").
         """
         ...
 
@@ -129,7 +143,7 @@ class Store(Protocol):
         """Atomically add to one day's totals (never a read-modify-write).
 
         For what no other call counts, such as a session's start: `append_turn` and
-        `end_conversation` already add their turn's and end's totals themselves.
+        `end_conversation` already add their turn's and session end's totals themselves.
         """
         ...
 

@@ -12,11 +12,11 @@ Production needs one composite index, for the per-user listing: `conversations` 
 Idempotent turn appends: the batch's first write creates `turns/{index}`, which fails with
 AlreadyExists if that turn is stored; the whole batch is then rejected (Firestore commits
 batches atomically) and the append reports a duplicate. The same batch adds the turn to its
-day's `metrics` document, so the day counts a turn exactly when it is stored (`markers/ended`
-does the same for a conversation's end). The emulator applies a batch's writes in order and
-stops at the first failure, so putting the `create()` first keeps it correct there too; the
-one write it can leave behind (the turn marker when the conversation is missing) is deleted
-again.
+day's `metrics` document, so the day counts a turn exactly when it is stored (the end
+marker of each session of a conversation, `markers/ended-{part}`, does the same for that
+session's end). The emulator applies a batch's writes in order and stops at the first
+failure, so putting the `create()` first keeps it correct there too; the one write it can
+leave behind (the marker when the conversation is missing) is deleted again.
 """
 
 from __future__ import annotations
@@ -33,14 +33,15 @@ from google.cloud.firestore import AsyncClient, AsyncDocumentReference, FieldFil
 
 from liveavatar.store import _common as c
 from liveavatar.store._firestore_codec import (
-    DAILY_FIELDS,
     SUMMARY_FIELDS,
+    daily_doc,
     daily_model,
     message_doc,
     message_model,
     persona_doc,
     persona_model,
     summary_fields,
+    turn_update,
     user_model,
 )
 from liveavatar.store.base import (
@@ -63,13 +64,6 @@ from liveavatar.store.models import (
 _SUBCOLLECTIONS = ("turns", "markers")
 _DELETE_CHUNK = 400  # a batch takes at most 500 writes
 _PERSONA_RETRIES = 5
-
-
-def _daily_doc(day: str, values: tuple[float, ...]) -> dict[str, Any]:
-    """A merge-set body adding `values` (`_common.daily_values`) to a day's document; zero
-    increments are left out, so with nothing to add it holds only the date."""
-    fields = {k: firestore.Increment(v) for k, v in zip(DAILY_FIELDS, values, strict=True) if v}
-    return {"date": day, **fields}
 
 
 class FirestoreStore:
@@ -116,12 +110,12 @@ class FirestoreStore:
             "userId": user_id,
             "timestamp": c.utc(at),
             "sortKey": c.sort_key(at, id),
-            "endedAt": None,
             "duration": 0.0,
             "lastTurnAt": None,
             "personaVersion": persona_version,
-            # ArrayUnion on a missing field fails in the emulator; start with an empty array.
+            # ArrayUnion on a missing field fails in the emulator; start with empty arrays.
             "messages": [],
+            "sessionEnds": [],
         }
         async with self._guard():
             with contextlib.suppress(gexc.AlreadyExists):
@@ -130,23 +124,10 @@ class FirestoreStore:
     async def append_turn(self, conversation_id: str, turn: TurnRecord) -> bool:
         conv = self._conv(conversation_id)
         marker = conv.collection("turns").document(f"{turn.index:06d}")
-        ttfa = turn.time_to_first_audio_ms
-        update: dict[str, Any] = {
-            "turns": firestore.Increment(1),
-            "interruptedTurns": firestore.Increment(int(turn.interrupted)),
-            "latencyMsSum": firestore.Increment(float(turn.turn_latency_ms)),
-            "latencyCount": firestore.Increment(1),
-            "promptTokens": firestore.Increment(turn.prompt_tokens),
-            "responseTokens": firestore.Increment(turn.response_tokens),
-            "lastTurnAt": c.utc(turn.ended_at),
-        }
-        if ttfa is not None:
-            update["ttfaMsSum"] = firestore.Increment(float(ttfa))
-            update["ttfaCount"] = firestore.Increment(1)
         day, daily = c.turn_daily(turn)
         batch = self._db.batch()
         batch.create(marker, turn.model_dump(exclude={"user_text", "model_text"}))
-        batch.update(conv, update)
+        batch.update(conv, turn_update(turn))
         if messages := [message_doc(m) for m in turn.messages()]:
             # A write of its own: the emulator stops applying a write's transforms after an
             # ArrayUnion, silently dropping the increments that sort after it. Each line
@@ -156,7 +137,7 @@ class FirestoreStore:
         # Last, after the writes that can fail, so the emulator (which stops at a failed
         # write) never counts a turn it did not store; a write on another document than the
         # ArrayUnion, so that write's dropped transforms cannot touch these increments.
-        batch.set(self._daily(day), _daily_doc(day, daily), merge=True)
+        batch.set(self._daily(day), daily_doc(day, daily), merge=True)
         async with self._guard():
             try:
                 await batch.commit()
@@ -168,29 +149,41 @@ class FirestoreStore:
         return True
 
     async def end_conversation(
-        self, conversation_id: str, at: dt.datetime, duration_s: float, *, errors: int = 0
+        self,
+        conversation_id: str,
+        at: dt.datetime,
+        duration_s: float,
+        *,
+        errors: int = 0,
+        part: str = "",
     ) -> bool:
         c.nonneg(duration_s=duration_s, errors=errors)
         conv = self._conv(conversation_id)
-        marker = conv.collection("markers").document("ended")
+        marker = conv.collection("markers").document(c.end_marker(part))
+        ended = c.utc(at)
         day, daily = c.end_daily(at, duration_s, errors)
         batch = self._db.batch()
-        batch.create(marker, {"at": c.utc(at)})
+        batch.create(marker, {"at": ended, "duration": float(duration_s), "errors": errors})
+        # Increments commute: the sessions' talk time adds up in whatever order ends land.
         batch.update(
             conv,
             {
-                "endedAt": c.utc(at),
-                "duration": float(duration_s),
+                "duration": firestore.Increment(float(duration_s)),
                 "errorCount": firestore.Increment(errors),
             },
         )
+        # The conversation ended at the latest of its sessions' ends. With neither
+        # transactions nor a Maximum transform in the emulator, each end joins a list (whose
+        # latest is read as the end), which commutes too. A write of its own: the emulator
+        # drops the transforms after an ArrayUnion (see append_turn).
+        batch.update(conv, {"sessionEnds": firestore.ArrayUnion([ended])})
         # Last, as in append_turn: counted only if the end marker was written.
-        batch.set(self._daily(day), _daily_doc(day, daily), merge=True)
+        batch.set(self._daily(day), daily_doc(day, daily), merge=True)
         async with self._guard():
             try:
                 await batch.commit()
             except gexc.AlreadyExists:
-                return False
+                return False  # this session's end is already recorded: a retry
             except gexc.NotFound:
                 await marker.delete()
                 raise NotFound(f"conversation {conversation_id!r}") from None
@@ -261,7 +254,7 @@ class FirestoreStore:
         if not any(values):
             return  # nothing to add: no write
         async with self._guard():
-            await self._daily(day).set(_daily_doc(day, values), merge=True)
+            await self._daily(day).set(daily_doc(day, values), merge=True)
 
     def _daily(self, day: str) -> AsyncDocumentReference:
         return self._db.collection("metrics").document(day)

@@ -97,6 +97,8 @@ class ConversationSummary(_Frozen):
     id: str
     user_id: str
     timestamp: AwareDatetime  # start
+    # A conversation resumed over several sessions ended when the last of them ended, and
+    # lasted their summed talk time; until one ends, as far as its turns reach.
     ended_at: AwareDatetime | None = None
     duration_s: float = 0.0
     metrics: ConversationMetrics = ConversationMetrics()

@@ -20,6 +20,9 @@ from liveavatar.store import _common as c
 from liveavatar.store._sqlite_schema import (
     CONV_COLS,
     DAILY_COLS,
+    DAILY_UPSERT,
+    END_UPDATE,
+    TURN_UPDATE,
     USER_COLS,
     connect,
     create_schema,
@@ -41,13 +44,6 @@ from liveavatar.store.models import (
 
 DB_FILENAME = "liveavatar.db"
 _PURGE_CHUNK = 500
-# Adds one day's increments (`_common.daily_values`, in `DAILY_COLS` order) in place: never a
-# read-modify-write, so concurrent writers (and the dashboard's process) sum exactly.
-_DAILY_UPSERT = (
-    f"INSERT INTO daily_metrics (date, {', '.join(DAILY_COLS)})"
-    f" VALUES (?{', ?' * len(DAILY_COLS)}) ON CONFLICT (date) DO UPDATE SET "
-    + ", ".join(f"{k} = {k} + excluded.{k}" for k in DAILY_COLS)
-)
 
 
 class SQLiteStore:
@@ -136,13 +132,7 @@ class SQLiteStore:
                 "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", messages
             )
             db.execute(
-                "UPDATE conversations SET turns = turns + 1,"
-                " interrupted_turns = interrupted_turns + ?,"
-                " latency_ms_sum = latency_ms_sum + ?, latency_count = latency_count + 1,"
-                " ttfa_ms_sum = ttfa_ms_sum + ?, ttfa_count = ttfa_count + ?,"
-                " prompt_tokens = prompt_tokens + ?, response_tokens = response_tokens + ?,"
-                " duration_s = MAX(duration_s, (? - started_us) / 1e6)"
-                " WHERE id = ?",
+                TURN_UPDATE,
                 (
                     int(turn.interrupted),
                     turn.turn_latency_ms,
@@ -155,34 +145,39 @@ class SQLiteStore:
                 ),
             )
             # In the turn's transaction: the day counts the turn exactly when it is stored.
-            db.execute(_DAILY_UPSERT, (day, *daily))
+            db.execute(DAILY_UPSERT, (day, *daily))
             return True
 
         return await self._writer.call(write_tx(append))
 
     async def end_conversation(
-        self, conversation_id: str, at: dt.datetime, duration_s: float, *, errors: int = 0
+        self,
+        conversation_id: str,
+        at: dt.datetime,
+        duration_s: float,
+        *,
+        errors: int = 0,
+        part: str = "",
     ) -> bool:
         c.check_id(conversation_id, "conversation_id")
+        c.end_marker(part)  # refuses what Firestore could not store, so both accept the same
         c.nonneg(duration_s=duration_s, errors=errors)
         ended_us = c.to_us(at)
         day, daily = c.end_daily(at, duration_s, errors)
 
         def end(db: sqlite3.Connection) -> bool:
-            row = db.execute(
-                "SELECT ended_us FROM conversations WHERE id = ?", (conversation_id,)
-            ).fetchone()
-            if row is None:
+            found = db.execute("SELECT 1 FROM conversations WHERE id = ?", (conversation_id,))
+            if found.fetchone() is None:
                 raise NotFound(f"conversation {conversation_id!r}")
-            if row[0] is not None:
-                return False
-            db.execute(
-                "UPDATE conversations SET ended_us = ?, duration_s = ?, errors = errors + ?"
-                " WHERE id = ?",
-                (ended_us, duration_s, errors, conversation_id),
-            )
-            # In the same transaction, so the day counts the end exactly once.
-            db.execute(_DAILY_UPSERT, (day, *daily))
+            inserted = db.execute(
+                "INSERT INTO conversation_ends VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (conversation_id, part, ended_us, duration_s, errors),
+            ).rowcount
+            if not inserted:
+                return False  # this session's end is already recorded: a retry
+            db.execute(END_UPDATE, (ended_us, duration_s, errors, conversation_id))
+            # In the same transaction, so the day counts each session's end exactly once.
+            db.execute(DAILY_UPSERT, (day, *daily))
             return True
 
         return await self._writer.call(write_tx(end))
@@ -270,7 +265,7 @@ class SQLiteStore:
             response_tokens=response_tokens,
         )
         day = c.day_str(date)
-        await self._writer.call(execute_tx(_DAILY_UPSERT, (day, *values)))
+        await self._writer.call(execute_tx(DAILY_UPSERT, (day, *values)))
 
     async def get_daily(self, date: dt.date | str) -> DailyMetrics:
         day = c.day_str(date)

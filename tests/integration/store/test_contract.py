@@ -171,16 +171,70 @@ async def test_end_conversation_twice_counts_one_ended_session(store: Store) -> 
     assert await store.get_daily("2024-05-02") == DailyMetrics(date="2024-05-02")
 
 
+async def test_each_session_of_a_resumed_conversation_adds_its_end(store: Store) -> None:
+    # A page that reconnects resumes its conversation: each session's end is recorded.
+    await store.start_conversation("c1", "u1", T0, None)
+    assert await store.append_turn("c1", turn(0))
+    first_end = T0 + dt.timedelta(seconds=30)
+    assert await store.end_conversation("c1", first_end, 30.0, errors=1, part="1")
+
+    # An hour later the conversation goes on: it may keep showing its previous end, and
+    # its new turns do not stretch its duration over the pause.
+    later = T0 + dt.timedelta(hours=1)
+    assert await store.append_turn("c1", turn(1, start=later))
+    running = await store.get_conversation("c1")
+    assert running is not None
+    assert running.ended_at == first_end and running.duration_s == 30.0
+
+    last_end = later + dt.timedelta(seconds=20)
+    assert await store.end_conversation("c1", last_end, 20.0, errors=2, part="2")
+    # Retries change nothing, the first session's as well as the second's.
+    assert not await store.end_conversation("c1", last_end, 20.0, errors=2, part="2")
+    assert not await store.end_conversation("c1", T0 + dt.timedelta(days=1), 99.0, part="1")
+    # A session whose end is recorded late (after a later one's) never moves the end back.
+    assert await store.end_conversation("c1", first_end, 5.0, part="3")
+
+    ended = await store.get_conversation("c1")
+    assert ended is not None
+    assert ended.ended_at == last_end
+    assert ended.duration_s == 55.0 and ended.metrics.errors == 3
+    assert ended.metrics.turns == 2
+    assert ended.summary() == (await store.list_conversations())[0]
+    day = await store.get_daily(DAY)
+    assert (day.ended_sessions, day.duration_s_sum, day.error_count) == (3, 55.0, 3)
+
+
+async def test_concurrent_ends_of_one_session_count_once(store: Store) -> None:
+    await store.start_conversation("c1", "u1", T0, None)
+    at = T0 + dt.timedelta(seconds=10)
+    # A retried shutdown of one session, while the conversation's next session also ends.
+    ends = await asyncio.gather(
+        *(store.end_conversation("c1", at, 10.0, errors=1, part="a") for _ in range(4)),
+        store.end_conversation("c1", at + dt.timedelta(seconds=5), 4.0, part="b"),
+    )
+    assert sorted(ends[:4]) == [False, False, False, True] and ends[4]
+    conv = await store.get_conversation("c1")
+    assert conv is not None
+    assert conv.ended_at == at + dt.timedelta(seconds=5)
+    assert conv.duration_s == 14.0 and conv.metrics.errors == 1
+    day = await store.get_daily(DAY)
+    assert day == DailyMetrics(date=DAY, ended_sessions=2, duration_s_sum=14.0, error_count=1)
+
+
 async def test_unknown_conversation(store: Store) -> None:
     assert await store.get_conversation("nope") is None
     with pytest.raises(NotFound):
         await store.append_turn("nope", turn(0))
     with pytest.raises(NotFound):
         await store.end_conversation("nope", T0, 1.0)
+    with pytest.raises(NotFound):
+        await store.end_conversation("nope", T0, 1.0, part="7")
     assert await store.get_daily(DAY) == DailyMetrics(date=DAY)  # nor counted what failed
-    # The failed append left nothing behind: the id starts clean later.
+    # The failed writes left nothing behind: the id starts clean later.
     await store.start_conversation("nope", "u1", T0, None)
     assert await store.append_turn("nope", turn(0))
+    assert await store.end_conversation("nope", T0, 1.0)
+    assert await store.end_conversation("nope", T0, 1.0, part="7")
 
 
 async def test_many_sessions_write_at_once(store: Store) -> None:
@@ -386,6 +440,13 @@ async def test_bad_input_is_refused_before_any_write(store: Store) -> None:
     with pytest.raises(ValueError):
         await store.increment_daily(DAY, sessions=-1)
     assert await store.list_conversations() == []
+    await store.start_conversation("c1", "u1", T0, None)
+    for part in ("a/b", "x" * 1500):
+        with pytest.raises(ValueError):
+            await store.end_conversation("c1", T0, 1.0, part=part)
+    conv = await store.get_conversation("c1")
+    assert conv is not None and conv.ended_at is None
+    assert await store.get_daily(DAY) == DailyMetrics(date=DAY)
 
 
 async def test_ping_and_close(store: Store) -> None:

@@ -42,6 +42,7 @@ async def test_documents_use_the_seed_collections(
     )
     await store.append_turn("c1", turn)
     await store.end_conversation("c1", T0 + dt.timedelta(seconds=5), 5.0)
+    await store.end_conversation("c1", T0 + dt.timedelta(seconds=60), 7.0, part="123")
     await store.increment_daily("2024-05-01", sessions=1, errors=2)
     await store.ensure_user("u1", "ada@example.com")
     await store.add_usage("u1", "2024-05-01", 60.0)
@@ -49,15 +50,19 @@ async def test_documents_use_the_seed_collections(
 
     conv = (await raw.collection("conversations").document("c1").get()).to_dict()
     assert conv is not None
-    assert conv["userId"] == "u1" and conv["timestamp"] == T0 and conv["duration"] == 5.0
+    assert conv["userId"] == "u1" and conv["timestamp"] == T0 and conv["duration"] == 12.0
+    assert conv["sessionEnds"] == [T0 + dt.timedelta(seconds=5), T0 + dt.timedelta(seconds=60)]
     assert [m["text"] for m in conv["messages"]] == ["hi", "hello"]
     assert conv["turns"] == 1 and conv["latencyMsSum"] == 300.0
     assert (await raw.document("conversations/c1/turns/000000").get()).exists
+    # One end marker per session: the default part's keeps the id ends had before parts.
+    for marker in ("ended", "ended-123"):
+        assert (await raw.document(f"conversations/c1/markers/{marker}").get()).exists
     day = (await raw.collection("metrics").document("2024-05-01").get()).to_dict()
     assert day is not None and day["totalSessions"] == 1 and day["errorCount"] == 2
     # The turn and the end added themselves to their day in their own batches.
     assert day["totalTurns"] == 1 and day["latencyMsSum"] == 300.0 and day["latencyCount"] == 1
-    assert day["endedSessions"] == 1 and day["durationSSum"] == 5.0
+    assert day["endedSessions"] == 2 and day["durationSSum"] == 12.0
     user = (await raw.collection("users").document("u1").get()).to_dict()
     assert user is not None and user["email"] == "ada@example.com" and user["settings"] == {}
     usage = (await raw.document("users/u1/usage/2024-05-01").get()).to_dict()

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from liveavatar.store import DB_FILENAME, SQLiteStore, StoreUnavailable, TurnRecord
+from liveavatar.store._common import to_us
+from liveavatar.store._sqlite_schema import _SCHEMA_V1, _statements
 
 REPO = Path(__file__).resolve().parents[3]
 T0 = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC)
@@ -53,7 +55,53 @@ async def test_the_file_is_wal_mode_and_versioned(tmp_path: Path) -> None:
     await store.close()
     assert path.is_file()
     assert await asyncio.to_thread(_query, path, "PRAGMA journal_mode") == [("wal",)]
-    assert await asyncio.to_thread(_query, path, "SELECT version FROM schema_version") == [(1,)]
+    assert await asyncio.to_thread(_query, path, "SELECT version FROM schema_version") == [(2,)]
+
+
+def _write_v1_file(path: Path) -> None:
+    """A file as version 1 left it: one conversation ended (once, as v1 recorded ends),
+    one still running."""
+    with sqlite3.connect(path) as conn:
+        for statement in _statements(_SCHEMA_V1):
+            conn.execute(statement)
+        conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        conn.execute("INSERT INTO schema_version VALUES (1)")
+        conn.execute(
+            "INSERT INTO conversations (id, user_id, started_us, ended_us, duration_s, errors)"
+            " VALUES ('ended', 'u1', ?, ?, 30.0, 1), ('running', 'u1', ?, NULL, 12.0, 0)",
+            (to_us(T0), to_us(T0 + dt.timedelta(seconds=30)), to_us(T0)),
+        )
+    conn.close()
+
+
+async def test_a_version_1_file_is_migrated(tmp_path: Path) -> None:
+    path = tmp_path / DB_FILENAME
+    await asyncio.to_thread(_write_v1_file, path)
+    store = SQLiteStore(path)
+    try:
+        # The end v1 recorded is the default part's: its retry is still a no-op ...
+        assert not await store.end_conversation("ended", T0 + dt.timedelta(minutes=5), 9.0)
+        # ... and a resumed session's end adds to it.
+        later = T0 + dt.timedelta(hours=1)
+        assert await store.end_conversation("ended", later, 20.0, errors=1, part="2")
+        conv = await store.get_conversation("ended")
+        assert conv is not None
+        assert conv.ended_at == later and conv.duration_s == 50.0 and conv.metrics.errors == 2
+        # A conversation v1 left running ends as any other does.
+        assert await store.end_conversation("running", later, 15.0)
+        conv = await store.get_conversation("running")
+        assert conv is not None and conv.ended_at == later and conv.duration_s == 15.0
+        assert (await store.get_daily(DAY)).ended_sessions == 2
+    finally:
+        await store.close()
+    versions = await asyncio.to_thread(_query, path, "SELECT version FROM schema_version")
+    assert versions == [(2,)]
+    # Opening it again is a no-op.
+    store = SQLiteStore(path)
+    try:
+        assert not await store.end_conversation("ended", later, 20.0, part="2")
+    finally:
+        await store.close()
 
 
 async def test_data_survives_reopening(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from liveavatar.store._common import (
     check_id,
     day_range,
     day_str,
+    end_marker,
     from_us,
     sort_key,
     to_us,
@@ -63,6 +64,14 @@ def test_ids_both_backends_can_store(bad: str) -> None:
     with pytest.raises(ValueError):
         check_id(bad)
     assert check_id("session-1:abc") == "session-1:abc"
+
+
+def test_end_markers() -> None:
+    assert end_marker("") == "ended"  # the id every end had before parts
+    assert end_marker("1714564800000000") == "ended-1714564800000000"
+    for bad in ("a/b", "x" * 1500):
+        with pytest.raises(ValueError):
+            end_marker(bad)
 
 
 def test_retention_cutoff() -> None:

@@ -28,6 +28,17 @@ def test_a_running_conversation_lasts_until_its_last_turn() -> None:
     assert ended["duration_s"] == 50.0 and ended["ended_at"] == T0
 
 
+def test_a_resumed_conversation_ended_when_its_last_session_did() -> None:
+    later = T0 + dt.timedelta(hours=1)
+    ends = summary_fields(_doc(sessionEnds=[later, T0], duration=50.0))
+    assert ends["ended_at"] == later and ends["duration_s"] == 50.0
+    # A conversation ended before sessions were told apart has the seed's endedAt instead,
+    # and keeps it until a later session's end.
+    assert summary_fields(_doc(endedAt=T0))["ended_at"] == T0
+    assert summary_fields(_doc(endedAt=T0, sessionEnds=[later]))["ended_at"] == later
+    assert summary_fields(_doc(endedAt=later, sessionEnds=[T0]))["ended_at"] == later
+
+
 def test_missing_counters_read_as_zero() -> None:
     fields = summary_fields(_doc())
     assert fields["metrics"].turns == 0 and fields["ended_at"] is None
