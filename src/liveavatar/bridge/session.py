@@ -23,30 +23,13 @@ from liveavatar.errors import (
     CLOSE_NORMAL,
     CLOSE_REPLACED,
     AvatarError,
-    HelloTimeout,
     ProtocolError,
     RecoverableProtocolError,
-    UnsupportedVersion,
-)
-from liveavatar.live.events import (
-    AudioOut,
-    Handle,
-    InputText,
-    Interrupted,
-    LinkEvent,
-    OutputText,
-    Reconnected,
-    Reconnecting,
-    Rotated,
-    ToolCall,
-    ToolCancel,
-    TurnComplete,
 )
 from liveavatar.live.link import LiveLink, Opener
-from liveavatar.live.persona import PREBUILT_VOICES, Persona
+from liveavatar.live.persona import Persona
 from liveavatar.log import session_id_var
 from liveavatar.media import MediaStore
-from liveavatar.media.avatar import list_avatar_media, sign_avatar_media
 from liveavatar.server.capacity import HelloTicket
 from liveavatar.server.metrics import Metrics
 from liveavatar.server.personas import ActivePersona
@@ -56,14 +39,16 @@ from liveavatar.tools import ToolRegistry
 from .budget import AudioBudget
 from .flood import NOTICE as FLOOD_NOTICE
 from .flood import FloodGate, Verdict
-from .handles import HandleDirectory, Lookup, Resumable
-from .ids import is_session_id, log_ref, new_session_id, owner_key
-from .inbound import BrowserGone, parse_message, read_video_frame, receive_frame, receive_raw
+from .handles import HandleDirectory
+from .handshake import Resumption, avatar_urls, receive_hello, turns_so_far, with_voice
+from .ids import log_ref, new_session_id, owner_key
+from .inbound import BrowserGone, parse_message, read_video_frame, receive_raw
+from .live_events import LiveEvents
 from .outbox import Outbox
 from .recorder import SessionRecorder
 from .running import RunningSession, RunningSessions
 from .tool_calls import ToolCalls
-from .turns import TurnTracker
+from .turns import FinishedTurn, TurnTracker
 
 logger = logging.getLogger(__name__)
 
@@ -133,6 +118,14 @@ class BridgeSession:
             outbox=self._outbox,
             respond=self._respond_to_tools,
         )
+        self._events = LiveEvents(
+            turns=self._turns,
+            outbox=self._outbox,
+            tools=self._tools,
+            metrics=deps.metrics,
+            on_handle=self._on_handle,
+            on_turn=self._on_turn,
+        )
         self._bad_frames = 0
         self._budget = AudioBudget(self._loop.time())
         self._rate_noticed_at = float("-inf")
@@ -201,31 +194,34 @@ class BridgeSession:
         return close_code
 
     async def _serve(self) -> int:
-        self.deps.gate.check_connection(self.client_ip)
-        hello = await self._hello()
-        admission = self._admission = await self.deps.gate.admit(
-            hello.token, client_ip=self.client_ip
-        )
+        deps = self.deps
+        deps.gate.check_connection(self.client_ip)
+        timeout_s = self._hello_ticket.timeout_s if self._hello_ticket else deps.hello_timeout_s
+        hello = await receive_hello(self.ws, timeout_s, self._hello_ticket)
+        admission = self._admission = await deps.gate.admit(hello.token, client_ip=self.client_ip)
         owner = owner_key(admission.identity, hello.browser_key)
-        active = await self.deps.personas()
-        persona = active.persona
-        if hello.voice is not None:
-            voice = hello.voice.strip().capitalize()
-            if voice not in PREBUILT_VOICES:
-                raise ProtocolError(f"Unknown voice {hello.voice[:40]!r}.")
-            persona = dataclasses.replace(persona, voice=voice)
-        resumed = await self._resume(hello.session_id, owner, admission.identity.uid)
+        active = await deps.personas()
+        persona = with_voice(active.persona, hello.voice)
+        resumption = Resumption(deps.handles, deps.running, deps.metrics, TEARDOWN_TIMEOUT_S)
+        resumed = await resumption.find(
+            hello.session_id, owner, admission.identity.uid, self._loop.time()
+        )
+        if resumed is not None:
+            assert hello.session_id is not None
+            self.id = hello.session_id
+            self._ref = log_ref(self.id)
+            session_id_var.set(self._ref)
         handle = resumed.handle if resumed else None
-        self.deps.handles.claim(self.id, owner, self._loop.time())
-        running = self._running = self.deps.running.register(self.id)
-        link = self._link = LiveLink(self.deps.opener_for(persona), name=self._ref)
+        deps.handles.claim(self.id, owner, self._loop.time())
+        running = self._running = deps.running.register(self.id)
+        link = self._link = LiveLink(deps.opener_for(persona), name=self._ref)
         await link.start(handle)
         recorder = self._recorder = SessionRecorder(
-            self.deps.store,
+            deps.store,
             conversation_id=self.id,
             user_id=admission.identity.uid,
             persona_version=active.version,
-            first_index=await self._turns_so_far() if resumed else 0,
+            first_index=await turns_so_far(deps.store, self.id) if resumed else 0,
             name=self._ref,
         )
         await recorder.start()
@@ -235,7 +231,7 @@ class BridgeSession:
                 resumed=resumed is not None,
                 voice=persona.voice,
                 persona=persona.name,
-                avatar=p.AvatarMedia(**await self._avatar_urls(active)),
+                avatar=p.AvatarMedia(**await avatar_urls(deps.media, active)),
             )
         )
         logger.info(
@@ -251,83 +247,10 @@ class BridgeSession:
             tg.create_task(admission.quota.enforce(self._quota_warning), name=f"{self._ref}-quota")
         return CLOSE_NORMAL
 
-    async def _resume(self, session_id: str | None, owner: str, uid: str) -> Resumable | None:
-        """The session `hello` asks to resume, if the caller owns it; else a fresh start.
-
-        A foreign id is never resumed: the caller gets a new session (and learns nothing
-        about the other one), and the attempt is logged without either id.
-        """
-        if session_id is None or not is_session_id(session_id):
-            return None
-        found = self.deps.handles.lookup(session_id, owner, self._loop.time())
-        if found is Lookup.FOREIGN:
-            self.deps.metrics.errors.labels("resume_refused").inc()
-            logger.warning(
-                "resume refused: the session belongs to another user",
-                extra={"uid": uid, "requested": log_ref(session_id)},
-            )
-            return None
-        if not isinstance(found, Resumable):
-            return None
-        # Still open here (its page reconnected before the old socket was noticed dead)?
-        # End it first, so its last turn is recorded and its handle is the newest.
-        await self.deps.running.take_over(session_id, TEARDOWN_TIMEOUT_S)
-        found = self.deps.handles.lookup(session_id, owner, self._loop.time())
-        if not isinstance(found, Resumable):
-            return None
-        self.id = session_id
-        self._ref = log_ref(session_id)
-        session_id_var.set(self._ref)
-        return found
-
-    async def _turns_so_far(self) -> int:
-        try:
-            existing = await self.deps.store.get_conversation(self.id)
-        except Exception:
-            logger.warning("could not read the resumed conversation")
-            return 0
-        return existing.metrics.turns if existing else 0
-
-    async def _avatar_urls(self, active: ActivePersona) -> dict[str, list[str]]:
-        try:
-            names = active.avatar_media or await list_avatar_media(self.deps.media)
-            return await sign_avatar_media(self.deps.media, names)
-        except Exception:
-            # The drawn avatar needs no media: a media hiccup must not stop a conversation.
-            logger.warning("avatar media unavailable; the page draws its avatar")
-            return {}
-
     async def _quota_warning(self, warning: AvatarError) -> None:
         self._outbox.put_control(p.Error(code=warning.fault.code, message=str(warning)))
 
-    async def _hello(self) -> p.Hello:
-        timeout_s = self.deps.hello_timeout_s
-        if self._hello_ticket is not None:
-            timeout_s = self._hello_ticket.timeout_s
-        try:
-            async with asyncio.timeout(timeout_s):
-                msg = await self._receive()
-        except TimeoutError as exc:
-            raise HelloTimeout("No hello received in time.") from exc
-        except RecoverableProtocolError as exc:
-            # Nothing is established before hello: a bad first frame ends the session.
-            raise ProtocolError(f"The first message must be a valid hello. {exc}") from exc
-        finally:
-            if self._hello_ticket is not None:
-                self._hello_ticket.done()
-        if not isinstance(msg, p.Hello):
-            # Audio or anything else before hello is a protocol violation.
-            raise ProtocolError("The first message must be hello.")
-        if msg.version != p.PROTOCOL_VERSION:
-            raise UnsupportedVersion(
-                f"Protocol version {msg.version} is not supported; use {p.PROTOCOL_VERSION}."
-            )
-        return msg
-
     # ---- browser -> Live -------------------------------------------------------------
-
-    async def _receive(self) -> p.ClientMessage | bytes:
-        return await receive_frame(self.ws)
 
     async def _read_browser(self) -> None:
         assert self._link is not None
@@ -391,59 +314,14 @@ class BridgeSession:
 
     async def _read_live(self, link: LiveLink) -> None:
         async for event in link.events():
-            self._on_live(event)
+            self._events.handle(event, self._loop.time())
 
-    def _on_live(self, event: LinkEvent) -> None:
-        now = self._loop.time()
-        t = self._turns
-        if isinstance(event, AudioOut):
-            self._control(t.audio(now))
-            self._outbox.put_audio(event.pcm)
-        elif isinstance(event, InputText):
-            self._control(t.user_fragment(event.text, now))
-        elif isinstance(event, OutputText):
-            self._control(t.model_fragment(event.text, now))
-        elif isinstance(event, Interrupted):
-            self._outbox.flush_audio()
-            self._control(t.interrupt(now))
-            self._tools.cancel()
-        elif isinstance(event, TurnComplete):
-            self._control(t.complete(event.usage, now))
-            self._record_turn()
-        elif isinstance(event, ToolCall):
-            for call in event.calls:
-                self._tools.start(call.id, call.name, call.args)
-        elif isinstance(event, ToolCancel):
-            self._tools.cancel(list(event.ids))
-        elif isinstance(event, Handle):
-            self.deps.handles.put(self.id, event.value, now)
-        elif isinstance(event, Reconnecting):
-            self.deps.metrics.live_reconnects.inc()
-            if t.active:  # the dropped connection took this turn with it: close it here
-                self._control(t.complete(None, now))
-                self._record_turn()
-            self._outbox.put_control(
-                p.Error(code="live_reconnecting", message="Reconnecting to the voice service.")
-            )
-        elif isinstance(event, Rotated):
-            self.deps.metrics.live_rotations.inc()
-            logger.info("Live connection rotated", extra={"replayed_ms": event.replayed_ms})
-        elif isinstance(event, Reconnected):
-            logger.info("Live connection restored", extra={"resumed": event.resumed})
+    def _on_handle(self, handle: str, now: float) -> None:
+        self.deps.handles.put(self.id, handle, now)
 
-    def _record_turn(self) -> None:
-        done = self._turns.last_finished
-        if done is None:
-            return
+    def _on_turn(self, done: FinishedTurn) -> None:
         if self._recorder is not None:
             self._recorder.turn(done)
-        m = self.deps.metrics
-        m.turns.labels("interrupted" if done.interrupted else "complete").inc()
-        if done.time_to_first_audio_ms is not None:
-            m.ttfa.observe(done.time_to_first_audio_ms / 1000)
-        if done.usage:
-            m.tokens.labels("prompt").inc(done.usage.prompt_tokens)
-            m.tokens.labels("response").inc(done.usage.response_tokens)
 
     def _control(self, messages: list[p.ServerMessage]) -> None:
         for message in messages:
@@ -508,14 +386,7 @@ class BridgeSession:
         logger.info("session closed", extra={"close_code": close_code})
 
     async def _record_turn_in_progress(self) -> None:
-        """A turn cut by the end of the session is kept, marked interrupted."""
-        t = self._turns
-        if not t.active or not (t.user_text.strip() or t.model_text.strip()):
-            return
-        now = self._loop.time()
-        t.interrupt(now)
-        t.complete(None, now)
-        self._record_turn()
+        self._events.cut_turn_in_progress(self._loop.time())
 
     async def _close_socket(self, close_code: int) -> None:
         if self.ws.client_state != WebSocketState.CONNECTED:
