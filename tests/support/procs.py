@@ -36,13 +36,10 @@ async def wait_http(url: str, *, limit_s: float = READY_TIMEOUT_S) -> None:
     raise TimeoutError(f"{url} did not become ready")
 
 
-@contextlib.asynccontextmanager
-async def serve_process(
-    emulator: EmulatorServer, data_dir: Path | None = None, *, capture: bool = False
-) -> AsyncIterator[tuple[asyncio.subprocess.Process, int]]:
-    """`python -m liveavatar serve` against `emulator`, ready; killed on exit if still alive."""
-    port = free_port()
-    env = {
+def serve_env(emulator: EmulatorServer, port: int, data_dir: Path | None = None) -> dict[str, str]:
+    """The environment of a `liveavatar serve` process in front of `emulator`, with its own
+    data dir (usage and conversations of other runs must not leak in)."""
+    return {
         **os.environ,
         "LIVE_BACKEND": "emulator",
         "VERTEX_AI_ENDPOINT": emulator.url,
@@ -50,9 +47,17 @@ async def serve_process(
         "HOST": "127.0.0.1",
         "PORT": str(port),
         "NO_GCE_CHECK": "true",
+        "DATA_DIR": str(data_dir or tempfile.mkdtemp(prefix="liveavatar-serve-")),
     }
-    # Own state per process: usage and conversations of other runs must not leak in.
-    env["DATA_DIR"] = str(data_dir or tempfile.mkdtemp(prefix="liveavatar-serve-"))
+
+
+@contextlib.asynccontextmanager
+async def serve_process(
+    emulator: EmulatorServer, data_dir: Path | None = None, *, capture: bool = False
+) -> AsyncIterator[tuple[asyncio.subprocess.Process, int]]:
+    """`python -m liveavatar serve` against `emulator`, ready; killed on exit if still alive."""
+    port = free_port()
+    env = serve_env(emulator, port, data_dir)
     output = asyncio.subprocess.PIPE if capture else asyncio.subprocess.DEVNULL
     proc = await asyncio.create_subprocess_exec(
         sys.executable,

@@ -10,10 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import resource
 import sys
-import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +25,7 @@ from websockets.exceptions import ConnectionClosed
 from liveavatar.emulator.server import EmulatorServer
 from liveavatar.server.limits import RETRY_AFTER_S
 from tests.integration.server.conftest import StartBackend, backend_settings
-from tests.support.procs import free_port, wait_http
+from tests.support.procs import free_port, serve_env, wait_http
 from tests.support.static_server import static_server
 
 #: Bounds for waits on the server; a hang fails the test instead of blocking the run.
@@ -216,15 +214,7 @@ async def test_serve_raises_the_open_files_limit(emulator: EmulatorServer) -> No
     if hard != resource.RLIM_INFINITY and hard <= 256:
         pytest.skip("the hard open-files limit leaves nothing to raise")
     port = free_port()
-    env = {
-        **os.environ,
-        "LIVE_BACKEND": "emulator",
-        "VERTEX_AI_ENDPOINT": emulator.url,
-        "LIVE_CA_FILE": str(emulator.cert_path),
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "DATA_DIR": tempfile.mkdtemp(prefix="liveavatar-serve-"),
-    }
+    env = serve_env(emulator, port)
 
     # The shell lowers the soft limit and execs the server in its place (no preexec_fn:
     # forking a threaded test process must not run Python in the child).
