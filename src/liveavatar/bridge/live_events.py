@@ -1,6 +1,14 @@
 """What one session does with each event of its Live conversation: transcripts and turn
 messages for the browser, barge-in, tool calls, resumption handles, per-turn metrics, and
-every finished turn handed on for recording."""
+every finished turn handed on for recording.
+
+Token usage (`Usage`) may come anywhere in the stream (reference §3, §13.5). It belongs to
+the turn in progress (the latest report of a turn wins: a cumulative snapshot is counted
+once), and is on that turn when `TurnComplete` comes. A turn that completes without its
+usage is held back from the recorder until the usage arrives (then the page gets that
+turn's `metrics` again, now with tokens) or until the next turn begins or the session ends,
+whichever comes first; the usage then counts for the next turn.
+"""
 
 from __future__ import annotations
 
@@ -21,14 +29,19 @@ from liveavatar.live.events import (
     ToolCall,
     ToolCancel,
     TurnComplete,
+    Usage,
 )
 from liveavatar.server.metrics import Metrics
 
 from .outbox import Outbox
 from .tool_calls import ToolCalls
-from .turns import FinishedTurn, TurnTracker
+from .turns import FinishedTurn, TurnTracker, turn_metrics
 
 logger = logging.getLogger(__name__)
+
+# Events that belong to a new turn: a finished turn still waiting for its usage is
+# recorded without it first.
+_NEXT_TURN = (AudioOut, InputText, OutputText, Interrupted, TurnComplete, ToolCall, Reconnecting)
 
 
 class LiveEvents:
@@ -52,10 +65,14 @@ class LiveEvents:
         self._metrics = metrics
         self._on_handle = on_handle
         self._on_turn = on_turn
+        self._usage: Usage | None = None  # the turn in progress's latest report
+        self._unrecorded: FinishedTurn | None = None  # finished, its usage not yet seen
 
     def handle(self, event: LinkEvent, now: float) -> None:
         """Act on one event; `now` is the event loop's clock."""
         t = self._turns
+        if self._unrecorded is not None and isinstance(event, _NEXT_TURN):
+            self._record(self._unrecorded)
         if isinstance(event, AudioOut):
             self._control(t.audio(now))
             self._outbox.put_audio(event.pcm)
@@ -67,9 +84,15 @@ class LiveEvents:
             self._outbox.flush_audio()
             self._control(t.interrupt(now))
             self._tools.cancel()
+        elif isinstance(event, Usage):
+            self._usage_arrived(event)
         elif isinstance(event, TurnComplete):
-            self._control(t.complete(event.usage, now))
-            self._finished()
+            usage, self._usage = self._usage, None
+            self._control(t.complete(usage, now))
+            if usage is None:
+                self._unrecorded = t.last_finished  # its usage may follow
+            else:
+                self._finished()
         elif isinstance(event, ToolCall):
             for call in event.calls:
                 self._tools.start(call.id, call.name, call.args)
@@ -80,7 +103,8 @@ class LiveEvents:
         elif isinstance(event, Reconnecting):
             self._metrics.live_reconnects.inc()
             if t.active:  # the dropped connection took this turn with it: close it here
-                self._control(t.complete(None, now))
+                usage, self._usage = self._usage, None
+                self._control(t.complete(usage, now))
                 self._finished()
             self._outbox.put_control(
                 p.Error(code="live_reconnecting", message="Reconnecting to the voice service.")
@@ -93,18 +117,36 @@ class LiveEvents:
 
     def cut_turn_in_progress(self, now: float) -> None:
         """The session is ending: a turn in which the user or the model said anything is
-        finished here, marked interrupted, so it is recorded like any other."""
+        finished here, marked interrupted, so it is recorded like any other (after a
+        finished turn still waiting for its usage)."""
+        if self._unrecorded is not None:
+            self._record(self._unrecorded)
         t = self._turns
         if not t.active or not (t.user_text.strip() or t.model_text.strip()):
             return
         t.interrupt(now)
-        t.complete(None, now)
+        usage, self._usage = self._usage, None
+        t.complete(usage, now)
         self._finished()
+
+    def _usage_arrived(self, usage: Usage) -> None:
+        done = self._unrecorded
+        if done is None:
+            self._usage = usage
+            return
+        # After its turn's turnComplete and before anything of the next turn: that turn's.
+        done.usage = usage
+        self._outbox.put_control(turn_metrics(done))
+        self._record(done)
 
     def _finished(self) -> None:
         done = self._turns.last_finished
-        if done is None:
-            return
+        if done is not None:
+            self._record(done)
+
+    def _record(self, done: FinishedTurn) -> None:
+        if done is self._unrecorded:
+            self._unrecorded = None
         self._on_turn(done)
         m = self._metrics
         m.turns.labels("interrupted" if done.interrupted else "complete").inc()

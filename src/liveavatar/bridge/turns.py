@@ -25,6 +25,19 @@ class FinishedTurn:
     usage: Usage | None
 
 
+def turn_metrics(done: FinishedTurn) -> TurnMetrics:
+    """The browser's `metrics` message for a finished turn (again, if its usage came late)."""
+    ttfa, usage = done.time_to_first_audio_ms, done.usage
+    return TurnMetrics(
+        turn=done.turn,
+        time_to_first_audio_ms=None if ttfa is None else round(ttfa, 1),
+        turn_latency_ms=round(done.turn_latency_ms, 1),
+        prompt_tokens=usage.prompt_tokens if usage else 0,
+        response_tokens=usage.response_tokens if usage else 0,
+        total_tokens=usage.total_tokens if usage else 0,
+    )
+
+
 @dataclass
 class TurnTracker:
     """Turns Live's event stream into the browser's transcript and metrics messages.
@@ -95,17 +108,6 @@ class TurnTracker:
         if self.first_audio_at is not None and self.last_user_input_at is not None:
             ttfa = max(0.0, (self.first_audio_at - self.last_user_input_at) * 1000)
         latency = (now - (self.started_at or now)) * 1000
-        out.append(TurnComplete(turn=self.turn))
-        out.append(
-            TurnMetrics(
-                turn=self.turn,
-                time_to_first_audio_ms=None if ttfa is None else round(ttfa, 1),
-                turn_latency_ms=round(latency, 1),
-                prompt_tokens=usage.prompt_tokens if usage else 0,
-                response_tokens=usage.response_tokens if usage else 0,
-                total_tokens=usage.total_tokens if usage else 0,
-            )
-        )
         self.last_finished = FinishedTurn(
             self.turn,
             _tidy(self.user_text),
@@ -115,6 +117,8 @@ class TurnTracker:
             latency,
             usage,
         )
+        out.append(TurnComplete(turn=self.turn))
+        out.append(turn_metrics(self.last_finished))
         self._reset()
         pending, self.pending = self.pending, []
         for text, at, is_typed in pending:

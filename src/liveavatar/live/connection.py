@@ -34,6 +34,7 @@ from .events import (
     TurnComplete,
     Usage,
 )
+from .utterance import EndBy, UtterancePolicy, policy_from_config
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +52,12 @@ AUDIO_MIME = "audio/pcm;rate=16000"
 
 
 class LiveChannel(Protocol):
-    """One open Live connection, whichever client implements it."""
+    """One open Live connection, whichever client implements it.
+
+    `audio_stream_end()` says the microphone went off: the connection ends the user's
+    utterance the way its backend and setup accept (`audioStreamEnd`, `activityEnd` or
+    trailing silence; see `utterance.py`).
+    """
 
     async def send_audio(self, pcm: bytes) -> None: ...
     async def audio_stream_end(self) -> None: ...
@@ -138,9 +144,14 @@ def build_client(settings: Settings) -> tuple[genai.Client, str]:
 class LiveConnection:
     """An open Live session. `events()` yields until the connection ends with `Closed`."""
 
-    def __init__(self, session: AsyncSession, stack: AsyncExitStack) -> None:
+    def __init__(
+        self, session: AsyncSession, stack: AsyncExitStack, utterance: UtterancePolicy
+    ) -> None:
+        """`utterance`: how the end of the user's speech is sent (`utterance.py`)."""
         self._session = session
         self._stack = stack
+        self._utterance = utterance
+        self._activity_open = False  # manual activity: activityStart sent, no activityEnd yet
         self._closed = False
 
     @classmethod
@@ -190,13 +201,27 @@ class LiveConnection:
         except BaseException:
             await _quiet_close(stack)
             raise
-        return cls(session, stack)
+        return cls(session, stack, policy_from_config(config, vertex=bool(client.vertexai)))
 
     async def send_audio(self, pcm: bytes) -> None:
+        if self._utterance.manual and not self._activity_open:
+            self._activity_open = True
+            await self._send(activity_start=types.ActivityStart())
         await self._send(audio=types.Blob(data=pcm, mime_type=AUDIO_MIME))
 
     async def audio_stream_end(self) -> None:
-        await self._send(audio_stream_end=True)
+        """The microphone went off: end the utterance the way this backend and setup
+        accept (`utterance.py`)."""
+        end_by = self._utterance.end_by
+        if end_by is EndBy.STREAM_END:
+            await self._send(audio_stream_end=True)
+        elif end_by is EndBy.ACTIVITY_END:
+            if self._activity_open:
+                self._activity_open = False
+                await self._send(activity_end=types.ActivityEnd())
+        else:
+            for pcm in self._utterance.silence():
+                await self._send(audio=types.Blob(data=pcm, mime_type=AUDIO_MIME))
 
     async def send_text(self, text: str) -> None:
         await self._send(text=text)
@@ -248,7 +273,11 @@ async def _quiet_close(stack: AsyncExitStack) -> None:
 
 
 def translate(message: types.LiveServerMessage) -> list[LiveEvent]:
-    """The events in one server message, in the order a client should act on them."""
+    """The events in one server message, in the order a client should act on them.
+
+    The same events as `raw.translate_json` yields for the wire JSON the SDK parsed
+    (tests/unit/live/test_parity.py holds both to every shape in the reference).
+    """
     out: list[LiveEvent] = []
     sc = message.server_content
     if sc is not None:
@@ -266,8 +295,11 @@ def translate(message: types.LiveServerMessage) -> list[LiveEvent]:
             out.append(OutputText(sc.output_transcription.text))
         if sc.generation_complete:
             out.append(GenerationComplete())
-        if sc.turn_complete:
-            out.append(TurnComplete(_usage(message.usage_metadata)))
+    if message.usage_metadata is not None:
+        # Wherever it arrives; before TurnComplete, as it belongs to the turn still open.
+        out.append(_usage(message.usage_metadata))
+    if sc is not None and sc.turn_complete:
+        out.append(TurnComplete())
     if message.tool_call and message.tool_call.function_calls:
         out.append(
             ToolCall(
@@ -287,9 +319,8 @@ def translate(message: types.LiveServerMessage) -> list[LiveEvent]:
     return out
 
 
-def _usage(meta: types.UsageMetadata | None) -> Usage | None:
-    if meta is None:
-        return None
+def _usage(meta: types.UsageMetadata) -> Usage:
+    # The SDK already mapped Vertex's `candidates…` names to `response_…` (reference §5.7).
     return Usage(
         prompt_tokens=meta.prompt_token_count or 0,
         response_tokens=meta.response_token_count or 0,

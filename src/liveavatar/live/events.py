@@ -39,6 +39,15 @@ class GenerationComplete:
 
 @dataclass(frozen=True, slots=True)
 class Usage:
+    """Token counts from one `usageMetadata`, wherever in the stream it arrived.
+
+    The service may send it beside `turnComplete`, in a message of its own, before or
+    after `turnComplete` (reference §3 step 10, §13.5). When it rides on the message that
+    completes the turn, the translators yield it just before `TurnComplete`, so the turn
+    it belongs to is still open; the bridge attributes one arriving later (see
+    `bridge/live_events.py`). `response_tokens` is Vertex's `candidatesTokenCount`.
+    """
+
     prompt_tokens: int = 0
     response_tokens: int = 0
     total_tokens: int = 0
@@ -46,7 +55,7 @@ class Usage:
 
 @dataclass(frozen=True, slots=True)
 class TurnComplete:
-    usage: Usage | None = None
+    """The model's turn is over (its usage, if any, came as a `Usage` event before)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +106,7 @@ LiveEvent = (
     | OutputText
     | Interrupted
     | GenerationComplete
+    | Usage
     | TurnComplete
     | ToolCall
     | ToolCancel

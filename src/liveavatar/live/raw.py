@@ -49,6 +49,7 @@ from .events import (
     TurnComplete,
     Usage,
 )
+from .utterance import EndBy, UtterancePolicy, policy_from_setup
 
 logger = logging.getLogger(__name__)
 
@@ -71,9 +72,12 @@ class Endpoint:
 class RawLiveConnection:
     """An open Live session over a plain `websockets` connection."""
 
-    def __init__(self, ws: ClientConnection, vertex: bool) -> None:
+    def __init__(self, ws: ClientConnection, vertex: bool, utterance: UtterancePolicy) -> None:
+        """`utterance`: how the end of the user's speech is sent (`utterance.py`)."""
         self._ws = ws
         self._vertex = vertex
+        self._utterance = utterance
+        self._activity_open = False  # manual activity: activityStart sent, no activityEnd yet
         self._closed = False
 
     @classmethod
@@ -138,13 +142,29 @@ class RawLiveConnection:
         if not isinstance(first, dict) or "setupComplete" not in first:
             await _close_quietly(ws)
             raise LiveOpenError("Live answered setup unexpectedly", permanent=True)
-        return cls(ws, endpoint.vertex)
+        return cls(ws, endpoint.vertex, policy_from_setup(setup, vertex=endpoint.vertex))
 
     async def send_audio(self, pcm: bytes) -> None:
+        if self._utterance.manual and not self._activity_open:
+            self._activity_open = True
+            await self._send('{"realtimeInput":{"activityStart":{}}}')
         await self._send(_AUDIO_PREFIX + base64.b64encode(pcm).decode("ascii") + _AUDIO_SUFFIX)
 
     async def audio_stream_end(self) -> None:
-        await self._send('{"realtimeInput":{"audioStreamEnd":true}}')
+        """The microphone went off: end the utterance the way this backend and setup
+        accept (`utterance.py`)."""
+        end_by = self._utterance.end_by
+        if end_by is EndBy.STREAM_END:
+            await self._send('{"realtimeInput":{"audioStreamEnd":true}}')
+        elif end_by is EndBy.ACTIVITY_END:
+            if self._activity_open:
+                self._activity_open = False
+                await self._send('{"realtimeInput":{"activityEnd":{}}}')
+        else:
+            for pcm in self._utterance.silence():
+                await self._send(
+                    _AUDIO_PREFIX + base64.b64encode(pcm).decode("ascii") + _AUDIO_SUFFIX
+                )
 
     async def send_text(self, text: str) -> None:
         await self._send(json.dumps({"realtimeInput": {"text": text}}))
@@ -200,46 +220,68 @@ async def _close_quietly(ws: ClientConnection) -> None:
 
 
 def _b64(data: str) -> bytes:
+    # Strict first: the lenient decoder silently drops the URL-safe alphabet's `-` and `_`
+    # and returns wrong bytes; the SDK (and so the service's clients) accept both alphabets,
+    # with or without padding (reference §2).
     try:
-        return binascii.a2b_base64(data)
+        return binascii.a2b_base64(data, strict_mode=True)
     except binascii.Error:
         return base64.urlsafe_b64decode(data + "=" * (-len(data) % 4))
 
 
+def _get(d: dict[str, Any], camel: str, snake: str) -> Any:
+    """A nested field in either spelling: the SDK's pydantic models accept both (reference
+    §2), so this client does too. Top-level keys are camelCase only, as in the SDK."""
+    value = d.get(camel)
+    return d.get(snake) if value is None else value
+
+
 def translate_json(message: dict[str, Any], *, vertex: bool) -> list[LiveEvent]:
-    """The events in one server message (camelCase, as the service sends), in order."""
+    """The events in one server message (camelCase, as the service sends), in order.
+
+    The same events as `connection.translate` yields for the SDK's parse of the same
+    message (tests/unit/live/test_parity.py holds both to every shape in the reference).
+    """
     out: list[LiveEvent] = []
     sc = message.get("serverContent")
-    if isinstance(sc, dict):
+    if not isinstance(sc, dict):
+        sc = None
+    else:
         if sc.get("interrupted"):
             out.append(Interrupted())
-        it = sc.get("inputTranscription")
+        it = _get(sc, "inputTranscription", "input_transcription")
         if isinstance(it, dict) and it.get("text"):
             out.append(InputText(str(it["text"])))
-        turn = sc.get("modelTurn")
+        turn = _get(sc, "modelTurn", "model_turn")
         if isinstance(turn, dict):
             for part in turn.get("parts") or ():
-                inline = part.get("inlineData")
+                if not isinstance(part, dict):
+                    continue
+                inline = _get(part, "inlineData", "inline_data")
                 if isinstance(inline, dict) and inline.get("data"):
                     out.append(AudioOut(_b64(inline["data"])))
                 elif part.get("text") and not part.get("thought"):
                     out.append(OutputText(str(part["text"])))
-        ot = sc.get("outputTranscription")
+        ot = _get(sc, "outputTranscription", "output_transcription")
         if isinstance(ot, dict) and ot.get("text"):
             out.append(OutputText(str(ot["text"])))
-        if sc.get("generationComplete"):
+        if _get(sc, "generationComplete", "generation_complete"):
             out.append(GenerationComplete())
-        if sc.get("turnComplete"):
-            out.append(TurnComplete(_usage(message.get("usageMetadata"), vertex)))
+    usage = _usage(message.get("usageMetadata"), vertex)
+    if usage is not None:
+        out.append(usage)  # before TurnComplete: it belongs to the turn still open
+    if sc is not None and _get(sc, "turnComplete", "turn_complete"):
+        out.append(TurnComplete())
     tc = message.get("toolCall")
-    if isinstance(tc, dict) and tc.get("functionCalls"):
+    calls = _get(tc, "functionCalls", "function_calls") if isinstance(tc, dict) else None
+    if calls:
         out.append(
             ToolCall(
                 tuple(
                     FunctionCall(
-                        str(fc.get("id", "")), str(fc.get("name", "")), fc.get("args") or {}
+                        str(fc.get("id") or ""), str(fc.get("name") or ""), fc.get("args") or {}
                     )
-                    for fc in tc["functionCalls"]
+                    for fc in calls
                 )
             )
         )
@@ -247,20 +289,29 @@ def translate_json(message: dict[str, Any], *, vertex: bool) -> list[LiveEvent]:
     if isinstance(cancel, dict) and cancel.get("ids"):
         out.append(ToolCancel(tuple(str(i) for i in cancel["ids"])))
     update = message.get("sessionResumptionUpdate")
-    if isinstance(update, dict) and update.get("resumable") and update.get("newHandle"):
-        out.append(Handle(str(update["newHandle"])))
+    if isinstance(update, dict) and update.get("resumable"):
+        handle = _get(update, "newHandle", "new_handle")
+        if handle:
+            out.append(Handle(str(handle)))
     go_away = message.get("goAway")
     if isinstance(go_away, dict):
-        out.append(GoAway(seconds(go_away.get("timeLeft"))))
+        out.append(GoAway(seconds(_get(go_away, "timeLeft", "time_left"))))
     return out
 
 
 def _usage(meta: Any, vertex: bool) -> Usage | None:
     if not isinstance(meta, dict):
         return None
-    response = meta.get("candidatesTokenCount" if vertex else "responseTokenCount")
+    if vertex:
+        # Vertex names the response side `candidates…`; the SDK maps that name and drops
+        # `responseTokenCount` in Vertex mode (reference §5.7), and reads camelCase only.
+        return Usage(
+            prompt_tokens=int(meta.get("promptTokenCount") or 0),
+            response_tokens=int(meta.get("candidatesTokenCount") or 0),
+            total_tokens=int(meta.get("totalTokenCount") or 0),
+        )
     return Usage(
-        prompt_tokens=int(meta.get("promptTokenCount") or 0),
-        response_tokens=int(response or meta.get("responseTokenCount") or 0),
-        total_tokens=int(meta.get("totalTokenCount") or 0),
+        prompt_tokens=int(_get(meta, "promptTokenCount", "prompt_token_count") or 0),
+        response_tokens=int(_get(meta, "responseTokenCount", "response_token_count") or 0),
+        total_tokens=int(_get(meta, "totalTokenCount", "total_token_count") or 0),
     )
