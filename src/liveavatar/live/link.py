@@ -121,7 +121,8 @@ class LiveLink:
         self._preroll: deque[bytes] = deque()
         self._preroll_bytes = 0
         self._replay: list[bytes] | None = None  # recording while the next connection opens
-        self._held: deque[bytes] = deque()  # audio waiting for a usable connection
+        # Audio waiting for a usable connection; None where the microphone went off.
+        self._held: deque[bytes | None] = deque()
         self._held_bytes = 0
         self._held_text: list[str] = []
         self._closing: set[asyncio.Task[None]] = set()
@@ -150,7 +151,16 @@ class LiveLink:
         self._hold(pcm)
 
     async def audio_stream_end(self) -> None:
-        await self._send_or_drop(lambda c: c.audio_stream_end())
+        """The microphone went off (`utterance.py`). Held in order with held audio while no
+        connection is usable: that audio, sent after reconnecting, must end too."""
+        if self._live is not None:
+            try:
+                await self._live.conn.audio_stream_end()
+                return
+            except LiveSendError:
+                pass
+        if self._held and self._held[-1] is not None:
+            self._held.append(None)
 
     async def send_text(self, text: str) -> None:
         if self._live is None:
@@ -189,7 +199,7 @@ class LiveLink:
         self._held.append(pcm)
         self._held_bytes += len(pcm)
         while self._held_bytes > REPLAY_MAX_BYTES:
-            self._held_bytes -= len(self._held.popleft())
+            self._held_bytes -= len(self._held.popleft() or b"")
 
     # ---- output ----------------------------------------------------------------------
 
@@ -344,6 +354,9 @@ class LiveLink:
         with contextlib.suppress(LiveSendError):
             while self._held:
                 pcm = self._held.popleft()
+                if pcm is None:
+                    await self._live.conn.audio_stream_end()
+                    continue
                 self._held_bytes -= len(pcm)
                 await self._live.conn.send_audio(pcm)
             while self._held_text:
