@@ -12,12 +12,14 @@ from contextlib import AsyncExitStack
 from typing import Any, Protocol
 
 from google import genai
+from google.auth.exceptions import GoogleAuthError
 from google.genai import errors, types
 from google.genai.live import AsyncSession
-from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 from liveavatar.settings import Settings
 
+from .causes import auth_failure_is_permanent
 from .events import (
     AudioOut,
     Closed,
@@ -195,9 +197,16 @@ class LiveConnection:
             raise LiveOpenError(
                 f"Live did not answer within {open_timeout_s:g} s", permanent=False, stalled=True
             ) from exc
-        except (OSError, ssl.SSLError) as exc:
+        except (OSError, ssl.SSLError, InvalidHandshake) as exc:
             await _quiet_close(stack)
             raise LiveOpenError(f"Live unreachable: {type(exc).__name__}", permanent=False) from exc
+        except GoogleAuthError as exc:
+            # Vertex: the SDK refreshes Application Default Credentials inside connect().
+            await _quiet_close(stack)
+            raise LiveOpenError(
+                "Live credentials could not be refreshed",
+                permanent=auth_failure_is_permanent(exc),
+            ) from exc
         except BaseException:
             await _quiet_close(stack)
             raise

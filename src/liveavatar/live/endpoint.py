@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
+from google.auth.exceptions import GoogleAuthError
 from google.genai import types
 
 from liveavatar.settings import Settings
 
-from .connection import ca_context
+from .causes import auth_failure_is_permanent
+from .connection import LiveOpenError
 from .persona import Persona
 from .raw import Endpoint
+from .trust import live_tls
 
 GEMINI_PATH = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
 VERTEX_PATH = "/ws/google.cloud.aiplatform.v1beta1.LlmBidiService/BidiGenerateContent"
@@ -28,30 +32,44 @@ def _ws_base(url: str) -> str:
     return f"{scheme}://{parts.netloc}{parts.path.rstrip('/')}"
 
 
+def vertex_host(location: str) -> str:
+    """Vertex AI's host for a location, by the SDK's rules: `global` has no region prefix,
+    the multi-regions `us`/`eu` have endpoints of their own, a region prefixes the name."""
+    if location == "global":
+        return "aiplatform.googleapis.com"
+    if location in ("us", "eu"):
+        return f"aiplatform.{location}.rep.googleapis.com"
+    return f"{location}-aiplatform.googleapis.com"
+
+
 def base_url(settings: Settings) -> str:
     """The configured Live endpoint's base URL (`https://host[:port]`)."""
     if settings.vertex_ai_endpoint:
         return settings.vertex_ai_endpoint
     if settings.live_backend == "vertex":
-        return f"https://{settings.vertex_location}-aiplatform.googleapis.com"
+        return f"https://{vertex_host(settings.vertex_location)}"
     if settings.live_backend == "emulator":
         return "https://127.0.0.1:9000"
     return "https://generativelanguage.googleapis.com"
 
 
 def endpoint_factory(settings: Settings) -> EndpointFactory:
-    """Builds endpoints per connection (Vertex needs a fresh access token each time)."""
-    ctx = ca_context(settings)
+    """Builds endpoints per connection (Vertex needs a fresh access token each time).
+
+    A Vertex token fetch is bounded by `LIVE_OPEN_TIMEOUT_S` and fails with
+    `LiveOpenError` (see `_AccessToken.headers`), so the link retries it like any open.
+    """
     base = base_url(settings)
+    ctx = live_tls(settings, _ws_base(base))
     if settings.live_backend == "vertex":
-        token = _AccessToken()
+        token = _AccessToken(settings.live_open_timeout_s)
 
         async def vertex(model: str) -> Endpoint:
             path = (
                 f"projects/{settings.project_id}/locations/{settings.vertex_location}"
                 f"/publishers/google/models/{model}"
             )
-            headers = {"Authorization": f"Bearer {await token.get()}"}
+            headers = await token.headers()
             return Endpoint(_ws_base(base) + VERTEX_PATH, headers, path, ctx, vertex=True)
 
         return vertex
@@ -67,21 +85,54 @@ def endpoint_factory(settings: Settings) -> EndpointFactory:
 class _AccessToken:
     """Application Default Credentials, refreshed off the event loop when stale."""
 
-    def __init__(self) -> None:
+    def __init__(self, timeout_s: float) -> None:
         self._creds: Any = None
         self._lock = asyncio.Lock()
+        self._timeout_s = timeout_s
+        self._request: Callable[..., Any] | None = None
 
-    async def get(self) -> str:
-        async with self._lock:
-            if self._creds is None:
-                import google.auth
+    async def headers(self) -> dict[str, str]:
+        """The handshake's credentials, as the SDK sends them: a valid access token
+        (refreshed first if missing or about to expire) and the credentials' quota
+        project, which user credentials need to be billed (`x-goog-user-project`).
 
-                self._creds, _ = await asyncio.to_thread(google.auth.default, scopes=[CLOUD_SCOPE])
-            if not self._creds.valid:
+        Raises:
+            LiveOpenError: the credentials could not be loaded or refreshed. Transient (the
+                link retries with backoff) when the token endpoint was unreachable, slow or
+                answered 5xx; permanent when it refused the credentials or there are none.
+        """
+        try:
+            async with asyncio.timeout(self._timeout_s), self._lock:
+                headers = {"Authorization": f"Bearer {await self._fresh_token()}"}
+                quota_project = getattr(self._creds, "quota_project_id", None)
+                if quota_project:
+                    headers["x-goog-user-project"] = str(quota_project)
+                return headers
+        except GoogleAuthError as exc:
+            raise LiveOpenError(
+                "Live credentials could not be refreshed",
+                permanent=auth_failure_is_permanent(exc),
+            ) from exc
+        except TimeoutError as exc:
+            raise LiveOpenError(
+                f"Live credentials were not refreshed within {self._timeout_s:g} s",
+                permanent=False,
+                stalled=True,
+            ) from exc
+
+    async def _fresh_token(self) -> str:
+        if self._creds is None:
+            import google.auth
+
+            self._creds, _ = await asyncio.to_thread(google.auth.default, scopes=[CLOUD_SCOPE])
+        if not self._creds.valid:
+            if self._request is None:
                 from google.auth.transport.requests import Request
 
-                await asyncio.to_thread(self._creds.refresh, Request())
-            return str(self._creds.token)
+                # The thread must not outlive the bound by google-auth's 120 s default.
+                self._request = functools.partial(Request(), timeout=self._timeout_s)
+            await asyncio.to_thread(self._creds.refresh, self._request)
+        return str(self._creds.token)
 
 
 def setup_body(

@@ -23,6 +23,7 @@ from google.genai import types
 
 from liveavatar.errors import LiveRefused, LiveUnavailable
 
+from .causes import open_failure
 from .connection import OPEN_TIMEOUT_S, LiveChannel, LiveConnection, LiveOpenError, LiveSendError
 from .events import (
     AudioOut,
@@ -258,7 +259,7 @@ class LiveLink:
             conn = await self._open(handle)
         except LiveOpenError as exc:
             # The current connection still works until it closes; recovery takes over then.
-            logger.warning("opening the next Live connection failed", extra={"error": str(exc)})
+            logger.warning("opening the next Live connection failed", extra=open_failure(exc))
             self._replay = None
             return
         self._next = conn
@@ -324,6 +325,11 @@ class LiveLink:
                 conn = await self._open(self._handle)
             except LiveOpenError as exc:
                 last = exc
+                # Every failed open, with its cause (never a secret: `causes.py`).
+                logger.warning(
+                    "Live connection attempt failed",
+                    extra={"attempt": attempt + 1, **open_failure(exc)},
+                )
                 if exc.permanent and self._handle is not None and exc.code == 1008:
                     # An expired or unknown handle: continue as a new conversation.
                     logger.warning("resumption handle refused; starting afresh")
@@ -331,7 +337,6 @@ class LiveLink:
                     continue
                 if exc.permanent:
                     raise LiveRefused(str(exc)) from exc
-                logger.warning("Live connection attempt failed", extra={"attempt": attempt + 1})
                 continue
             resumed = self._handle is not None
             self._live = self._attach(conn)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import ssl
 from urllib.parse import urlsplit
 
 from liveavatar.settings import Settings
 
-from .connection import ca_context
 from .endpoint import base_url
 from .health import LiveState
+from .trust import default_context, live_tls
 
 PROBE_TIMEOUT_S = 2.0
 
@@ -26,7 +25,8 @@ async def probe_live(settings: Settings, *, timeout_s: float = PROBE_TIMEOUT_S) 
         `reachable` when an HTTP status line came back; `stalled` when TCP connected but
         TLS or the answer did not come within `timeout_s`; `unreachable` otherwise.
     """
-    parts = urlsplit(base_url(settings))
+    base = base_url(settings)
+    parts = urlsplit(base)
     host = parts.hostname or ""
     tls = parts.scheme in ("https", "wss")
     port = parts.port or (443 if tls else 80)
@@ -38,7 +38,8 @@ async def probe_live(settings: Settings, *, timeout_s: float = PROBE_TIMEOUT_S) 
     try:
         async with asyncio.timeout(timeout_s):
             if tls:
-                ctx = ca_context(settings) or ssl.create_default_context()
+                # The same trust as the Live clients: a probe that passes proves their TLS too.
+                ctx = live_tls(settings, base) or default_context()
                 await writer.start_tls(ctx, server_hostname=host)
             request = f"GET / HTTP/1.1\r\nHost: {parts.netloc}\r\nConnection: close\r\n\r\n"
             writer.write(request.encode("ascii"))

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidStatus, InvalidURI
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
 from .connection import (
     CLOSE_TIMEOUT_S,
@@ -135,7 +135,9 @@ class RawLiveConnection:
             raise LiveOpenError(
                 f"Live did not answer within {open_timeout_s:g} s", permanent=False, stalled=True
             ) from exc
-        except (OSError, ValueError, InvalidURI) as exc:
+        except (OSError, ValueError, InvalidURI, InvalidHandshake) as exc:
+            # TLS failures are OSErrors; InvalidHandshake: no valid HTTP answer (a proxy's).
+            # The cause is logged by the link (`causes.open_failure`).
             if ws is not None:
                 await _close_quietly(ws)
             raise LiveOpenError(f"Live unreachable: {type(exc).__name__}", permanent=False) from exc
