@@ -21,7 +21,10 @@ def ensure_certificate(cert_dir: Path) -> tuple[Path, Path]:
     """Return (cert, key) paths in `cert_dir`, generating them if absent or expiring.
 
     The certificate carries SANs for IP 127.0.0.1, ::1 and DNS localhost, so any client
-    that trusts `cert.pem` as a CA file can verify the emulator.
+    that trusts `cert.pem` as a CA file can verify the emulator. A `cert.pem` (a chain,
+    leaf first) and `key.pem` already there and valid for another 7 days are served as
+    they are: the production rehearsal serves Google's hostnames that way, signed by a
+    test CA (tests/support/rehearsal/pki.py).
     """
     cert_dir.mkdir(parents=True, exist_ok=True)
     cert_path, key_path = cert_dir / CERT_NAME, cert_dir / KEY_NAME
