@@ -97,7 +97,7 @@ class Settings(BaseSettings):
     shutdown_grace_s: float = Field(default=3.0, ge=0)
     hello_timeout_s: float = Field(default=10.0, gt=0)
     # Sockets that have not said hello yet: their own bound, and a shorter wait once more
-    # than half of it is taken (see server/capacity.py).
+    # than half of it is taken (see bridge/capacity.py).
     max_waiting_hello: int = Field(default=64, ge=1)
     hello_timeout_pressed_s: float = Field(default=2.0, gt=0)
     persona_cache_s: float = Field(default=5.0, ge=0)

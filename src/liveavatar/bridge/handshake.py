@@ -10,6 +10,7 @@ import logging
 from starlette.websockets import WebSocket
 
 from liveavatar import protocol as p
+from liveavatar.bridge.capacity import HelloTicket
 from liveavatar.errors import (
     HelloTimeout,
     ProtocolError,
@@ -19,9 +20,8 @@ from liveavatar.errors import (
 from liveavatar.live.persona import PREBUILT_VOICES, Persona
 from liveavatar.media import MediaStore
 from liveavatar.media.avatar import list_avatar_media, sign_avatar_media
-from liveavatar.server.capacity import HelloTicket
-from liveavatar.server.metrics import Metrics
-from liveavatar.server.personas import ActivePersona
+from liveavatar.metrics import Metrics
+from liveavatar.personas import ActivePersona
 from liveavatar.store import Store
 
 from .handles import HandleDirectory, Lookup, Resumable

@@ -31,7 +31,7 @@ from liveavatar.live.events import (
     TurnComplete,
     Usage,
 )
-from liveavatar.server.metrics import Metrics
+from liveavatar.metrics import Metrics
 
 from .outbox import Outbox
 from .tool_calls import ToolCalls

@@ -16,6 +16,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from liveavatar import protocol as p
 from liveavatar.auth import Admission, Gatekeeper
+from liveavatar.bridge.capacity import HelloTicket
 from liveavatar.errors import (
     CLOSE_BAD_REQUEST,
     CLOSE_GOING_AWAY,
@@ -30,9 +31,8 @@ from liveavatar.live.link import LiveLink, Opener
 from liveavatar.live.persona import Persona
 from liveavatar.log import session_id_var
 from liveavatar.media import MediaStore
-from liveavatar.server.capacity import HelloTicket
-from liveavatar.server.metrics import Metrics
-from liveavatar.server.personas import ActivePersona
+from liveavatar.metrics import Metrics
+from liveavatar.personas import ActivePersona
 from liveavatar.store import Store
 from liveavatar.tools import ToolRegistry
 

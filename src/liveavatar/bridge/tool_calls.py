@@ -10,7 +10,7 @@ from typing import Literal
 from google.genai import types
 
 from liveavatar import protocol as p
-from liveavatar.server.metrics import Metrics
+from liveavatar.metrics import Metrics
 from liveavatar.tools import ToolRegistry
 
 from .outbox import Outbox, OutboxOverflow

@@ -13,6 +13,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from google import genai
 
 from liveavatar.auth import StoreUsers, build_gatekeeper
+from liveavatar.bridge.capacity import SocketCapacity
 from liveavatar.bridge.handles import HandleDirectory
 from liveavatar.bridge.session import BridgeDeps
 from liveavatar.live.connection import LiveChannel, build_client
@@ -24,15 +25,14 @@ from liveavatar.live.persona import Persona, connect_config
 from liveavatar.live.raw import RawLiveConnection
 from liveavatar.media import MediaStore, make_media_store
 from liveavatar.media.avatar import list_avatar_media
+from liveavatar.metrics import Metrics
+from liveavatar.personas import PersonaSource
 from liveavatar.settings import Settings
 from liveavatar.store import Store, make_store
 from liveavatar.tools import ToolRegistry, default_tools
 
-from .capacity import SocketCapacity
 from .http import router as http_router
 from .media_routes import router as media_router
-from .metrics import Metrics
-from .personas import PersonaSource
 from .security import DOCS_CSP, SecurityHeaders, api_headers
 from .ws import router as ws_router
 

@@ -12,8 +12,7 @@ from fastapi.responses import JSONResponse
 from liveavatar import protocol as p
 from liveavatar.live.health import LiveHealth, LiveState
 from liveavatar.live.probe import PROBE_TIMEOUT_S, probe_live
-
-from .metrics import CONTENT_TYPE
+from liveavatar.metrics import CONTENT_TYPE
 
 router = APIRouter()
 READY_CACHE_S = 5.0

@@ -17,7 +17,7 @@ from liveavatar.bridge.tool_calls import ToolCalls
 from liveavatar.bridge.turns import FinishedTurn, TurnTracker
 from liveavatar.live.events import LinkEvent, Reconnecting, Usage
 from liveavatar.live.raw import translate_json
-from liveavatar.server.metrics import Metrics
+from liveavatar.metrics import Metrics
 from liveavatar.tools import ToolRegistry
 
 SPOKEN = {"serverContent": {"inputTranscription": {"text": "hi"}}}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from liveavatar.server.capacity import SocketCapacity
+from liveavatar.bridge.capacity import SocketCapacity
 
 
 def test_waiting_sockets_are_bounded_and_pressed_ones_wait_less() -> None:
