@@ -11,6 +11,10 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, computed_field
 
+from liveavatar.live.persona import VadSettings as _LiveVad
+
+_LIVE_VAD = _LiveVad()
+
 
 class _Frozen(BaseModel):
     # Unknown keys are ignored, not refused, so dumps (which include the derived averages)
@@ -152,13 +156,17 @@ class User(_Frozen):
 
 
 class VadSettings(_Frozen):
-    """Live API `automaticActivityDetection` knobs (same spelling as the emulator's)."""
+    """Live API `automaticActivityDetection` knobs (same spelling as the emulator's).
 
-    disabled: bool = False
-    start_sensitivity: Literal["HIGH", "LOW"] = "HIGH"
-    end_sensitivity: Literal["HIGH", "LOW"] = "HIGH"
-    prefix_padding_ms: int = Field(default=20, ge=0)
-    silence_duration_ms: int = Field(default=500, ge=0)
+    The defaults are the Live setup's own (`live.persona.VadSettings`): a saved persona
+    that leaves them alone behaves exactly like the built-in one.
+    """
+
+    disabled: bool = _LIVE_VAD.disabled
+    start_sensitivity: Literal["HIGH", "LOW"] = _LIVE_VAD.start_sensitivity
+    end_sensitivity: Literal["HIGH", "LOW"] = _LIVE_VAD.end_sensitivity
+    prefix_padding_ms: int = Field(default=_LIVE_VAD.prefix_padding_ms, ge=0)
+    silence_duration_ms: int = Field(default=_LIVE_VAD.silence_duration_ms, ge=0)
 
 
 class AvatarMedia(_Frozen):
