@@ -11,7 +11,7 @@
  *   If it is missing, the backend is assumed at wss://<same host>/ws.
  * - Query parameters override, for tests and debugging: ?backend=<ws url>,
  *   ?dashboard=<url>, ?mode=ptt|handsfree, ?avatar=drawn|video|auto, ?autostart=1,
- *   ?prebuffer_ms=<n>, ?voice=<name>, ?persona=<name>.
+ *   ?prebuffer_ms=<n>, ?voice=<name>.
  */
 
 const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
@@ -29,7 +29,6 @@ const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
  * @property {boolean} AUTOSTART start without a click (tests)
  * @property {number} PREBUFFER_MS playback pre-buffer, ms
  * @property {string|null} VOICE
- * @property {string|null} PERSONA
  */
 
 /**
@@ -92,7 +91,6 @@ export function resolveConfig(loc, deploy = null) {
     AUTOSTART: ['1', 'true', 'yes'].includes(q.get('autostart') ?? ''),
     PREBUFFER_MS: Number.isFinite(prebuffer) && prebuffer > 0 ? Math.min(500, Math.max(20, prebuffer)) : 70,
     VOICE: q.get('voice') || null,
-    PERSONA: q.get('persona') || null,
   });
 }
 

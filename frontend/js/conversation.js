@@ -191,7 +191,6 @@ export class Conversation extends EventTarget {
       getToken: this.getToken,
       browserKey: browserKey(),
       voice: c.VOICE ?? undefined,
-      persona: c.PERSONA ?? undefined,
     }));
     const on = (type, fn) => socket.addEventListener(type, (e) => this._socket === socket && fn(e.detail));
     on('state', ({ state }) => {

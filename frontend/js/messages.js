@@ -105,16 +105,15 @@ export function normaliseAvatarMedia(media) {
 }
 
 /**
- * @param {{token?: string|null, sessionId?: string|null, browserKey?: string|null, voice?: string|null, persona?: string|null}} [opts]
+ * @param {{token?: string|null, sessionId?: string|null, browserKey?: string|null, voice?: string|null}} [opts]
  * @returns {object} the `hello` message (absent options are left out)
  */
-export function helloMessage({ token, sessionId, browserKey, voice, persona } = {}) {
+export function helloMessage({ token, sessionId, browserKey, voice } = {}) {
   const msg = { type: 'hello', version: PROTOCOL_VERSION };
   if (token) msg.token = token;
   if (sessionId) msg.session_id = sessionId;
   if (browserKey) msg.browser_key = browserKey;
   if (voice) msg.voice = voice;
-  if (persona) msg.persona = persona;
   return msg;
 }
 

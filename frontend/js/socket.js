@@ -54,7 +54,6 @@ export class AvatarSocket extends EventTarget {
    * @param {string} [options.browserKey] `hello.browser_key`: binds the session to this
    *   browser when sign-in is off (see browser-key.js)
    * @param {string} [options.voice] `hello.voice`
-   * @param {string} [options.persona] `hello.persona`
    * @param {import('./backoff.js').BackoffOptions} [options.backoff]
    * @param {number} [options.maxAttempts=8] consecutive failed connects before giving up
    * @param {number} [options.maxBufferedBytes=32000] above this `bufferedAmount` (bytes,
@@ -72,7 +71,6 @@ export class AvatarSocket extends EventTarget {
       getToken: async () => null,
       browserKey: undefined,
       voice: undefined,
-      persona: undefined,
       backoff: {},
       maxAttempts: 8,
       maxBufferedBytes: 32_000,
@@ -252,7 +250,6 @@ export class AvatarSocket extends EventTarget {
       sessionId: this.sessionId,
       browserKey: this._opts.browserKey,
       voice: this._opts.voice,
-      persona: this._opts.persona,
     });
     ws.onopen = () => ws.send(JSON.stringify(hello));
     ws.onmessage = (ev) => this._onFrame(ev.data);

@@ -47,7 +47,6 @@ class Hello(Message):
         default=None, min_length=16, max_length=128, pattern=r"^[A-Za-z0-9_-]+$"
     )
     voice: str | None = Field(default=None, max_length=40)
-    persona: str | None = Field(default=None, max_length=80)
 
 
 class TextInput(Message):
