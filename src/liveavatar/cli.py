@@ -177,8 +177,7 @@ def _run_up(settings: Settings) -> int:
                     return 1
                 time.sleep(0.1)
         if settings.live_backend == "emulator" and settings.vertex_ai_endpoint is None:
-            endpoint = f"https://{settings.emulator_host}:{settings.emulator_port}"
-            settings = settings.model_copy(update={"vertex_ai_endpoint": endpoint})
+            settings = settings.model_copy(update={"vertex_ai_endpoint": settings.emulator_url})
         frontend = (
             settings.frontend_dir if (settings.frontend_dir / "index.html").exists() else None
         )

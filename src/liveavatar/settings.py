@@ -168,6 +168,12 @@ class Settings(BaseSettings):
     emulator_fault_stall_after_s: float | None = Field(default=None, ge=0)
 
     @property
+    def emulator_url(self) -> str:
+        """Where `liveavatar emulator` listens with these settings (its base URL)."""
+        scheme = "https" if self.emulator_tls else "http"
+        return f"{scheme}://{self.emulator_host}:{self.emulator_port}"
+
+    @property
     def is_production(self) -> bool:
         return self.environment == "production"
 

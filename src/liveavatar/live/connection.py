@@ -119,7 +119,9 @@ def build_client(settings: Settings) -> tuple[genai.Client, str]:
     """
     http: dict[str, Any] = {}
     if settings.vertex_ai_endpoint or settings.live_backend == "emulator":
-        http["base_url"] = settings.vertex_ai_endpoint or "https://127.0.0.1:9000"
+        from .endpoint import base_url  # endpoint builds on this module's errors
+
+        http["base_url"] = base_url(settings)
     socket_args: dict[str, Any] = {
         "ping_interval": settings.live_stall_timeout_s,
         "ping_timeout": settings.live_stall_timeout_s,

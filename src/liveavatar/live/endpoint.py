@@ -49,7 +49,7 @@ def base_url(settings: Settings) -> str:
     if settings.live_backend == "vertex":
         return f"https://{vertex_host(settings.vertex_location)}"
     if settings.live_backend == "emulator":
-        return "https://127.0.0.1:9000"
+        return settings.emulator_url
     return "https://generativelanguage.googleapis.com"
 
 
