@@ -373,10 +373,18 @@ class LiveLink:
         conn_id = next(self._ids)
 
         async def pump() -> None:
-            async for event in conn.events():
-                await self._queue.put(_Event(conn_id, event))
-                if isinstance(event, Closed):
-                    return
+            # Supervised: whatever ends this stream, the link hears of it as a close and
+            # reconnects; a message we fail to translate must never leave it waiting.
+            try:
+                async for event in conn.events():
+                    await self._queue.put(_Event(conn_id, event))
+                    if isinstance(event, Closed):
+                        return
+                reason = "the event stream ended without a close"
+            except Exception as exc:
+                logger.exception("Live events failed; dropping the connection")
+                reason = f"events failed: {type(exc).__name__}"
+            await self._queue.put(_Event(conn_id, Closed(1006, reason)))
 
         task = asyncio.create_task(pump(), name=f"{self._name}-live-{conn_id}")
         return _Live(conn_id, conn, task)
