@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
@@ -16,13 +16,9 @@ from liveavatar.auth import StoreUsers, build_gatekeeper
 from liveavatar.bridge.capacity import SocketCapacity
 from liveavatar.bridge.handles import HandleDirectory
 from liveavatar.bridge.session import BridgeDeps
-from liveavatar.live.connection import LiveChannel, build_client
-from liveavatar.live.endpoint import endpoint_factory, setup_body
-from liveavatar.live.guard import guarded
+from liveavatar.live.connection import build_client
 from liveavatar.live.health import LiveHealth
-from liveavatar.live.link import Opener, sdk_opener
-from liveavatar.live.persona import Persona, connect_config
-from liveavatar.live.raw import RawLiveConnection
+from liveavatar.live.openers import make_opener_for
 from liveavatar.media import MediaStore, make_media_store
 from liveavatar.media.avatar import list_avatar_media
 from liveavatar.metrics import Metrics
@@ -56,48 +52,6 @@ class AppState:
     deps: BridgeDeps
     capacity: SocketCapacity
     sessions: set[asyncio.Task[None]] = field(default_factory=set)
-
-
-def make_opener_for(
-    settings: Settings,
-    client: genai.Client,
-    tools: ToolRegistry,
-    health: LiveHealth | None = None,
-) -> Callable[[Persona], Opener]:
-    """Openers for a persona's Live connections through the configured client.
-
-    `LIVE_CLIENT=raw` (the default) is our thin client; `sdk` is google-genai. Both speak
-    the same protocol and yield the same events; see docs/PERFORMANCE.md for why. Either
-    way an open is bounded by `LIVE_OPEN_TIMEOUT_S`, and an open connection that stops
-    answering is dropped after `LIVE_STALL_TIMEOUT_S` (live/guard.py); `health` hears of
-    opens and stalls.
-    """
-    endpoint = endpoint_factory(settings)
-    open_s, stall_s = settings.live_open_timeout_s, settings.live_stall_timeout_s
-
-    def opener_for(persona: Persona) -> Opener:
-        declarations = [d for d in tools.declarations() if d.name in persona.tools]
-        if settings.live_client == "sdk":
-            opener = sdk_opener(
-                client,
-                persona.model,
-                lambda handle: connect_config(persona, declarations, handle),
-                open_timeout_s=open_s,
-            )
-        else:
-
-            async def open_raw(handle: str | None) -> LiveChannel:
-                return await RawLiveConnection.open(
-                    await endpoint(persona.model),
-                    setup_body(persona, declarations, handle),
-                    open_timeout_s=open_s,
-                    keepalive_s=stall_s,
-                )
-
-            opener = open_raw
-        return guarded(opener, stall_timeout_s=stall_s, health=health)
-
-    return opener_for
 
 
 def create_app(settings: Settings) -> FastAPI:
