@@ -26,6 +26,7 @@ from .events import (
     FunctionCall,
     GenerationComplete,
     GoAway,
+    Grounding,
     Handle,
     InputText,
     Interrupted,
@@ -36,6 +37,7 @@ from .events import (
     TurnComplete,
     Usage,
 )
+from .metadata import Detail, grounding_event, usage_event
 from .utterance import EndBy, UtterancePolicy, policy_from_config
 
 logger = logging.getLogger(__name__)
@@ -304,6 +306,10 @@ def translate(message: types.LiveServerMessage) -> list[LiveEvent]:
                     out.append(OutputText(part.text))
         if sc.output_transcription and sc.output_transcription.text:
             out.append(OutputText(sc.output_transcription.text))
+        if sc.grounding_metadata is not None:
+            grounding = _grounding(sc.grounding_metadata)
+            if grounding is not None:
+                out.append(grounding)
         if sc.generation_complete:
             out.append(GenerationComplete())
     if message.usage_metadata is not None:
@@ -332,10 +338,29 @@ def translate(message: types.LiveServerMessage) -> list[LiveEvent]:
 
 def _usage(meta: types.UsageMetadata) -> Usage:
     # The SDK already mapped Vertex's `candidates…` names to `response_…` (reference §5.7).
-    return Usage(
-        prompt_tokens=meta.prompt_token_count or 0,
-        response_tokens=meta.response_token_count or 0,
-        total_tokens=meta.total_token_count or 0,
+    return usage_event(
+        prompt=meta.prompt_token_count,
+        response=meta.response_token_count,
+        total=meta.total_token_count,
+        thoughts=meta.thoughts_token_count,
+        tool_use_prompt=meta.tool_use_prompt_token_count,
+        prompt_details=_details(meta.prompt_tokens_details),
+        response_details=_details(meta.response_tokens_details),
+    )
+
+
+def _details(items: list[types.ModalityTokenCount] | None) -> list[Detail]:
+    return [
+        # An enum member, or the bare string for a modality newer than this SDK.
+        (str(getattr(d.modality, "value", d.modality) or ""), d.token_count)
+        for d in items or ()
+    ]
+
+
+def _grounding(meta: types.GroundingMetadata) -> Grounding | None:
+    webs = [c.web for c in meta.grounding_chunks or () if c.web is not None]
+    return grounding_event(
+        ((w.title, w.uri, w.domain) for w in webs), meta.web_search_queries or ()
     )
 
 

@@ -51,6 +51,35 @@ class Usage:
     prompt_tokens: int = 0
     response_tokens: int = 0
     total_tokens: int = 0
+    # By modality, from the details lists (§13.5): `promptTokensDetails` for input,
+    # `responseTokensDetails` (Vertex: `candidatesTokensDetails`) for output. A modality
+    # absent from its list counts 0; video is IMAGE plus VIDEO (camera and screen frames).
+    input_text_tokens: int = 0
+    input_audio_tokens: int = 0
+    input_video_tokens: int = 0
+    output_text_tokens: int = 0
+    output_audio_tokens: int = 0
+    thoughts_tokens: int = 0
+    tool_use_prompt_tokens: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """One web page a grounded answer drew on (`groundingChunks[].web`)."""
+
+    title: str
+    uri: str
+    domain: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Grounding:
+    """Google Search grounding of the model's answer in progress (§13.3): the pages it
+    drew on and the searches it ran. It may come alone or with the answer's audio and
+    text, possibly more than once a turn; the bridge gathers a turn's until it ends."""
+
+    sources: tuple[Source, ...] = ()
+    queries: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +135,7 @@ LiveEvent = (
     | OutputText
     | Interrupted
     | GenerationComplete
+    | Grounding
     | Usage
     | TurnComplete
     | ToolCall

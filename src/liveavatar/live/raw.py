@@ -39,6 +39,7 @@ from .events import (
     FunctionCall,
     GenerationComplete,
     GoAway,
+    Grounding,
     Handle,
     InputText,
     Interrupted,
@@ -49,6 +50,7 @@ from .events import (
     TurnComplete,
     Usage,
 )
+from .metadata import Detail, grounding_event, usage_event
 from .utterance import EndBy, UtterancePolicy, policy_from_setup
 
 logger = logging.getLogger(__name__)
@@ -267,6 +269,9 @@ def translate_json(message: dict[str, Any], *, vertex: bool) -> list[LiveEvent]:
         ot = _get(sc, "outputTranscription", "output_transcription")
         if isinstance(ot, dict) and ot.get("text"):
             out.append(OutputText(str(ot["text"])))
+        grounding = _grounding(_get(sc, "groundingMetadata", "grounding_metadata"))
+        if grounding is not None:
+            out.append(grounding)
         if _get(sc, "generationComplete", "generation_complete"):
             out.append(GenerationComplete())
     usage = _usage(message.get("usageMetadata"), vertex)
@@ -304,16 +309,42 @@ def translate_json(message: dict[str, Any], *, vertex: bool) -> list[LiveEvent]:
 def _usage(meta: Any, vertex: bool) -> Usage | None:
     if not isinstance(meta, dict):
         return None
-    if vertex:
-        # Vertex names the response side `candidates…`; the SDK maps that name and drops
-        # `responseTokenCount` in Vertex mode (reference §5.7), and reads camelCase only.
-        return Usage(
-            prompt_tokens=int(meta.get("promptTokenCount") or 0),
-            response_tokens=int(meta.get("candidatesTokenCount") or 0),
-            total_tokens=int(meta.get("totalTokenCount") or 0),
-        )
-    return Usage(
-        prompt_tokens=int(_get(meta, "promptTokenCount", "prompt_token_count") or 0),
-        response_tokens=int(_get(meta, "responseTokenCount", "response_token_count") or 0),
-        total_tokens=int(_get(meta, "totalTokenCount", "total_token_count") or 0),
+
+    def get(camel: str, snake: str) -> Any:
+        # Vertex: the SDK reads camelCase only (its converter), the Gemini API both.
+        return meta.get(camel) if vertex else _get(meta, camel, snake)
+
+    # Vertex names the response side `candidates…`; the SDK maps those names and drops
+    # `responseTokenCount`/`responseTokensDetails` in Vertex mode (reference §5.7).
+    out = "candidates" if vertex else "response"
+    return usage_event(
+        prompt=get("promptTokenCount", "prompt_token_count"),
+        response=get(f"{out}TokenCount", f"{out}_token_count"),
+        total=get("totalTokenCount", "total_token_count"),
+        thoughts=get("thoughtsTokenCount", "thoughts_token_count"),
+        tool_use_prompt=get("toolUsePromptTokenCount", "tool_use_prompt_token_count"),
+        prompt_details=_details(get("promptTokensDetails", "prompt_tokens_details")),
+        response_details=_details(get(f"{out}TokensDetails", f"{out}_tokens_details")),
+    )
+
+
+def _details(items: Any) -> list[Detail]:
+    if not isinstance(items, list):
+        return []
+    return [
+        (item.get("modality"), _get(item, "tokenCount", "token_count"))
+        for item in items
+        if isinstance(item, dict)
+    ]
+
+
+def _grounding(meta: Any) -> Grounding | None:
+    if not isinstance(meta, dict):
+        return None
+    chunks = _get(meta, "groundingChunks", "grounding_chunks")
+    webs = [_get(c, "web", "web") for c in chunks or () if isinstance(c, dict)]
+    queries = _get(meta, "webSearchQueries", "web_search_queries")
+    return grounding_event(
+        ((w.get("title"), w.get("uri"), w.get("domain")) for w in webs if isinstance(w, dict)),
+        queries if isinstance(queries, list) else (),
     )

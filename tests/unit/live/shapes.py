@@ -13,11 +13,13 @@ from liveavatar.live.events import (
     FunctionCall,
     GenerationComplete,
     GoAway,
+    Grounding,
     Handle,
     InputText,
     Interrupted,
     LiveEvent,
     OutputText,
+    Source,
     ToolCall,
     ToolCancel,
     TurnComplete,
@@ -59,10 +61,55 @@ VERTEX_FULL_USAGE = {
     "candidatesTokensDetails": [{"modality": "AUDIO", "tokenCount": 24}],
 }
 U = Usage(120, 48, 168)
+FULL = Usage(181, 24, 205, input_text_tokens=31, input_audio_tokens=150, output_audio_tokens=24)
+# Every modality and count at once, as an extended-thinking turn with a search and a camera
+# frame might report it; DOCUMENT and unknown modalities count for nothing.
+EVERY_USAGE = {
+    "promptTokenCount": 400,
+    "responseTokenCount": 60,
+    "thoughtsTokenCount": 90,
+    "toolUsePromptTokenCount": 25,
+    "totalTokenCount": 575,
+    "promptTokensDetails": [
+        {"modality": "TEXT", "tokenCount": 100},
+        {"modality": "AUDIO", "tokenCount": 200},
+        {"modality": "IMAGE", "tokenCount": 58},
+        {"modality": "VIDEO", "tokenCount": 40},
+        {"modality": "DOCUMENT", "tokenCount": 2},
+    ],
+    "responseTokensDetails": [
+        {"modality": "AUDIO", "tokenCount": 50},
+        {"modality": "TEXT", "tokenCount": 10},
+    ],
+    "toolUsePromptTokensDetails": [{"modality": "TEXT", "tokenCount": 25}],
+}
+VERTEX_EVERY_USAGE = {
+    **{k: v for k, v in EVERY_USAGE.items() if not k.startswith("response")},
+    "candidatesTokenCount": 60,
+    "candidatesTokensDetails": EVERY_USAGE["responseTokensDetails"],
+}
+EVERY = Usage(
+    400,
+    60,
+    575,
+    input_text_tokens=100,
+    input_audio_tokens=200,
+    input_video_tokens=98,
+    output_text_tokens=10,
+    output_audio_tokens=50,
+    thoughts_tokens=90,
+    tool_use_prompt_tokens=25,
+)
 GROUNDING = {
     "webSearchQueries": ["weather paris"],
     "searchEntryPoint": {"renderedContent": "<div>…</div>"},
-    "groundingChunks": [{"web": {"uri": "https://example.org/w", "title": "W", "domain": "x"}}],
+    "groundingChunks": [
+        {"web": {"uri": "https://example.org/w", "title": "W", "domain": "example.org"}},
+        {"web": {"uri": "https://meteo.example/paris", "domain": "meteo.example"}},
+        {"web": {"uri": "https://example.org/w", "title": "W again"}},  # a repeat
+        {"retrievedContext": {"uri": "gs://b/doc", "title": "not the web"}},
+        {"web": {"title": "no link"}},
+    ],
     "groundingSupports": [
         {
             "segment": {"startIndex": 0, "endIndex": 10, "text": "It is sunny"},
@@ -71,6 +118,15 @@ GROUNDING = {
         }
     ],
 }
+
+
+GROUNDED = Grounding(
+    (
+        Source("W", "https://example.org/w", "example.org"),
+        Source("meteo.example", "https://meteo.example/paris", "meteo.example"),
+    ),
+    ("weather paris",),
+)
 
 
 @dataclass(frozen=True)
@@ -112,6 +168,15 @@ SHAPES: dict[str, Shape] = {
         ),
         [OutputText("Sure.")],
     ),
+    # §13.4: the extended-thinking model's thoughts, alone or beside its audio, are never
+    # spoken nor transcribed.
+    "thoughts-only": Shape(
+        sc(modelTurn={"parts": [{"text": "The user asks for the time.", "thought": True}]}), []
+    ),
+    "thought-with-audio": Shape(
+        sc(modelTurn={"parts": [{"text": "Look it up.", "thought": True}, audio()]}),
+        [AudioOut(PCM)],
+    ),
     "executable-code-part": Shape(
         sc(modelTurn={"parts": [{"executableCode": {"language": "PYTHON", "code": "1"}}]}), []
     ),
@@ -138,14 +203,33 @@ SHAPES: dict[str, Shape] = {
     ),
     "empty-serverContent": Shape(sc(), []),
     # §13.3 grounding, alone and bundled
-    "groundingMetadata": Shape(sc(groundingMetadata=GROUNDING), []),
+    "groundingMetadata": Shape(sc(groundingMetadata=GROUNDING), [GROUNDED]),
     "groundingMetadata-bundled": Shape(
         sc(
             modelTurn={"parts": [audio()]},
             outputTranscription={"text": "Sunny."},
             groundingMetadata=GROUNDING,
         ),
-        [AudioOut(PCM), OutputText("Sunny.")],
+        [AudioOut(PCM), OutputText("Sunny."), GROUNDED],
+    ),
+    "groundingMetadata-with-turnComplete": Shape(
+        {**sc(groundingMetadata=GROUNDING, turnComplete=True), "usageMetadata": GEMINI_USAGE},
+        [GROUNDED, U, TurnComplete()],
+        ("gemini",),
+    ),
+    "groundingMetadata-queries-only": Shape(
+        sc(groundingMetadata={"webSearchQueries": ["paris weather", "", "paris weather"]}),
+        [Grounding((), ("paris weather",))],
+    ),
+    "groundingMetadata-empty": Shape(sc(groundingMetadata={}), []),
+    "groundingMetadata-snake-case": Shape(
+        sc(
+            grounding_metadata={
+                "web_search_queries": ["q"],
+                "grounding_chunks": [{"web": {"uri": "https://a.example/", "title": "A"}}],
+            }
+        ),
+        [Grounding((Source("A", "https://a.example/"),), ("q",))],
     ),
     "urlContextMetadata": Shape(
         sc(urlContextMetadata={"urlMetadata": [{"retrievedUrl": "https://e.org"}]}), []
@@ -227,12 +311,28 @@ SHAPES: dict[str, Shape] = {
     ),
     "usage-full-details": Shape(
         {**sc(turnComplete=True), "usageMetadata": FULL_USAGE},
-        [Usage(181, 24, 205), TurnComplete()],
+        [FULL, TurnComplete()],
         ("gemini",),
     ),
     "usage-full-details-vertex": Shape(
         {**sc(turnComplete=True), "usageMetadata": VERTEX_FULL_USAGE},
-        [Usage(181, 24, 205), TurnComplete()],
+        [FULL, TurnComplete()],
+        ("vertex",),
+    ),
+    "usage-every-modality": Shape({"usageMetadata": EVERY_USAGE}, [EVERY], ("gemini",)),
+    "usage-every-modality-vertex": Shape(
+        {"usageMetadata": VERTEX_EVERY_USAGE}, [EVERY], ("vertex",)
+    ),
+    # No breakdown at all: the totals, and 0 for every modality.
+    "usage-without-details": Shape(
+        {"usageMetadata": {**GEMINI_USAGE, "thoughtsTokenCount": 7}},
+        [Usage(120, 48, 168, thoughts_tokens=7)],
+        ("gemini",),
+    ),
+    # The SDK drops `responseTokensDetails` in Vertex mode (§5.7): so does the raw client.
+    "usage-gemini-details-on-vertex": Shape(
+        {"usageMetadata": {**VERTEX_USAGE, "responseTokensDetails": [{"modality": "AUDIO"}]}},
+        [U],
         ("vertex",),
     ),
     # The SDK drops `responseTokenCount` in Vertex mode (§5.7): so does the raw client.
@@ -324,9 +424,12 @@ SHAPES: dict[str, Shape] = {
                 "prompt_token_count": 2,
                 "response_token_count": 1,
                 "total_token_count": 3,
+                "thoughts_token_count": 4,
+                "prompt_tokens_details": [{"modality": "AUDIO", "token_count": 2}],
+                "response_tokens_details": [{"modality": "TEXT", "tokenCount": 1}],
             }
         },
-        [Usage(2, 1, 3)],
+        [Usage(2, 1, 3, input_audio_tokens=2, output_text_tokens=1, thoughts_tokens=4)],
         ("gemini",),
     ),
     "empty-message": Shape({}, []),
