@@ -165,13 +165,16 @@ def setup_body(
             "slidingWindow": {"targetTokens": 12_800},
         },
     }
+    tools: list[dict[str, Any]] = [{"googleSearch": {}}] if persona.google_search else []
     if declarations:
-        body["tools"] = [
+        tools.append(
             {
                 "functionDeclarations": [
                     d.model_dump(mode="json", by_alias=True, exclude_none=True)
                     for d in declarations
                 ]
             }
-        ]
+        )
+    if tools:
+        body["tools"] = tools
     return body

@@ -42,6 +42,9 @@ class Persona:
     tools: tuple[str, ...] = ("get_current_time", "lookup_knowledge")
     vad: VadSettings = field(default_factory=VadSettings)
     language_code: str | None = None
+    # Google Search grounding (reference §13.3): the model may search the web and cite the
+    # pages it drew on, which the page shows under its answer.
+    google_search: bool = False
 
 
 def connect_config(
@@ -62,7 +65,7 @@ def connect_config(
             language_code=persona.language_code,
         ),
         system_instruction=persona.system_instruction,
-        tools=[types.Tool(function_declarations=declarations)] if declarations else None,
+        tools=_tools(persona, declarations),
         realtime_input_config=types.RealtimeInputConfig(
             automatic_activity_detection=types.AutomaticActivityDetection(
                 disabled=vad.disabled,
@@ -85,3 +88,14 @@ def connect_config(
             sliding_window=types.SlidingWindow(target_tokens=12_800),
         ),
     )
+
+
+def _tools(
+    persona: Persona, declarations: list[types.FunctionDeclaration]
+) -> list[types.Tool] | None:
+    # Search first, then functions: the order the SDK sends them in whatever order it is
+    # given, which `endpoint.setup_body` writes too.
+    tools = [types.Tool(google_search=types.GoogleSearch())] if persona.google_search else []
+    if declarations:
+        tools.append(types.Tool(function_declarations=declarations))
+    return tools or None

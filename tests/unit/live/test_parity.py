@@ -64,6 +64,8 @@ PERSONAS: dict[str, tuple[Persona, str | None, bool]] = {
         True,
     ),
     "resumed": (Persona(), "Cj4K-handle_with/odd+chars==", True),
+    "search": (Persona(google_search=True), None, False),
+    "search-and-tools": (Persona(google_search=True), None, True),
     "voice-kore-de": (Persona(voice="Kore", language_code="de-DE"), None, False),
     "voice-zephyr": (
         Persona(
@@ -97,7 +99,9 @@ async def test_both_clients_send_the_same_setup(
     vad = setup["realtimeInputConfig"]["automaticActivityDetection"]
     assert vad["disabled"] is persona.vad.disabled
     assert vad["silenceDurationMs"] == persona.vad.silence_duration_ms
-    assert len(setup.get("tools", [{}])[0].get("functionDeclarations", [])) == len(decls)
+    tools = setup.get("tools", [])
+    assert sum(len(t.get("functionDeclarations", [])) for t in tools) == len(decls)
+    assert ({"googleSearch": {}} in tools) is persona.google_search
     if backend == "vertex":
         assert setup["model"] == (
             f"projects/parity-proj/locations/us-central1/publishers/google/models/{persona.model}"
