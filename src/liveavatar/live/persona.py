@@ -92,10 +92,12 @@ def connect_config(
 
 def _tools(
     persona: Persona, declarations: list[types.FunctionDeclaration]
-) -> list[types.Tool] | None:
+) -> types.ToolListUnion | None:
     # Search first, then functions: the order the SDK sends them in whatever order it is
     # given, which `endpoint.setup_body` writes too.
-    tools = [types.Tool(google_search=types.GoogleSearch())] if persona.google_search else []
+    tools: types.ToolListUnion = []
+    if persona.google_search:
+        tools.append(types.Tool(google_search=types.GoogleSearch()))
     if declarations:
         tools.append(types.Tool(function_declarations=declarations))
     return tools or None
