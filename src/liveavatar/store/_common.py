@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from liveavatar.store.models import TurnRecord
+from liveavatar.store.models import TokenSums, TurnRecord
 
 UTC = dt.UTC
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
@@ -105,9 +105,11 @@ def daily_values(
     errors: int = 0,
     prompt_tokens: int = 0,
     response_tokens: int = 0,
+    tokens: TokenSums | None = None,
 ) -> tuple[float, ...]:
-    """A day's increments in `Store.increment_daily`'s keyword order, which is also the order
-    of each backend's column list; ValueError if one is negative."""
+    """A day's increments in `Store.increment_daily`'s keyword order, then `tokens`' sums
+    (`models.TOKEN_SUMS`), which is also the order of each backend's column list;
+    ValueError if one is negative (a `TokenSums` cannot be)."""
     nonneg(
         sessions=sessions,
         turns=turns,
@@ -130,7 +132,16 @@ def daily_values(
         int(errors),
         int(prompt_tokens),
         int(response_tokens),
+        *token_values(tokens or _NO_TOKENS),
     )
+
+
+_NO_TOKENS = TokenSums()
+
+
+def token_values(tokens: TokenSums) -> tuple[float, ...]:
+    """The sums in `models.TOKEN_SUMS` order: counts as ints, the cost as a float."""
+    return tuple(v if isinstance(v, float) else int(v) for v in tokens.model_dump().values())
 
 
 def turn_daily(turn: TurnRecord) -> tuple[str, tuple[float, ...]]:
@@ -145,6 +156,7 @@ def turn_daily(turn: TurnRecord) -> tuple[str, tuple[float, ...]]:
         latency_count=1,
         prompt_tokens=turn.prompt_tokens,
         response_tokens=turn.response_tokens,
+        tokens=turn.tokens(),
     )
 
 

@@ -4,19 +4,22 @@ Layout (the seed's collections; field names camelCase as in the seed):
 
 - `conversations/{id}`: userId, timestamp, sortKey, sessionEnds, duration, lastTurnAt,
   personaVersion, messages, and flat metric sums (turns, interruptedTurns, latencyMsSum,
-  latencyCount, ttfaMsSum, ttfaCount, promptTokens, responseTokens, errorCount). The seed's
-  `metrics` map is flattened because an `Increment` on a dotted path fails in the emulator.
+  latencyCount, ttfaMsSum, ttfaCount, promptTokens, responseTokens, errorCount, and the
+  token and cost sums `inputTextTokens` … `costUsd`). The seed's `metrics` map is flattened
+  because an `Increment` on a dotted path fails in the emulator. The model's line of a
+  grounded answer in `messages` holds its pages (`sources`: title, uri, domain).
   A conversation can span several sessions: `sessionEnds` holds each ended session's end
   time and `duration` the sum of their talk time; the conversation ended at the latest of
   `sessionEnds` (or at the seed's `endedAt`, which conversations ended before sessions were
   told apart have instead). Subcollections: `turns/{index:06d}` (one per stored turn; the
-  idempotency key) and `markers/{_common.end_marker(part)}` (one per ended session:
+  idempotency key; the whole `TurnRecord` but its text, with its token counts, cost, sources
+  and search queries) and `markers/{_common.end_marker(part)}` (one per ended session:
   `ended-{part}`, or `ended` for the default part).
 - `metrics/{YYYY-MM-DD}`: date, totalSessions, totalTurns, latencyMsSum, latencyCount,
-  durationSSum, endedSessions, errorCount, promptTokens, responseTokens. Averages are derived
-  on read, so every update is an `Increment`.
+  durationSSum, endedSessions, errorCount, promptTokens, responseTokens and the token and cost
+  sums. Averages are derived on read, so every update is an `Increment`.
 - `users/{id}`: id, email, settings, quotaMinutesPerDay, createdAt; `users/{id}/usage/{day}`:
-  date, seconds.
+  date, seconds, costUsd (the estimated cost of the user's turns that day).
 - `config/persona`: the active `PersonaConfig`; `config/persona/versions/{version:06d}`: each
   saved version, whose `create()` is what makes the version check race-free.
 """
@@ -27,16 +30,23 @@ import datetime as dt
 from typing import Any
 
 from google.cloud import firestore
+from pydantic.alias_generators import to_camel
 
-from liveavatar.store._common import plain_utc, utc
+from liveavatar.store._common import plain_utc, token_values, utc
 from liveavatar.store.models import (
+    TOKEN_SUMS,
     ConversationMetrics,
     DailyMetrics,
     Message,
     PersonaConfig,
+    Source,
     TurnRecord,
     User,
 )
+
+# The token and cost sums (`models.TOKEN_SUMS`) under their document names: model name ->
+# camelCase (`inputAudioTokens`, …, `costUsd`), in conversations and days alike.
+_TOKEN_FIELDS = {name: to_camel(name) for name in TOKEN_SUMS}
 
 # Field order matches the keyword order of `Store.increment_daily` (`_common.daily_values`).
 DAILY_FIELDS = (
@@ -49,6 +59,7 @@ DAILY_FIELDS = (
     "errorCount",
     "promptTokens",
     "responseTokens",
+    *_TOKEN_FIELDS.values(),
 )
 _DAILY_MODEL_FIELDS = (
     "total_sessions",
@@ -60,6 +71,7 @@ _DAILY_MODEL_FIELDS = (
     "error_count",
     "prompt_tokens",
     "response_tokens",
+    *TOKEN_SUMS,
 )
 # Conversation metric fields: document name -> model name.
 _METRICS = {
@@ -72,6 +84,7 @@ _METRICS = {
     "promptTokens": "prompt_tokens",
     "responseTokens": "response_tokens",
     "errorCount": "errors",
+    **{field: name for name, field in _TOKEN_FIELDS.items()},
 }
 # What a listing fetches (`select`): everything but the transcript.
 SUMMARY_FIELDS = [
@@ -110,6 +123,9 @@ def turn_update(turn: TurnRecord) -> dict[str, Any]:
         # Not the duration: while no session has ended it is derived from this on read.
         "lastTurnAt": utc(turn.ended_at),
     }
+    for field, value in zip(_TOKEN_FIELDS.values(), token_values(turn.tokens()), strict=True):
+        if value:  # only what it adds: a zero increment is a write for nothing
+            update[field] = firestore.Increment(value)
     if (ttfa := turn.time_to_first_audio_ms) is not None:
         update["ttfaMsSum"] = firestore.Increment(float(ttfa))
         update["ttfaCount"] = firestore.Increment(1)
@@ -148,6 +164,7 @@ def message_doc(message: Message) -> dict[str, Any]:
         "text": message.text,
         "at": message.at,
         "interrupted": message.interrupted,
+        "sources": [s.model_dump() for s in message.sources],
     }
 
 
@@ -158,6 +175,7 @@ def message_model(doc: dict[str, Any]) -> Message:
         at=plain_utc(doc["at"]),
         turn_index=doc["turn"],
         interrupted=bool(doc.get("interrupted", False)),
+        sources=[Source.model_validate(s) for s in doc.get("sources") or ()],
     )
 
 

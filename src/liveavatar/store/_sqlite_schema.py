@@ -11,11 +11,19 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from liveavatar.store._common import from_us
+from liveavatar.store._common import from_us, to_us, token_values
 from liveavatar.store.base import StoreError
-from liveavatar.store.models import ConversationMetrics, DailyMetrics, User
+from liveavatar.store.models import (
+    TOKEN_SUMS,
+    ConversationMetrics,
+    DailyMetrics,
+    Message,
+    Source,
+    TurnRecord,
+    User,
+)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _SCHEMA_V1 = """
 CREATE TABLE IF NOT EXISTS conversations (
@@ -117,8 +125,31 @@ INSERT INTO conversation_ends (conversation_id, part, ended_us, duration_s, erro
     SELECT id, '', ended_us, duration_s, errors FROM conversations WHERE ended_us IS NOT NULL;
 """
 
+
+def _sum_columns(table: str) -> str:
+    return "".join(
+        f"ALTER TABLE {table} ADD COLUMN {name}"
+        f" {'REAL' if name == 'cost_usd' else 'INTEGER'} NOT NULL DEFAULT 0;\n"
+        for name in TOKEN_SUMS
+    )
+
+
+# v3: token usage by modality and the estimated cost (`models.TOKEN_SUMS`) per turn, per
+# conversation, per day, and the cost per user and day (the cost quota); a grounded
+# answer's sources on the turn and on the model's line, and the searches on the turn.
+# Rows written before count 0 of each and have no sources.
+_SCHEMA_V3 = (
+    "".join(_sum_columns(t) for t in ("conversations", "turns", "daily_metrics"))
+    + """
+ALTER TABLE turns ADD COLUMN sources_json TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE turns ADD COLUMN queries_json TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE messages ADD COLUMN sources_json TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE usage ADD COLUMN cost_usd REAL NOT NULL DEFAULT 0;
+"""
+)
+
 # What brings a file from the version before each one to it, applied in order on open.
-_MIGRATIONS = {1: _SCHEMA_V1, 2: _SCHEMA_V2}
+_MIGRATIONS = {1: _SCHEMA_V1, 2: _SCHEMA_V2, 3: _SCHEMA_V3}
 
 
 def connect(path: Path, *, busy_timeout_ms: int, synchronous: str) -> sqlite3.Connection:
@@ -172,10 +203,20 @@ def _statements(script: str) -> list[str]:
     return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
 
 
-CONV_COLS = (
-    "id, user_id, started_us, ended_us, duration_s, persona_version, turns, interrupted_turns,"
-    " latency_ms_sum, latency_count, ttfa_ms_sum, ttfa_count, prompt_tokens, response_tokens,"
-    " errors"
+_CONV_SUMS = (
+    "turns",
+    "interrupted_turns",
+    "latency_ms_sum",
+    "latency_count",
+    "ttfa_ms_sum",
+    "ttfa_count",
+    "prompt_tokens",
+    "response_tokens",
+    "errors",
+    *TOKEN_SUMS,
+)
+CONV_COLS = "id, user_id, started_us, ended_us, duration_s, persona_version, " + ", ".join(
+    _CONV_SUMS
 )
 # In the keyword order of `Store.increment_daily` (`_common.daily_values`).
 DAILY_COLS = (
@@ -188,6 +229,7 @@ DAILY_COLS = (
     "errors",
     "prompt_tokens",
     "response_tokens",
+    *TOKEN_SUMS,
 )
 USER_COLS = "id, email, settings_json, quota_minutes_per_day, created_us"
 
@@ -207,7 +249,8 @@ TURN_UPDATE = (
     " latency_ms_sum = latency_ms_sum + ?, latency_count = latency_count + 1,"
     " ttfa_ms_sum = ttfa_ms_sum + ?, ttfa_count = ttfa_count + ?,"
     " prompt_tokens = prompt_tokens + ?, response_tokens = response_tokens + ?,"
-    " duration_s = CASE WHEN ended_us IS NULL"
+    + "".join(f" {k} = {k} + ?," for k in TOKEN_SUMS)
+    + " duration_s = CASE WHEN ended_us IS NULL"
     " THEN MAX(duration_s, (? - started_us) / 1e6) ELSE duration_s END"
     " WHERE id = ?"
 )
@@ -234,7 +277,7 @@ def user_row(row: tuple[Any, ...]) -> User:
 
 def summary_fields(row: tuple[Any, ...]) -> dict[str, Any]:
     (id, user_id, started_us, ended_us, duration_s, persona_version, *sums) = row
-    names = ConversationMetrics.model_fields
+    names = _CONV_SUMS
     return {
         "id": id,
         "user_id": user_id,
@@ -247,7 +290,7 @@ def summary_fields(row: tuple[Any, ...]) -> dict[str, Any]:
 
 
 def daily_row(row: tuple[Any, ...]) -> DailyMetrics:
-    day, sessions, turns, lat_sum, lat_n, dur_sum, ended, errors, p_tok, r_tok = row
+    day, sessions, turns, lat_sum, lat_n, dur_sum, ended, errors, p_tok, r_tok, *tokens = row
     return DailyMetrics(
         date=day,
         total_sessions=sessions,
@@ -259,4 +302,67 @@ def daily_row(row: tuple[Any, ...]) -> DailyMetrics:
         error_count=errors,
         prompt_tokens=p_tok,
         response_tokens=r_tok,
+        **dict(zip(TOKEN_SUMS, tokens, strict=True)),
     )
+
+
+# A stored turn, its columns named: the table has grown since v1.
+TURN_INSERT = (
+    "INSERT INTO turns (conversation_id, turn_index, interrupted, started_us, ended_us,"
+    " ttfa_ms, latency_ms, prompt_tokens, response_tokens, sources_json, queries_json, "
+    + ", ".join(TOKEN_SUMS)
+    + f") VALUES (?{', ?' * (10 + len(TOKEN_SUMS))}) ON CONFLICT DO NOTHING"
+)
+MESSAGE_INSERT = "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+MESSAGE_COLS = "role, text, at_us, turn_index, interrupted, sources_json"
+
+
+def turn_row(conversation_id: str, turn: TurnRecord) -> tuple[Any, ...]:
+    """`TURN_INSERT`'s values for a turn."""
+    return (
+        conversation_id,
+        turn.index,
+        turn.interrupted,
+        to_us(turn.started_at),
+        to_us(turn.ended_at),
+        turn.time_to_first_audio_ms,
+        turn.turn_latency_ms,
+        turn.prompt_tokens,
+        turn.response_tokens,
+        _sources_json(turn.sources),
+        json.dumps(turn.search_queries),
+        *token_values(turn.tokens()),
+    )
+
+
+def message_rows(conversation_id: str, turn: TurnRecord) -> list[tuple[Any, ...]]:
+    """`MESSAGE_INSERT`'s values for a turn's transcript lines."""
+    return [
+        (
+            conversation_id,
+            m.turn_index,
+            m.role,
+            m.text,
+            to_us(m.at),
+            m.interrupted,
+            _sources_json(m.sources),
+        )
+        for m in turn.messages()
+    ]
+
+
+def message_row(row: tuple[Any, ...]) -> Message:
+    """A transcript line read with `MESSAGE_COLS`."""
+    role, text, at_us, turn_index, interrupted, sources_json = row
+    return Message(
+        role=role,
+        text=text,
+        at=from_us(at_us),
+        turn_index=turn_index,
+        interrupted=bool(interrupted),
+        sources=[Source.model_validate(s) for s in json.loads(sources_json)],
+    )
+
+
+def _sources_json(sources: list[Source]) -> str:
+    return json.dumps([s.model_dump() for s in sources])

@@ -71,10 +71,11 @@ class Store(Protocol):
     async def append_turn(self, conversation_id: str, turn: TurnRecord) -> bool:
         """Persist one finished turn in a single atomic write.
 
-        Appends the turn's messages, increments the conversation's metrics, extends its
-        duration, and adds the turn to the daily totals of the UTC day of `turn.ended_at`
-        (turns +1, its latency to the latency sum and count, its prompt and response
-        tokens), so the day counts a turn exactly when it is stored: the caller never
+        Appends the turn's messages (the model's line with the turn's grounding sources),
+        increments the conversation's metrics, extends its duration, and adds the turn to
+        the daily totals of the UTC day of `turn.ended_at` (turns +1, its latency to the
+        latency sum and count, its prompt and response tokens, its tokens by modality and
+        its estimated cost), so the day counts a turn exactly when it is stored: the caller never
         calls `increment_daily` for it. Idempotent per `turn.index`: a retried append of an
         index already stored changes nothing (nor the day's totals) and returns False; a
         first append returns True. Raises `NotFound` for an unknown conversation.
@@ -186,6 +187,15 @@ class Store(Protocol):
 
     async def get_usage(self, user_id: str, date: dt.date | str) -> float:
         """A user's talk time on one day, in seconds (0 if none)."""
+        ...
+
+    async def add_cost(self, user_id: str, date: dt.date | str, cost_usd: float) -> float:
+        """Atomically add the estimated cost (US dollars) of a user's turns to their day;
+        returns the day's total. What the cost quota (`QUOTA_COST_PER_DAY`) meters."""
+        ...
+
+    async def get_cost(self, user_id: str, date: dt.date | str) -> float:
+        """A user's estimated cost on one day, in US dollars (0 if none)."""
         ...
 
     async def get_persona(self) -> PersonaConfig | None:

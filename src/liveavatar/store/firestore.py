@@ -44,6 +44,7 @@ from liveavatar.store._firestore_codec import (
     turn_update,
     user_model,
 )
+from liveavatar.store._firestore_costs import FirestoreCosts
 from liveavatar.store.base import (
     UNSET,
     NotFound,
@@ -66,7 +67,7 @@ _DELETE_CHUNK = 400  # a batch takes at most 500 writes
 _PERSONA_RETRIES = 5
 
 
-class FirestoreStore:
+class FirestoreStore(FirestoreCosts):
     """The `Store` protocol on Firestore. Honours `FIRESTORE_EMULATOR_HOST` (client default)."""
 
     def __init__(

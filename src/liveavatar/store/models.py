@@ -26,18 +26,53 @@ def _avg(total: float, count: int) -> float:
     return total / count if count else 0.0
 
 
+class TokenSums(BaseModel):
+    """Token counts by modality (reference §13.5) and the estimated cost in US dollars
+    (from the price table in settings): a turn's own, or summed over a conversation or a
+    day, beside the prompt and response totals."""
+
+    model_config = ConfigDict(frozen=True)
+
+    input_text_tokens: int = Field(default=0, ge=0)
+    input_audio_tokens: int = Field(default=0, ge=0)
+    input_video_tokens: int = Field(default=0, ge=0)
+    output_text_tokens: int = Field(default=0, ge=0)
+    output_audio_tokens: int = Field(default=0, ge=0)
+    thoughts_tokens: int = Field(default=0, ge=0)
+    tool_use_prompt_tokens: int = Field(default=0, ge=0)
+    cost_usd: float = Field(default=0.0, ge=0)
+
+
+# The sums every stored turn adds to its conversation and its day, in this order.
+TOKEN_SUMS: tuple[str, ...] = tuple(TokenSums.model_fields)
+
+
+class Source(_Frozen):
+    """A web page a grounded answer drew on (Google Search grounding)."""
+
+    title: str
+    uri: str
+    domain: str = ""
+
+
 class Message(_Frozen):
-    """One line of a transcript. `turn_index` keeps lines of distinct turns distinct."""
+    """One line of a transcript. `turn_index` keeps lines of distinct turns distinct.
+
+    The model's line of a search-grounded answer carries the pages it drew on.
+    """
 
     role: Literal["user", "model"]
     text: str
     at: AwareDatetime
     turn_index: int = Field(default=0, ge=0)
     interrupted: bool = False
+    sources: list[Source] = []
 
 
-class TurnRecord(_Frozen):
-    """One finished turn, as the bridge reports it when the turn ends."""
+class TurnRecord(_Frozen, TokenSums):
+    """One finished turn, as the bridge reports it when the turn ends: its token usage by
+    modality and estimated cost (`TokenSums`), and for a grounded answer its sources and
+    the searches the model ran."""
 
     index: int = Field(ge=0)
     user_text: str = ""
@@ -49,6 +84,12 @@ class TurnRecord(_Frozen):
     turn_latency_ms: float = Field(ge=0)
     prompt_tokens: int = Field(default=0, ge=0)
     response_tokens: int = Field(default=0, ge=0)
+    sources: list[Source] = []
+    search_queries: list[str] = []
+
+    def tokens(self) -> TokenSums:
+        """This turn's per-modality counts and cost."""
+        return TokenSums(**{k: getattr(self, k) for k in TokenSums.model_fields})
 
     def messages(self) -> list[Message]:
         """The transcript lines of this turn; an empty side (e.g. a silent turn) adds none."""
@@ -65,13 +106,15 @@ class TurnRecord(_Frozen):
                     at=self.ended_at,
                     turn_index=self.index,
                     interrupted=self.interrupted,
+                    sources=self.sources,
                 )
             )
         return out
 
 
-class ConversationMetrics(_Frozen):
-    """Per-conversation totals; the averages are derived from the stored sums."""
+class ConversationMetrics(_Frozen, TokenSums):
+    """Per-conversation totals (over all its sessions); the averages are derived from the
+    stored sums."""
 
     turns: int = 0
     interrupted_turns: int = 0
@@ -120,7 +163,7 @@ class Conversation(ConversationSummary):
         )
 
 
-class DailyMetrics(_Frozen):
+class DailyMetrics(_Frozen, TokenSums):
     """One UTC day's totals. Averages divide the stored sums by their own counts."""
 
     date: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$")
@@ -187,6 +230,7 @@ class PersonaConfig(_Frozen):
     system_instruction: str = ""
     tools: list[str] = []
     vad: VadSettings = VadSettings()
+    google_search: bool = False
     avatar_media: AvatarMedia = AvatarMedia()
     updated_at: AwareDatetime | None = None
     updated_by: str | None = None
@@ -200,6 +244,9 @@ __all__ = [
     "DailyMetrics",
     "Message",
     "PersonaConfig",
+    "TOKEN_SUMS",
+    "Source",
+    "TokenSums",
     "TurnRecord",
     "User",
     "VadSettings",

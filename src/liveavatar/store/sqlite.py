@@ -17,17 +17,24 @@ from pathlib import Path
 from typing import Any, Literal
 
 from liveavatar.store import _common as c
+from liveavatar.store._sqlite_costs import SQLiteCosts
 from liveavatar.store._sqlite_schema import (
     CONV_COLS,
     DAILY_COLS,
     DAILY_UPSERT,
     END_UPDATE,
+    MESSAGE_COLS,
+    MESSAGE_INSERT,
+    TURN_INSERT,
     TURN_UPDATE,
     USER_COLS,
     connect,
     create_schema,
     daily_row,
+    message_row,
+    message_rows,
     summary_fields,
+    turn_row,
     user_row,
 )
 from liveavatar.store._sqlite_worker import Worker, execute_tx, read_tx, write_tx
@@ -36,7 +43,6 @@ from liveavatar.store.models import (
     Conversation,
     ConversationSummary,
     DailyMetrics,
-    Message,
     PersonaConfig,
     TurnRecord,
     User,
@@ -46,7 +52,7 @@ DB_FILENAME = "liveavatar.db"
 _PURGE_CHUNK = 500
 
 
-class SQLiteStore:
+class SQLiteStore(SQLiteCosts):
     """The `Store` protocol on one SQLite file (created, with its directory, on open)."""
 
     def __init__(
@@ -101,10 +107,7 @@ class SQLiteStore:
         ended_us = c.to_us(turn.ended_at)
         ttfa = turn.time_to_first_audio_ms
         day, daily = c.turn_daily(turn)
-        messages = [
-            (conversation_id, m.turn_index, m.role, m.text, c.to_us(m.at), m.interrupted)
-            for m in turn.messages()
-        ]
+        messages = message_rows(conversation_id, turn)
 
         def append(db: sqlite3.Connection) -> bool:
             found = db.execute(
@@ -112,25 +115,10 @@ class SQLiteStore:
             ).fetchone()
             if found is None:
                 raise NotFound(f"conversation {conversation_id!r}")
-            inserted = db.execute(
-                "INSERT INTO turns VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                (
-                    conversation_id,
-                    turn.index,
-                    turn.interrupted,
-                    c.to_us(turn.started_at),
-                    ended_us,
-                    ttfa,
-                    turn.turn_latency_ms,
-                    turn.prompt_tokens,
-                    turn.response_tokens,
-                ),
-            ).rowcount
+            inserted = db.execute(TURN_INSERT, turn_row(conversation_id, turn)).rowcount
             if not inserted:
                 return False  # this turn index is already stored: a retry
-            db.executemany(
-                "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", messages
-            )
+            db.executemany(MESSAGE_INSERT, messages)
             db.execute(
                 TURN_UPDATE,
                 (
@@ -140,6 +128,7 @@ class SQLiteStore:
                     int(ttfa is not None),
                     turn.prompt_tokens,
                     turn.response_tokens,
+                    *c.token_values(turn.tokens()),
                     ended_us,
                     conversation_id,
                 ),
@@ -192,15 +181,11 @@ class SQLiteStore:
             if row is None:
                 return None
             lines = db.execute(
-                "SELECT role, text, at_us, turn_index, interrupted FROM messages"
+                f"SELECT {MESSAGE_COLS} FROM messages"
                 " WHERE conversation_id = ? ORDER BY turn_index, role DESC",  # user, then model
                 (id,),
             ).fetchall()
-            messages = [
-                Message(role=r, text=t, at=c.from_us(a), turn_index=i, interrupted=bool(x))
-                for r, t, a, i, x in lines
-            ]
-            return Conversation(**summary_fields(row), messages=messages)
+            return Conversation(**summary_fields(row), messages=[message_row(r) for r in lines])
 
         return await self._reader.call(read_tx(get))
 

@@ -11,8 +11,10 @@ from liveavatar.store import (
     DailyMetrics,
     NotFound,
     PersonaConfig,
+    Source,
     Store,
     StoreUnavailable,
+    TokenSums,
     TurnRecord,
     VadSettings,
     VersionConflict,
@@ -360,6 +362,70 @@ async def test_usage_increments_atomically(store: Store) -> None:
     assert await store.get_usage("u2", DAY) == 0.0
 
 
+# One grounded, extended-thinking turn's usage by modality and its estimated cost.
+TOKENS = TokenSums(
+    input_text_tokens=100,
+    input_audio_tokens=200,
+    input_video_tokens=58,
+    output_text_tokens=3,
+    output_audio_tokens=50,
+    thoughts_tokens=90,
+    tool_use_prompt_tokens=25,
+    cost_usd=0.00125,
+)
+SOURCES = [
+    Source(title="Eiffel Tower - Wikipedia", uri="https://en.wikipedia.org/wiki/Eiffel_Tower"),
+    Source(title="Tour Eiffel", uri="https://www.toureiffel.paris/en", domain="toureiffel.paris"),
+]
+
+
+async def test_usage_by_modality_cost_and_sources_are_stored_with_the_turn(store: Store) -> None:
+    await store.start_conversation("c1", "u1", T0, None)
+    grounded = turn(
+        0, **TOKENS.model_dump(), sources=SOURCES, search_queries=["eiffel tower height"]
+    )
+    assert await store.append_turn("c1", grounded)
+    assert not await store.append_turn("c1", grounded)  # a retry adds nothing
+    plain = turn(1, **TOKENS.model_dump())  # the same usage, no search
+    assert await store.append_turn("c1", plain)
+    conv = await store.get_conversation("c1")
+    assert conv is not None
+    # The model's line of the grounded answer carries its pages; nothing else does.
+    assert [m.sources for m in conv.messages] == [[], SOURCES, [], []]
+    doubled = {k: 2 * v for k, v in TOKENS.model_dump().items()}
+    got = {k: getattr(conv.metrics, k) for k in doubled}
+    assert got == pytest.approx(doubled)
+    assert conv.summary() == (await store.list_conversations())[0]
+    day = await store.get_daily(DAY)
+    assert {k: getattr(day, k) for k in doubled} == pytest.approx(doubled)
+    assert day.total_turns == 2 and day.prompt_tokens == 20
+
+
+async def test_turns_without_usage_details_count_zero(store: Store) -> None:
+    await store.start_conversation("c1", "u1", T0, None)
+    assert await store.append_turn("c1", turn(0))
+    conv = await store.get_conversation("c1")
+    assert conv is not None and conv.messages[1].sources == []
+    zero = TokenSums().model_dump()
+    assert {k: getattr(conv.metrics, k) for k in zero} == zero
+    day = await store.get_daily(DAY)
+    assert {k: getattr(day, k) for k in zero} == zero
+
+
+async def test_cost_per_user_and_day_adds_atomically(store: Store) -> None:
+    assert await store.get_cost("u1", DAY) == 0.0
+    totals = await asyncio.gather(*(store.add_cost("u1", DAY, 0.25) for _ in range(20)))
+    assert max(totals) == 5.0 and min(totals) >= 0.25
+    assert await store.get_cost("u1", DAY) == 5.0
+    # Beside the day's talk time, neither touching the other.
+    await store.add_usage("u1", DAY, 30.0)
+    assert await store.get_usage("u1", DAY) == 30.0 and await store.get_cost("u1", DAY) == 5.0
+    assert await store.get_cost("u1", "2024-05-02") == 0.0
+    assert await store.get_cost("u2", DAY) == 0.0
+    with pytest.raises(ValueError):
+        await store.add_cost("u1", DAY, -1.0)
+
+
 async def test_persona_versions_are_optimistic(store: Store) -> None:
     assert await store.get_persona() is None
     draft = PersonaConfig(
@@ -369,6 +435,7 @@ async def test_persona_versions_are_optimistic(store: Store) -> None:
         system_instruction="Be brief.",
         tools=["get_time"],
         vad=VadSettings(start_sensitivity="LOW", silence_duration_ms=700),
+        google_search=True,
         updated_by="admin@example.com",
     )
     v1 = await store.put_persona(draft, expected_version=0)
@@ -387,6 +454,7 @@ async def test_persona_versions_are_optimistic(store: Store) -> None:
     assert current is not None
     assert (current.version, current.name, current.voice) == (3, "Bo", "Puck")
     assert current.vad.silence_duration_ms == 700 and current.tools == ["get_time"]
+    assert current.google_search
 
 
 async def test_concurrent_persona_saves_from_one_version_conflict(store: Store) -> None:

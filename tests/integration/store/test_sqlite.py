@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from liveavatar.store import DB_FILENAME, SQLiteStore, StoreUnavailable, TurnRecord
+from liveavatar.store import DB_FILENAME, Source, SQLiteStore, StoreUnavailable, TurnRecord
 from liveavatar.store._common import to_us
-from liveavatar.store._sqlite_schema import _SCHEMA_V1, _statements
+from liveavatar.store._sqlite_schema import _SCHEMA_V1, _SCHEMA_V2, _statements
 
 REPO = Path(__file__).resolve().parents[3]
 T0 = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC)
@@ -55,7 +55,7 @@ async def test_the_file_is_wal_mode_and_versioned(tmp_path: Path) -> None:
     await store.close()
     assert path.is_file()
     assert await asyncio.to_thread(_query, path, "PRAGMA journal_mode") == [("wal",)]
-    assert await asyncio.to_thread(_query, path, "SELECT version FROM schema_version") == [(2,)]
+    assert await asyncio.to_thread(_query, path, "SELECT version FROM schema_version") == [(3,)]
 
 
 def _write_v1_file(path: Path) -> None:
@@ -95,13 +95,102 @@ async def test_a_version_1_file_is_migrated(tmp_path: Path) -> None:
     finally:
         await store.close()
     versions = await asyncio.to_thread(_query, path, "SELECT version FROM schema_version")
-    assert versions == [(2,)]
+    assert versions == [(3,)]
     # Opening it again is a no-op.
     store = SQLiteStore(path)
     try:
         assert not await store.end_conversation("ended", later, 20.0, part="2")
     finally:
         await store.close()
+
+
+def _write_v2_file(path: Path) -> None:
+    """A file as version 2 left it: a conversation with one turn (its positional row of
+    nine columns), its two lines, the day's totals and a user's talk time."""
+    ended = T0 + dt.timedelta(seconds=2)
+    with sqlite3.connect(path) as conn:
+        for statement in _statements(_SCHEMA_V1) + _statements(_SCHEMA_V2):
+            conn.execute(statement)
+        conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        conn.execute("INSERT INTO schema_version VALUES (2)")
+        conn.execute(
+            "INSERT INTO conversations (id, user_id, started_us, turns, latency_ms_sum,"
+            " latency_count, prompt_tokens, response_tokens) VALUES ('old', 'u1', ?, 1, 500, 1,"
+            " 10, 20)",
+            (to_us(T0),),
+        )
+        conn.execute(
+            "INSERT INTO turns VALUES ('old', 0, 0, ?, ?, 250.0, 500.0, 10, 20)",
+            (to_us(T0), to_us(ended)),
+        )
+        conn.execute("INSERT INTO messages VALUES ('old', 0, 'user', 'hi', ?, 0)", (to_us(T0),))
+        conn.execute(
+            "INSERT INTO messages VALUES ('old', 0, 'model', 'hello', ?, 0)", (to_us(ended),)
+        )
+        conn.execute(
+            "INSERT INTO daily_metrics (date, turns, latency_ms_sum, latency_count,"
+            " prompt_tokens, response_tokens) VALUES (?, 1, 500, 1, 10, 20)",
+            (DAY,),
+        )
+        conn.execute("INSERT INTO usage VALUES ('u1', ?, 42.0)", (DAY,))
+    conn.close()
+
+
+async def test_a_version_2_file_is_migrated(tmp_path: Path) -> None:
+    path = tmp_path / DB_FILENAME
+    await asyncio.to_thread(_write_v2_file, path)
+    store = SQLiteStore(path)
+    try:
+        # What v2 stored reads as before, with no usage by modality, cost or sources.
+        old = await store.get_conversation("old")
+        assert old is not None
+        assert [(m.role, m.text, m.sources) for m in old.messages] == [
+            ("user", "hi", []),
+            ("model", "hello", []),
+        ]
+        assert old.metrics.prompt_tokens == 10 and old.metrics.cost_usd == 0.0
+        assert old.metrics.input_audio_tokens == 0
+        assert await store.get_usage("u1", DAY) == 42.0 and await store.get_cost("u1", DAY) == 0
+        # The next turn keeps all of it.
+        began = T0 + dt.timedelta(seconds=10)
+        source = Source(title="Paris", uri="https://paris.example/")
+        assert await store.append_turn(
+            "old",
+            TurnRecord(
+                index=1,
+                user_text="how tall is the eiffel tower",
+                model_text="About 330 metres.",
+                started_at=began,
+                ended_at=began + dt.timedelta(seconds=2),
+                turn_latency_ms=400.0,
+                prompt_tokens=7,
+                input_audio_tokens=5,
+                output_audio_tokens=9,
+                cost_usd=0.5,
+                sources=[source],
+                search_queries=["eiffel tower height"],
+            ),
+        )
+        assert not await store.append_turn(  # the v2 turn's key still holds
+            "old",
+            TurnRecord(index=0, started_at=T0, ended_at=T0, turn_latency_ms=1.0),
+        )
+        conv = await store.get_conversation("old")
+        assert conv is not None and conv.messages[-1].sources == [source]
+        m = conv.metrics
+        assert (m.turns, m.prompt_tokens, m.input_audio_tokens, m.cost_usd) == (2, 17, 5, 0.5)
+        day = await store.get_daily(DAY)
+        assert (day.total_turns, day.output_audio_tokens, day.cost_usd) == (2, 9, 0.5)
+        assert await store.add_cost("u1", DAY, 0.25) == 0.25
+        assert await store.get_usage("u1", DAY) == 42.0
+    finally:
+        await store.close()
+    stored = await asyncio.to_thread(
+        _query, path, "SELECT queries_json, cost_usd FROM turns WHERE turn_index = 1"
+    )
+    assert stored == [('["eiffel tower height"]', 0.5)]
+    versions = await asyncio.to_thread(_query, path, "SELECT version FROM schema_version")
+    assert versions == [(3,)]
 
 
 async def test_data_survives_reopening(tmp_path: Path) -> None:
