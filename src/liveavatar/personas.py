@@ -36,6 +36,7 @@ def from_config(config: PersonaConfig) -> ActivePersona:
             prefix_padding_ms=vad.prefix_padding_ms,
             silence_duration_ms=vad.silence_duration_ms,
         ),
+        google_search=config.google_search,
     )
     return ActivePersona(persona, config.version, config.avatar_media.model_dump())
 
