@@ -6,8 +6,10 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from liveavatar.live.pricing import ModelPrices
 
 Environment = Literal["local", "development", "test", "staging", "production"]
 LiveBackend = Literal["emulator", "gemini", "vertex"]
@@ -76,6 +78,9 @@ class Settings(BaseSettings):
     live_stall_timeout_s: float = Field(default=10.0, gt=0)
     # The bound on opening one Live connection: TCP, TLS, WebSocket and setupComplete.
     live_open_timeout_s: float = Field(default=5.0, gt=0)
+    # US dollars per million tokens, per model and modality, laid over the documented
+    # defaults (`live/pricing.py`); JSON, e.g. {"gemini-3.8-live": {"input_text": 0.5, …}}.
+    live_prices: dict[str, ModelPrices] = Field(default_factory=dict)
     gemini_api_key: SecretStr | None = None
     live_ca_file: Path | None = Field(
         default=None, description="CA file to trust for the Live endpoint (the emulator's cert)."
@@ -124,7 +129,10 @@ class Settings(BaseSettings):
     firebase_certs_url: str = (
         "https://www.googleapis.com/robot/v1/metadata/x509/securetoken@system.gserviceaccount.com"
     )
-    quota_minutes_per_day: float = Field(default=30.0, ge=0)
+    # Either limit or both: minutes of talk, and the estimated cost in US dollars (at the
+    # price table above), per user and UTC day. `off` (or empty) means no limit of that kind.
+    quota_minutes_per_day: float | None = Field(default=30.0, ge=0)
+    quota_cost_per_day: float | None = Field(default=None, ge=0)
     quota_warn_before_s: float = Field(default=30.0, ge=0)
     rate_limit_connections: int = Field(default=100, ge=1)
     rate_limit_window_s: float = Field(default=60.0, gt=0)
@@ -172,6 +180,13 @@ class Settings(BaseSettings):
         """Where `liveavatar emulator` listens with these settings (its base URL)."""
         scheme = "https" if self.emulator_tls else "http"
         return f"{scheme}://{self.emulator_host}:{self.emulator_port}"
+
+    @field_validator("quota_minutes_per_day", "quota_cost_per_day", mode="before")
+    @classmethod
+    def _no_limit(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.strip().lower() in ("", "off", "none"):
+            return None
+        return value
 
     @property
     def is_production(self) -> bool:

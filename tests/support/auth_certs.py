@@ -210,7 +210,8 @@ class FakeAuthSettings:
     firebase_certs_url: str = (
         "https://www.googleapis.com/robot/v1/metadata/x509/securetoken@system.gserviceaccount.com"
     )
-    quota_minutes_per_day: float = 30.0
+    quota_minutes_per_day: float | None = 30.0
+    quota_cost_per_day: float | None = None
     quota_warn_before_s: float = 30.0
     rate_limit_connections: int = 100
     rate_limit_window_s: float = 60.0

@@ -4,6 +4,8 @@
 - `iap`: `dashboard_guard(settings)`: IAP JWT in production, an admin token by default.
 - `ratelimit`: per-address connection rate limit and per-user concurrent-session cap.
 - `quota`: daily minutes per user, checked at `hello` and charged during a session.
+- `spend`: the estimated cost of each user's turns per day, and the cost quota (the same
+  checks, charged per turn).
 - `gate`: `Gatekeeper`, which applies all of the above in order for one session.
 - `config`: the settings auth reads and `check_production_auth`.
 """
@@ -51,6 +53,7 @@ from .ratelimit import (
     SessionSlot,
     TooManySessions,
 )
+from .spend import SessionSpend, SpendMeter, SpendStatus, SpendStore
 from .tokens import (
     FIREBASE_CERTS_URL,
     AnonymousVerifier,
@@ -85,6 +88,10 @@ __all__ = [
     "SessionCap",
     "SessionQuota",
     "SessionSlot",
+    "SessionSpend",
+    "SpendMeter",
+    "SpendStatus",
+    "SpendStore",
     "StoreUsers",
     "TokenVerifier",
     "TooManySessions",

@@ -3,9 +3,10 @@
 At WebSocket accept: `Gatekeeper.check_connection(ip)` (per-address rate limit, before any
 other work). At `hello`: `await Gatekeeper.admit(token, client_ip=ip)`, which verifies the
 token, creates the user on first sign-in (`UserDirectory.ensure_user`), takes a session
-slot, and checks the daily quota; if the quota check fails the slot is given back. The
-returned `Admission` holds the slot and the session's quota meter; release it in `finally`
-(or `async with admission:`). Every refusal is an `AvatarError` with its close code.
+slot, and checks the daily quotas (minutes, and cost when `QUOTA_COST_PER_DAY` is set); if a
+quota check fails the slot is given back. The returned `Admission` holds the slot and the
+session's quota meters; release it in `finally` (or `async with admission:`). Every
+refusal is an `AvatarError` with its close code.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Protocol
 from .config import AuthSettings, firebase_project
 from .quota import QuotaMeter, QuotaPolicy, QuotaStatus, SessionQuota, UsageStore
 from .ratelimit import ConnectionRateLimiter, SessionCap, SessionSlot
+from .spend import SessionSpend, SpendMeter, SpendStore
 from .tokens import AnonymousVerifier, FirebaseVerifier, Identity, TokenVerifier
 
 
@@ -57,13 +59,15 @@ class StoreUsers:
 
 @dataclass
 class Admission:
-    """An admitted session: who, their quota meter, and the held session slot."""
+    """An admitted session: who, their quota meters (time; cost, when the gate meters it),
+    and the held session slot."""
 
     identity: Identity
     override_minutes: float | None
     status: QuotaStatus
     quota: SessionQuota
     slot: SessionSlot = field(repr=False)
+    spend: SessionSpend | None = None
 
     def release(self) -> None:
         """Give back the session slot (idempotent)."""
@@ -89,11 +93,15 @@ class Gatekeeper:
         quota: QuotaMeter,
         rate_limiter: ConnectionRateLimiter | None = None,
         session_cap: SessionCap | None = None,
+        spend: SpendMeter | None = None,
         store_timeout_s: float = 5.0,
     ) -> None:
+        """`spend` meters the estimated cost of each user's turns (and enforces a cost
+        quota when it has a limit); None: costs are not metered."""
         self.verifier = verifier
         self.users = users
         self.quota = quota
+        self.spend = spend
         # `is None`, not `or`: an empty limiter is falsy (it has a length).
         self.rate_limiter = ConnectionRateLimiter() if rate_limiter is None else rate_limiter
         self.session_cap = SessionCap() if session_cap is None else session_cap
@@ -112,11 +120,13 @@ class Gatekeeper:
         slot = self.session_cap.acquire(identity.uid)
         try:
             status = await self.quota.check_at_hello(identity.uid, override)
+            spent = None if self.spend is None else await self.spend.check_at_hello(identity.uid)
         except BaseException:
             slot.release()
             raise
         meter = self.quota.session(identity.uid, override, status=status)
-        return Admission(identity, override, status, meter, slot)
+        spend = None if self.spend is None else self.spend.session(identity.uid, spent)
+        return Admission(identity, override, status, meter, slot, spend)
 
 
 def build_verifier(settings: AuthSettings) -> TokenVerifier:
@@ -130,9 +140,16 @@ def build_verifier(settings: AuthSettings) -> TokenVerifier:
 
 
 def build_gatekeeper(
-    settings: AuthSettings, *, users: UserDirectory, usage: UsageStore
+    settings: AuthSettings,
+    *,
+    users: UserDirectory,
+    usage: UsageStore,
+    spend: SpendStore | None = None,
 ) -> Gatekeeper:
-    """The gatekeeper these settings describe, over the given store."""
+    """The gatekeeper these settings describe, over the given store (`spend`: where each
+    user's daily cost is kept; needed for `QUOTA_COST_PER_DAY`)."""
+    if spend is None and settings.quota_cost_per_day is not None:
+        raise ValueError("QUOTA_COST_PER_DAY needs a store that keeps costs")
     return Gatekeeper(
         verifier=build_verifier(settings),
         users=users,
@@ -145,4 +162,5 @@ def build_gatekeeper(
             settings.rate_limit_connections, settings.rate_limit_window_s
         ),
         session_cap=SessionCap(settings.max_sessions_per_user),
+        spend=None if spend is None else SpendMeter(spend, settings.quota_cost_per_day),
     )

@@ -9,6 +9,10 @@ concurrent sessions of one user (several tabs, several backend instances) never 
 In a session, `SessionQuota.enforce()` runs next to the audio tasks: it charges the elapsed
 time every `interval_s`, calls `on_warning` once when `warn_before_s` or less remain, wakes
 up exactly when the quota runs out, and then raises `QuotaExceeded` (close code 4430).
+
+A quota may instead (or as well) be set in estimated cost per day: see `spend.py`. With
+no default minutes (`QUOTA_MINUTES_PER_DAY=off`), time is still charged but never runs out,
+unless a user's own override sets a limit.
 """
 
 from __future__ import annotations
@@ -52,17 +56,22 @@ class QuotaNearlyExhausted(AvatarError):
 
 @dataclass(frozen=True)
 class QuotaPolicy:
-    """The default daily allowance; a user's override (minutes, may be 0) replaces it."""
+    """The default daily allowance (None: unlimited); a user's override (minutes, may be 0)
+    replaces it."""
 
-    default_minutes_per_day: float
+    default_minutes_per_day: float | None
 
     def __post_init__(self) -> None:
-        if not self.default_minutes_per_day >= 0:
+        minutes = self.default_minutes_per_day
+        if minutes is not None and not minutes >= 0:
             raise ValueError("the daily quota must be zero or more minutes")
 
     def limit_s(self, override_minutes: float | None) -> float:
-        """The daily allowance in seconds for a user with `override_minutes` (None: default)."""
+        """The daily allowance in seconds for a user with `override_minutes` (None: the
+        default); infinite when neither sets one."""
         minutes = self.default_minutes_per_day if override_minutes is None else override_minutes
+        if minutes is None:
+            return math.inf
         if math.isnan(minutes) or minutes < 0:
             raise ValueError("a quota override must be zero or more minutes")
         return minutes * 60.0
