@@ -8,12 +8,17 @@ once), and is on that turn when `TurnComplete` comes. A turn that completes with
 usage is held back from the recorder until the usage arrives (then the page gets that
 turn's `metrics` again, now with tokens) or until the next turn begins or the session ends,
 whichever comes first; the usage then counts for the next turn.
+
+The extended-thinking model completes turns `IN_PROGRESS` while it still works on the
+answer (reference §13.2): the conversation's turn ends only at a final `TurnComplete`
+(`IDLE`), and the usage of each part before it is added up.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import fields
 
 from liveavatar import protocol as p
 from liveavatar.live.events import (
@@ -66,6 +71,7 @@ class LiveEvents:
         self._on_handle = on_handle
         self._on_turn = on_turn
         self._usage: Usage | None = None  # the turn in progress's latest report
+        self._banked: Usage | None = None  # its parts before an `IN_PROGRESS`, added up
         self._unrecorded: FinishedTurn | None = None  # finished, its usage not yet seen
 
     def handle(self, event: LinkEvent, now: float) -> None:
@@ -83,11 +89,15 @@ class LiveEvents:
         elif isinstance(event, Interrupted):
             self._outbox.flush_audio()
             self._control(t.interrupt(now))
-            self._tools.cancel()
+            self._tools.interrupted()
         elif isinstance(event, Usage):
             self._usage_arrived(event)
+        elif isinstance(event, TurnComplete) and not event.final:
+            # `IN_PROGRESS` (the extended-thinking model, §13.2): the answer goes on, so
+            # the turn does; what it used so far counts with what follows.
+            self._banked = self._take_usage()
         elif isinstance(event, TurnComplete):
-            usage, self._usage = self._usage, None
+            usage = self._take_usage()
             self._control(t.complete(usage, now))
             if usage is None:
                 self._unrecorded = t.last_finished  # its usage may follow
@@ -95,7 +105,7 @@ class LiveEvents:
                 self._finished()
         elif isinstance(event, ToolCall):
             for call in event.calls:
-                self._tools.start(call.id, call.name, call.args)
+                self._tools.start(call.id, call.name, call.args, non_blocking=call.non_blocking)
         elif isinstance(event, ToolCancel):
             self._tools.cancel(list(event.ids))
         elif isinstance(event, Handle):
@@ -103,8 +113,7 @@ class LiveEvents:
         elif isinstance(event, Reconnecting):
             self._metrics.live_reconnects.inc()
             if t.active:  # the dropped connection took this turn with it: close it here
-                usage, self._usage = self._usage, None
-                self._control(t.complete(usage, now))
+                self._control(t.complete(self._take_usage(), now))
                 self._finished()
             self._outbox.put_control(
                 p.Error(code="live_reconnecting", message="Reconnecting to the voice service.")
@@ -125,9 +134,19 @@ class LiveEvents:
         if not t.active or not (t.user_text.strip() or t.model_text.strip()):
             return
         t.interrupt(now)
-        usage, self._usage = self._usage, None
-        t.complete(usage, now)
+        t.complete(self._take_usage(), now)
         self._finished()
+
+    def _take_usage(self) -> Usage | None:
+        """The turn in progress's usage (its parts before an `IN_PROGRESS` added up), now
+        handed over."""
+        banked, latest = self._banked, self._usage
+        self._banked = self._usage = None
+        if banked is None or latest is None:
+            return banked or latest
+        return Usage(
+            **{f.name: getattr(banked, f.name) + getattr(latest, f.name) for f in fields(Usage)}
+        )
 
     def _usage_arrived(self, usage: Usage) -> None:
         done = self._unrecorded

@@ -11,7 +11,6 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from google.genai import types
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from liveavatar import protocol as p
@@ -29,6 +28,7 @@ from liveavatar.errors import (
 )
 from liveavatar.live.link import LiveLink, Opener
 from liveavatar.live.persona import Persona
+from liveavatar.live.tools import ToolResponse
 from liveavatar.log import session_id_var
 from liveavatar.media import MediaStore
 from liveavatar.metrics import Metrics
@@ -327,7 +327,7 @@ class BridgeSession:
         for message in messages:
             self._outbox.put_control(message)
 
-    async def _respond_to_tools(self, responses: list[types.FunctionResponse]) -> None:
+    async def _respond_to_tools(self, responses: list[ToolResponse]) -> None:
         if self._link is not None:
             await self._link.send_tool_responses(responses)
 

@@ -1,4 +1,9 @@
-"""Server-side tool calls of one session: each its own named task, never blocking audio."""
+"""Server-side tool calls of one session: each its own named task, never blocking audio.
+
+A call Live made NON_BLOCKING (a slow lookup, where the model allows it) outlives the
+model's turn: the model talks on while it runs, a barge-in does not cancel it (only
+Live's `toolCallCancellation` does), and its answer carries the tool's `scheduling`.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,8 @@ import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Literal
 
-from google.genai import types
-
 from liveavatar import protocol as p
+from liveavatar.live.tools import ToolResponse
 from liveavatar.metrics import Metrics
 from liveavatar.tools import ToolRegistry
 
@@ -18,7 +22,7 @@ from .outbox import Outbox, OutboxOverflow
 MAX_CONCURRENT_TOOLS = 4
 CANCEL_TIMEOUT_S = 2.0
 
-Respond = Callable[[list[types.FunctionResponse]], Awaitable[None]]
+Respond = Callable[[list[ToolResponse]], Awaitable[None]]
 
 
 class ToolCalls:
@@ -43,15 +47,30 @@ class ToolCalls:
         self._outbox = outbox
         self._respond = respond
         self._running: dict[str, tuple[str, asyncio.Task[None]]] = {}
+        self._non_blocking: set[str] = set()  # ids of the running NON_BLOCKING calls
         self._slots = asyncio.Semaphore(MAX_CONCURRENT_TOOLS)
 
-    def start(self, call_id: str, name: str, args: dict[str, object]) -> None:
+    def start(
+        self, call_id: str, name: str, args: dict[str, object], *, non_blocking: bool = False
+    ) -> None:
+        """Run one call in a task of its own; `non_blocking` as Live declared it."""
         self._outbox.put_control(p.ToolActivity(call_id=call_id, name=name, status="started"))
-        task = asyncio.create_task(self._run(call_id, name, args), name=f"{self._name}-tool-{name}")
+        task = asyncio.create_task(
+            self._run(call_id, name, args, non_blocking), name=f"{self._name}-tool-{name}"
+        )
         self._running[call_id] = (name, task)
-        task.add_done_callback(lambda _t: self._running.pop(call_id, None))
+        if non_blocking:
+            self._non_blocking.add(call_id)
 
-    async def _run(self, call_id: str, name: str, args: dict[str, object]) -> None:
+        def done(_t: asyncio.Task[None]) -> None:
+            self._running.pop(call_id, None)
+            self._non_blocking.discard(call_id)
+
+        task.add_done_callback(done)
+
+    async def _run(
+        self, call_id: str, name: str, args: dict[str, object], non_blocking: bool
+    ) -> None:
         async with self._slots:
             result = await self._registry.call(name, dict(args))
         status: Literal["finished", "failed"] = "finished" if result.ok else "failed"
@@ -60,9 +79,13 @@ class ToolCalls:
         # session's own tasks meet the same bound and close it; Live still gets its answer.
         with contextlib.suppress(OutboxOverflow):
             self._outbox.put_control(p.ToolActivity(call_id=call_id, name=name, status=status))
-        await self._respond(
-            [types.FunctionResponse(id=call_id, name=name, response=result.response)]
-        )
+        scheduling = self._registry.scheduling(name) if non_blocking else None
+        await self._respond([ToolResponse(call_id, name, result.response, scheduling)])
+
+    def interrupted(self) -> None:
+        """The model's turn was cut off: its blocking calls are moot (their answers would
+        go to a turn that is gone); NON_BLOCKING ones run on."""
+        self.cancel([i for i in self._running if i not in self._non_blocking])
 
     def cancel(self, ids: list[str] | None = None) -> None:
         """Cancel the given calls (all when None), telling the browser."""

@@ -36,8 +36,10 @@ from .events import (
     ToolCancel,
     TurnComplete,
     Usage,
+    interaction_status,
 )
 from .metadata import Detail, grounding_event, usage_event
+from .tools import ToolResponse
 from .utterance import EndBy, UtterancePolicy, policy_from_config
 
 logger = logging.getLogger(__name__)
@@ -67,7 +69,7 @@ class LiveChannel(Protocol):
     async def audio_stream_end(self) -> None: ...
     async def send_text(self, text: str) -> None: ...
     async def send_video(self, data: bytes, mime_type: str) -> None: ...
-    async def send_tool_responses(self, responses: list[types.FunctionResponse]) -> None: ...
+    async def send_tool_responses(self, responses: list[ToolResponse]) -> None: ...
     def events(self) -> AsyncIterator[LiveEvent]: ...
     async def close(self) -> None: ...
 
@@ -151,12 +153,18 @@ class LiveConnection:
     """An open Live session. `events()` yields until the connection ends with `Closed`."""
 
     def __init__(
-        self, session: AsyncSession, stack: AsyncExitStack, utterance: UtterancePolicy
+        self,
+        session: AsyncSession,
+        stack: AsyncExitStack,
+        utterance: UtterancePolicy,
+        non_blocking: frozenset[str] = frozenset(),
     ) -> None:
-        """`utterance`: how the end of the user's speech is sent (`utterance.py`)."""
+        """`utterance`: how the end of the user's speech is sent (`utterance.py`);
+        `non_blocking`: the functions this connection declared NON_BLOCKING."""
         self._session = session
         self._stack = stack
         self._utterance = utterance
+        self._non_blocking = non_blocking
         self._activity_open = False  # manual activity: activityStart sent, no activityEnd yet
         self._closed = False
 
@@ -214,7 +222,15 @@ class LiveConnection:
         except BaseException:
             await _quiet_close(stack)
             raise
-        return cls(session, stack, policy_from_config(config, vertex=bool(client.vertexai)))
+        non_blocking = frozenset(
+            d.name or ""
+            for tool in config.tools or ()
+            if isinstance(tool, types.Tool)
+            for d in tool.function_declarations or ()
+            if d.behavior == types.Behavior.NON_BLOCKING
+        )
+        utterance = policy_from_config(config, vertex=bool(client.vertexai))
+        return cls(session, stack, utterance, non_blocking)
 
     async def send_audio(self, pcm: bytes) -> None:
         if self._utterance.manual and not self._activity_open:
@@ -242,9 +258,19 @@ class LiveConnection:
     async def send_video(self, data: bytes, mime_type: str) -> None:
         await self._send(video=types.Blob(data=data, mime_type=mime_type))
 
-    async def send_tool_responses(self, responses: list[types.FunctionResponse]) -> None:
+    async def send_tool_responses(self, responses: list[ToolResponse]) -> None:
+        # As the SDK sends `scheduling`: beside `response` (reference §13.2, shape A).
+        converted = [
+            types.FunctionResponse(
+                id=r.id,
+                name=r.name,
+                response=r.response,
+                scheduling=types.FunctionResponseScheduling(r.scheduling) if r.scheduling else None,
+            )
+            for r in responses
+        ]
         try:
-            await self._session.send_tool_response(function_responses=responses)
+            await self._session.send_tool_response(function_responses=converted)
         except (ConnectionClosed, OSError) as exc:
             raise LiveSendError(type(exc).__name__) from exc
 
@@ -258,7 +284,7 @@ class LiveConnection:
         try:
             while True:
                 async for message in self._session.receive():
-                    for event in translate(message):
+                    for event in translate(message, self._non_blocking):
                         yield event
         except errors.APIError as exc:
             # The SDK turns the socket's close into an APIError raised while handling it.
@@ -285,8 +311,11 @@ async def _quiet_close(stack: AsyncExitStack) -> None:
         logger.info("Live connection closed uncleanly", extra={"error": type(exc).__name__})
 
 
-def translate(message: types.LiveServerMessage) -> list[LiveEvent]:
-    """The events in one server message, in the order a client should act on them.
+def translate(
+    message: types.LiveServerMessage, non_blocking: frozenset[str] = frozenset()
+) -> list[LiveEvent]:
+    """The events in one server message, in the order a client should act on them; calls
+    of the functions in `non_blocking` are marked so.
 
     The same events as `raw.translate_json` yields for the wire JSON the SDK parsed
     (tests/unit/live/test_parity.py holds both to every shape in the reference).
@@ -316,12 +345,18 @@ def translate(message: types.LiveServerMessage) -> list[LiveEvent]:
         # Wherever it arrives; before TurnComplete, as it belongs to the turn still open.
         out.append(_usage(message.usage_metadata))
     if sc is not None and sc.turn_complete:
-        out.append(TurnComplete())
+        status = sc.interaction_status
+        out.append(TurnComplete(interaction_status(status.value if status else None)))
     if message.tool_call and message.tool_call.function_calls:
         out.append(
             ToolCall(
                 tuple(
-                    FunctionCall(fc.id or "", fc.name or "", dict(fc.args or {}))
+                    FunctionCall(
+                        fc.id or "",
+                        fc.name or "",
+                        dict(fc.args or {}),
+                        (fc.name or "") in non_blocking,
+                    )
                     for fc in message.tool_call.function_calls
                 )
             )

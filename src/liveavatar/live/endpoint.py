@@ -9,14 +9,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from google.auth.exceptions import GoogleAuthError
-from google.genai import types
 
 from liveavatar.settings import Settings
 
 from .causes import auth_failure_is_permanent
 from .connection import LiveOpenError
-from .persona import Persona
+from .persona import Persona, model_fields
 from .raw import Endpoint
+from .tools import FunctionSpec, declaration_json
 from .trust import live_tls
 
 GEMINI_PATH = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
@@ -136,16 +136,24 @@ class _AccessToken:
 
 
 def setup_body(
-    persona: Persona, declarations: list[types.FunctionDeclaration], handle: str | None
+    persona: Persona, declarations: list[FunctionSpec], handle: str | None
 ) -> dict[str, Any]:
     """The `setup` message (without `model`) for a persona: the same choices as
     `persona.connect_config` makes for the SDK, written in the wire's camelCase."""
     vad = persona.vad
+    fields = model_fields(persona)
     speech: dict[str, Any] = {"voiceConfig": {"prebuiltVoiceConfig": {"voiceName": persona.voice}}}
     if persona.language_code:
         speech["languageCode"] = persona.language_code
+    generation: dict[str, Any] = {"responseModalities": ["AUDIO"], "speechConfig": speech}
+    if fields.thinking_level:
+        generation["thinkingConfig"] = {"thinkingLevel": fields.thinking_level}
+    if fields.media_resolution:
+        generation["mediaResolution"] = fields.media_resolution
+    if fields.affective_dialog is not None:
+        generation["enableAffectiveDialog"] = fields.affective_dialog
     body: dict[str, Any] = {
-        "generationConfig": {"responseModalities": ["AUDIO"], "speechConfig": speech},
+        "generationConfig": generation,
         "systemInstruction": {"role": "user", "parts": [{"text": persona.system_instruction}]},
         "realtimeInputConfig": {
             "automaticActivityDetection": {
@@ -160,20 +168,19 @@ def setup_body(
         "inputAudioTranscription": {},
         "outputAudioTranscription": {},
         "sessionResumption": {"handle": handle} if handle else {},
-        "contextWindowCompression": {
-            "triggerTokens": 25_600,
-            "slidingWindow": {"targetTokens": 12_800},
-        },
     }
+    if fields.compression:
+        trigger, target = fields.compression
+        body["contextWindowCompression"] = {
+            "triggerTokens": trigger,
+            "slidingWindow": {"targetTokens": target},
+        }
+    if fields.proactive_audio is not None:
+        body["proactivity"] = {"proactiveAudio": fields.proactive_audio}
     tools: list[dict[str, Any]] = [{"googleSearch": {}}] if persona.google_search else []
     if declarations:
         tools.append(
-            {
-                "functionDeclarations": [
-                    d.model_dump(mode="json", by_alias=True, exclude_none=True)
-                    for d in declarations
-                ]
-            }
+            {"functionDeclarations": [declaration_json(d, fields.model) for d in declarations]}
         )
     if tools:
         body["tools"] = tools

@@ -84,14 +84,39 @@ class Grounding:
 
 @dataclass(frozen=True, slots=True)
 class TurnComplete:
-    """The model's turn is over (its usage, if any, came as a `Usage` event before)."""
+    """The model's turn is over (its usage, if any, came as a `Usage` event before).
+
+    `interaction_status` is the service's `interactionStatus` when it sent one (upper
+    case; UNSPECIFIED counts as none). The extended-thinking model sends `IN_PROGRESS`
+    while background reasoning or NON_BLOCKING calls are still pending: more output of the
+    same answer follows, so the conversation's turn is not over (`final`) until `IDLE`
+    (reference §13.2). `REQUIRES_ACTION`, a deprecated alias of `IDLE` [SDK], ends it too.
+    """
+
+    interaction_status: str | None = None
+
+    @property
+    def final(self) -> bool:
+        """Whether the model is done with the user's request (not `IN_PROGRESS`)."""
+        return self.interaction_status != "IN_PROGRESS"
+
+
+def interaction_status(value: str | None) -> str | None:
+    """`interactionStatus` as `TurnComplete` carries it: upper case, None when absent or
+    `INTERACTION_STATUS_UNSPECIFIED` (which the SDK too treats as absent)."""
+    status = (value or "").upper()
+    return None if not status or status == "INTERACTION_STATUS_UNSPECIFIED" else status
 
 
 @dataclass(frozen=True, slots=True)
 class FunctionCall:
+    """One call. `non_blocking`: this connection declared the function NON_BLOCKING, so
+    the model talks on while it runs and its answer carries a `scheduling` (§13.2)."""
+
     id: str
     name: str
     args: dict[str, Any] = field(default_factory=dict)
+    non_blocking: bool = False
 
 
 @dataclass(frozen=True, slots=True)

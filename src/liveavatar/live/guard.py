@@ -10,7 +10,8 @@ drops it and reconnects with the resumption handle, as after any unexpected clos
 message at all) must arrive within `timeout_s`. What must be answered:
 
 - typed text (`realtimeInput.text` that is not blank): the model replies;
-- a tool response to a call this connection made and did not cancel: the model goes on;
+- a tool response to a call this connection made and did not cancel, unless `SILENT`
+  (which only adds to the context): the model goes on;
 - microphone audio, or the end of the audio stream, while the user is speaking as far as
   Live has told us, i.e. after an input transcription and before the model's reply starts
   (its audio, transcript or a tool call) or the turn completes: end of speech triggers a
@@ -28,8 +29,6 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 
-from google.genai import types
-
 from .connection import LiveChannel, LiveOpenError
 from .events import (
     AudioOut,
@@ -43,6 +42,7 @@ from .events import (
 )
 from .health import LiveHealth
 from .link import Opener
+from .tools import ToolResponse
 
 logger = logging.getLogger(__name__)
 
@@ -96,10 +96,11 @@ class StallGuard:
     async def send_video(self, data: bytes, mime_type: str) -> None:
         await self._conn.send_video(data, mime_type)
 
-    async def send_tool_responses(self, responses: list[types.FunctionResponse]) -> None:
-        answered = {r.id or "" for r in responses} & self._calls
+    async def send_tool_responses(self, responses: list[ToolResponse]) -> None:
+        # A SILENT answer only adds to the context: the model says nothing to it.
+        answered = {r.id for r in responses if r.scheduling != "SILENT"} & self._calls
+        self._calls -= {r.id for r in responses}
         if answered:
-            self._calls -= answered
             self._expect_answer()
         await self._conn.send_tool_responses(responses)
 

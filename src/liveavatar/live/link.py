@@ -40,6 +40,7 @@ from .events import (
     ToolCall,
     TurnComplete,
 )
+from .tools import ToolResponse
 
 logger = logging.getLogger(__name__)
 
@@ -178,7 +179,7 @@ class LiveLink:
         # Frames are only useful fresh: one lost during a reconnect is replaced within a second.
         await self._send_or_drop(lambda c: c.send_video(data, mime_type))
 
-    async def send_tool_responses(self, responses: list[types.FunctionResponse]) -> None:
+    async def send_tool_responses(self, responses: list[ToolResponse]) -> None:
         # A response the old connection cannot take is moot: its call died with the turn.
         await self._send_or_drop(lambda c: c.send_tool_responses(responses))
 
@@ -233,7 +234,8 @@ class LiveLink:
     def _track(self, event: LiveEvent) -> None:
         if isinstance(event, AudioOut | OutputText | ToolCall):
             self._in_turn = True
-        elif isinstance(event, TurnComplete | Interrupted):
+        elif isinstance(event, Interrupted) or (isinstance(event, TurnComplete) and event.final):
+            # A turn complete `IN_PROGRESS` is no boundary: the answer goes on (§13.2).
             self._in_turn = False
         elif isinstance(event, Handle):
             self._handle = event.value

@@ -49,8 +49,10 @@ from .events import (
     ToolCancel,
     TurnComplete,
     Usage,
+    interaction_status,
 )
 from .metadata import Detail, grounding_event, usage_event
+from .tools import ToolResponse, declared_non_blocking, response_json
 from .utterance import EndBy, UtterancePolicy, policy_from_setup
 
 logger = logging.getLogger(__name__)
@@ -74,11 +76,19 @@ class Endpoint:
 class RawLiveConnection:
     """An open Live session over a plain `websockets` connection."""
 
-    def __init__(self, ws: ClientConnection, vertex: bool, utterance: UtterancePolicy) -> None:
-        """`utterance`: how the end of the user's speech is sent (`utterance.py`)."""
+    def __init__(
+        self,
+        ws: ClientConnection,
+        vertex: bool,
+        utterance: UtterancePolicy,
+        non_blocking: frozenset[str] = frozenset(),
+    ) -> None:
+        """`utterance`: how the end of the user's speech is sent (`utterance.py`);
+        `non_blocking`: the functions this connection declared NON_BLOCKING."""
         self._ws = ws
         self._vertex = vertex
         self._utterance = utterance
+        self._non_blocking = non_blocking
         self._activity_open = False  # manual activity: activityStart sent, no activityEnd yet
         self._closed = False
 
@@ -146,7 +156,12 @@ class RawLiveConnection:
         if not isinstance(first, dict) or "setupComplete" not in first:
             await _close_quietly(ws)
             raise LiveOpenError("Live answered setup unexpectedly", permanent=True)
-        return cls(ws, endpoint.vertex, policy_from_setup(setup, vertex=endpoint.vertex))
+        return cls(
+            ws,
+            endpoint.vertex,
+            policy_from_setup(setup, vertex=endpoint.vertex),
+            declared_non_blocking(setup.get("tools")),
+        )
 
     async def send_audio(self, pcm: bytes) -> None:
         if self._utterance.manual and not self._activity_open:
@@ -177,8 +192,8 @@ class RawLiveConnection:
         blob = {"mimeType": mime_type, "data": base64.b64encode(data).decode("ascii")}
         await self._send(json.dumps({"realtimeInput": {"video": blob}}))
 
-    async def send_tool_responses(self, responses: list[Any]) -> None:
-        items = [{"id": r.id, "name": r.name, "response": r.response or {}} for r in responses]
+    async def send_tool_responses(self, responses: list[ToolResponse]) -> None:
+        items = [response_json(r) for r in responses]
         await self._send(json.dumps({"toolResponse": {"functionResponses": items}}))
 
     async def _send(self, text: str) -> None:
@@ -197,7 +212,9 @@ class RawLiveConnection:
                     logger.warning("Live sent a frame that is not JSON")
                     continue
                 if isinstance(message, dict):
-                    for event in translate_json(message, vertex=self._vertex):
+                    for event in translate_json(
+                        message, vertex=self._vertex, non_blocking=self._non_blocking
+                    ):
                         yield event
         except ConnectionClosed as exc:
             stalled = keepalive_lost(exc)
@@ -240,8 +257,11 @@ def _get(d: dict[str, Any], camel: str, snake: str) -> Any:
     return d.get(snake) if value is None else value
 
 
-def translate_json(message: dict[str, Any], *, vertex: bool) -> list[LiveEvent]:
-    """The events in one server message (camelCase, as the service sends), in order.
+def translate_json(
+    message: dict[str, Any], *, vertex: bool, non_blocking: frozenset[str] = frozenset()
+) -> list[LiveEvent]:
+    """The events in one server message (camelCase, as the service sends), in order;
+    calls of the functions in `non_blocking` are marked so.
 
     The same events as `connection.translate` yields for the SDK's parse of the same
     message (tests/unit/live/test_parity.py holds both to every shape in the reference).
@@ -278,7 +298,8 @@ def translate_json(message: dict[str, Any], *, vertex: bool) -> list[LiveEvent]:
     if usage is not None:
         out.append(usage)  # before TurnComplete: it belongs to the turn still open
     if sc is not None and _get(sc, "turnComplete", "turn_complete"):
-        out.append(TurnComplete())
+        status = _get(sc, "interactionStatus", "interaction_status")
+        out.append(TurnComplete(interaction_status(str(status) if status else None)))
     tc = message.get("toolCall")
     calls = _get(tc, "functionCalls", "function_calls") if isinstance(tc, dict) else None
     if calls:
@@ -286,7 +307,10 @@ def translate_json(message: dict[str, Any], *, vertex: bool) -> list[LiveEvent]:
             ToolCall(
                 tuple(
                     FunctionCall(
-                        str(fc.get("id") or ""), str(fc.get("name") or ""), fc.get("args") or {}
+                        str(fc.get("id") or ""),
+                        str(fc.get("name") or ""),
+                        fc.get("args") or {},
+                        str(fc.get("name") or "") in non_blocking,
                     )
                     for fc in calls
                 )

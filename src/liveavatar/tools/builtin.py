@@ -181,6 +181,8 @@ def knowledge_tool(folder: Path, *, max_results: int = 3) -> Tool:
             "additionalProperties": False,
         },
         handler=handler,
+        # A search may take a while: the avatar talks on, the answer follows when it can.
+        non_blocking=True,
     )
 
 

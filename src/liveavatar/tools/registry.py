@@ -10,9 +10,9 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
-from google.genai import types
+from liveavatar.live.tools import FunctionSpec, Scheduling
 
 logger = logging.getLogger(__name__)
 
@@ -50,13 +50,21 @@ class ToolUserError(Exception):
 
 @dataclass(frozen=True)
 class Tool:
-    """A function the model may call: its declaration and the coroutine that runs it."""
+    """A function the model may call: its declaration and the coroutine that runs it.
+
+    `non_blocking`: a slow tool (a lookup), declared NON_BLOCKING where the model allows
+    it, so the avatar keeps talking while it runs; its answer is then folded in by
+    `scheduling` (reference §13.2): `WHEN_IDLE` speaks after the current output,
+    `INTERRUPT` cuts it off, `SILENT` only adds to the context.
+    """
 
     name: str
     description: str
     parameters: dict[str, Any]
     handler: ToolHandler
     timeout_s: float = 5.0
+    non_blocking: bool = False
+    scheduling: Scheduling = "WHEN_IDLE"
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not _NAME_RE.fullmatch(self.name):
@@ -65,6 +73,8 @@ class Tool:
             raise ValueError(f"tool {self.name}: description is empty")
         if not (math.isfinite(self.timeout_s) and self.timeout_s > 0):
             raise ValueError(f"tool {self.name}: timeout_s must be a positive number")
+        if self.scheduling not in get_args(Scheduling):
+            raise ValueError(f"tool {self.name}: scheduling must be one of {get_args(Scheduling)}")
         if self.parameters.get("type") != "object":
             raise ValueError(f"tool {self.name}: parameters must be a schema of type 'object'")
         _check_schema(self.parameters, f"tool {self.name} parameters")
@@ -97,16 +107,17 @@ class ToolRegistry:
         """Tool names in registration order."""
         return list(self._tools)
 
-    def declarations(self) -> list[types.FunctionDeclaration]:
-        """The SDK declarations to put in the Live session's `tools` config."""
+    def declarations(self) -> list[FunctionSpec]:
+        """The declarations to put in the Live session's `tools` config."""
         return [
-            types.FunctionDeclaration(
-                name=tool.name,
-                description=tool.description,
-                parameters_json_schema=tool.parameters,
-            )
+            FunctionSpec(tool.name, tool.description, tool.parameters, tool.non_blocking)
             for tool in self._tools.values()
         ]
+
+    def scheduling(self, name: str) -> Scheduling:
+        """How the answer of a NON_BLOCKING call of `name` is to be folded in."""
+        tool = self._tools.get(name)
+        return tool.scheduling if tool is not None else "WHEN_IDLE"
 
     async def call(self, name: str, args: dict[str, Any] | None) -> ToolResult:
         """Run tool `name` with `args`; every failure becomes an `{"error": ...}` result.

@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
-from google.genai import types
-
 from liveavatar.live.events import Closed, LiveEvent
+from liveavatar.live.tools import ToolResponse
 
 
 class FakeChannel:
@@ -17,7 +16,7 @@ class FakeChannel:
         self.handle = handle
         self.audio: list[bytes] = []
         self.texts: list[str] = []
-        self.tool_responses: list[types.FunctionResponse] = []
+        self.tool_responses: list[ToolResponse] = []
         self.stream_ends = 0
         self.closed = False
         self._queue: asyncio.Queue[LiveEvent] = asyncio.Queue()
@@ -38,7 +37,7 @@ class FakeChannel:
     async def send_video(self, data: bytes, mime_type: str) -> None:
         return None
 
-    async def send_tool_responses(self, responses: list[types.FunctionResponse]) -> None:
+    async def send_tool_responses(self, responses: list[ToolResponse]) -> None:
         self.tool_responses += responses
 
     async def events(self) -> AsyncIterator[LiveEvent]:

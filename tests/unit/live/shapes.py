@@ -198,8 +198,23 @@ SHAPES: dict[str, Shape] = {
         sc(turnComplete=True, turnCompleteReason="NEED_MORE_INPUT", waitingForInput=True),
         [TurnComplete()],
     ),
+    # §5.2, §13.2: the extended-thinking model's turns; only IN_PROGRESS keeps one going.
     "turnComplete-interactionStatus": Shape(
-        sc(turnComplete=True, interactionStatus="IN_PROGRESS"), [TurnComplete()]
+        sc(turnComplete=True, interactionStatus="IN_PROGRESS"), [TurnComplete("IN_PROGRESS")]
+    ),
+    "turnComplete-interactionStatus-snake": Shape(
+        sc(turn_complete=True, interaction_status="IN_PROGRESS"), [TurnComplete("IN_PROGRESS")]
+    ),
+    "turnComplete-idle": Shape(
+        sc(turnComplete=True, interactionStatus="IDLE"), [TurnComplete("IDLE")]
+    ),
+    "turnComplete-requires-action": Shape(
+        sc(turnComplete=True, interactionStatus="REQUIRES_ACTION"),
+        [TurnComplete("REQUIRES_ACTION")],
+    ),
+    "turnComplete-status-unspecified": Shape(
+        sc(turnComplete=True, interactionStatus="INTERACTION_STATUS_UNSPECIFIED"),
+        [TurnComplete()],
     ),
     "empty-serverContent": Shape(sc(), []),
     # §13.3 grounding, alone and bundled

@@ -6,7 +6,6 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
-from google.genai import types
 
 from liveavatar.live.connection import LiveChannel, LiveOpenError
 from liveavatar.live.events import (
@@ -24,6 +23,7 @@ from liveavatar.live.events import (
 )
 from liveavatar.live.guard import StallGuard, guarded
 from liveavatar.live.health import LiveHealth, StallStage
+from liveavatar.live.tools import ToolResponse
 
 from .fakes import FakeChannel
 
@@ -44,8 +44,8 @@ async def receive(stream: AsyncIterator[LiveEvent], conn: FakeChannel, event: Li
         assert await anext(stream) == event
 
 
-def response(call_id: str) -> list[types.FunctionResponse]:
-    return [types.FunctionResponse(id=call_id, name="lookup", response={"ok": True})]
+def response(call_id: str) -> list[ToolResponse]:
+    return [ToolResponse(id=call_id, name="lookup", response={"ok": True})]
 
 
 async def test_typed_text_left_unanswered_ends_the_connection_as_stalled() -> None:

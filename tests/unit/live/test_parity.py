@@ -14,11 +14,12 @@ import json
 from pathlib import Path
 
 import pytest
-from google.genai import types
 
 from liveavatar.live.connection import translate
+from liveavatar.live.models import live_model
 from liveavatar.live.persona import Persona, VadSettings
 from liveavatar.live.raw import translate_json
+from liveavatar.live.tools import FunctionSpec
 from liveavatar.tools import ToolRegistry, default_tools
 
 from .shapes import SHAPES
@@ -27,27 +28,28 @@ from .wire import BACKENDS, Backend, camel_keys, raw_setup, sdk_receive, sdk_set
 # ---- 1. setup --------------------------------------------------------------------------
 
 KNOWLEDGE = Path(__file__).resolve().parents[3] / "knowledge"
-SLOW_LOOKUP = types.FunctionDeclaration(
+SLOW_LOOKUP = FunctionSpec(
     name="book_table",
     description="Book a table; slow, so the avatar keeps talking",
-    parameters=types.Schema(
-        type=types.Type.OBJECT,
-        properties={
-            "party_size": types.Schema(type=types.Type.INTEGER),
-            "time_of_day": types.Schema(type=types.Type.STRING, enum=["lunch", "dinner"]),
+    parameters={
+        "type": "object",
+        "properties": {
+            "party_size": {"type": "integer"},
+            "time_of_day": {"type": "string", "enum": ["lunch", "dinner"]},
         },
-        required=["party_size"],
-    ),
-    behavior=types.Behavior.NON_BLOCKING,
+        "required": ["party_size"],
+    },
+    non_blocking=True,
 )
+ET = "gemini-3.8-live-extended-thinking"
 
 
-def builtin_tools() -> list[types.FunctionDeclaration]:
+def builtin_tools() -> list[FunctionSpec]:
     return ToolRegistry(default_tools(KNOWLEDGE)).declarations()
 
 
 PERSONAS: dict[str, tuple[Persona, str | None, bool]] = {
-    # name: (persona, resumption handle, with our built-in tools + one OpenAPI-schema tool)
+    # name: (persona, resumption handle, with our built-in tools + one more slow tool)
     "default": (Persona(), None, False),
     "tools": (Persona(), None, True),
     "vad-manual": (Persona(vad=VadSettings(disabled=True)), None, False),
@@ -78,6 +80,30 @@ PERSONAS: dict[str, tuple[Persona, str | None, bool]] = {
         "h-2",
         False,
     ),
+    # Per model (live/models.py, reference §13.1): what each takes, and nothing it rejects.
+    "3.8-proactive-media": (
+        Persona(proactive_audio=True, media_resolution="HIGH"),
+        None,
+        True,
+    ),
+    "3.8-extended-thinking": (Persona(model=ET, thinking_level="high"), None, True),
+    "3.1-thinking-sync-tools": (
+        Persona(model="gemini-3.1-flash-live-preview", thinking_level="minimal"),
+        None,
+        True,
+    ),
+    "2.5-vertex-affective-proactive": (
+        Persona(
+            model="gemini-live-2.5-flash-native-audio",
+            affective_dialog=True,
+            proactive_audio=True,
+        ),
+        None,
+        True,
+    ),
+    "translate": (Persona(model="gemini-3.5-live-translate-preview", tools=()), None, False),
+    "compression-off": (Persona(context_compression=False), None, False),
+    "compression-tuned": (Persona(compression_trigger_tokens=64_000), None, False),
 }
 
 
@@ -102,6 +128,25 @@ async def test_both_clients_send_the_same_setup(
     tools = setup.get("tools", [])
     assert sum(len(t.get("functionDeclarations", [])) for t in tools) == len(decls)
     assert ({"googleSearch": {}} in tools) is persona.google_search
+    # The per-model fields: exactly what the model takes (§13.1).
+    model = live_model(persona.model)
+    declared = [d for t in tools for d in t.get("functionDeclarations", [])]
+    assert [d.get("behavior") for d in declared] == [model.behavior(d.non_blocking) for d in decls]
+    gen = setup["generationConfig"]
+    level = persona.thinking_level
+    assert gen.get("thinkingConfig") == ({"thinkingLevel": level.upper()} if level else None)
+    resolution = persona.media_resolution
+    assert gen.get("mediaResolution") == (f"MEDIA_RESOLUTION_{resolution}" if resolution else None)
+    assert gen.get("enableAffectiveDialog") is persona.affective_dialog
+    proactive = persona.proactive_audio if model.proactive_audio == "optional" else None
+    assert setup.get("proactivity") == (None if proactive is None else {"proactiveAudio": True})
+    compression = setup.get("contextWindowCompression")
+    trigger = persona.compression_trigger_tokens
+    assert compression == (
+        {"triggerTokens": trigger, "slidingWindow": {"targetTokens": trigger // 2}}
+        if persona.context_compression
+        else None
+    )
     if backend == "vertex":
         assert setup["model"] == (
             f"projects/parity-proj/locations/us-central1/publishers/google/models/{persona.model}"

@@ -9,14 +9,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from google.genai import types
-
 from liveavatar.bridge.live_events import LiveEvents
 from liveavatar.bridge.outbox import Outbox
 from liveavatar.bridge.tool_calls import ToolCalls
 from liveavatar.bridge.turns import FinishedTurn, TurnTracker
 from liveavatar.live.events import LinkEvent, Reconnecting, Usage
 from liveavatar.live.raw import translate_json
+from liveavatar.live.tools import ToolResponse
 from liveavatar.metrics import Metrics
 from liveavatar.tools import ToolRegistry
 
@@ -45,7 +44,7 @@ class Session:
         self.outbox = Outbox()
         self.metrics = Metrics()
 
-        async def respond(responses: list[types.FunctionResponse]) -> None:
+        async def respond(responses: list[ToolResponse]) -> None:
             return None
 
         tools = ToolCalls(

@@ -7,8 +7,8 @@ import logging
 from typing import Any
 
 import pytest
-from google.genai import types
 
+from liveavatar.live.tools import FunctionSpec
 from liveavatar.tools.registry import (
     MAX_STRING_CHARS,
     Tool,
@@ -250,15 +250,31 @@ def test_timeout_must_be_positive() -> None:
         make_tool(Recorder(), timeout_s=0)
 
 
-def test_declarations_are_sdk_objects_with_the_schema() -> None:
-    registry = ToolRegistry([make_tool(Recorder())])
-    [declaration] = registry.declarations()
-    assert isinstance(declaration, types.FunctionDeclaration)
-    assert declaration.model_dump(mode="json", exclude_none=True) == {
-        "name": "echo",
-        "description": "Echo the arguments",
-        "parameters_json_schema": SCHEMA,
-    }
-    # The declaration goes into a Live config as-is.
-    config = types.LiveConnectConfig(tools=[types.Tool(function_declarations=[declaration])])
-    assert config.tools
+def test_declarations_are_our_own_specs_with_the_schema() -> None:
+    slow = Tool(
+        name="lookup",
+        description="Look it up",
+        parameters=SCHEMA,
+        handler=Recorder(),
+        non_blocking=True,
+        scheduling="INTERRUPT",
+    )
+    registry = ToolRegistry([make_tool(Recorder()), slow])
+    assert registry.declarations() == [
+        FunctionSpec("echo", "Echo the arguments", SCHEMA, non_blocking=False),
+        FunctionSpec("lookup", "Look it up", SCHEMA, non_blocking=True),
+    ]
+    assert registry.scheduling("lookup") == "INTERRUPT"
+    assert registry.scheduling("echo") == "WHEN_IDLE"  # the default
+    assert registry.scheduling("nonexistent") == "WHEN_IDLE"
+
+
+def test_scheduling_must_be_one_the_service_knows() -> None:
+    with pytest.raises(ValueError, match="scheduling"):
+        Tool(
+            name="t",
+            description="d",
+            parameters=SCHEMA,
+            handler=Recorder(),
+            scheduling="INTERRUPTED",  # type: ignore[arg-type]  # the 3.8 page's misspelling
+        )
