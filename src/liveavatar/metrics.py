@@ -41,7 +41,15 @@ class Metrics:
             "liveavatar_live_rotations", "goAway rotations to a fresh connection", registry=r
         )
         self.tokens = Counter(
-            "liveavatar_tokens", "Tokens reported by Live", ["direction"], registry=r
+            "liveavatar_tokens",
+            "Tokens reported by Live (prompt, response, thoughts, tool_use_prompt)",
+            ["direction"],
+            registry=r,
+        )
+        self.cost = Counter(
+            "liveavatar_estimated_cost_usd",
+            "Estimated cost of the turns, US dollars (the price table in settings)",
+            registry=r,
         )
         self.dropped_audio = Counter(
             "liveavatar_dropped_audio_chunks",

@@ -152,7 +152,9 @@ class ToolActivity(Message):
 
 
 class TurnMetrics(Message):
-    """Per-turn timings measured at the backend, in milliseconds, and token counts."""
+    """Per-turn timings measured at the backend, in milliseconds; token counts as Live
+    reported them, in total and by modality (video: camera and screen frames); and the
+    turn's estimated cost in US dollars (the price table in settings)."""
 
     type: Literal["metrics"] = "metrics"
     turn: int
@@ -161,6 +163,38 @@ class TurnMetrics(Message):
     prompt_tokens: int = 0
     response_tokens: int = 0
     total_tokens: int = 0
+    input_text_tokens: int = 0
+    input_audio_tokens: int = 0
+    input_video_tokens: int = 0
+    output_text_tokens: int = 0
+    output_audio_tokens: int = 0
+    thoughts_tokens: int = 0
+    tool_use_prompt_tokens: int = 0
+    cost_usd: float = 0.0
+
+
+MAX_SOURCES = 10  # per answer: what the page lists under it
+MAX_SOURCE_TITLE_CHARS = 300
+MAX_SOURCE_URI_CHARS = 2048
+
+
+class SourceLink(Message):
+    """A web page a grounded answer drew on. The page links `uri` only if it is http(s)."""
+
+    title: str = Field(max_length=MAX_SOURCE_TITLE_CHARS)
+    uri: str = Field(max_length=MAX_SOURCE_URI_CHARS)
+    domain: str = Field(default="", max_length=MAX_SOURCE_TITLE_CHARS)
+
+
+class Sources(Message):
+    """The pages the model's answer in `turn` drew on (Google Search grounding) and the
+    searches it ran; sent once per grounded turn, after its final model transcript and
+    before its `turn_complete`."""
+
+    type: Literal["sources"] = "sources"
+    turn: int
+    sources: list[SourceLink] = Field(max_length=MAX_SOURCES)
+    queries: list[str] = []
 
 
 ErrorCode = Literal[
@@ -208,6 +242,7 @@ ServerMessage = (
     | TurnComplete
     | ToolActivity
     | TurnMetrics
+    | Sources
     | Error
     | GoingAway
     | Pong

@@ -2,6 +2,9 @@
 messages for the browser, barge-in, tool calls, resumption handles, per-turn metrics, and
 every finished turn handed on for recording.
 
+A grounded answer's sources (`Grounding`, alone or beside its audio) are gathered on the
+turn in progress and go out, to the page and the store, when the turn ends.
+
 Token usage (`Usage`) may come anywhere in the stream (reference §3, §13.5). It belongs to
 the turn in progress (the latest report of a turn wins: a cumulative snapshot is counted
 once), and is on that turn when `TurnComplete` comes. A turn that completes without its
@@ -23,6 +26,7 @@ from dataclasses import fields
 from liveavatar import protocol as p
 from liveavatar.live.events import (
     AudioOut,
+    Grounding,
     Handle,
     InputText,
     Interrupted,
@@ -46,7 +50,16 @@ logger = logging.getLogger(__name__)
 
 # Events that belong to a new turn: a finished turn still waiting for its usage is
 # recorded without it first.
-_NEXT_TURN = (AudioOut, InputText, OutputText, Interrupted, TurnComplete, ToolCall, Reconnecting)
+_NEXT_TURN = (
+    AudioOut,
+    InputText,
+    OutputText,
+    Grounding,
+    Interrupted,
+    TurnComplete,
+    ToolCall,
+    Reconnecting,
+)
 
 
 class LiveEvents:
@@ -90,6 +103,8 @@ class LiveEvents:
             self._outbox.flush_audio()
             self._control(t.interrupt(now))
             self._tools.interrupted()
+        elif isinstance(event, Grounding):
+            t.grounding(event)  # held until the turn ends, then sent and recorded with it
         elif isinstance(event, Usage):
             self._usage_arrived(event)
         elif isinstance(event, TurnComplete) and not event.final:
@@ -155,6 +170,7 @@ class LiveEvents:
             return
         # After its turn's turnComplete and before anything of the next turn: that turn's.
         done.usage = usage
+        done.cost_usd = self._turns.price(usage)
         self._outbox.put_control(turn_metrics(done))
         self._record(done)
 
@@ -174,6 +190,9 @@ class LiveEvents:
         if done.usage:
             m.tokens.labels("prompt").inc(done.usage.prompt_tokens)
             m.tokens.labels("response").inc(done.usage.response_tokens)
+            m.tokens.labels("thoughts").inc(done.usage.thoughts_tokens)
+            m.tokens.labels("tool_use_prompt").inc(done.usage.tool_use_prompt_tokens)
+            m.cost.inc(done.cost_usd)
 
     def _control(self, messages: list[p.ServerMessage]) -> None:
         for message in messages:

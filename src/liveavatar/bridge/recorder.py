@@ -8,7 +8,8 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 
-from liveavatar.store import Store, TurnRecord
+from liveavatar.live.events import Usage
+from liveavatar.store import Source, Store, TurnRecord
 
 from .turns import FinishedTurn
 
@@ -87,6 +88,7 @@ class SessionRecorder:
             return
         ended = self._clock()
         started = ended - dt.timedelta(milliseconds=done.turn_latency_ms)
+        usage = done.usage or Usage()
         record = TurnRecord(
             index=self._index,
             user_text=done.user_text,
@@ -96,8 +98,18 @@ class SessionRecorder:
             ended_at=ended,
             time_to_first_audio_ms=done.time_to_first_audio_ms,
             turn_latency_ms=done.turn_latency_ms,
-            prompt_tokens=done.usage.prompt_tokens if done.usage else 0,
-            response_tokens=done.usage.response_tokens if done.usage else 0,
+            prompt_tokens=usage.prompt_tokens,
+            response_tokens=usage.response_tokens,
+            input_text_tokens=usage.input_text_tokens,
+            input_audio_tokens=usage.input_audio_tokens,
+            input_video_tokens=usage.input_video_tokens,
+            output_text_tokens=usage.output_text_tokens,
+            output_audio_tokens=usage.output_audio_tokens,
+            thoughts_tokens=usage.thoughts_tokens,
+            tool_use_prompt_tokens=usage.tool_use_prompt_tokens,
+            cost_usd=done.cost_usd,
+            sources=[Source(title=s.title, uri=s.uri, domain=s.domain) for s in done.sources],
+            search_queries=list(done.queries),
         )
         self._index += 1
         try:

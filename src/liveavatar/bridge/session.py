@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from liveavatar.errors import (
 )
 from liveavatar.live.link import LiveLink, Opener
 from liveavatar.live.persona import Persona
+from liveavatar.live.pricing import PriceTable
 from liveavatar.live.tools import ToolResponse
 from liveavatar.log import session_id_var
 from liveavatar.media import MediaStore
@@ -80,6 +82,7 @@ class BridgeDeps:
     shutting_down: asyncio.Event
     hello_timeout_s: float = 10.0
     running: RunningSessions = dataclasses.field(default_factory=RunningSessions)
+    prices: PriceTable = dataclasses.field(default_factory=PriceTable)  # settings' LIVE_PRICES
 
 
 class BridgeSession:
@@ -202,6 +205,7 @@ class BridgeSession:
         owner = owner_key(admission.identity, hello.browser_key)
         active = await deps.personas()
         persona = with_voice(active.persona, hello.voice)
+        self._turns.price = functools.partial(deps.prices.cost, persona.model)
         resumption = Resumption(deps.handles, deps.running, deps.metrics, TEARDOWN_TIMEOUT_S)
         resumed = await resumption.find(
             hello.session_id, owner, admission.identity.uid, self._loop.time()
@@ -245,6 +249,10 @@ class BridgeSession:
             tg.create_task(self._watch_shutdown(), name=f"{self._ref}-watchdog")
             tg.create_task(self._watch_replaced(running), name=f"{self._ref}-replaced")
             tg.create_task(admission.quota.enforce(self._quota_warning), name=f"{self._ref}-quota")
+            if admission.spend is not None:  # each turn's cost, and the cost quota
+                tg.create_task(
+                    admission.spend.enforce(self._quota_warning), name=f"{self._ref}-spend"
+                )
         return CLOSE_NORMAL
 
     async def _quota_warning(self, warning: AvatarError) -> None:
@@ -322,6 +330,8 @@ class BridgeSession:
     def _on_turn(self, done: FinishedTurn) -> None:
         if self._recorder is not None:
             self._recorder.turn(done)
+        if self._admission is not None and self._admission.spend is not None:
+            self._admission.spend.charge(done.cost_usd)
 
     def _control(self, messages: list[p.ServerMessage]) -> None:
         for message in messages:
@@ -378,6 +388,8 @@ class BridgeSession:
             await _step("conversation record", self._recorder.finish())
         if self._admission is not None:
             await _step("quota", self._admission.quota.finish())
+            if self._admission.spend is not None:
+                await _step("cost", self._admission.spend.finish())
             self._admission.release()
         if self._running is not None:
             # Last: a connection taking this session over waits for everything above.

@@ -1,11 +1,24 @@
-"""Turn bookkeeping: ordered partial/final transcripts and per-turn metrics."""
+"""Turn bookkeeping: ordered partial/final transcripts, a grounded answer's sources, and
+per-turn metrics."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from liveavatar.live.events import Usage
-from liveavatar.protocol import Interrupted, ServerMessage, Transcript, TurnComplete, TurnMetrics
+from liveavatar.live.events import Grounding, Source, Usage
+from liveavatar.protocol import (
+    MAX_SOURCE_TITLE_CHARS,
+    MAX_SOURCE_URI_CHARS,
+    MAX_SOURCES,
+    Interrupted,
+    ServerMessage,
+    SourceLink,
+    Sources,
+    Transcript,
+    TurnComplete,
+    TurnMetrics,
+)
 
 
 def _tidy(text: str) -> str:
@@ -23,19 +36,49 @@ class FinishedTurn:
     time_to_first_audio_ms: float | None
     turn_latency_ms: float
     usage: Usage | None
+    cost_usd: float = 0.0  # of `usage`, at the session's model's prices
+    sources: tuple[Source, ...] = ()
+    queries: tuple[str, ...] = ()
 
 
 def turn_metrics(done: FinishedTurn) -> TurnMetrics:
     """The browser's `metrics` message for a finished turn (again, if its usage came late)."""
-    ttfa, usage = done.time_to_first_audio_ms, done.usage
+    ttfa, usage = done.time_to_first_audio_ms, done.usage or Usage()
     return TurnMetrics(
         turn=done.turn,
         time_to_first_audio_ms=None if ttfa is None else round(ttfa, 1),
         turn_latency_ms=round(done.turn_latency_ms, 1),
-        prompt_tokens=usage.prompt_tokens if usage else 0,
-        response_tokens=usage.response_tokens if usage else 0,
-        total_tokens=usage.total_tokens if usage else 0,
+        prompt_tokens=usage.prompt_tokens,
+        response_tokens=usage.response_tokens,
+        total_tokens=usage.total_tokens,
+        input_text_tokens=usage.input_text_tokens,
+        input_audio_tokens=usage.input_audio_tokens,
+        input_video_tokens=usage.input_video_tokens,
+        output_text_tokens=usage.output_text_tokens,
+        output_audio_tokens=usage.output_audio_tokens,
+        thoughts_tokens=usage.thoughts_tokens,
+        tool_use_prompt_tokens=usage.tool_use_prompt_tokens,
+        cost_usd=done.cost_usd,
     )
+
+
+def sources_message(turn: int, sources: list[Source], queries: list[str]) -> Sources:
+    """The browser's `sources` message, within the protocol's bounds: a URI too long to
+    send whole is left out (a cut URL would lead elsewhere), long titles are shortened."""
+
+    def short(text: str) -> str:
+        return (
+            text
+            if len(text) <= MAX_SOURCE_TITLE_CHARS
+            else text[: MAX_SOURCE_TITLE_CHARS - 1] + "…"
+        )
+
+    links = [
+        SourceLink(title=short(s.title), uri=s.uri, domain=short(s.domain))
+        for s in sources
+        if len(s.uri) <= MAX_SOURCE_URI_CHARS
+    ]
+    return Sources(turn=turn, sources=links[:MAX_SOURCES], queries=[short(q) for q in queries])
 
 
 @dataclass
@@ -56,6 +99,13 @@ class TurnTracker:
     first_audio_at: float | None = None
     last_finished: FinishedTurn | None = None
     pending: list[tuple[str, float, bool]] = field(default_factory=list)
+    # The answer in progress's grounding, gathered until the turn ends (it may come in
+    # several reports, alone or with the answer's audio), as pipecat holds it.
+    sources: list[Source] = field(default_factory=list)
+    queries: list[str] = field(default_factory=list)
+    # A usage report's estimated cost: the session sets its model's prices once it knows
+    # the persona.
+    price: Callable[[Usage], float] = field(default=lambda usage: 0.0)
 
     @property
     def active(self) -> bool:
@@ -94,16 +144,29 @@ class TurnTracker:
             self.first_audio_at = now
         return out
 
+    def grounding(self, report: Grounding) -> None:
+        """Add a grounding report to the answer in progress (repeats are listed once)."""
+        known = {s.uri for s in self.sources}
+        self.sources += [s for s in report.sources if s.uri not in known]
+        self.queries += [q for q in report.queries if q not in self.queries]
+        # Bounded, whatever the service repeats: what the page could list, and as many
+        # searches.
+        del self.sources[MAX_SOURCES:], self.queries[MAX_SOURCES:]
+
     def interrupt(self, now: float) -> list[ServerMessage]:
         self.interrupted = True
         return [Interrupted(turn=self.turn)]
 
     def complete(self, usage: Usage | None, now: float) -> list[ServerMessage]:
+        """End the turn: the final transcripts, its sources (if grounded), `turn_complete`
+        and `metrics` (with `usage` and its estimated cost)."""
         out = self._finalize_user(now)
         if self.model_text.strip():
             out.append(
                 Transcript(role="model", text=_tidy(self.model_text), final=True, turn=self.turn)
             )
+        if self.sources or self.queries:
+            out.append(sources_message(self.turn, self.sources, self.queries))
         ttfa = None
         if self.first_audio_at is not None and self.last_user_input_at is not None:
             ttfa = max(0.0, (self.first_audio_at - self.last_user_input_at) * 1000)
@@ -116,6 +179,9 @@ class TurnTracker:
             ttfa,
             latency,
             usage,
+            0.0 if usage is None else self.price(usage),
+            tuple(self.sources),
+            tuple(self.queries),
         )
         out.append(TurnComplete(turn=self.turn))
         out.append(turn_metrics(self.last_finished))
@@ -145,3 +211,4 @@ class TurnTracker:
         self.user_text = self.model_text = ""
         self.user_final = self.interrupted = False
         self.started_at = self.last_user_input_at = self.first_audio_at = None
+        self.sources, self.queries = [], []

@@ -19,6 +19,7 @@ from liveavatar.bridge.session import BridgeDeps
 from liveavatar.live.connection import build_client
 from liveavatar.live.health import LiveHealth
 from liveavatar.live.openers import make_opener_for
+from liveavatar.live.pricing import PriceTable
 from liveavatar.media import MediaStore, make_media_store
 from liveavatar.media.avatar import list_avatar_media
 from liveavatar.metrics import Metrics
@@ -66,7 +67,7 @@ def create_app(settings: Settings) -> FastAPI:
         store = make_store(settings)
         media = await asyncio.to_thread(make_media_store, settings)
         personas = PersonaSource(store, settings, cache_s=settings.persona_cache_s)
-        gate = build_gatekeeper(settings, users=StoreUsers(store), usage=store)
+        gate = build_gatekeeper(settings, users=StoreUsers(store), usage=store, spend=store)
         deps = BridgeDeps(
             opener_for=make_opener_for(settings, client, tools, live_health),
             personas=personas.current,
@@ -78,6 +79,7 @@ def create_app(settings: Settings) -> FastAPI:
             handles=HandleDirectory(),
             shutting_down=asyncio.Event(),
             hello_timeout_s=settings.hello_timeout_s,
+            prices=PriceTable(settings.live_prices),
         )
         capacity = SocketCapacity(
             max_waiting=settings.max_waiting_hello,

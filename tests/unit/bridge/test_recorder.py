@@ -12,6 +12,7 @@ import pytest
 from liveavatar.bridge import recorder as recorder_module
 from liveavatar.bridge.recorder import SessionRecorder
 from liveavatar.bridge.turns import FinishedTurn
+from liveavatar.live.events import Source, Usage
 from liveavatar.store import SQLiteStore, TurnRecord
 
 CONVERSATION = "s-" + "r" * 22
@@ -86,3 +87,28 @@ async def test_finish_runs_once_and_later_turns_are_refused(tmp_path: Path) -> N
     assert conv is not None and conv.metrics.turns == 1
     daily_ended = conv.ended_at
     assert daily_ended is not None
+
+
+async def test_a_turn_is_recorded_with_its_usage_cost_and_sources(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "db.sqlite")
+    recorder = SessionRecorder(store, conversation_id=CONVERSATION, user_id="u1", persona_version=1)
+    try:
+        await recorder.start()
+        usage = Usage(300, 50, 410, 100, 200, 0, 0, 50, thoughts_tokens=40)
+        page = Source("Eiffel Tower", "https://en.wikipedia.org/wiki/Eiffel_Tower", "wikipedia")
+        recorder.turn(
+            FinishedTurn(
+                1, "how tall", "330 m.", False, 120.0, 900.0, usage, 0.5, (page,), ("height",)
+            )
+        )
+        await recorder.finish()
+        conv = await store.get_conversation(CONVERSATION)
+        assert conv is not None
+        m = conv.metrics
+        assert (m.prompt_tokens, m.input_text_tokens, m.input_audio_tokens) == (300, 100, 200)
+        assert (m.output_audio_tokens, m.thoughts_tokens, m.cost_usd) == (50, 40, 0.5)
+        assert [(s.title, s.uri, s.domain) for s in conv.messages[1].sources] == [
+            ("Eiffel Tower", "https://en.wikipedia.org/wiki/Eiffel_Tower", "wikipedia")
+        ]
+    finally:
+        await store.close()
