@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from liveavatar.live.models import Api, check_api
 from liveavatar.live.persona import Persona, VadSettings
 from liveavatar.settings import Settings
 from liveavatar.store import PersonaConfig, Store
@@ -21,7 +22,12 @@ class ActivePersona:
     avatar_media: dict[str, list[str]] = field(default_factory=dict)
 
 
-def from_config(config: PersonaConfig) -> ActivePersona:
+def from_config(config: PersonaConfig, api: Api | None = None) -> ActivePersona:
+    """The Live persona of a stored one; with `api`, its model must be served there.
+
+    Raises:
+        UnsupportedSetting: a ValueError naming the setting the model does not accept.
+    """
     vad = config.vad
     persona = Persona(
         name=config.name,
@@ -37,7 +43,15 @@ def from_config(config: PersonaConfig) -> ActivePersona:
             silence_duration_ms=vad.silence_duration_ms,
         ),
         google_search=config.google_search,
+        thinking_level=config.thinking_level,
+        media_resolution=config.media_resolution,
+        affective_dialog=config.affective_dialog,
+        proactive_audio=config.proactive_audio,
+        context_compression=config.context_compression,
+        compression_trigger_tokens=config.compression_trigger_tokens,
     )
+    if api is not None:
+        check_api(persona.model, api)
     return ActivePersona(persona, config.version, config.avatar_media.model_dump())
 
 
@@ -45,7 +59,12 @@ class PersonaSource:
     """What each new session uses: an admin's change applies to the next session.
 
     The config document is read at most every `cache_s` seconds. If the store fails, the
-    last known persona (or the settings' default) keeps sessions running.
+    last known persona (or the settings' default) keeps sessions running; so it does when
+    the saved persona asks its model for something the model does not accept, or names a
+    model the configured backend does not serve (logged, naming the setting).
+
+    Raises (constructing):
+        UnsupportedSetting: the settings' own model is not served by the configured backend.
     """
 
     def __init__(
@@ -59,7 +78,11 @@ class PersonaSource:
         self._store = store
         self._cache_s = cache_s
         self._clock = clock
-        self._default = ActivePersona(Persona(model=settings.model, voice=settings.voice), None)
+        # The emulator speaks the Gemini API's protocol (live/endpoint.py).
+        self._api: Api = "vertex" if settings.live_backend == "vertex" else "gemini"
+        default = Persona(model=settings.model, voice=settings.voice)
+        check_api(default.model, self._api)
+        self._default = ActivePersona(default, None)
         self._current = self._default
         self._fetched_at = float("-inf")
 
@@ -72,6 +95,16 @@ class PersonaSource:
         except Exception:
             logger.warning("could not read the persona; using the last known one")
             return self._current
-        self._current = self._default if config is None else from_config(config)
         self._fetched_at = now
+        if config is None:
+            self._current = self._default
+            return self._current
+        try:
+            self._current = from_config(config, self._api)
+        except ValueError as exc:
+            logger.error(
+                "saved persona refused (%s); using the last known one",
+                exc,
+                extra={"persona_version": config.version},
+            )
         return self._current

@@ -181,9 +181,8 @@ def check_choices(
     def refuse(setting: str, why: str = "") -> UnsupportedSetting:
         return UnsupportedSetting(f"model {m.name} does not accept {setting}{why}")
 
-    if api is not None and api not in m.apis:
-        served = " or ".join(_API_NAMES[a] for a in sorted(m.apis))
-        raise UnsupportedSetting(f"model {m.name} is not served by {_API_NAMES[api]} ({served})")
+    if api is not None:
+        check_api(model, api)
     if thinking_level is not None and thinking_level not in m.thinking_levels:
         if not m.thinking_levels:
             raise refuse("thinking_level")
@@ -206,6 +205,21 @@ def check_choices(
     if google_search and not m.google_search:
         raise refuse("google_search")
     return m
+
+
+def check_api(model: str, api: Api) -> None:
+    """Refuse a model that `api` does not serve (the service would answer 1008).
+
+    Raises:
+        UnsupportedSetting: for example "model gemini-live-2.5-flash-native-audio is not
+            served by the Gemini API (only by Vertex AI)".
+    """
+    m = live_model(model)
+    if api not in m.apis:
+        served = " or ".join(_API_NAMES[a] for a in sorted(m.apis))
+        raise UnsupportedSetting(
+            f"model {m.name} is not served by {_API_NAMES[api]} (only by {served})"
+        )
 
 
 def _levels(m: LiveModel) -> str:

@@ -209,6 +209,9 @@ class Store(Protocol):
 
         `expected_version` is the version the edit started from (0: none saved yet); if
         another save got there first, raises `VersionConflict`. None saves unconditionally.
+        A persona asking its model for something the model does not accept is refused
+        before anything is written: `UnsupportedSetting` (a ValueError naming the setting,
+        `PersonaConfig.check_model`).
         """
         ...
 

@@ -375,6 +375,7 @@ class FirestoreStore(FirestoreCosts):
     async def put_persona(
         self, config: PersonaConfig, *, expected_version: int | None
     ) -> PersonaConfig:
+        config.check_model()
         for _ in range(_PERSONA_RETRIES):
             current = await self.get_persona()
             version = current.version if current else 0

@@ -11,9 +11,13 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, computed_field
 
+from liveavatar.live.models import MediaResolution, ThinkingLevel, check_choices
+from liveavatar.live.persona import MIN_TRIGGER_TOKENS
+from liveavatar.live.persona import Persona as _LivePersona
 from liveavatar.live.persona import VadSettings as _LiveVad
 
 _LIVE_VAD = _LiveVad()
+_LIVE = _LivePersona()
 
 
 class _Frozen(BaseModel):
@@ -231,9 +235,40 @@ class PersonaConfig(_Frozen):
     tools: list[str] = []
     vad: VadSettings = VadSettings()
     google_search: bool = False
+    # Per model (which model takes which: `live.models`); the defaults are the Live setup's.
+    thinking_level: ThinkingLevel | None = _LIVE.thinking_level
+    media_resolution: MediaResolution | None = _LIVE.media_resolution
+    affective_dialog: bool | None = _LIVE.affective_dialog
+    proactive_audio: bool | None = _LIVE.proactive_audio
+    context_compression: bool = _LIVE.context_compression
+    compression_trigger_tokens: int = Field(
+        default=_LIVE.compression_trigger_tokens, ge=MIN_TRIGGER_TOKENS
+    )
     avatar_media: AvatarMedia = AvatarMedia()
     updated_at: AwareDatetime | None = None
     updated_by: str | None = None
+
+    def check_model(self) -> None:
+        """Refuse what the persona's model does not accept (`live.models.check_choices`).
+
+        Every save checks it (the stores' `put_persona`), and so does loading the active
+        persona; reading a stored document does not, so one saved under older rules can
+        still be read, and replaced.
+
+        Raises:
+            UnsupportedSetting: a ValueError naming the setting, for example "model
+                gemini-3.8-live does not accept thinking_level".
+        """
+        check_choices(
+            self.model,
+            thinking_level=self.thinking_level,
+            media_resolution=self.media_resolution,
+            affective_dialog=self.affective_dialog,
+            proactive_audio=self.proactive_audio,
+            context_compression=self.context_compression,
+            tools=self.tools,
+            google_search=self.google_search,
+        )
 
 
 __all__ = [

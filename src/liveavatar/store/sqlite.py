@@ -363,6 +363,7 @@ class SQLiteStore(SQLiteCosts):
     async def put_persona(
         self, config: PersonaConfig, *, expected_version: int | None
     ) -> PersonaConfig:
+        config.check_model()
         now = dt.datetime.now(c.UTC)
 
         def put(db: sqlite3.Connection) -> PersonaConfig:

@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 
+from liveavatar.live.models import UnsupportedSetting
 from liveavatar.store import (
     DailyMetrics,
     NotFound,
@@ -430,12 +431,15 @@ async def test_persona_versions_are_optimistic(store: Store) -> None:
     assert await store.get_persona() is None
     draft = PersonaConfig(
         name="Ada",
-        model="gemini-live",
+        model="gemini-3.8-live-extended-thinking",
         voice="Puck",
         system_instruction="Be brief.",
         tools=["get_time"],
         vad=VadSettings(start_sensitivity="LOW", silence_duration_ms=700),
         google_search=True,
+        thinking_level="medium",
+        media_resolution="LOW",
+        compression_trigger_tokens=64_000,
         updated_by="admin@example.com",
     )
     v1 = await store.put_persona(draft, expected_version=0)
@@ -455,11 +459,42 @@ async def test_persona_versions_are_optimistic(store: Store) -> None:
     assert (current.version, current.name, current.voice) == (3, "Bo", "Puck")
     assert current.vad.silence_duration_ms == 700 and current.tools == ["get_time"]
     assert current.google_search
+    assert (current.thinking_level, current.media_resolution) == ("medium", "LOW")
+    assert current.context_compression and current.compression_trigger_tokens == 64_000
+
+
+async def test_a_persona_its_model_does_not_accept_is_refused_when_saved(store: Store) -> None:
+    saved = await store.put_persona(
+        PersonaConfig(name="A", model="gemini-3.8-live", voice="Puck"), expected_version=0
+    )
+    refusals = {
+        "model gemini-3.8-live does not accept thinking_level": {"thinking_level": "high"},
+        "model gemini-3.8-live does not accept affective_dialog": {"affective_dialog": True},
+        "model gemini-3.8-live-extended-thinking requires thinking_level": {
+            "model": "gemini-3.8-live-extended-thinking"
+        },
+        "model gemini-3.1-flash-live-preview does not accept proactive_audio": {
+            "model": "gemini-3.1-flash-live-preview",
+            "proactive_audio": True,
+        },
+        "model gemini-3.5-live-translate-preview does not accept tools": {
+            "model": "gemini-3.5-live-translate-preview",
+            "tools": ["get_current_time"],
+        },
+        "model gemini-0.1-nonexistent is not a known Live model": {
+            "model": "gemini-0.1-nonexistent"
+        },
+    }
+    for message, change in refusals.items():
+        # `model_copy` skips validation, as any edit might: the save itself refuses.
+        with pytest.raises(UnsupportedSetting, match=message):
+            await store.put_persona(saved.model_copy(update=change), expected_version=1)
+    assert await store.get_persona() == saved  # nothing was written
 
 
 async def test_concurrent_persona_saves_from_one_version_conflict(store: Store) -> None:
     base = await store.put_persona(
-        PersonaConfig(name="A", model="m", voice="v"), expected_version=0
+        PersonaConfig(name="A", model="gemini-3.8-live", voice="v"), expected_version=0
     )
     outcomes = await asyncio.gather(
         *(

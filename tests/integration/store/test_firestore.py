@@ -46,7 +46,9 @@ async def test_documents_use_the_seed_collections(
     await store.increment_daily("2024-05-01", sessions=1, errors=2)
     await store.ensure_user("u1", "ada@example.com")
     await store.add_usage("u1", "2024-05-01", 60.0)
-    await store.put_persona(PersonaConfig(name="A", model="m", voice="v"), expected_version=0)
+    await store.put_persona(
+        PersonaConfig(name="A", model="gemini-3.8-live", voice="v"), expected_version=0
+    )
 
     conv = (await raw.collection("conversations").document("c1").get()).to_dict()
     assert conv is not None
@@ -68,7 +70,7 @@ async def test_documents_use_the_seed_collections(
     usage = (await raw.document("users/u1/usage/2024-05-01").get()).to_dict()
     assert usage is not None and usage["seconds"] == 60.0
     persona = (await raw.collection("config").document("persona").get()).to_dict()
-    assert persona is not None and persona["version"] == 1 and persona["model"] == "m"
+    assert persona is not None and persona["version"] == 1 and persona["model"] == "gemini-3.8-live"
     assert (await raw.document("config/persona/versions/000001").get()).exists
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from typing import Any, Literal
 
 import google.auth
@@ -36,9 +36,17 @@ SETUP_COMPLETE = b'{"setupComplete":{}}'
 class Socket:
     """Stands in for a `websockets` client connection: records sends, replays frames."""
 
+    close_code = 1000
+    close_reason = ""
+
     def __init__(self, frames: Iterable[bytes] = (SETUP_COMPLETE,)) -> None:
         self.sent: list[str] = []
         self.frames: deque[bytes] = deque(frames)
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        """The frames left, as the raw client reads them; then a normal close."""
+        while self.frames:
+            yield self.frames.popleft()
 
     async def __aenter__(self) -> Socket:
         return self
@@ -98,11 +106,16 @@ async def open_sdk(
 
 
 async def open_raw(
-    monkeypatch: pytest.MonkeyPatch, backend: Backend, model: str, setup: dict[str, Any]
+    monkeypatch: pytest.MonkeyPatch,
+    backend: Backend,
+    model: str,
+    setup: dict[str, Any],
+    frames: Iterable[bytes] = (),
 ) -> tuple[RawLiveConnection, Socket]:
-    """Open our raw client as `server/app.py` does; returns its connection and socket."""
+    """Open our raw client as `server/app.py` does; returns its connection and socket,
+    which then replays `frames`."""
     stub_credentials(monkeypatch)
-    sock = Socket()
+    sock = Socket([SETUP_COMPLETE, *frames])
 
     async def connect(url: str, **kwargs: object) -> Socket:
         return sock

@@ -7,6 +7,8 @@ import datetime as dt
 import pytest
 from pydantic import ValidationError
 
+from liveavatar.live.models import UnsupportedSetting
+from liveavatar.live.persona import Persona
 from liveavatar.store import (
     Conversation,
     ConversationMetrics,
@@ -80,6 +82,30 @@ def test_dumps_load_back_including_the_derived_fields() -> None:
     assert Conversation.model_validate_json(dumped) == conv
     summary = conv.summary()
     assert not hasattr(summary, "messages") and summary.metrics == conv.metrics
+
+
+def test_persona_per_model_defaults_are_the_live_setups() -> None:
+    stored = PersonaConfig(name="Ada", model="gemini-3.8-live", voice="Puck")
+    live = Persona()
+    for name in (
+        "thinking_level",
+        "media_resolution",
+        "affective_dialog",
+        "proactive_audio",
+        "context_compression",
+        "compression_trigger_tokens",
+    ):
+        assert getattr(stored, name) == getattr(live, name), name
+    assert stored.context_compression  # on by default: conversations outlive 15 minutes
+    stored.check_model()
+
+
+def test_persona_check_model_names_the_setting() -> None:
+    persona = PersonaConfig(name="A", model="gemini-3.8-live", voice="Puck", thinking_level="low")
+    with pytest.raises(UnsupportedSetting, match="model gemini-3.8-live does not accept thinking"):
+        persona.check_model()
+    with pytest.raises(ValidationError, match="compression_trigger_tokens"):
+        PersonaConfig(name="A", model="m", voice="v", compression_trigger_tokens=10)
 
 
 def test_persona_defaults() -> None:
