@@ -8,20 +8,10 @@ from typing import Literal
 
 from liveavatar.settings import Settings
 
-KNOWN_MODELS: frozenset[str] = frozenset(
-    {
-        "gemini-3.8-live",
-        "gemini-3.8-live-preview",
-        "gemini-3.1-flash-live-preview",
-        "gemini-2.5-flash-native-audio-preview-12-2025",
-        "gemini-2.5-flash-native-audio-preview-09-2025",
-        "gemini-live-2.5-flash-native-audio",
-        "gemini-live-2.5-flash-preview-native-audio-09-2025",
-        "gemini-2.0-flash-live-001",
-        "gemini-2.0-flash-exp",
-        "gemini-live-2.5-flash-preview",
-    }
-)
+from .models import MODELS
+
+# Every model the emulator serves, with its setup rules (models.py).
+KNOWN_MODELS: frozenset[str] = frozenset(MODELS)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
 from liveavatar.audio.pcm import decode_base64
@@ -49,12 +49,28 @@ class FunctionCallPart(WireModel):
     args: dict[str, Any] | None = None
 
 
+Scheduling = Literal["SCHEDULING_UNSPECIFIED", "SILENT", "WHEN_IDLE", "INTERRUPT"]
+_SCHEDULES: dict[Any, Scheduling] = {s: s for s in ("SILENT", "WHEN_IDLE", "INTERRUPT")}
+
+
 class FunctionResponse(WireModel):
     id: str | None = None
     name: str = ""
     response: dict[str, Any] | None = None
-    scheduling: str | None = None
+    scheduling: Scheduling | None = None
     will_continue: bool | None = None
+
+    def schedule(self) -> Scheduling:
+        """How a NON_BLOCKING call's answer is folded in (reference §13.2): `scheduling`
+        beside `response` as the SDK sends it, else inside `response` as Google's docs and
+        pipecat put it; `WHEN_IDLE` when neither says."""
+        if self.scheduling not in (None, "SCHEDULING_UNSPECIFIED"):
+            return self.scheduling
+        return _SCHEDULES.get((self.response or {}).get("scheduling"), "WHEN_IDLE")
+
+    def result(self) -> dict[str, Any]:
+        """The answer itself, without a `scheduling` riding inside it."""
+        return {k: v for k, v in (self.response or {}).items() if k != "scheduling"}
 
 
 class Part(WireModel):
@@ -86,6 +102,13 @@ class SpeechConfig(WireModel):
     language_code: str | None = None
 
 
+class ThinkingConfig(WireModel):
+    # Levels are compared without regard to case (the docs write them in lower case).
+    thinking_level: str | None = None
+    thinking_budget: int | None = None
+    include_thoughts: bool | None = None
+
+
 class GenerationConfig(WireModel):
     response_modalities: list[str] | None = None
     temperature: float | None = None
@@ -94,6 +117,17 @@ class GenerationConfig(WireModel):
     max_output_tokens: int | None = None
     seed: int | None = None
     speech_config: SpeechConfig | None = None
+    thinking_config: ThinkingConfig | None = None
+    enable_affective_dialog: bool | None = None
+    media_resolution: (
+        Literal[
+            "MEDIA_RESOLUTION_UNSPECIFIED",
+            "MEDIA_RESOLUTION_LOW",
+            "MEDIA_RESOLUTION_MEDIUM",
+            "MEDIA_RESOLUTION_HIGH",
+        ]
+        | None
+    ) = None
 
 
 class FunctionDeclaration(WireModel):
@@ -137,12 +171,18 @@ class SessionResumptionConfig(WireModel):
 
 
 class SlidingWindow(WireModel):
-    target_tokens: int | None = None
+    # int64 in the proto: a number (Python SDK) or a numeric string (Go SDK), §13.1.
+    target_tokens: int | None = Field(default=None, ge=0)
 
 
 class ContextWindowCompression(WireModel):
-    trigger_tokens: int | None = None
+    trigger_tokens: int | None = Field(default=None, ge=0)
     sliding_window: SlidingWindow | None = None
+
+
+class Proactivity(WireModel):
+    proactive_audio: bool | None = None
+    proactive_video: bool | None = None
 
 
 class Setup(WireModel):
@@ -155,7 +195,7 @@ class Setup(WireModel):
     output_audio_transcription: dict[str, Any] | None = None
     session_resumption: SessionResumptionConfig | None = None
     context_window_compression: ContextWindowCompression | None = None
-    proactivity: dict[str, Any] | None = None
+    proactivity: Proactivity | None = None
 
     def instruction_text(self) -> str:
         si = self.system_instruction
