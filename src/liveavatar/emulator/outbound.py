@@ -83,20 +83,47 @@ def resumption_update(handle: str | None) -> dict[str, Any]:
 
 
 def usage_metadata(
-    flavor: Flavor, *, prompt_audio: int, prompt_text: int, response_audio: int
+    flavor: Flavor,
+    *,
+    prompt_audio: int,
+    prompt_text: int,
+    response_audio: int,
+    prompt_video: int = 0,
+    response_text: int = 0,
+    thoughts: int = 0,
+    tool_use: int = 0,
 ) -> dict[str, Any]:
-    """Token counts under the field names each API flavour uses (Vertex: `candidates…`)."""
-    prompt = prompt_audio + prompt_text
-    details = [
-        {"modality": m, "tokenCount": n}
-        for m, n in (("TEXT", prompt_text), ("AUDIO", prompt_audio))
-        if n
-    ]
+    """Token counts under the field names each API flavour uses (Vertex: `candidates…`);
+    detail lists leave out modalities with no tokens (reference §13.5)."""
+
+    def details(*counts: tuple[str, int]) -> list[dict[str, Any]]:
+        return [{"modality": m, "tokenCount": n} for m, n in counts if n]
+
+    prompt = prompt_audio + prompt_text + prompt_video
+    response = response_audio + response_text
     out_name = "candidates" if flavor == "vertex" else "response"
-    return {
+    usage: dict[str, Any] = {
         "promptTokenCount": prompt,
-        f"{out_name}TokenCount": response_audio,
-        "totalTokenCount": prompt + response_audio,
-        "promptTokensDetails": details,
-        f"{out_name}TokensDetails": [{"modality": "AUDIO", "tokenCount": response_audio}],
+        f"{out_name}TokenCount": response,
+        "totalTokenCount": prompt + response + thoughts + tool_use,
+        "promptTokensDetails": details(
+            ("TEXT", prompt_text), ("AUDIO", prompt_audio), ("IMAGE", prompt_video)
+        ),
+        f"{out_name}TokensDetails": details(("AUDIO", response_audio), ("TEXT", response_text)),
     }
+    if thoughts:
+        usage["thoughtsTokenCount"] = thoughts
+    if tool_use:
+        usage["toolUsePromptTokenCount"] = tool_use
+        usage["toolUsePromptTokensDetails"] = details(("TEXT", tool_use))
+    return usage
+
+
+def thought(text: str) -> dict[str, Any]:
+    """A thought part (reference §13.4): the extended-thinking model's reasoning."""
+    return {"serverContent": {"modelTurn": {"parts": [{"text": text, "thought": True}]}}}
+
+
+def grounding(metadata: dict[str, Any]) -> dict[str, Any]:
+    """A grounded answer's `groundingMetadata`, alone (reference §13.3)."""
+    return {"serverContent": {"groundingMetadata": metadata}}

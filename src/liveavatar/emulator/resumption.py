@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import secrets
 import time
 from collections import OrderedDict
@@ -13,15 +14,18 @@ from dataclasses import dataclass, field
 class Turn:
     role: str  # "user" or "model"
     text: str
+    audio_s: float = 0.0  # how long it was spoken; 0: typed, seeded or written
 
 
 @dataclass
 class Conversation:
-    """What a resumed connection continues: the model, the persona and the history."""
+    """What a resumed connection continues: the model, the persona and the history
+    (with the frames seen, which the context's token count includes)."""
 
     model: str
     instruction: str = ""
     history: list[Turn] = field(default_factory=list)
+    frames: int = 0
 
 
 class ResumptionStore:
@@ -44,11 +48,7 @@ class ResumptionStore:
 
     def issue(self, conversation: Conversation) -> str:
         handle = "la-" + secrets.token_urlsafe(24)
-        snapshot = Conversation(
-            conversation.model,
-            conversation.instruction,
-            [Turn(t.role, t.text) for t in conversation.history],
-        )
+        snapshot = copy.deepcopy(conversation)
         self._entries[handle] = (self._clock() + self._ttl, snapshot)
         while len(self._entries) > self._max:
             self._entries.popitem(last=False)
@@ -63,6 +63,4 @@ class ResumptionStore:
         if expires < self._clock():
             del self._entries[handle]
             return None
-        return Conversation(
-            snap.model, snap.instruction, [Turn(t.role, t.text) for t in snap.history]
-        )
+        return copy.deepcopy(snap)

@@ -6,7 +6,7 @@ import asyncio
 import itertools
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from websockets.asyncio.server import ServerConnection
@@ -28,12 +28,16 @@ from .errors import (
     model_not_found,
 )
 from .listener import Listener, vad_config_for
+from .prelude import prelude
 from .resumption import Conversation, ResumptionStore, Turn
 from .routing import Route
+from .search import SearchAnswer, SearchIndex
 from .speaker import Speaker, TurnTimeline
 from .stt import RecognizerPool
 from .toolmatch import describe_result
 from .tts import Synthesizer, UnknownVoiceError, voice_for
+from .usage import THINKING_MODELS, Reply
+from .usage import report as usage_report
 from .vision import FrameInfo, InvalidFrameError, validate_frame
 from .wire import (
     Blob,
@@ -49,7 +53,6 @@ from .wire import (
 
 logger = logging.getLogger(__name__)
 
-AUDIO_TOKENS_PER_S = 32
 SETUP_TIMEOUT_S = 30.0
 
 
@@ -62,6 +65,7 @@ class SessionDeps:
     resumption: ResumptionStore
     recognizers: RecognizerPool
     synth: Synthesizer
+    search: SearchIndex = field(default_factory=SearchIndex.load)  # grounding's fixture
 
 
 class PeerClosed(Exception):
@@ -98,7 +102,10 @@ class LiveSession:
         self._audio_streaming = asyncio.Event()
         self._stalled = asyncio.Event()
         self._answered_last_user = True
-        self._prompt_audio_s = 0.0
+        self._unheard_audio_s = 0.0  # audio with no words since the last usage report
+        self._search_on = False  # the setup declares googleSearch
+        self._thinks = False  # a thinking model: thoughts before each reply
+        self._audio_out = True
 
     # ---- lifecycle -------------------------------------------------------------------
 
@@ -163,8 +170,11 @@ class LiveSession:
                 raise LiveCloseError(INVALID_ARGUMENT, REASON_INVALID_ARGUMENT)
             if not conv.instruction:
                 conv.instruction = restored.instruction
-            conv.history = restored.history
+            conv.history, conv.frames = restored.history, restored.frames
         self._setup, self._conv, self._functions = setup, conv, setup.functions()
+        self._search_on = any(t.google_search is not None for t in setup.tools or [])
+        self._thinks = model in THINKING_MODELS
+        self._audio_out = "TEXT" not in modalities
         ric = setup.realtime_input_config
         self._interrupts = (ric.activity_handling if ric else None) != "NO_INTERRUPTION"
         self._speaker = Speaker(
@@ -223,6 +233,7 @@ class LiveSession:
             elif mime.startswith("image/"):
                 try:
                     self._frame = await asyncio.to_thread(validate_frame, blob.decoded(), mime)
+                    self._conv.frames += 1  # in the context from now on
                 except InvalidFrameError as exc:
                     raise LiveCloseError(INVALID_ARGUMENT, "Invalid image data.") from exc
             else:
@@ -288,6 +299,7 @@ class LiveSession:
         if msg.tools is not None:
             tools = msg.tools.tools if isinstance(msg.tools, ToolsUpdate) else msg.tools
             self._functions = [fd for t in tools for fd in t.function_declarations or []]
+            self._search_on = any(t.google_search is not None for t in tools)
             assert self._listener is not None
             self._listener.phrases = self.deps.brain.phrases(self._functions)
 
@@ -302,21 +314,26 @@ class LiveSession:
             await self.send(outbound.input_transcription(text + " "))
 
     async def _on_utterance(self, text: str, audio_s: float) -> None:
-        self._prompt_audio_s += audio_s
         if text.strip():
             await self._user_turn(text.strip(), prompt_audio_s=audio_s)
+        else:
+            self._unheard_audio_s += audio_s  # the model heard it all the same
 
     # ---- model turns -----------------------------------------------------------------
 
-    def _decide(self, utterance: str) -> Decision:
-        return self.deps.brain.decide(utterance, self._conv, self._functions, self._frame)
+    def _decide(self, utterance: str) -> Decision | SearchAnswer:
+        decision = self.deps.brain.decide(utterance, self._conv, self._functions, self._frame)
+        if self._search_on and isinstance(decision, Speak):
+            # A question the search fixture knows is answered from it, grounded.
+            return self.deps.search.answer(utterance) or decision
+        return decision
 
     async def _user_turn(self, text: str, prompt_audio_s: float) -> None:
-        self._conv.history.append(Turn("user", text))
+        self._conv.history.append(Turn("user", text, prompt_audio_s))
         self._answered_last_user = False
         await self._start_turn(self._decide(text), prompt_audio_s)
 
-    async def _start_turn(self, decision: Decision, prompt_audio_s: float) -> None:
+    async def _start_turn(self, decision: Decision | SearchAnswer, prompt_audio_s: float) -> None:
         assert self._tg is not None
         self._answered_last_user = True
         previous = self._turn
@@ -326,7 +343,10 @@ class LiveSession:
         )
 
     async def _model_turn(
-        self, decision: Decision, prompt_audio_s: float, previous: asyncio.Task[None] | None
+        self,
+        decision: Decision | SearchAnswer,
+        prompt_audio_s: float,
+        previous: asyncio.Task[None] | None,
     ) -> None:
         if previous is not None and not previous.done():
             await asyncio.wait([previous])  # NO_INTERRUPTION: replies queue up in order
@@ -337,6 +357,7 @@ class LiveSession:
             await self.send(outbound.resumption_update(None))
         timeline = TurnTimeline()
         spoken: list[str] = []
+        decision, reply = await prelude(self.send, decision, self._conv, thinks=self._thinks)
         if isinstance(decision, CallTool):
             call = decision.call
             pending = _PendingCall(
@@ -362,8 +383,10 @@ class LiveSession:
         loop = asyncio.get_running_loop()
         await asyncio.sleep(timeline.playback_left(loop.time()))
         self._turn_open = False
-        await self.send(outbound.turn_complete(self._usage(timeline.audio_s)))
-        self._conv.history.append(Turn("model", " ".join(spoken)))
+        reply.audio_s = timeline.audio_s if self._audio_out else 0.0
+        reply.text = "" if self._audio_out else " ".join(spoken)
+        await self.send(outbound.turn_complete(self._usage(reply)))
+        self._conv.history.append(Turn("model", " ".join(spoken), reply.audio_s))
         self._audio_streaming.clear()
         if self._setup.session_resumption is not None:
             await self._send_handle()
@@ -383,20 +406,15 @@ class LiveSession:
         if cancelled:
             await self.send(outbound.tool_call_cancellation(cancelled))
         await self.send(outbound.interrupted())
-        await self.send(outbound.turn_complete(self._usage(0.0)))
+        await self.send(outbound.turn_complete(self._usage(Reply())))
         if self._setup.session_resumption is not None:
             await self._send_handle()
 
-    def _usage(self, response_audio_s: float) -> dict[str, Any]:
-        words = sum(len(t.text.split()) for t in self._conv.history)
-        words += len(self._conv.instruction.split())
-        usage = outbound.usage_metadata(
-            self.route.flavor,
-            prompt_audio=round(self._prompt_audio_s * AUDIO_TOKENS_PER_S),
-            prompt_text=round(words * 1.3),
-            response_audio=round(response_audio_s * AUDIO_TOKENS_PER_S),
+    def _usage(self, reply: Reply) -> dict[str, Any]:
+        usage = usage_report(
+            self.route.flavor, self._conv, reply, unheard_audio_s=self._unheard_audio_s
         )
-        self._prompt_audio_s = 0.0
+        self._unheard_audio_s = 0.0
         return usage
 
     async def _send_handle(self) -> None:
