@@ -233,6 +233,7 @@ export class Conversation extends EventTarget {
       this.ui.setTool(msg);
     });
     on('metrics', (msg) => this.ui.setLatency(msg));
+    on('sources', (msg) => this.ui.addSources(msg));
     on('error', (msg) => {
       if (msg.fatal) return; // the close that follows ends the session
       if (msg.code === 'live_reconnecting' || msg.code === 'tool_failed') this._showProblem(msg.code);

@@ -33,6 +33,7 @@ const SERVER_SCHEMAS = {
   turn_complete: { turn: int },
   tool: { call_id: str, name: str, status: str },
   metrics: { turn: int, time_to_first_audio_ms: numOrNull, turn_latency_ms: num },
+  sources: { turn: int, sources: Array.isArray },
   error: { code: str, message: str },
   going_away: { reason: str },
   pong: { t: num },
@@ -81,6 +82,11 @@ export function parseServerMessage(text) {
       break;
     case 'error':
       msg.fatal = msg.fatal === true;
+      break;
+    case 'sources':
+      // Entries the page cannot show are dropped here; ones it can are shown as text.
+      msg.sources = msg.sources.filter((s) => s !== null && typeof s === 'object' && !Array.isArray(s));
+      msg.queries = Array.isArray(msg.queries) ? msg.queries.filter(str) : [];
       break;
     case 'going_away':
       msg.reconnect_after_ms = num(msg.reconnect_after_ms) ? Math.max(0, msg.reconnect_after_ms) : 0;

@@ -3,7 +3,8 @@
  *
  * Events (all CustomEvent, payload in `detail`):
  * - one per server message type: 'ready', 'transcript', 'interrupted', 'turn_complete',
- *   'tool', 'metrics', 'error', 'going_away', 'pong' — detail is the parsed message;
+ *   'tool', 'metrics', 'sources', 'error', 'going_away', 'pong' — detail is the parsed
+ *   message;
  * - 'message' for every server JSON message (detail: the message);
  * - 'audio' for every binary frame (detail: {buffer: ArrayBuffer}, 24 kHz PCM16 LE mono);
  * - 'state' when the connection state changes (detail: {state, previous});

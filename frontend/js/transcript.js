@@ -39,7 +39,7 @@ export class TranscriptModel {
    * @returns {{entry: TranscriptEntry, index: number, created: boolean}}
    */
   apply(msg) {
-    const key = `${this.epoch}:${msg.turn}:${msg.role}`;
+    const key = `${this.epoch}:${msg.turn}:${msg.role}`; // modelKey's form for the model
     let entry = this._byKey.get(key);
     let created = false;
     if (!entry) {
@@ -66,6 +66,16 @@ export class TranscriptModel {
     const entry = this._byKey.get(`${this.epoch}:${turn}:model`) ?? null;
     if (entry) entry.interrupted = true;
     return entry;
+  }
+
+  /**
+   * The key of the model's line of `turn` in this session: where a grounded answer's
+   * sources (the `sources` message) go, whether or not that line exists yet.
+   * @param {number} turn
+   * @returns {string}
+   */
+  modelKey(turn) {
+    return `${this.epoch}:${turn}:model`;
   }
 
   /** Forget everything. */

@@ -4,6 +4,7 @@
  * wired in app.js. Elements are found by their data-testid (see index.html).
  */
 
+import { renderSources } from './sources.js';
 import { TranscriptModel } from './transcript.js';
 
 const STATE_LABELS = {
@@ -52,6 +53,7 @@ export class Ui {
     };
     this.transcript = new TranscriptModel();
     this._nodes = new Map(); // entry key -> element
+    this._sources = new Map(); // model entry key -> its sources' element
     this._state = 'idle';
     this._hint = '';
   }
@@ -206,6 +208,21 @@ export class Ui {
     node.dataset.final = String(entry.final);
     node.textContent = entry.text;
     if (stick || created) box.scrollTop = box.scrollHeight;
+  }
+
+  /**
+   * Show a grounded answer's sources right under the avatar's reply of `msg.turn` (a
+   * repeated message replaces the earlier list).
+   * @param {{turn: number, sources: object[], queries: string[]}} msg
+   */
+  addSources(msg) {
+    const key = this.transcript.modelKey(msg.turn);
+    this._sources.get(key)?.remove();
+    const el = renderSources(document, msg);
+    const reply = this._nodes.get(key);
+    if (reply) reply.after(el);
+    else this.el.transcript.append(el);
+    this._sources.set(key, el);
   }
 
   /** @param {number} turn the model's line of this turn was cut off */

@@ -37,6 +37,7 @@ test('parses every server message type', () => {
     turn_complete: { turn: 2 },
     tool: { call_id: 'c', name: 'get_time', status: 'started' },
     metrics: { turn: 1, time_to_first_audio_ms: null, turn_latency_ms: 900 },
+    sources: { turn: 1, sources: [{ title: 'T', uri: 'https://t.example/', domain: 't.example' }] },
     error: { code: 'live_refused', message: 'no', fatal: true },
     going_away: { reason: 'restart', reconnect_after_ms: 500 },
     pong: { t: 12.5 },
