@@ -165,12 +165,14 @@ export class Ui {
   }
 
   /**
-   * @param {{time_to_first_audio_ms: number|null, turn_latency_ms: number, turn: number}} m
+   * @param {{time_to_first_audio_ms: number|null, turn_latency_ms: number, turn: number, cost_usd?: number}} m
    */
   setLatency(m) {
     const fmt = (ms) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${Math.round(ms)} ms`);
     const first = m.time_to_first_audio_ms == null ? '—' : fmt(m.time_to_first_audio_ms);
-    this.el.latency.textContent = `Last turn: first audio ${first} · turn ${fmt(m.turn_latency_ms)}`;
+    // The turn's estimated cost (the backend's price table), once Live has reported usage.
+    const cost = m.cost_usd > 0 ? ` · ≈ $${m.cost_usd.toFixed(4)}` : '';
+    this.el.latency.textContent = `Last turn: first audio ${first} · turn ${fmt(m.turn_latency_ms)}${cost}`;
     this.el.latency.dataset.ttfaMs = m.time_to_first_audio_ms == null ? '' : String(Math.round(m.time_to_first_audio_ms));
     this.el.latency.dataset.turn = String(m.turn);
   }
