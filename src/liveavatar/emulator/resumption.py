@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 @dataclass
 class Turn:
-    role: str  # "user" or "model"
+    role: str  # "user", "model", or "tool" (a NON_BLOCKING call's SILENT answer)
     text: str
     audio_s: float = 0.0  # how long it was spoken; 0: typed, seeded or written
 

@@ -15,6 +15,7 @@ from liveavatar.audio.pcm import parse_pcm_rate
 
 from . import outbound
 from .brain import Brain, CallTool, Decision, Speak
+from .calls import FILLER, Answer, Calls
 from .config import EmulatorConfig
 from .errors import (
     INTERNAL,
@@ -28,6 +29,7 @@ from .errors import (
     model_not_found,
 )
 from .listener import Listener, vad_config_for
+from .models import ModelRules, check_setup
 from .prelude import prelude
 from .resumption import Conversation, ResumptionStore, Turn
 from .routing import Route
@@ -72,13 +74,6 @@ class PeerClosed(Exception):
     """The client ended the connection; ends the session's task group."""
 
 
-@dataclass
-class _PendingCall:
-    id: str
-    name: str
-    result: asyncio.Future[dict[str, Any]]
-
-
 class LiveSession:
     """Serves one client connection after the handshake, until either side ends it."""
 
@@ -97,7 +92,8 @@ class LiveSession:
         self._turn: asyncio.Task[None] | None = None
         self._turn_open = False
         self._turn_ids = itertools.count(1)
-        self._calls: dict[str, _PendingCall] = {}
+        self._calls = Calls()
+        self._rules = ModelRules()
         self._frame: FrameInfo | None = None
         self._audio_streaming = asyncio.Event()
         self._stalled = asyncio.Event()
@@ -150,6 +146,7 @@ class LiveSession:
         model = self._cfg.model_id(setup.model)
         if model is None:
             raise LiveCloseError(POLICY, model_not_found(setup.model, self.route.api_version))
+        self._rules = check_setup(setup, model, self.route)
         modalities = {
             m.upper()
             for m in (setup.generation_config and setup.generation_config.response_modalities) or []
@@ -207,7 +204,7 @@ class LiveSession:
             elif isinstance(body, ClientContent):
                 await self._client_content(body)
             elif isinstance(body, ToolResponse):
-                self._tool_response(body)
+                await self._tool_response(body)
             elif isinstance(body, ContextUpdate):
                 self._context_update(body)
             else:
@@ -281,16 +278,24 @@ class LiveSession:
             await self._interrupt()
         await self._start_turn(self._decide(self._conv.history[-1].text), 0.0)
 
-    def _tool_response(self, msg: ToolResponse) -> None:
+    async def _tool_response(self, msg: ToolResponse) -> None:
         for fr in msg.function_responses:
-            call = self._calls.get(fr.id or "") or next(
-                (c for c in self._calls.values() if not fr.id and c.name == fr.name), None
-            )
-            if call is None:
-                logger.info("tool response for an unknown call", extra={"call_id": fr.id})
-                continue
-            if not call.result.done():
-                call.result.set_result(fr.response or {})
+            answer = self._calls.answer(fr)
+            if answer is not None:
+                await self._fold_in(answer)
+
+    async def _fold_in(self, answer: Answer) -> None:
+        """A NON_BLOCKING call's answer, by its scheduling (reference §13.2): SILENT only
+        adds it to the context, WHEN_IDLE speaks it after the current output, INTERRUPT
+        cuts that off first."""
+        if answer.scheduling == "SILENT":
+            self._conv.history.append(Turn("tool", answer.text))
+            if self._rules.interaction_status and self._idle():
+                await self.send(self._turn_complete(None))  # the interaction is over
+            return
+        if answer.scheduling == "INTERRUPT" and self._turn_open:
+            await self._interrupt(more=True)
+        await self._start_turn(Speak(answer.text), 0.0, answers_user=False)
 
     def _context_update(self, msg: ContextUpdate) -> None:
         if msg.system_instruction is not None:
@@ -333,9 +338,16 @@ class LiveSession:
         self._answered_last_user = False
         await self._start_turn(self._decide(text), prompt_audio_s)
 
-    async def _start_turn(self, decision: Decision | SearchAnswer, prompt_audio_s: float) -> None:
+    async def _start_turn(
+        self,
+        decision: Decision | SearchAnswer,
+        prompt_audio_s: float,
+        *,
+        answers_user: bool = True,
+    ) -> None:
         assert self._tg is not None
-        self._answered_last_user = True
+        if answers_user:
+            self._answered_last_user = True
         previous = self._turn
         self._turn = self._tg.create_task(
             self._model_turn(decision, prompt_audio_s, previous),
@@ -360,23 +372,23 @@ class LiveSession:
         decision, reply = await prelude(self.send, decision, self._conv, thinks=self._thinks)
         if isinstance(decision, CallTool):
             call = decision.call
-            pending = _PendingCall(
-                "function-call-" + secrets.token_hex(8),
-                call.name,
-                asyncio.get_running_loop().create_future(),
-            )
-            self._calls[pending.id] = pending
+            declared = next((f.behavior for f in self._functions if f.name == call.name), None)
+            pending = self._calls.open(call.name, non_blocking=self._rules.non_blocking(declared))
             await self.send(
                 outbound.tool_call([{"id": pending.id, "name": call.name, "args": call.args}])
             )
-            if decision.preface:
-                await self._speaker.say(decision.preface, timeline)
-                spoken.append(decision.preface)
-            try:
-                response = await pending.result
-            finally:
-                self._calls.pop(pending.id, None)
-            decision = Speak(describe_result(call.name, response))
+            if pending.non_blocking:
+                # The model talks on and ends its turn; the answer is folded in later.
+                decision = Speak(decision.preface or FILLER)
+            else:
+                if decision.preface:
+                    await self._speaker.say(decision.preface, timeline)
+                    spoken.append(decision.preface)
+                try:
+                    response = await pending.result
+                finally:
+                    self._calls.forget(pending.id)
+                decision = Speak(describe_result(call.name, response))
         await self._speaker.say(decision.text, timeline)
         spoken.append(decision.text)
         await self.send(outbound.generation_complete())
@@ -385,20 +397,20 @@ class LiveSession:
         self._turn_open = False
         reply.audio_s = timeline.audio_s if self._audio_out else 0.0
         reply.text = "" if self._audio_out else " ".join(spoken)
-        await self.send(outbound.turn_complete(self._usage(reply)))
+        await self.send(self._turn_complete(self._usage(reply)))
         self._conv.history.append(Turn("model", " ".join(spoken), reply.audio_s))
         self._audio_streaming.clear()
         if self._setup.session_resumption is not None:
             await self._send_handle()
 
-    async def _interrupt(self) -> None:
-        """Barge-in: stop the model's output now and tell the client."""
+    async def _interrupt(self, *, more: bool = False) -> None:
+        """Barge-in (or an INTERRUPT answer, `more` output to follow): stop the model's
+        output now and tell the client. The turn's blocking calls are cancelled;
+        NON_BLOCKING ones run on."""
         turn = self._turn
         if turn is None or turn.done() or not self._turn_open:
             return
-        # Collected first: the cancelled turn forgets its pending calls as it unwinds.
-        cancelled = list(self._calls)
-        self._calls.clear()
+        cancelled = self._calls.cancel_blocking()
         turn.cancel()
         await asyncio.wait([turn])
         self._turn_open = False
@@ -406,9 +418,24 @@ class LiveSession:
         if cancelled:
             await self.send(outbound.tool_call_cancellation(cancelled))
         await self.send(outbound.interrupted())
-        await self.send(outbound.turn_complete(self._usage(Reply())))
+        await self.send(self._turn_complete(self._usage(Reply()), more=more))
         if self._setup.session_resumption is not None:
             await self._send_handle()
+
+    def _idle(self) -> bool:
+        """Nothing spoken, queued or running in the background."""
+        turn = self._turn
+        queued = turn is not None and turn is not asyncio.current_task() and not turn.done()
+        return not (self._turn_open or queued or self._calls.in_background)
+
+    def _turn_complete(self, usage: dict[str, Any] | None, *, more: bool = False) -> dict[str, Any]:
+        """`turnComplete`; for the extended-thinking model with its `interactionStatus`:
+        IN_PROGRESS while a NON_BLOCKING call runs or more output is queued, else IDLE."""
+        message = outbound.turn_complete(usage)
+        if self._rules.interaction_status:
+            status = "IN_PROGRESS" if more or not self._idle() else "IDLE"
+            message["serverContent"]["interactionStatus"] = status
+        return message
 
     def _usage(self, reply: Reply) -> dict[str, Any]:
         usage = usage_report(
@@ -418,6 +445,10 @@ class LiveSession:
         return usage
 
     async def _send_handle(self) -> None:
+        if self._calls.in_background:
+            # Not resumable while the client runs a call of ours (reference §5.6).
+            await self.send(outbound.resumption_update(None))
+            return
         await self.send(outbound.resumption_update(self.deps.resumption.issue(self._conv)))
 
     # ---- watchdogs -------------------------------------------------------------------

@@ -116,6 +116,8 @@ WEATHER = types.FunctionDeclaration(
         },
         required=["city", "units"],
     ),
+    # 3.8 runs a call NON_BLOCKING unless it is declared BLOCKING (test_model_features.py).
+    behavior=types.Behavior.BLOCKING,
 )
 
 

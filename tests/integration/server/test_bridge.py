@@ -122,9 +122,11 @@ async def test_knowledge_lookup_tool(backend: Backend) -> None:
     async with browser(backend.ws_url) as (ws, log):
         text = "search the knowledge base for ports"
         await ws.send(json.dumps({"type": "text", "text": text}))
-        await log.wait_for(lambda log: count("turn_complete")(log) >= 1)
+        await log.wait_for(lambda log: count("turn_complete")(log) >= 2)
     assert [t["name"] for t in log.messages("tool")] == ["lookup_knowledge"] * 2
-    assert "8080" in log.final("model")[0]
+    # A slow lookup runs NON_BLOCKING on 3.8: the avatar talks on, the answer follows.
+    filler, answer = log.final("model")
+    assert filler == "One moment, let me check." and "8080" in answer
 
 
 async def test_resume_by_session_id_after_a_dropped_socket(backend: Backend) -> None:
