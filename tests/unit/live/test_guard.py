@@ -135,6 +135,17 @@ async def test_tool_responses_expect_an_answer_only_for_open_calls() -> None:
     assert [r.id for r in conn.tool_responses] == ["b", "a", "a"]
 
 
+async def test_a_silent_answer_expects_nothing_back() -> None:
+    # SILENT only adds the answer to the context (reference §13.2): the model says nothing.
+    g, conn, _ = guard()
+    stream = g.events()
+    await receive(stream, conn, ToolCall((FunctionCall("a", "lookup", non_blocking=True),)))
+    await g.send_tool_responses([ToolResponse("a", "lookup", {"output": 1}, "SILENT")])
+    assert not g.awaiting_answer
+    await g.send_tool_responses([ToolResponse("a", "lookup", {"output": 1}, "WHEN_IDLE")])
+    assert not g.awaiting_answer  # the call is answered: a second answer is moot
+
+
 async def test_a_keepalive_stall_of_the_connection_is_reported_and_passed_on() -> None:
     g, conn, stalls = guard()
     stream = g.events()

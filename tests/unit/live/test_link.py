@@ -129,6 +129,31 @@ async def test_go_away_mid_turn_waits_for_the_turn_boundary() -> None:
     await link.close()
 
 
+async def test_a_turn_in_progress_is_no_boundary_for_rotation() -> None:
+    # The extended-thinking model completes turns IN_PROGRESS while it still works on the
+    # answer (reference §13.2): the handle it gives then predates what follows.
+    opener = Opener()
+    link = LiveLink(opener, name="t", sleep=no_sleep)
+    await link.start()
+    first = opener.opened[0]
+    stream = link.events()
+    events = (
+        AudioOut(b"x"),
+        GoAway(30),
+        TurnComplete("IN_PROGRESS"),
+        Handle("h1"),
+        AudioOut(b"y"),
+        TurnComplete("IDLE"),
+        Handle("h2"),
+    )
+    for event in events:
+        first.queue.put_nowait(event)
+    assert [await next_event(stream) for _ in events] == list(events)
+    assert isinstance(await next_event(stream), Rotated)
+    assert [c.handle for c in opener.opened] == [None, "h2"]
+    await link.close()
+
+
 async def test_a_turn_started_while_opening_discards_the_new_connection() -> None:
     opener = Opener()
     link = LiveLink(opener, name="t", sleep=no_sleep)

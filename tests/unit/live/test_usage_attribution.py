@@ -148,3 +148,18 @@ def test_a_turn_cut_by_a_reconnect_keeps_the_usage_it_had() -> None:
     s.event(Usage(1, 1, 2))
     s.wire(SPOKEN, REPLY, TURN_END)
     assert s.usages() == [(1, 15), (2, 2)]
+
+
+def test_an_extended_thinking_turn_goes_on_through_in_progress_and_adds_its_usage() -> None:
+    # reference §13.2: `turnComplete` with IN_PROGRESS is not the end of the answer.
+    in_progress = {"serverContent": {"turnComplete": True, "interactionStatus": "IN_PROGRESS"}}
+    idle = {"serverContent": {"turnComplete": True, "interactionStatus": "IDLE"}}
+    more = {"serverContent": {"outputTranscription": {"text": " It shipped."}}}
+    s = Session()
+    s.wire(SPOKEN, REPLY, {**in_progress, **usage(10, 5)})
+    assert s.recorded == [] and s.metrics_sent() == []  # the turn is still open
+    s.wire(more, {**idle, **usage(20, 7)})
+    assert s.usages() == [(1, 42)]  # each part's usage, added up
+    (turn,) = s.recorded
+    assert turn.model_text == "Hello! It shipped."
+    assert s.metrics_sent() == [(1, 42)]
