@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from typing import Any
 
 import pytest
 
@@ -467,7 +468,7 @@ async def test_a_persona_its_model_does_not_accept_is_refused_when_saved(store: 
     saved = await store.put_persona(
         PersonaConfig(name="A", model="gemini-3.8-live", voice="Puck"), expected_version=0
     )
-    refusals = {
+    refusals: dict[str, dict[str, Any]] = {
         "model gemini-3.8-live does not accept thinking_level": {"thinking_level": "high"},
         "model gemini-3.8-live does not accept affective_dialog": {"affective_dialog": True},
         "model gemini-3.8-live-extended-thinking requires thinking_level": {
