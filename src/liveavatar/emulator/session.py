@@ -21,24 +21,21 @@ from .errors import (
     INTERNAL,
     INVALID_ARGUMENT,
     NORMAL,
-    POLICY,
     REASON_INTERNAL,
-    REASON_INVALID_ARGUMENT,
-    REASON_NOT_FOUND,
     LiveCloseError,
-    model_not_found,
 )
 from .listener import Listener, vad_config_for
-from .models import ModelRules, check_setup
+from .models import ModelRules
 from .prelude import prelude
 from .resumption import Conversation, ResumptionStore, Turn
 from .routing import Route
 from .search import SearchAnswer, SearchIndex
+from .setup import accept_setup
 from .speaker import Speaker, TurnTimeline
 from .stt import RecognizerPool
 from .toolmatch import describe_result
-from .tts import Synthesizer, UnknownVoiceError, voice_for
-from .usage import THINKING_MODELS, Reply
+from .tts import Synthesizer
+from .usage import Reply
 from .usage import report as usage_report
 from .vision import FrameInfo, InvalidFrameError, validate_frame
 from .wire import (
@@ -139,46 +136,16 @@ class LiveSession:
 
     def _apply_setup(self, setup: Setup) -> None:
         faults = self._cfg.faults
-        if faults.refuse_setup == POLICY:
-            raise LiveCloseError(POLICY, model_not_found(setup.model, self.route.api_version))
-        if faults.refuse_setup == INVALID_ARGUMENT:
-            raise LiveCloseError(INVALID_ARGUMENT, REASON_INVALID_ARGUMENT)
-        model = self._cfg.model_id(setup.model)
-        if model is None:
-            raise LiveCloseError(POLICY, model_not_found(setup.model, self.route.api_version))
-        self._rules = check_setup(setup, model, self.route)
-        modalities = {
-            m.upper()
-            for m in (setup.generation_config and setup.generation_config.response_modalities) or []
-        }
-        if modalities - {"AUDIO", "TEXT"} or len(modalities) > 1:
-            raise LiveCloseError(INVALID_ARGUMENT, REASON_INVALID_ARGUMENT)
-        try:
-            voice = voice_for(setup.voice_name())
-        except UnknownVoiceError as exc:
-            raise LiveCloseError(INVALID_ARGUMENT, REASON_INVALID_ARGUMENT) from exc
-        conv = Conversation(model=model, instruction=setup.instruction_text())
-        handle = setup.session_resumption.handle if setup.session_resumption else None
-        if handle:
-            restored = self.deps.resumption.restore(handle)
-            if restored is None:
-                raise LiveCloseError(POLICY, REASON_NOT_FOUND)
-            if restored.model != model:
-                raise LiveCloseError(INVALID_ARGUMENT, REASON_INVALID_ARGUMENT)
-            if not conv.instruction:
-                conv.instruction = restored.instruction
-            conv.history, conv.frames = restored.history, restored.frames
-        self._setup, self._conv, self._functions = setup, conv, setup.functions()
-        self._search_on = any(t.google_search is not None for t in setup.tools or [])
-        self._thinks = model in THINKING_MODELS
-        self._audio_out = "TEXT" not in modalities
-        ric = setup.realtime_input_config
-        self._interrupts = (ric.activity_handling if ric else None) != "NO_INTERRUPTION"
+        accepted = accept_setup(setup, self._cfg, self.route, self.deps.resumption)
+        self._setup, self._conv, self._functions = setup, accepted.conversation, setup.functions()
+        self._rules, self._search_on = accepted.rules, accepted.search_on
+        self._thinks, self._audio_out = accepted.thinks, accepted.audio_out
+        self._interrupts = accepted.interrupts
         self._speaker = Speaker(
             synth=self.deps.synth,
-            voice=voice,
+            voice=accepted.voice,
             send=self.send,
-            audio_out="TEXT" not in modalities,
+            audio_out=accepted.audio_out,
             transcribe=setup.output_audio_transcription is not None,
             first_audio_delay_s=faults.first_audio_delay_ms / 1000,
             on_first_audio=self._audio_streaming.set,
