@@ -5,6 +5,8 @@ streams espeak-ng speech to it in real-time 20 ms chunks over TLS, and prints on
 object: `end_of_speech_to_first_audio_ms` (p50/p95 over the turns), `stt_cpu_per_audio_s`
 (CPU seconds of recognition per second of audio, measured in this process on the same
 phrases), `tts_first_chunk_ms` (p50/p95 from starting synthesis to its first 24 kHz chunk).
+With `--tools` the sessions also declare three functions and it adds
+`end_of_speech_to_tool_call_ms`: spoken requests for them, timed to the `toolCall`.
 """
 
 from __future__ import annotations
@@ -41,6 +43,44 @@ PHRASES = [
     "what do you see",
     "goodbye",
 ]
+TOOL_REQUESTS = [
+    "what is the weather like in paris",
+    "set a timer for twenty five minutes",
+    "look up the latest order for david",
+]
+TOOLS = [
+    {
+        "functionDeclarations": [
+            {
+                "name": "get_weather",
+                "description": "Get the current weather for a city",
+                "parameters": {
+                    "type": "OBJECT",
+                    "properties": {"city": {"type": "STRING"}},
+                    "required": ["city"],
+                },
+            },
+            {
+                "name": "set_timer",
+                "description": "Start a countdown timer",
+                "parameters": {
+                    "type": "OBJECT",
+                    "properties": {"minutes": {"type": "INTEGER"}},
+                    "required": ["minutes"],
+                },
+            },
+            {
+                "name": "lookup_order",
+                "description": "Look up a customer's latest order",
+                "parameters": {
+                    "type": "OBJECT",
+                    "properties": {"customer_name": {"type": "STRING"}},
+                    "required": ["customer_name"],
+                },
+            },
+        ]
+    }
+]
 PATH = "/ws/google.ai.generativelanguage.v1.GenerativeService.BidiGenerateContent"
 SPEAKER = EspeakVoice("en-us+klatt4", 50, 160)
 
@@ -61,22 +101,26 @@ async def speech_16k(synth: Synthesizer, text: str) -> bytes:
     return pcm[2 * int(loud[0]) : 2 * (int(loud[-1]) + 1)]
 
 
-async def one_turn(url: str, cert_dir: Path, speech: bytes) -> float:
-    """Stream one utterance; return ms from its last sample to the first reply audio."""
+async def one_turn(url: str, cert_dir: Path, speech: bytes, *, tools: bool = False) -> float:
+    """Stream one utterance; return ms from its last sample to the first reply audio (or,
+    with ``tools``, to the tool call)."""
     lead, tail = silence(500, 16_000), silence(1500, 16_000)
     pcm = lead + speech + tail
     n_chunks = len(pcm) // 640
     speech_end_chunk = (len(lead) + len(speech)) / 640
     loop = asyncio.get_running_loop()
     async with connect(url + PATH, ssl=client_context(cert_dir), max_size=2**20) as ws:
-        setup = {"setup": {"model": "models/gemini-3.8-live"}}
-        await ws.send(json.dumps(setup))
+        setup: dict[str, Any] = {"model": "models/gemini-3.8-live"}
+        if tools:
+            setup["tools"] = TOOLS
+        await ws.send(json.dumps({"setup": setup}))
+        marker = b'"toolCall"' if tools else b'"inlineData"'
         await ws.recv()
         first_audio: asyncio.Future[float] = loop.create_future()
 
         async def read() -> None:
             async for frame in ws:
-                if b'"inlineData"' in (frame if isinstance(frame, bytes) else frame.encode()):
+                if marker in (frame if isinstance(frame, bytes) else frame.encode()):
                     if not first_audio.done():
                         first_audio.set_result(loop.time())
                     return
@@ -128,7 +172,7 @@ async def tts_first_chunk(synth: Synthesizer, voice: EspeakVoice) -> float:
     return (first - t0) * 1000
 
 
-async def main(turns: int) -> dict[str, Any]:
+async def main(turns: int, with_tools: bool = False) -> dict[str, Any]:
     synth = Synthesizer()
     utterances = [await speech_16k(synth, p) for p in PHRASES]
     tts = [await tts_first_chunk(synth, SPEAKER) for _ in range(20)]
@@ -144,8 +188,15 @@ async def main(turns: int) -> dict[str, Any]:
                 await one_turn(url, Path(tmp), utterances[i % len(utterances)])
                 for i in range(turns)
             ]
+            requests = [await speech_16k(synth, p) for p in TOOL_REQUESTS] if with_tools else []
+            tool_latencies = [
+                await one_turn(url, Path(tmp), requests[i % len(requests)], tools=True)
+                for i in range(turns if with_tools else 0)
+            ]
+    extra = {"end_of_speech_to_tool_call_ms": percentiles(tool_latencies)} if with_tools else {}
     return {
         "end_of_speech_to_first_audio_ms": percentiles(latencies),
+        **extra,
         "stt_cpu_per_audio_s": cpu,
         "tts_first_chunk_ms": percentiles(tts),
         "turns": turns,
@@ -157,5 +208,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--turns", type=int, default=10)
     parser.add_argument("--json", action="store_true", help="print one JSON object (default)")
+    parser.add_argument("--tools", action="store_true", help="also time spoken tool requests")
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(main(max(args.turns, 10)))))
+    print(json.dumps(asyncio.run(main(max(args.turns, 10), args.tools))))

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 from .resumption import Conversation
 from .script import Script, words
-from .toolmatch import PlannedCall, match_function, phrases_for
+from .toolmatch import PlannedCall, match_function
+from .toolvocab import phrases_for
 from .vision import FrameInfo
 from .wire import FunctionDeclaration
 
@@ -60,8 +61,10 @@ class Brain:
         self._script = script
         self._clock = clock or (lambda: dt.datetime.now().astimezone())
 
-    def phrases(self, functions: list[FunctionDeclaration]) -> list[str]:
-        return self._script.phrases() + phrases_for(functions)
+    def phrases(self, functions: list[FunctionDeclaration]) -> list[str | tuple[str, ...]]:
+        """What recognition should lean toward: the script's patterns, and one group of
+        carrier sentences per declared function."""
+        return [*self._script.phrases(), *phrases_for(functions)]
 
     def decide(
         self,

@@ -10,6 +10,7 @@ from typing import Literal
 
 from liveavatar.audio.pcm import Resampler
 
+from .biaslm import Phrases
 from .stt import RecognizerPool, StreamingTranscriber
 from .vad import SpeechEnded, SpeechStarted, StreamingVad, VadConfig
 from .wire import Setup
@@ -50,7 +51,7 @@ class Listener:
         self,
         *,
         pool: RecognizerPool,
-        phrases: list[str],
+        phrases: Phrases,
         vad_config: VadConfig | None,
         on_activity_start: Callable[[], Awaitable[None]],
         on_words: Callable[[str], Awaitable[None]],

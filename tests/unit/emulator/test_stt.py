@@ -5,13 +5,15 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 
+from liveavatar.emulator.biaslm import Phrases
 from liveavatar.emulator.phrases import tokenize
 from liveavatar.emulator.stt import RecognizerPool, StreamingTranscriber, TranscriptUpdate
+from liveavatar.emulator.toolvocab import phrases_for
 from liveavatar.emulator.vad import SpeechEnded, SpeechStarted, StreamingVad, VadConfig
+from liveavatar.emulator.wire import FunctionDeclaration
 from tests.support.speech import chunks, silence, synthesize_pcm16
 
 ACCEPTANCE_PHRASES = [
@@ -44,7 +46,11 @@ class Heard:
 
 def listen(transcriber: StreamingTranscriber, text: str) -> list[Heard]:
     """Speak ``text`` into VAD -> 20 ms chunks -> transcriber, as the emulator does."""
-    pcm = silence(1000) + synthesize_pcm16(text) + silence(1000)
+    return stream(transcriber, silence(1000) + synthesize_pcm16(text) + silence(1000))
+
+
+def stream(transcriber: StreamingTranscriber, pcm: bytes) -> list[Heard]:
+    """Stream 16 kHz PCM through VAD -> 20 ms chunks -> transcriber, as the emulator does."""
     vad = StreamingVad(VadConfig())
     heard: list[Heard] = []
     for chunk in chunks(pcm, 20):
@@ -173,8 +179,8 @@ def test_a_waiting_caller_gets_the_decoders_when_they_are_returned() -> None:
 def test_close_removes_temporary_files_and_refuses_new_work() -> None:
     pool = RecognizerPool(max_decoders=1)
     transcriber = pool.transcriber(["turn on the lights"])
-    assert pool._tmp is not None
-    tmp = Path(pool._tmp.name)
+    tmp = pool._phrase_sets.directory
+    assert tmp is not None
     assert any(tmp.iterdir())
     pool.close()
     assert not tmp.exists()
@@ -241,3 +247,25 @@ def test_transcribers_in_different_threads_work_at_the_same_time(pool: Recognize
     for thread in threads:
         thread.join(timeout=60)
     assert results == {text: text for text in texts}
+
+
+def test_a_sessions_tool_model_is_built_once_per_declaration_set() -> None:
+    weather = FunctionDeclaration(
+        name="get_weather",
+        description="Get the current weather for a city",
+        parameters={"type": "object", "properties": {"city": {"type": "string"}}},
+    )
+    with RecognizerPool(max_decoders=1) as pool:
+        phrases: Phrases = [*SCRIPT, *phrases_for([weather])]
+        built = pool._phrase_sets.get(phrases)
+        assert built is not None and built.ctl_path is not None  # a class LM: [city]
+        assert "[city]" in built.classes
+        # Another session declaring the same function gets the same files and decoder.
+        again: Phrases = [*SCRIPT, *phrases_for([weather.model_copy()])]
+        assert pool._phrase_sets.get(again) is built
+        first = pool.transcriber(phrases)
+        small = first._small
+        first.close()
+        second = pool.transcriber(again)
+        assert second._small is small
+        second.close()
