@@ -36,6 +36,10 @@ _BUSY_BODY = b"Server busy: too many connections. Retry shortly.\n"
 _TIMEOUT_BODY = b"Request headers not received in time.\n"
 
 
+#: How long a connection answered 408 is still read (and dropped) before it is closed.
+LINGER_S = 2.0
+
+
 class BoundedHttpProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol with a request-header deadline and a 503 with
     `Retry-After` beyond the connection cap (`Config.limit_concurrency`).
@@ -64,6 +68,7 @@ class BoundedHttpProtocol(HttpToolsProtocol):
         self.limit_concurrency = None
         self._header_timer: asyncio.TimerHandle | None = None
         self._request_begun = False
+        self._lingering = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -72,6 +77,11 @@ class BoundedHttpProtocol(HttpToolsProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm_header_timer()
         super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self._lingering:
+            return  # the rest of a late request: read and dropped until the close
+        super().data_received(data)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -125,14 +135,22 @@ class BoundedHttpProtocol(HttpToolsProtocol):
             # let that response finish, then close instead of waiting for the rest.
             self.cycle.keep_alive = False
             return
-        if self._request_begun:
-            self.transport.write(
-                b"HTTP/1.1 408 Request Timeout\r\n"
-                b"content-type: text/plain; charset=utf-8\r\n"
-                b"content-length: " + str(len(_TIMEOUT_BODY)).encode() + b"\r\n"
-                b"connection: close\r\n\r\n" + _TIMEOUT_BODY
-            )
-        self.transport.close()
+        if not self._request_begun:
+            self.transport.close()
+            return
+        self.transport.write(
+            b"HTTP/1.1 408 Request Timeout\r\n"
+            b"content-type: text/plain; charset=utf-8\r\n"
+            b"content-length: " + str(len(_TIMEOUT_BODY)).encode() + b"\r\n"
+            b"connection: close\r\n\r\n" + _TIMEOUT_BODY
+        )
+        # A lingering close, as web servers do: closing while the client is still sending
+        # would make the kernel answer with a reset that can destroy the 408 in flight.
+        # So: end our side, keep reading (and dropping) for a moment, then close.
+        self._lingering = True
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        self.loop.call_later(LINGER_S, self.transport.close)
 
 
 def bounded_http_protocol(header_timeout_s: float) -> type[BoundedHttpProtocol]:
