@@ -8,15 +8,18 @@ never needs to know which one it has.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any, Final, Protocol
 
 from liveavatar.store.models import (
     Conversation,
     ConversationSummary,
+    DailyLatency,
     DailyMetrics,
     PersonaConfig,
     TurnRecord,
     User,
+    UserDay,
 )
 
 
@@ -127,6 +130,42 @@ class Store(Protocol):
         """
         ...
 
+    async def search_conversations(
+        self,
+        *,
+        user_id: str | None = None,
+        start: dt.datetime | None = None,
+        end: dt.datetime | None = None,
+        text: str | None = None,
+        before: dt.datetime | None = None,
+        before_id: str | None = None,
+        limit: int = 50,
+    ) -> list[ConversationSummary]:
+        """Conversations newest first (as `list_conversations`), filtered: one user's;
+        started at or after `start` and strictly before `end`; with `text`, only those with
+        a transcript line containing it (case-insensitive, at most 200 characters).
+
+        Paged like `list_conversations`. A filter left None does not filter.
+        """
+        ...
+
+    async def get_turns(self, conversation_id: str) -> list[TurnRecord]:
+        """A conversation's stored turns, by index: texts, timings, tokens by modality,
+        cost, tool calls and sources. Empty for an unknown conversation."""
+        ...
+
+    async def delete_conversation(self, id: str) -> bool:
+        """Delete one conversation with its turns, messages and session ends (its
+        recordings are the media store's: the caller deletes them). False if unknown.
+        The daily totals, aggregates without personal content, are kept."""
+        ...
+
+    async def delete_user_data(self, user_id: str) -> list[str]:
+        """A privacy request: delete every conversation of the user (as
+        `delete_conversation`), their usage and cost days and the user record. Returns the
+        ids of the deleted conversations, so the caller can delete their recordings."""
+        ...
+
     async def increment_daily(
         self,
         date: dt.date | str,
@@ -140,11 +179,14 @@ class Store(Protocol):
         errors: int = 0,
         prompt_tokens: int = 0,
         response_tokens: int = 0,
+        counters: Mapping[str, int] | None = None,
     ) -> None:
         """Atomically add to one day's totals (never a read-modify-write).
 
-        For what no other call counts, such as a session's start: `append_turn` and
-        `end_conversation` already add their turn's and session end's totals themselves.
+        For what no other call counts, such as a session's start, or its Live reconnects,
+        rotations and errors by kind (`counters`, names as `COUNTER_NAME_PATTERN`, else
+        ValueError): `append_turn` and `end_conversation` already add their turn's and
+        session end's totals themselves.
         """
         ...
 
@@ -156,6 +198,14 @@ class Store(Protocol):
         self, start_date: dt.date | str, end_date: dt.date | str
     ) -> list[DailyMetrics]:
         """Every day from `start_date` to `end_date` inclusive, oldest first, zero-filled."""
+        ...
+
+    async def daily_latency(
+        self, start_date: dt.date | str, end_date: dt.date | str
+    ) -> list[DailyLatency]:
+        """Every day from `start_date` to `end_date` inclusive, oldest first: the p50 and
+        p95 of its stored turns' time to first audio and turn latency (by the UTC day of
+        the turn's end; nearest-rank percentiles, exact)."""
         ...
 
     async def ensure_user(self, id: str, email: str) -> User:
@@ -170,15 +220,37 @@ class Store(Protocol):
         """Users ordered by id; the next page is `after_id=last.id`."""
         ...
 
+    async def find_users(self, text: str = "", *, limit: int = 50) -> list[User]:
+        """Users whose id or email contains `text` (case-insensitive), ordered by id, at
+        most `limit`; "" lists the first `limit`."""
+        ...
+
     async def update_user(
         self,
         id: str,
         *,
         quota_minutes_per_day: float | None | _Unset = UNSET,
         settings: dict[str, Any] | _Unset = UNSET,
+        blocked: bool | _Unset = UNSET,
     ) -> User:
         """Change the given fields (`None` quota removes the override; `settings` is
         replaced whole). Raises `NotFound` for an unknown user."""
+        ...
+
+    async def reset_usage(self, user_id: str, date: dt.date | str) -> None:
+        """Set a user's talk time and estimated cost on one day back to 0 (an admin's
+        "reset today's usage"). Not an error for a user or day with nothing recorded."""
+        ...
+
+    async def list_user_days(
+        self,
+        start_date: dt.date | str,
+        end_date: dt.date | str,
+        *,
+        user_id: str | None = None,
+    ) -> list[UserDay]:
+        """Each (user, day) with talk time or cost recorded in the inclusive range,
+        ordered by date then user id; optionally one user's."""
         ...
 
     async def add_usage(self, user_id: str, date: dt.date | str, seconds: float) -> float:
@@ -213,6 +285,14 @@ class Store(Protocol):
         before anything is written: `UnsupportedSetting` (a ValueError naming the setting,
         `PersonaConfig.check_model`).
         """
+        ...
+
+    async def list_persona_versions(self, limit: int = 50) -> list[PersonaConfig]:
+        """Saved persona versions, newest first, at most `limit` (the history)."""
+        ...
+
+    async def get_persona_version(self, version: int) -> PersonaConfig | None:
+        """One saved persona version, or None. A rollback saves it again as a new version."""
         ...
 
     async def delete_conversations_before(self, at: dt.datetime) -> int:

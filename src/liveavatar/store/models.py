@@ -73,10 +73,38 @@ class Message(_Frozen):
     sources: list[Source] = []
 
 
+# What one tool call's arguments and result may take in a stored turn; longer values are
+# cut by the caller (`ToolCallRecord.bounded`), so a chatty tool cannot bloat a transcript.
+MAX_TOOL_TEXT = 2000
+
+
+class ToolCallRecord(_Frozen):
+    """One tool call the model made during a turn, as the dashboard shows it."""
+
+    name: str
+    args: str = ""  # the arguments as JSON text, at most MAX_TOOL_TEXT characters
+    result: str = ""  # the answer (or the error) as text, at most MAX_TOOL_TEXT characters
+    ok: bool = True
+    duration_ms: float = Field(default=0.0, ge=0)
+
+    @classmethod
+    def bounded(
+        cls, name: str, args: str, result: str, *, ok: bool, duration_ms: float
+    ) -> ToolCallRecord:
+        """A record with `args` and `result` cut to MAX_TOOL_TEXT characters."""
+        return cls(
+            name=name,
+            args=args[:MAX_TOOL_TEXT],
+            result=result[:MAX_TOOL_TEXT],
+            ok=ok,
+            duration_ms=max(0.0, duration_ms),
+        )
+
+
 class TurnRecord(_Frozen, TokenSums):
     """One finished turn, as the bridge reports it when the turn ends: its token usage by
-    modality and estimated cost (`TokenSums`), and for a grounded answer its sources and
-    the searches the model ran."""
+    modality and estimated cost (`TokenSums`), its tool calls, and for a grounded answer
+    its sources and the searches the model ran."""
 
     index: int = Field(ge=0)
     user_text: str = ""
@@ -90,6 +118,7 @@ class TurnRecord(_Frozen, TokenSums):
     response_tokens: int = Field(default=0, ge=0)
     sources: list[Source] = []
     search_queries: list[str] = []
+    tool_calls: list[ToolCallRecord] = []
 
     def tokens(self) -> TokenSums:
         """This turn's per-modality counts and cost."""
@@ -167,8 +196,21 @@ class Conversation(ConversationSummary):
         )
 
 
+# Names of the day's event counters (`DailyMetrics.counters`). Errors are counted by kind
+# as "error.<code>", the code being the browser protocol's error code (e.g.
+# "error.live_unavailable"); a kind is any name of letters, digits, ".", "_" and "-".
+COUNTER_LIVE_RECONNECT = "live.reconnect"  # a Live connection lost and opened again
+COUNTER_LIVE_ROTATION = "live.rotation"  # a planned switch at goAway / the lifetime limit
+ERROR_COUNTER_PREFIX = "error."
+COUNTER_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+
+
 class DailyMetrics(_Frozen, TokenSums):
-    """One UTC day's totals. Averages divide the stored sums by their own counts."""
+    """One UTC day's totals. Averages divide the stored sums by their own counts.
+
+    `counters` holds the day's event counts by name (see `COUNTER_*` above): Live
+    reconnects and rotations, and errors by kind.
+    """
 
     date: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$")
     total_sessions: int = 0
@@ -180,6 +222,7 @@ class DailyMetrics(_Frozen, TokenSums):
     error_count: int = 0
     prompt_tokens: int = 0
     response_tokens: int = 0
+    counters: dict[str, int] = {}
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -192,13 +235,40 @@ class DailyMetrics(_Frozen, TokenSums):
         return _avg(self.duration_s_sum, self.ended_sessions)
 
 
+class DailyLatency(_Frozen):
+    """One UTC day's latency percentiles over its stored turns (exact, not estimated).
+
+    Time to first audio counts only turns that produced audio; `None` where the day has no
+    such turn (or no turn at all).
+    """
+
+    date: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$")
+    turns: int = 0
+    ttfa_p50_ms: float | None = None
+    ttfa_p95_ms: float | None = None
+    latency_p50_ms: float | None = None
+    latency_p95_ms: float | None = None
+
+
+class UserDay(_Frozen):
+    """One user's talk time and estimated cost on one UTC day."""
+
+    user_id: str
+    date: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$")
+    seconds: float = 0.0
+    cost_usd: float = 0.0
+
+
 class User(_Frozen):
-    """A signed-in person. `quota_minutes_per_day` overrides the global quota when set."""
+    """A signed-in person. `quota_minutes_per_day` overrides the global quota when set;
+    a `blocked` user is refused at `hello` (`forbidden`, 4403) and their running sessions
+    end."""
 
     id: str
     email: str
     settings: dict[str, Any] = {}
     quota_minutes_per_day: float | None = Field(default=None, ge=0)
+    blocked: bool = False
     created_at: AwareDatetime
 
 
@@ -245,6 +315,17 @@ class PersonaConfig(_Frozen):
         default=_LIVE.compression_trigger_tokens, ge=MIN_TRIGGER_TOKENS
     )
     avatar_media: AvatarMedia = AvatarMedia()
+    # "drawn": the built-in animated face; "video": the clips in `avatar_media`.
+    avatar_mode: Literal["drawn", "video"] = "drawn"
+    # What the avatar says first in a new (not resumed) conversation; "" : it waits.
+    greeting: str = Field(default="", max_length=500)
+    # The page's starting talk mode: hold-to-talk instead of hands-free.
+    push_to_talk: bool = False
+    # Both sides of each conversation recorded (Opus, docs/RECORDINGS.md); the page says so
+    # before the microphone opens. Recordings are deleted with their conversation, and
+    # after `recording_retention_days` when set (None: they live as long as it does).
+    recording: bool = False
+    recording_retention_days: int | None = Field(default=None, ge=1)
     updated_at: AwareDatetime | None = None
     updated_by: str | None = None
 
@@ -272,17 +353,25 @@ class PersonaConfig(_Frozen):
 
 
 __all__ = [
+    "COUNTER_LIVE_RECONNECT",
+    "COUNTER_LIVE_ROTATION",
+    "COUNTER_NAME_PATTERN",
+    "ERROR_COUNTER_PREFIX",
+    "MAX_TOOL_TEXT",
     "AvatarMedia",
     "Conversation",
     "ConversationMetrics",
     "ConversationSummary",
+    "DailyLatency",
     "DailyMetrics",
     "Message",
     "PersonaConfig",
     "TOKEN_SUMS",
     "Source",
     "TokenSums",
+    "ToolCallRecord",
     "TurnRecord",
     "User",
+    "UserDay",
     "VadSettings",
 ]
