@@ -39,6 +39,8 @@ _CONTENT_TYPES = {
     ".webm": "video/webm",
     ".mov": "video/quicktime",
     ".ogv": "video/ogg",
+    ".ogg": "audio/ogg",
+    ".opus": "audio/ogg",
     ".png": "image/png",
     ".jpg": "image/jpeg",
     ".jpeg": "image/jpeg",
@@ -67,7 +69,11 @@ class MediaUnavailable(MediaError):
 
 
 class MediaTooLarge(MediaError):
-    """An upload exceeded the size limit."""
+    """An upload, or an object read with `get`, exceeded the size limit."""
+
+
+class MediaNotFound(MediaError, LookupError):
+    """`get` asked for an object that is not stored."""
 
 
 @dataclass(frozen=True)
@@ -100,6 +106,18 @@ class MediaStore(Protocol):
 
     async def put(self, name: str, data: bytes, content_type: str) -> None:
         """Create or replace `name` (admin uploads from the dashboard)."""
+        ...
+
+    async def append(self, name: str, data: bytes, content_type: str) -> None:
+        """Add `data` at the end of `name`, creating it if missing (conversation
+        recordings, streamed as they are made). Only one writer appends to a name at a
+        time; a reader sees the object as it was before or after an append, never a torn
+        middle on Cloud Storage (locally, at worst a partly written last append)."""
+        ...
+
+    async def get(self, name: str, *, max_bytes: int) -> bytes:
+        """The bytes of `name`. Raises `MediaNotFound`, or `MediaTooLarge` when it is
+        larger than `max_bytes`."""
         ...
 
     async def delete(self, name: str) -> None:

@@ -13,6 +13,7 @@ import builtins
 import contextlib
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, ParamSpec, TypeVar
@@ -27,8 +28,10 @@ from .base import (
     DEFAULT_LIST_LIMIT,
     DEFAULT_TTL_S,
     MediaError,
+    MediaNotFound,
     MediaObject,
     MediaSigningError,
+    MediaTooLarge,
     MediaUnavailable,
     Method,
     validate_name,
@@ -43,6 +46,9 @@ UPLOAD_TIMEOUT_S = 300.0
 # should give up sooner.
 _RETRY = DEFAULT_RETRY.with_timeout(OP_TIMEOUT_S)
 _URL_CACHE_MAX = 1024
+# Where an append's new bytes wait to be composed onto their object: a name `list` never
+# offers (it starts with a dot), deleted right after.
+_APPEND_PREFIX = ".append/"
 # What a failing client call raises: API errors, auth errors, and requests' transport
 # errors (which are OSErrors).
 _BACKEND_ERRORS = (api_exceptions.GoogleAPIError, google.auth.exceptions.GoogleAuthError, OSError)
@@ -180,6 +186,60 @@ class GcsMediaStore:
             timeout=UPLOAD_TIMEOUT_S,
         )
         self._forget(name)
+
+    async def append(self, name: str, data: bytes, content_type: str) -> None:
+        """Add `data` at the end of `name` (created if missing).
+
+        The new bytes are uploaded as a temporary object, composed after `name`'s current
+        bytes into `name` (one atomic swap: readers see the old or the new object), and the
+        temporary object is deleted.
+        """
+        validate_name(name)
+        await _call("append", self._append_sync, name, data, content_type)
+        self._forget(name)
+
+    def _append_sync(self, name: str, data: bytes, content_type: str) -> None:
+        target = self._bucket.blob(name)
+        piece = self._bucket.blob(f"{_APPEND_PREFIX}{uuid.uuid4().hex}")
+        piece.upload_from_string(data, content_type=content_type, timeout=UPLOAD_TIMEOUT_S)
+        try:
+            target.content_type = content_type
+            # No precondition, so the library does not retry it: a compose done twice
+            # would append twice.
+            target.compose([target, piece], timeout=OP_TIMEOUT_S)
+        except api_exceptions.NotFound:
+            # The first append: nothing to add to yet. `if_generation_match=0` only
+            # creates, so a racing creator is refused rather than overwritten.
+            target.upload_from_string(
+                data,
+                content_type=content_type,
+                if_generation_match=0,
+                timeout=UPLOAD_TIMEOUT_S,
+            )
+        finally:
+            with contextlib.suppress(*_BACKEND_ERRORS):
+                piece.delete(timeout=OP_TIMEOUT_S, retry=_RETRY)
+
+    async def get(self, name: str, *, max_bytes: int) -> bytes:
+        """The bytes of `name`; at most `max_bytes + 1` are downloaded to tell."""
+        validate_name(name)
+        blob = self._bucket.blob(name)
+
+        def download() -> bytes:
+            try:
+                data: bytes = blob.download_as_bytes(
+                    start=0, end=max_bytes, timeout=UPLOAD_TIMEOUT_S, retry=_RETRY
+                )
+            except api_exceptions.NotFound as exc:
+                raise MediaNotFound("no such media object") from exc
+            except api_exceptions.RequestRangeNotSatisfiable:
+                return b""  # an empty object: no byte 0 to start a range at
+            return data
+
+        data = await _call("download", download)
+        if len(data) > max_bytes:
+            raise MediaTooLarge(f"media larger than {max_bytes} bytes")
+        return data
 
     async def delete(self, name: str) -> None:
         """Delete `name`; a missing object is not an error."""

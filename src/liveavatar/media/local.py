@@ -28,6 +28,7 @@ from .base import (
     DEFAULT_LIST_LIMIT,
     DEFAULT_TTL_S,
     MediaError,
+    MediaNotFound,
     MediaObject,
     MediaTooLarge,
     MediaUnavailable,
@@ -199,6 +200,48 @@ class LocalMediaStore:
         except OSError as exc:
             raise MediaUnavailable(f"could not store media: {exc.strerror}") from exc
         return size
+
+    async def append(self, name: str, data: bytes, content_type: str = "") -> None:
+        """Add `data` at the end of `name` (created if missing), synced to disk before this
+        returns: what was appended survives a crash of the process or the machine."""
+        validate_name(name)
+
+        def write() -> None:
+            path = self.path_for(name)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+        try:
+            await asyncio.to_thread(write)
+        except OSError as exc:
+            raise MediaUnavailable(f"could not store media: {exc.strerror}") from exc
+
+    async def get(self, name: str, *, max_bytes: int) -> bytes:
+        """The bytes of `name`, read in a worker thread."""
+        validate_name(name)
+
+        def read() -> bytes:
+            path = self.path_for(name)
+            try:
+                with path.open("rb") as f:
+                    data = f.read(max_bytes + 1)
+            except (FileNotFoundError, IsADirectoryError) as exc:
+                raise MediaNotFound("no such media object") from exc
+            if len(data) > max_bytes:
+                raise MediaTooLarge(f"media larger than {max_bytes} bytes")
+            return data
+
+        try:
+            return await asyncio.to_thread(read)
+        except OSError as exc:
+            raise MediaUnavailable(f"could not read media: {exc.strerror}") from exc
 
     async def delete(self, name: str) -> None:
         """Remove `name` if present."""

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import FastAPI
 from google.auth.credentials import AnonymousCredentials
 
-from liveavatar.media import MediaUnavailable, make_media_store
+from liveavatar.media import MediaNotFound, MediaTooLarge, MediaUnavailable, make_media_store
 from liveavatar.media.gcs import GcsMediaStore
 from liveavatar.media.signing import LocalKeySigner
 from liveavatar.server.media_routes import router
@@ -144,3 +144,21 @@ async def test_an_unreachable_bucket_is_media_unavailable(
     monkeypatch.setattr("liveavatar.media.gcs._RETRY", None)  # fail at once, no retry loop
     with pytest.raises(MediaUnavailable):
         await store.list("idle/")
+
+
+async def test_append_composes_onto_the_object_and_get_reads_it(
+    store: GcsMediaStore, bucket: Bucket
+) -> None:
+    name = "recordings/s-x/1.ogg"
+    await store.append(name, b"OggS-first", "audio/ogg")
+    await store.append(name, b"-second", "audio/ogg")
+    await store.append(name, b"-third", "audio/ogg")
+    assert await store.get(name, max_bytes=1000) == b"OggS-first-second-third"
+    [obj] = await store.list("recordings/")
+    assert (obj.name, obj.size, obj.content_type) == (name, 23, "audio/ogg")
+    # The temporary pieces are gone (listed with the client: `list` hides them anyway).
+    assert [b.name for b in bucket.client.list_blobs(bucket.name)] == [name]
+    with pytest.raises(MediaTooLarge):
+        await store.get(name, max_bytes=22)
+    with pytest.raises(MediaNotFound):
+        await store.get("recordings/s-x/2.ogg", max_bytes=10)

@@ -9,7 +9,14 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from liveavatar.media import InvalidMediaName, LocalMediaStore, MediaError, MediaStore
+from liveavatar.media import (
+    InvalidMediaName,
+    LocalMediaStore,
+    MediaError,
+    MediaNotFound,
+    MediaStore,
+    MediaTooLarge,
+)
 from liveavatar.media.local import load_or_create_secret
 
 SECRET = b"0123456789abcdef0123456789abcdef"
@@ -180,3 +187,23 @@ def test_malformed_secret_file_is_a_clear_error(tmp_path: Path) -> None:
     path.write_text("not hex")
     with pytest.raises(MediaError, match="malformed"):
         load_or_create_secret(path)
+
+
+async def test_append_creates_then_extends_and_get_reads_back(store: LocalMediaStore) -> None:
+    await store.append("recordings/c1/1.ogg", b"Ogg", "audio/ogg")
+    await store.append("recordings/c1/1.ogg", b"S-more", "audio/ogg")
+    assert await store.get("recordings/c1/1.ogg", max_bytes=9) == b"OggS-more"
+    [obj] = await store.list("recordings/")
+    assert (obj.size, obj.content_type) == (9, "audio/ogg")
+
+
+async def test_get_refuses_missing_and_oversized_objects(store: LocalMediaStore) -> None:
+    with pytest.raises(MediaNotFound):
+        await store.get("recordings/none.ogg", max_bytes=10)
+    await store.put("big.txt", b"x" * 11, "text/plain")
+    with pytest.raises(MediaTooLarge):
+        await store.get("big.txt", max_bytes=10)
+    with pytest.raises(InvalidMediaName):
+        await store.get("../big.txt", max_bytes=10)
+    with pytest.raises(InvalidMediaName):
+        await store.append("../x.ogg", b"x", "audio/ogg")
