@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
+import re
+from collections.abc import Iterable, Mapping
+from fractions import Fraction
 
-from liveavatar.store.models import TokenSums, TurnRecord
+from liveavatar.store.models import (
+    COUNTER_NAME_PATTERN,
+    DailyLatency,
+    TokenSums,
+    TurnRecord,
+)
 
 UTC = dt.UTC
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
@@ -174,3 +183,108 @@ def end_marker(part: str) -> str:
     ("ended"), so an end recorded then is still recognised when it is retried.
     """
     return "ended" if part == "" else check_id(f"ended-{part}", "part")
+
+
+def percentile(values: Iterable[float], p: float) -> float | None:
+    """The nearest-rank `p`-th percentile (0 < p <= 100): the value at rank ceil(p/100 * n)
+    of the sorted values, so always one of them; None for no values.
+
+    Exact: the rank is computed on fractions, so ceil(95/100 * 20) is 19, not 20.
+    """
+    if not 0 < p <= 100:
+        raise ValueError("p must be in (0, 100]")
+    ordered = sorted(values)
+    if not ordered:
+        return None
+    rank = math.ceil(Fraction(p) * len(ordered) / 100)
+    return ordered[max(rank, 1) - 1]
+
+
+def daily_latency(
+    days: list[str], turns: Iterable[tuple[str, float | None, float]]
+) -> list[DailyLatency]:
+    """Each of `days` with the p50/p95 of its turns' (day, time to first audio or None,
+    turn latency): what both backends' `daily_latency` return once they have the turns."""
+    ttfa: dict[str, list[float]] = {d: [] for d in days}
+    latency: dict[str, list[float]] = {d: [] for d in days}
+    for day, first_audio, turn_latency in turns:
+        if day not in latency:
+            continue  # a bound's rounding may bring a turn just outside the range
+        latency[day].append(turn_latency)
+        if first_audio is not None:
+            ttfa[day].append(first_audio)
+    return [
+        DailyLatency(
+            date=d,
+            turns=len(latency[d]),
+            ttfa_p50_ms=percentile(ttfa[d], 50),
+            ttfa_p95_ms=percentile(ttfa[d], 95),
+            latency_p50_ms=percentile(latency[d], 50),
+            latency_p95_ms=percentile(latency[d], 95),
+        )
+        for d in days
+    ]
+
+
+def day_bounds(days: list[str]) -> tuple[dt.datetime, dt.datetime]:
+    """The first instant of the first day and the first instant after the last one (UTC)."""
+    first = dt.datetime.fromisoformat(days[0]).replace(tzinfo=UTC)
+    last = dt.datetime.fromisoformat(days[-1]).replace(tzinfo=UTC)
+    return first, last + dt.timedelta(days=1)
+
+
+_COUNTER_NAME = re.compile(COUNTER_NAME_PATTERN)
+# One call's counters go in one atomic write (a Firestore batch takes at most 500).
+MAX_COUNTERS = 100
+
+
+def counter_values(counters: Mapping[str, int] | None) -> dict[str, int]:
+    """The non-zero increments of `counters`, names checked against COUNTER_NAME_PATTERN;
+    ValueError for a bad name, a negative or non-integer count, or too many names."""
+    if not counters:
+        return {}
+    if len(counters) > MAX_COUNTERS:
+        raise ValueError(f"at most {MAX_COUNTERS} counters per increment")
+    out: dict[str, int] = {}
+    for name, n in counters.items():
+        if not isinstance(name, str) or not _COUNTER_NAME.fullmatch(name):
+            raise ValueError(f"invalid counter name: {name!r}")
+        if not isinstance(n, int) or n < 0:
+            raise ValueError(f"counter {name} must be a non-negative integer")
+        if n:
+            out[name] = int(n)  # int() turns a bool into a number, as daily_values does
+    return out
+
+
+# The longest text a conversation search or a user search takes.
+MAX_SEARCH_TEXT = 200
+
+
+def fold(text: str) -> str:
+    """`text` for a case-insensitive comparison (Unicode case folding, the same in Python
+    and, through a registered function, in SQLite's queries)."""
+    return text.casefold()
+
+
+def search_needle(text: str | None) -> str | None:
+    """The folded text to look for, None when there is nothing to filter on; ValueError
+    when it is longer than MAX_SEARCH_TEXT characters."""
+    if text is None or text == "":
+        return None
+    if len(text) > MAX_SEARCH_TEXT:
+        raise ValueError(f"search text is longer than {MAX_SEARCH_TEXT} characters")
+    return fold(text)
+
+
+def check_window(
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    before: dt.datetime | None,
+    before_id: str | None,
+) -> None:
+    """Refuse a search window both backends could not read the same way."""
+    if before_id is not None and before is None:
+        raise ValueError("before_id needs before (the timestamp of the same item)")
+    for at in (start, end, before):
+        if at is not None:
+            utc(at)

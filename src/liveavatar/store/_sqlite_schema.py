@@ -11,7 +11,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from liveavatar.store._common import from_us, to_us, token_values
+from liveavatar.store._common import fold, from_us, to_us, token_values
 from liveavatar.store.base import StoreError
 from liveavatar.store.models import (
     TOKEN_SUMS,
@@ -23,7 +23,7 @@ from liveavatar.store.models import (
     User,
 )
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _SCHEMA_V1 = """
 CREATE TABLE IF NOT EXISTS conversations (
@@ -148,8 +148,25 @@ ALTER TABLE usage ADD COLUMN cost_usd REAL NOT NULL DEFAULT 0;
 """
 )
 
+# v4: the dashboard's queries. Blocked users; each turn's tool calls; the day's event
+# counters by name (Live reconnects, rotations, errors by kind); indexes for the latency
+# percentiles (turns by their end, covering what the percentiles read) and for every
+# user's days in a date range. Rows written before: not blocked, no tool calls.
+_SCHEMA_V4 = """
+ALTER TABLE users ADD COLUMN blocked INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE turns ADD COLUMN tool_calls_json TEXT NOT NULL DEFAULT '[]';
+CREATE TABLE IF NOT EXISTS daily_counters (
+    date TEXT NOT NULL,
+    name TEXT NOT NULL,
+    n INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (date, name)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS turns_by_end ON turns (ended_us, ttfa_ms, latency_ms);
+CREATE INDEX IF NOT EXISTS usage_by_date ON usage (date, user_id);
+"""
+
 # What brings a file from the version before each one to it, applied in order on open.
-_MIGRATIONS = {1: _SCHEMA_V1, 2: _SCHEMA_V2, 3: _SCHEMA_V3}
+_MIGRATIONS = {1: _SCHEMA_V1, 2: _SCHEMA_V2, 3: _SCHEMA_V3, 4: _SCHEMA_V4}
 
 
 def connect(path: Path, *, busy_timeout_ms: int, synchronous: str) -> sqlite3.Connection:
@@ -167,10 +184,16 @@ def connect(path: Path, *, busy_timeout_ms: int, synchronous: str) -> sqlite3.Co
         # can drop the last commits. FULL adds an fsync to every commit.
         conn.execute(f"PRAGMA synchronous = {synchronous}")
         conn.execute("PRAGMA foreign_keys = ON")
+        # Case-insensitive search the same way as Firestore's (in-process) search.
+        conn.create_function("fold", 1, _fold, deterministic=True)
     except BaseException:
         conn.close()
         raise
     return conn
+
+
+def _fold(text: str | None) -> str | None:
+    return None if text is None else fold(text)
 
 
 def create_schema(conn: sqlite3.Connection) -> None:
@@ -231,7 +254,7 @@ DAILY_COLS = (
     "response_tokens",
     *TOKEN_SUMS,
 )
-USER_COLS = "id, email, settings_json, quota_minutes_per_day, created_us"
+USER_COLS = "id, email, settings_json, quota_minutes_per_day, created_us, blocked"
 
 # Adds one day's increments (`_common.daily_values`, in `DAILY_COLS` order) in place: never a
 # read-modify-write, so concurrent writers (and the dashboard's process) sum exactly.
@@ -265,13 +288,14 @@ END_UPDATE = (
 
 
 def user_row(row: tuple[Any, ...]) -> User:
-    id, email, settings_json, quota, created_us = row
+    id, email, settings_json, quota, created_us, blocked = row
     return User(
         id=id,
         email=email,
         settings=json.loads(settings_json),
         quota_minutes_per_day=quota,
         created_at=from_us(created_us),
+        blocked=bool(blocked),
     )
 
 
@@ -309,9 +333,10 @@ def daily_row(row: tuple[Any, ...]) -> DailyMetrics:
 # A stored turn, its columns named: the table has grown since v1.
 TURN_INSERT = (
     "INSERT INTO turns (conversation_id, turn_index, interrupted, started_us, ended_us,"
-    " ttfa_ms, latency_ms, prompt_tokens, response_tokens, sources_json, queries_json, "
+    " ttfa_ms, latency_ms, prompt_tokens, response_tokens, sources_json, queries_json,"
+    " tool_calls_json, "
     + ", ".join(TOKEN_SUMS)
-    + f") VALUES (?{', ?' * (10 + len(TOKEN_SUMS))}) ON CONFLICT DO NOTHING"
+    + f") VALUES (?{', ?' * (11 + len(TOKEN_SUMS))}) ON CONFLICT DO NOTHING"
 )
 MESSAGE_INSERT = "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
 MESSAGE_COLS = "role, text, at_us, turn_index, interrupted, sources_json"
@@ -331,6 +356,7 @@ def turn_row(conversation_id: str, turn: TurnRecord) -> tuple[Any, ...]:
         turn.response_tokens,
         _sources_json(turn.sources),
         json.dumps(turn.search_queries),
+        json.dumps([t.model_dump() for t in turn.tool_calls]),
         *token_values(turn.tokens()),
     )
 

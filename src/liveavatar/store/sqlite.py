@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 from liveavatar.store import _common as c
+from liveavatar.store._sqlite_admin import SQLiteAdmin
 from liveavatar.store._sqlite_costs import SQLiteCosts
+from liveavatar.store._sqlite_daily import SQLiteDaily
 from liveavatar.store._sqlite_schema import (
     CONV_COLS,
-    DAILY_COLS,
     DAILY_UPSERT,
     END_UPDATE,
     MESSAGE_COLS,
@@ -30,7 +31,6 @@ from liveavatar.store._sqlite_schema import (
     USER_COLS,
     connect,
     create_schema,
-    daily_row,
     message_row,
     message_rows,
     summary_fields,
@@ -42,7 +42,6 @@ from liveavatar.store.base import UNSET, NotFound, VersionConflict, _Unset
 from liveavatar.store.models import (
     Conversation,
     ConversationSummary,
-    DailyMetrics,
     PersonaConfig,
     TurnRecord,
     User,
@@ -52,7 +51,7 @@ DB_FILENAME = "liveavatar.db"
 _PURGE_CHUNK = 500
 
 
-class SQLiteStore(SQLiteCosts):
+class SQLiteStore(SQLiteCosts, SQLiteDaily, SQLiteAdmin):
     """The `Store` protocol on one SQLite file (created, with its directory, on open)."""
 
     def __init__(
@@ -222,58 +221,6 @@ class SQLiteStore(SQLiteCosts):
 
         return await self._reader.call(query)
 
-    # Daily metrics
-
-    async def increment_daily(
-        self,
-        date: dt.date | str,
-        *,
-        sessions: int = 0,
-        turns: int = 0,
-        latency_ms: float = 0.0,
-        latency_count: int = 0,
-        duration_s: float = 0.0,
-        ended_sessions: int = 0,
-        errors: int = 0,
-        prompt_tokens: int = 0,
-        response_tokens: int = 0,
-    ) -> None:
-        values = c.daily_values(
-            sessions=sessions,
-            turns=turns,
-            latency_ms=latency_ms,
-            latency_count=latency_count,
-            duration_s=duration_s,
-            ended_sessions=ended_sessions,
-            errors=errors,
-            prompt_tokens=prompt_tokens,
-            response_tokens=response_tokens,
-        )
-        day = c.day_str(date)
-        await self._writer.call(execute_tx(DAILY_UPSERT, (day, *values)))
-
-    async def get_daily(self, date: dt.date | str) -> DailyMetrics:
-        day = c.day_str(date)
-        found = await self._daily(day, day)
-        return found.get(day) or DailyMetrics(date=day)
-
-    async def list_daily(
-        self, start_date: dt.date | str, end_date: dt.date | str
-    ) -> list[DailyMetrics]:
-        days = c.day_range(start_date, end_date)
-        if not days:
-            return []
-        found = await self._daily(days[0], days[-1])
-        return [found.get(d) or DailyMetrics(date=d) for d in days]
-
-    async def _daily(self, first: str, last: str) -> dict[str, DailyMetrics]:
-        sql = f"SELECT date, {', '.join(DAILY_COLS)} FROM daily_metrics WHERE date BETWEEN ? AND ?"
-
-        def query(db: sqlite3.Connection) -> dict[str, DailyMetrics]:
-            return {r[0]: daily_row(r) for r in db.execute(sql, (first, last))}
-
-        return await self._reader.call(query)
-
     # Users and usage
 
     async def ensure_user(self, id: str, email: str) -> User:
@@ -310,6 +257,7 @@ class SQLiteStore(SQLiteCosts):
         *,
         quota_minutes_per_day: float | None | _Unset = UNSET,
         settings: dict[str, Any] | _Unset = UNSET,
+        blocked: bool | _Unset = UNSET,
     ) -> User:
         c.check_id(id, "user id")
         sets: list[str] = []
@@ -322,6 +270,9 @@ class SQLiteStore(SQLiteCosts):
         if not isinstance(settings, _Unset):
             sets.append("settings_json = ?")
             args.append(json.dumps(settings))
+        if not isinstance(blocked, _Unset):
+            sets.append("blocked = ?")
+            args.append(bool(blocked))
         if sets:
             sql = f"UPDATE users SET {', '.join(sets)} WHERE id = ?"
             if not await self._writer.call(execute_tx(sql, (*args, id))):

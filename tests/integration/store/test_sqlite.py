@@ -10,9 +10,23 @@ from pathlib import Path
 
 import pytest
 
-from liveavatar.store import DB_FILENAME, Source, SQLiteStore, StoreUnavailable, TurnRecord
+from liveavatar.store import (
+    DB_FILENAME,
+    Source,
+    SQLiteStore,
+    StoreUnavailable,
+    ToolCallRecord,
+    TurnRecord,
+    UserDay,
+)
 from liveavatar.store._common import to_us
-from liveavatar.store._sqlite_schema import _SCHEMA_V1, _SCHEMA_V2, _statements
+from liveavatar.store._sqlite_schema import (
+    _SCHEMA_V1,
+    _SCHEMA_V2,
+    _SCHEMA_V3,
+    SCHEMA_VERSION,
+    _statements,
+)
 
 REPO = Path(__file__).resolve().parents[3]
 T0 = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC)
@@ -55,7 +69,9 @@ async def test_the_file_is_wal_mode_and_versioned(tmp_path: Path) -> None:
     await store.close()
     assert path.is_file()
     assert await asyncio.to_thread(_query, path, "PRAGMA journal_mode") == [("wal",)]
-    assert await asyncio.to_thread(_query, path, "SELECT version FROM schema_version") == [(3,)]
+    assert await asyncio.to_thread(_query, path, "SELECT version FROM schema_version") == [
+        (SCHEMA_VERSION,)
+    ]
 
 
 def _write_v1_file(path: Path) -> None:
@@ -95,7 +111,7 @@ async def test_a_version_1_file_is_migrated(tmp_path: Path) -> None:
     finally:
         await store.close()
     versions = await asyncio.to_thread(_query, path, "SELECT version FROM schema_version")
-    assert versions == [(3,)]
+    assert versions == [(SCHEMA_VERSION,)]
     # Opening it again is a no-op.
     store = SQLiteStore(path)
     try:
@@ -190,7 +206,100 @@ async def test_a_version_2_file_is_migrated(tmp_path: Path) -> None:
     )
     assert stored == [('["eiffel tower height"]', 0.5)]
     versions = await asyncio.to_thread(_query, path, "SELECT version FROM schema_version")
-    assert versions == [(3,)]
+    assert versions == [(SCHEMA_VERSION,)]
+
+
+def _write_v3_file(path: Path) -> None:
+    """A file as version 3 left it: a user, a conversation with one turn of v3's columns,
+    its lines, the day's totals and the user's talk time and cost."""
+    ended = T0 + dt.timedelta(seconds=2)
+    with sqlite3.connect(path) as conn:
+        for script in (_SCHEMA_V1, _SCHEMA_V2, _SCHEMA_V3):
+            for statement in _statements(script):
+                conn.execute(statement)
+        conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        conn.execute("INSERT INTO schema_version VALUES (3)")
+        conn.execute(
+            "INSERT INTO users (id, email, created_us) VALUES ('u1', 'ada@example.com', ?)",
+            (to_us(T0),),
+        )
+        conn.execute(
+            "INSERT INTO conversations (id, user_id, started_us, turns, latency_ms_sum,"
+            " latency_count) VALUES ('old', 'u1', ?, 1, 500, 1)",
+            (to_us(T0),),
+        )
+        conn.execute(
+            "INSERT INTO turns (conversation_id, turn_index, interrupted, started_us, ended_us,"
+            " ttfa_ms, latency_ms, prompt_tokens, response_tokens, cost_usd, queries_json)"
+            " VALUES ('old', 0, 0, ?, ?, 250.0, 500.0, 10, 20, 0.5, '[\"q\"]')",
+            (to_us(T0), to_us(ended)),
+        )
+        conn.execute(
+            "INSERT INTO messages VALUES ('old', 0, 'user', 'hi', ?, 0, '[]')", (to_us(T0),)
+        )
+        conn.execute(
+            "INSERT INTO daily_metrics (date, turns, latency_ms_sum, latency_count)"
+            " VALUES (?, 1, 500, 1)",
+            (DAY,),
+        )
+        conn.execute("INSERT INTO usage VALUES ('u1', ?, 42.0, 0.5)", (DAY,))
+    conn.close()
+
+
+async def test_a_version_3_file_is_migrated(tmp_path: Path) -> None:
+    path = tmp_path / DB_FILENAME
+    await asyncio.to_thread(_write_v3_file, path)
+    store = SQLiteStore(path)
+    try:
+        # What v3 stored reads as before: not blocked, no tool calls, no counters.
+        user = await store.get_user("u1")
+        assert user is not None and not user.blocked and user.email == "ada@example.com"
+        turns = await store.get_turns("old")
+        assert [(t.index, t.user_text, t.model_text, t.tool_calls) for t in turns] == [
+            (0, "hi", "", [])
+        ]
+        assert turns[0].cost_usd == 0.5 and turns[0].search_queries == ["q"]
+        day = await store.get_daily(DAY)
+        assert day.total_turns == 1 and day.counters == {}
+        # The old turn is in the day's percentiles (the new index covers existing rows).
+        latency = await store.daily_latency(DAY, DAY)
+        assert (latency[0].turns, latency[0].ttfa_p50_ms, latency[0].latency_p95_ms) == (
+            1,
+            250.0,
+            500.0,
+        )
+        assert await store.list_user_days(DAY, DAY) == [
+            UserDay(user_id="u1", date=DAY, seconds=42.0, cost_usd=0.5)
+        ]
+        # And the new columns and table take writes.
+        assert (await store.update_user("u1", blocked=True)).blocked
+        await store.increment_daily(DAY, counters={"live.rotation": 2})
+        assert (await store.get_daily(DAY)).counters == {"live.rotation": 2}
+        call = ToolCallRecord(name="get_time", result="noon")
+        began = T0 + dt.timedelta(seconds=10)
+        assert await store.append_turn(
+            "old",
+            TurnRecord(
+                index=1,
+                started_at=began,
+                ended_at=began,
+                turn_latency_ms=1.0,
+                tool_calls=[call],
+            ),
+        )
+        assert (await store.get_turns("old"))[1].tool_calls == [call]
+        assert [c.id for c in await store.search_conversations(text="HI")] == ["old"]
+    finally:
+        await store.close()
+    versions = await asyncio.to_thread(_query, path, "SELECT version FROM schema_version")
+    assert versions == [(SCHEMA_VERSION,)]
+    plan = await asyncio.to_thread(
+        _query,
+        path,
+        "EXPLAIN QUERY PLAN SELECT ttfa_ms, latency_ms FROM turns"
+        " WHERE ended_us >= 0 AND ended_us < 1",
+    )
+    assert "turns_by_end" in str(plan)
 
 
 async def test_data_survives_reopening(tmp_path: Path) -> None:

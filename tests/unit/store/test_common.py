@@ -6,13 +6,19 @@ import datetime as dt
 
 import pytest
 
-from liveavatar.store import retention_cutoff
+from liveavatar.store import DailyLatency, retention_cutoff
 from liveavatar.store._common import (
+    MAX_COUNTERS,
+    MAX_SEARCH_TEXT,
     check_id,
+    counter_values,
+    daily_latency,
     day_range,
     day_str,
     end_marker,
     from_us,
+    percentile,
+    search_needle,
     sort_key,
     to_us,
     utc,
@@ -78,3 +84,49 @@ def test_retention_cutoff() -> None:
     assert retention_cutoff(90, T0) == T0 - dt.timedelta(days=90)
     with pytest.raises(ValueError):
         retention_cutoff(0, T0)
+
+
+def test_nearest_rank_percentiles() -> None:
+    assert percentile([], 50) is None
+    assert percentile([7.0], 50) == percentile([7.0], 95) == 7.0
+    values = [float(v) for v in range(1, 21)]  # 1..20, given out of order below
+    shuffled = values[::2] + values[1::2]
+    # rank ceil(p/100 * n): 10th and 19th of 20 (not 20th: the rank is exact, no float drift)
+    assert percentile(shuffled, 50) == 10.0
+    assert percentile(shuffled, 95) == 19.0
+    assert percentile(shuffled, 100) == 20.0
+    assert percentile(shuffled, 1) == 1.0
+    assert percentile([1.0, 2.0, 3.0], 50) == 2.0  # ceil(1.5) = 2
+    assert percentile([1.0, 2.0, 3.0, 4.0], 50) == 2.0  # ceil(2.0) = 2, never interpolated
+    assert percentile([5.0, 1.0], 95) == 5.0
+    for p in (0, -1, 100.5):
+        with pytest.raises(ValueError):
+            percentile(values, p)
+
+
+def test_daily_latency_groups_by_day_and_fills_the_rest() -> None:
+    days = ["2024-05-01", "2024-05-02"]
+    rows = [("2024-05-01", 100.0, 400.0), ("2024-05-01", None, 200.0), ("2024-04-30", 1.0, 1.0)]
+    first, second = daily_latency(days, rows)
+    assert (first.turns, first.ttfa_p50_ms, first.ttfa_p95_ms) == (2, 100.0, 100.0)
+    assert (first.latency_p50_ms, first.latency_p95_ms) == (200.0, 400.0)
+    assert second == DailyLatency(date="2024-05-02")
+
+
+def test_counter_names_and_values_are_checked() -> None:
+    assert counter_values(None) == {} == counter_values({})
+    assert counter_values({"live.reconnect": 2, "error.x-y_z": 0}) == {"live.reconnect": 2}
+    assert counter_values({"a": True}) == {"a": 1}
+    for bad in ({"": 1}, {"-a": 1}, {"a b": 1}, {"a" * 65: 1}, {"a": -1}, {"a": 1.5}):
+        with pytest.raises(ValueError):
+            counter_values(bad)  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        counter_values({f"c{n}": 1 for n in range(MAX_COUNTERS + 1)})
+
+
+def test_search_text_is_folded_and_bounded() -> None:
+    assert search_needle(None) is None and search_needle("") is None
+    assert search_needle("ÉTÉ Straße") == "été strasse"
+    assert search_needle("x" * MAX_SEARCH_TEXT) == "x" * MAX_SEARCH_TEXT
+    with pytest.raises(ValueError):
+        search_needle("x" * (MAX_SEARCH_TEXT + 1))
