@@ -107,6 +107,15 @@ class Settings(BaseSettings):
     hello_timeout_pressed_s: float = Field(default=2.0, gt=0)
     persona_cache_s: float = Field(default=5.0, ge=0)
 
+    # Dashboard (`liveavatar dashboard`). On Cloud Run (K_SERVICE set) it binds 0.0.0.0:$PORT;
+    # with no ADMIN_TOKEN and no IAP it binds 127.0.0.1 only, whatever is set here.
+    dashboard_host: str = "127.0.0.1"
+    dashboard_port: int = Field(default=8501, ge=0, le=65535)
+    # How old a page's figures may be: its queries are cached this long (0: never cached).
+    dashboard_cache_s: float = Field(default=30.0, ge=0)
+    # Where the Overview reads active sessions (the backend's /metrics); how long it waits.
+    dashboard_metrics_timeout_s: float = Field(default=1.0, gt=0)
+
     # Store (`store/`): SQLite file under DATA_DIR by default, Firestore in production.
     store_backend: Literal["sqlite", "firestore"] = "sqlite"
     retention_days: int = Field(default=90, ge=1)
