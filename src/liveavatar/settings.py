@@ -106,6 +106,9 @@ class Settings(BaseSettings):
     max_waiting_hello: int = Field(default=64, ge=1)
     hello_timeout_pressed_s: float = Field(default=2.0, gt=0)
     persona_cache_s: float = Field(default=5.0, ge=0)
+    # How often the store is asked whether a user with a running session was blocked (one
+    # read per such user per round; bridge/blocks.py).
+    block_check_s: float = Field(default=5.0, gt=0)
 
     # Dashboard (`liveavatar dashboard`). On Cloud Run (K_SERVICE set) it binds 0.0.0.0:$PORT;
     # with no ADMIN_TOKEN and no IAP it binds 127.0.0.1 only, whatever is set here.

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Protocol
 
+from liveavatar.errors import Forbidden
+
 from .config import AuthSettings, firebase_project
 from .quota import QuotaMeter, QuotaPolicy, QuotaStatus, SessionQuota, UsageStore
 from .ratelimit import ConnectionRateLimiter, SessionCap, SessionSlot
@@ -36,6 +38,9 @@ class _QuotaUser(Protocol):
     @property
     def quota_minutes_per_day(self) -> float | None: ...
 
+    @property
+    def blocked(self) -> bool: ...
+
 
 class UserRecords(Protocol):
     """The store's user API (`liveavatar.store.Store` has it)."""
@@ -52,8 +57,13 @@ class StoreUsers:
         self.records = records
 
     async def ensure_user(self, identity: Identity, /) -> float | None:
-        """Create the user on first sign-in; their quota override (None: the default)."""
+        """Create the user on first sign-in; their quota override (None: the default).
+
+        Raises `Forbidden` (4403) for a user an admin blocked.
+        """
         user = await self.records.ensure_user(identity.uid, identity.email or "")
+        if user.blocked:
+            raise Forbidden("This account has been blocked.")
         return user.quota_minutes_per_day
 
 
@@ -113,7 +123,8 @@ class Gatekeeper:
 
     async def admit(self, token: str | None, *, client_ip: str | None = None) -> Admission:
         """Admit the session announced by `hello`, or raise `Unauthorized` (4401),
-        `RateLimited` (4429, too many sessions) or `QuotaExceeded` (4430)."""
+        `Forbidden` (4403, a blocked user), `RateLimited` (4429, too many sessions) or
+        `QuotaExceeded` (4430)."""
         identity = await self.verifier.verify(token, client_ip=client_ip)
         async with asyncio.timeout(self._store_timeout_s):
             override = await self.users.ensure_user(identity)

@@ -41,6 +41,7 @@ from liveavatar.live.events import (
     Usage,
 )
 from liveavatar.metrics import Metrics
+from liveavatar.store.models import COUNTER_LIVE_RECONNECT, COUNTER_LIVE_ROTATION
 
 from .outbox import Outbox
 from .tool_calls import ToolCalls
@@ -74,15 +75,18 @@ class LiveEvents:
         metrics: Metrics,
         on_handle: Callable[[str, float], None],
         on_turn: Callable[[FinishedTurn], None],
+        count: Callable[[str], None] = lambda name: None,
     ) -> None:
         """`on_handle(handle, now)` keeps the newest resumption handle; `on_turn` gets each
-        finished turn (to record it)."""
+        finished turn (to record it); `count` each reconnect and rotation (the day's
+        counters)."""
         self._turns = turns
         self._outbox = outbox
         self._tools = tools
         self._metrics = metrics
         self._on_handle = on_handle
         self._on_turn = on_turn
+        self._count = count
         self._usage: Usage | None = None  # the turn in progress's latest report
         self._banked: Usage | None = None  # its parts before an `IN_PROGRESS`, added up
         self._unrecorded: FinishedTurn | None = None  # finished, its usage not yet seen
@@ -135,8 +139,10 @@ class LiveEvents:
             )
         elif isinstance(event, Rotated):
             self._metrics.live_rotations.inc()
+            self._count(COUNTER_LIVE_ROTATION)
             logger.info("Live connection rotated", extra={"replayed_ms": event.replayed_ms})
         elif isinstance(event, Reconnected):
+            self._count(COUNTER_LIVE_RECONNECT)  # lost and opened again: one reconnect
             logger.info("Live connection restored", extra={"resumed": event.resumed})
 
     def cut_turn_in_progress(self, now: float) -> None:

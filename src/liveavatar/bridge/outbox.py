@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Callable
 
 from liveavatar.errors import BrowserNotReading
-from liveavatar.protocol import ServerMessage
+from liveavatar.protocol import Error, ServerMessage
 
 CONTROL_LIMIT = 1_000
 """Control messages waiting for the browser before it counts as not reading (docs/API.md)."""
@@ -29,7 +30,14 @@ class Outbox:
     stalling the Live reader, which must keep handling control events.
     """
 
-    def __init__(self, audio_limit_bytes: int = 24_000 * 2 * 10) -> None:
+    def __init__(
+        self,
+        audio_limit_bytes: int = 24_000 * 2 * 10,
+        *,
+        on_error: Callable[[str], None] | None = None,
+    ) -> None:
+        """`on_error(code)` hears of each `error` message queued (the day's counters)."""
+        self._on_error = on_error
         self._control: deque[str] = deque()
         self._audio: deque[bytes] = deque()
         self._audio_bytes = 0
@@ -47,6 +55,8 @@ class Outbox:
             raise OutboxOverflow("The browser stopped reading its messages.")
         self._control.append(message.model_dump_json())
         self._ready.set()
+        if self._on_error is not None and isinstance(message, Error):
+            self._on_error(message.code)
 
     def put_audio(self, pcm: bytes) -> None:
         self._audio.append(pcm)

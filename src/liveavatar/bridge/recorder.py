@@ -110,6 +110,7 @@ class SessionRecorder:
             cost_usd=done.cost_usd,
             sources=[Source(title=s.title, uri=s.uri, domain=s.domain) for s in done.sources],
             search_queries=list(done.queries),
+            tool_calls=list(done.tool_calls),
         )
         self._index += 1
         try:

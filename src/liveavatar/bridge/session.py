@@ -24,6 +24,7 @@ from liveavatar.errors import (
     CLOSE_NORMAL,
     CLOSE_REPLACED,
     AvatarError,
+    Forbidden,
     ProtocolError,
     RecoverableProtocolError,
 )
@@ -36,6 +37,7 @@ from liveavatar.media import MediaStore
 from liveavatar.metrics import Metrics
 from liveavatar.personas import ActivePersona
 from liveavatar.store import Store
+from liveavatar.store.models import ERROR_COUNTER_PREFIX
 from liveavatar.tools import ToolRegistry
 
 from .budget import AudioBudget
@@ -83,6 +85,8 @@ class BridgeDeps:
     hello_timeout_s: float = 10.0
     running: RunningSessions = dataclasses.field(default_factory=RunningSessions)
     prices: PriceTable = dataclasses.field(default_factory=PriceTable)  # settings' LIVE_PRICES
+    # The day's event counters (`day_counters.DayCounters.count`): never waits.
+    count: Callable[[str], None] = lambda name: None
 
 
 class BridgeSession:
@@ -110,7 +114,7 @@ class BridgeSession:
         self._recorder: SessionRecorder | None = None
         self.id = new_session_id()
         self._ref = log_ref(self.id)
-        self._outbox = Outbox()
+        self._outbox = Outbox(on_error=self._count_error)
         self._turns = TurnTracker()
         self._link: LiveLink | None = None
         self._loop = asyncio.get_running_loop()
@@ -120,6 +124,7 @@ class BridgeSession:
             metrics=deps.metrics,
             outbox=self._outbox,
             respond=self._respond_to_tools,
+            on_done=self._turns.tool_call,
         )
         self._events = LiveEvents(
             turns=self._turns,
@@ -128,6 +133,7 @@ class BridgeSession:
             metrics=deps.metrics,
             on_handle=self._on_handle,
             on_turn=self._on_turn,
+            count=deps.count,
         )
         self._bad_frames = 0
         self._budget = AudioBudget(self._loop.time())
@@ -217,7 +223,7 @@ class BridgeSession:
             session_id_var.set(self._ref)
         handle = resumed.handle if resumed else None
         deps.handles.claim(self.id, owner, self._loop.time())
-        running = self._running = deps.running.register(self.id)
+        running = self._running = deps.running.register(self.id, admission.identity.uid)
         link = self._link = LiveLink(deps.opener_for(persona), name=self._ref)
         await link.start(handle)
         recorder = self._recorder = SessionRecorder(
@@ -248,6 +254,7 @@ class BridgeSession:
             tg.create_task(self._write_browser(), name=f"{self._ref}-writer")
             tg.create_task(self._watch_shutdown(), name=f"{self._ref}-watchdog")
             tg.create_task(self._watch_replaced(running), name=f"{self._ref}-replaced")
+            tg.create_task(self._watch_blocked(running), name=f"{self._ref}-blocked")
             tg.create_task(admission.quota.enforce(self._quota_warning), name=f"{self._ref}-quota")
             if admission.spend is not None:  # each turn's cost, and the cost quota
                 tg.create_task(
@@ -362,7 +369,16 @@ class BridgeSession:
         await running.replaced.wait()
         raise _SessionEnded(CLOSE_REPLACED)
 
+    async def _watch_blocked(self, running: RunningSession) -> None:
+        await running.blocked.wait()  # set by the instance's `BlockWatch`
+        raise Forbidden("This account has been blocked.")
+
+    def _count_error(self, code: str) -> None:
+        self.deps.count(ERROR_COUNTER_PREFIX + code)
+
     async def _send_now(self, message: p.ServerMessage) -> None:
+        if isinstance(message, p.Error):
+            self._count_error(message.code)
         if self.ws.client_state != WebSocketState.CONNECTED:
             return
         try:

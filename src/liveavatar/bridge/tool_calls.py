@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Literal
 
 from liveavatar import protocol as p
 from liveavatar.live.tools import ToolResponse
 from liveavatar.metrics import Metrics
+from liveavatar.store.models import ToolCallRecord
 from liveavatar.tools import ToolRegistry
 
 from .outbox import Outbox, OutboxOverflow
@@ -25,11 +28,24 @@ CANCEL_TIMEOUT_S = 2.0
 Respond = Callable[[list[ToolResponse]], Awaitable[None]]
 
 
+@dataclass(frozen=True)
+class _Call:
+    name: str
+    args: str  # as JSON, for the record
+    started: float  # on the event loop's clock
+    task: asyncio.Task[None]
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
 class ToolCalls:
     """Runs Live's function calls through the registry and answers with `toolResponse`.
 
     At most MAX_CONCURRENT_TOOLS run at once (the rest wait); each is bounded by its tool's
-    timeout; the browser sees started/finished/failed/cancelled.
+    timeout; the browser sees started/finished/failed/cancelled. Each call that ends
+    (answered, failed or cancelled) is reported to `on_done` for the turn's record.
     """
 
     def __init__(
@@ -40,13 +56,15 @@ class ToolCalls:
         metrics: Metrics,
         outbox: Outbox,
         respond: Respond,
+        on_done: Callable[[ToolCallRecord], None] = lambda record: None,
     ) -> None:
         self._name = name
         self._registry = registry
         self._metrics = metrics
         self._outbox = outbox
         self._respond = respond
-        self._running: dict[str, tuple[str, asyncio.Task[None]]] = {}
+        self._on_done = on_done
+        self._running: dict[str, _Call] = {}
         self._non_blocking: set[str] = set()  # ids of the running NON_BLOCKING calls
         self._slots = asyncio.Semaphore(MAX_CONCURRENT_TOOLS)
 
@@ -58,7 +76,8 @@ class ToolCalls:
         task = asyncio.create_task(
             self._run(call_id, name, args, non_blocking), name=f"{self._name}-tool-{name}"
         )
-        self._running[call_id] = (name, task)
+        started = asyncio.get_running_loop().time()
+        self._running[call_id] = _Call(name, _json(args), started, task)
         if non_blocking:
             self._non_blocking.add(call_id)
 
@@ -75,6 +94,15 @@ class ToolCalls:
             result = await self._registry.call(name, dict(args))
         status: Literal["finished", "failed"] = "finished" if result.ok else "failed"
         self._metrics.tool_calls.labels(name, status).inc()
+        self._on_done(
+            ToolCallRecord.bounded(
+                name,
+                _json(args),
+                _json(result.response),
+                ok=result.ok,
+                duration_ms=result.duration_ms,
+            )
+        )
         # If the browser stopped reading, this task is not the one to end the session: the
         # session's own tasks meet the same bound and close it; Live still gets its answer.
         with contextlib.suppress(OutboxOverflow):
@@ -89,17 +117,24 @@ class ToolCalls:
 
     def cancel(self, ids: list[str] | None = None) -> None:
         """Cancel the given calls (all when None), telling the browser."""
+        now = asyncio.get_running_loop().time()
         for call_id in list(self._running) if ids is None else ids:
-            entry = self._running.pop(call_id, None)
-            if entry is not None and not entry[1].done():
-                entry[1].cancel()
+            call = self._running.pop(call_id, None)
+            if call is not None and not call.task.done():
+                call.task.cancel()
                 self._outbox.put_control(
-                    p.ToolActivity(call_id=call_id, name=entry[0], status="cancelled")
+                    p.ToolActivity(call_id=call_id, name=call.name, status="cancelled")
+                )
+                elapsed_ms = (now - call.started) * 1000
+                self._on_done(
+                    ToolCallRecord.bounded(
+                        call.name, call.args, "cancelled", ok=False, duration_ms=elapsed_ms
+                    )
                 )
 
     async def close(self) -> None:
         """Cancel whatever still runs and wait for it, bounded."""
-        tasks = [task for _, task in self._running.values()]
+        tasks = [call.task for call in self._running.values()]
         for task in tasks:
             task.cancel()
         if tasks:

@@ -19,6 +19,9 @@ from liveavatar.protocol import (
     TurnComplete,
     TurnMetrics,
 )
+from liveavatar.store.models import ToolCallRecord
+
+MAX_TOOL_CALLS = 32  # recorded per turn; a model looping on a tool is not a memory leak
 
 
 def _tidy(text: str) -> str:
@@ -39,6 +42,7 @@ class FinishedTurn:
     cost_usd: float = 0.0  # of `usage`, at the session's model's prices
     sources: tuple[Source, ...] = ()
     queries: tuple[str, ...] = ()
+    tool_calls: tuple[ToolCallRecord, ...] = ()
 
 
 def turn_metrics(done: FinishedTurn) -> TurnMetrics:
@@ -103,6 +107,9 @@ class TurnTracker:
     # several reports, alone or with the answer's audio), as pipecat holds it.
     sources: list[Source] = field(default_factory=list)
     queries: list[str] = field(default_factory=list)
+    # Tool calls that ended during the turn (a NON_BLOCKING call's answer may come in a
+    # later turn than its call: it is that later turn's).
+    tool_calls: list[ToolCallRecord] = field(default_factory=list)
     # A usage report's estimated cost: the session sets its model's prices once it knows
     # the persona.
     price: Callable[[Usage], float] = field(default=lambda usage: 0.0)
@@ -153,6 +160,11 @@ class TurnTracker:
         # searches.
         del self.sources[MAX_SOURCES:], self.queries[MAX_SOURCES:]
 
+    def tool_call(self, record: ToolCallRecord) -> None:
+        """A tool call ended: it belongs to the turn in progress."""
+        if len(self.tool_calls) < MAX_TOOL_CALLS:
+            self.tool_calls.append(record)
+
     def interrupt(self, now: float) -> list[ServerMessage]:
         self.interrupted = True
         return [Interrupted(turn=self.turn)]
@@ -182,6 +194,7 @@ class TurnTracker:
             0.0 if usage is None else self.price(usage),
             tuple(self.sources),
             tuple(self.queries),
+            tuple(self.tool_calls),
         )
         out.append(TurnComplete(turn=self.turn))
         out.append(turn_metrics(self.last_finished))
@@ -211,4 +224,4 @@ class TurnTracker:
         self.user_text = self.model_text = ""
         self.user_final = self.interrupted = False
         self.started_at = self.last_user_input_at = self.first_audio_at = None
-        self.sources, self.queries = [], []
+        self.sources, self.queries, self.tool_calls = [], [], []

@@ -13,7 +13,9 @@ from fastapi.middleware.cors import CORSMiddleware
 from google import genai
 
 from liveavatar.auth import StoreUsers, build_gatekeeper
+from liveavatar.bridge.blocks import BlockWatch
 from liveavatar.bridge.capacity import SocketCapacity
+from liveavatar.bridge.day_counters import DayCounters
 from liveavatar.bridge.handles import HandleDirectory
 from liveavatar.bridge.session import BridgeDeps
 from liveavatar.live.connection import build_client
@@ -68,6 +70,7 @@ def create_app(settings: Settings) -> FastAPI:
         media = await asyncio.to_thread(make_media_store, settings)
         personas = PersonaSource(store, settings, cache_s=settings.persona_cache_s)
         gate = build_gatekeeper(settings, users=StoreUsers(store), usage=store, spend=store)
+        counters = DayCounters(store)
         deps = BridgeDeps(
             opener_for=make_opener_for(settings, client, tools, live_health),
             personas=personas.current,
@@ -80,6 +83,7 @@ def create_app(settings: Settings) -> FastAPI:
             shutting_down=asyncio.Event(),
             hello_timeout_s=settings.hello_timeout_s,
             prices=PriceTable(settings.live_prices),
+            count=counters.count,
         )
         capacity = SocketCapacity(
             max_waiting=settings.max_waiting_hello,
@@ -106,10 +110,16 @@ def create_app(settings: Settings) -> FastAPI:
                 "auth": settings.auth_enabled,
             },
         )
+        blocks = BlockWatch(store, deps.running, interval_s=settings.block_check_s)
+        watch = asyncio.create_task(blocks.run(), name="blocked-users")
+        counters.start()
         try:
             yield
         finally:
             await drain_sessions(app)
+            watch.cancel()
+            await asyncio.wait([watch], timeout=5)
+            await counters.close()  # after the sessions: their last errors count too
             await store.close()
 
     # The schema and ReDoc are for developers: published locally, never on a deployment.

@@ -17,7 +17,7 @@ from liveavatar.auth import (
     build_gatekeeper,
 )
 from liveavatar.auth.ratelimit import ConnectionRateLimiter, TooManySessions
-from liveavatar.errors import QuotaExceeded, Unauthorized
+from liveavatar.errors import Forbidden, QuotaExceeded, Unauthorized
 from tests.support.auth_certs import FakeAuthSettings
 from tests.unit.auth.test_quota import MemoryUsage
 
@@ -99,17 +99,19 @@ def test_connection_check_and_factory() -> None:
 
 
 class FakeRecord:
-    def __init__(self, quota: float | None) -> None:
+    def __init__(self, quota: float | None, blocked: bool = False) -> None:
         self.quota_minutes_per_day = quota
+        self.blocked = blocked
 
 
 class Records:
-    def __init__(self) -> None:
+    def __init__(self, blocked: frozenset[str] = frozenset()) -> None:
         self.calls: list[tuple[str, str]] = []
+        self.blocked = blocked
 
     async def ensure_user(self, id: str, email: str) -> FakeRecord:
         self.calls.append((id, email))
-        return FakeRecord(12.5)
+        return FakeRecord(12.5, id in self.blocked)
 
 
 async def test_store_users_adapts_the_store_api() -> None:
@@ -118,3 +120,14 @@ async def test_store_users_adapts_the_store_api() -> None:
     assert await users.ensure_user(Identity("u1", "ada@example.com", False)) == 12.5
     assert await users.ensure_user(Identity("guest", None, True)) == 12.5
     assert records.calls == [("u1", "ada@example.com"), ("guest", "")]
+
+
+async def test_a_blocked_user_is_forbidden_and_takes_no_slot() -> None:
+    uid = (await AnonymousVerifier().verify(None, client_ip="192.0.2.1")).uid
+    g = gate(Users(), MemoryUsage())
+    g.users = StoreUsers(Records(blocked=frozenset({uid})))
+    with pytest.raises(Forbidden) as caught:
+        await g.admit(None, client_ip="192.0.2.1")
+    assert caught.value.fault.close_code == 4403
+    assert g.session_cap.held(uid) == 0
+    (await g.admit(None, client_ip="192.0.2.2")).release()  # another user is admitted

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from liveavatar.bridge.turns import TurnTracker
+from liveavatar.bridge.turns import MAX_TOOL_CALLS, TurnTracker
 from liveavatar.live.events import Usage
 from liveavatar.protocol import Transcript, TurnComplete, TurnMetrics
+from liveavatar.store import ToolCallRecord
 
 
 def texts(messages: Sequence[object]) -> list[tuple[str, str, bool]]:
@@ -54,3 +55,26 @@ def test_turn_without_audio_has_no_time_to_first_audio() -> None:
     out = t.complete(None, 0.3)
     metrics = next(m for m in out if isinstance(m, TurnMetrics))
     assert metrics.time_to_first_audio_ms is None
+
+
+def test_a_turns_tool_calls_go_with_it_and_not_into_the_next() -> None:
+    t = TurnTracker()
+    t.typed("what time is it", 0.0)
+    call = ToolCallRecord.bounded(
+        "get_current_time", "{}", '{"output": "noon"}', ok=True, duration_ms=3
+    )
+    t.tool_call(call)
+    t.complete(None, 0.5)
+    assert finished_calls(t) == [call]
+    t.typed("thanks", 1.0)
+    t.complete(None, 1.2)
+    assert finished_calls(t) == []
+    for _ in range(MAX_TOOL_CALLS + 5):
+        t.tool_call(call)
+    t.complete(None, 2.0)
+    assert len(finished_calls(t)) == MAX_TOOL_CALLS
+
+
+def finished_calls(t: TurnTracker) -> list[ToolCallRecord]:
+    assert t.last_finished is not None
+    return list(t.last_finished.tool_calls)
