@@ -22,6 +22,17 @@ Layout (the seed's collections; field names camelCase as in the seed):
   date, seconds, costUsd (the estimated cost of the user's turns that day).
 - `config/persona`: the active `PersonaConfig`; `config/persona/versions/{version:06d}`: each
   saved version, whose `create()` is what makes the version check race-free.
+
+Top-level collections the dashboard's queries read, because the emulator has no
+collection-group queries and cannot increment a field inside a map:
+
+- `turnTimes/{conversation}|{index:06d}`: conversationId, endedAt, ttfaMs (None without
+  audio), latencyMs; written in each turn's batch, deleted with its conversation (the
+  latency percentiles per day). Turns stored before it existed are not in the percentiles.
+- `dailyCounters/{day}|{name}`: date, name, n (`DailyMetrics.counters`).
+- `userDays/{day}|{user}`: userId, date, seconds, costUsd; written beside each
+  `users/{id}/usage/{day}` (every user's days in a range). Days recorded before it existed
+  are found only when one user's days are asked for (from the user's own documents).
 """
 
 from __future__ import annotations
@@ -192,6 +203,7 @@ def user_model(doc: dict[str, Any]) -> User:
         settings=doc.get("settings") or {},
         quota_minutes_per_day=doc.get("quotaMinutesPerDay"),
         created_at=plain_utc(doc["createdAt"]),
+        blocked=bool(doc.get("blocked", False)),
     )
 
 
@@ -203,3 +215,39 @@ def persona_doc(config: PersonaConfig) -> dict[str, Any]:
 def persona_model(doc: dict[str, Any]) -> PersonaConfig:
     updated = doc.get("updated_at")
     return PersonaConfig.model_validate({**doc, "updated_at": _time(updated)})
+
+
+TURN_TIMES = "turnTimes"
+DAILY_COUNTERS = "dailyCounters"
+USER_DAYS = "userDays"
+
+
+def turn_times_id(conversation_id: str, index: int) -> str:
+    return f"{conversation_id}|{index:06d}"
+
+
+def turn_times_doc(conversation_id: str, turn: TurnRecord) -> dict[str, Any]:
+    """What the latency percentiles read of a turn (`TURN_TIMES`)."""
+    return {
+        "conversationId": conversation_id,
+        "endedAt": utc(turn.ended_at),
+        "ttfaMs": turn.time_to_first_audio_ms,
+        "latencyMs": float(turn.turn_latency_ms),
+    }
+
+
+def user_day_id(user_id: str, day: str) -> str:
+    return f"{day}|{user_id}"
+
+
+def turn_model(doc: dict[str, Any], user_text: str, model_text: str) -> TurnRecord:
+    """A stored turn (`turns/{index}`, the record without its texts) with its texts."""
+    return TurnRecord.model_validate(
+        {
+            **doc,
+            "started_at": plain_utc(doc["started_at"]),
+            "ended_at": plain_utc(doc["ended_at"]),
+            "user_text": user_text,
+            "model_text": model_text,
+        }
+    )

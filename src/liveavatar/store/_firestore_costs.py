@@ -11,13 +11,16 @@ import contextlib
 import datetime as dt
 
 from google.cloud import firestore
-from google.cloud.firestore import AsyncDocumentReference
+from google.cloud.firestore import AsyncClient, AsyncDocumentReference
 
 from liveavatar.store import _common as c
+from liveavatar.store._firestore_codec import USER_DAYS, user_day_id
 
 
 class FirestoreCosts:
     """`Store.add_cost` / `get_cost` on Firestore (mixed into `FirestoreStore`)."""
+
+    _db: AsyncClient
 
     def _guard(self) -> contextlib.AbstractAsyncContextManager[None]:
         raise NotImplementedError  # the store's own
@@ -30,10 +33,14 @@ class FirestoreCosts:
         c.nonneg(cost_usd=cost_usd)
         day = c.day_str(date)
         ref = self._user(user_id).collection("usage").document(day)
+        add = firestore.Increment(float(cost_usd))
+        batch = self._db.batch()
+        batch.set(ref, {"date": day, "costUsd": add}, merge=True)
+        # Beside it, where every user's days in a range are found (`_firestore_codec`).
+        mirror = self._db.collection(USER_DAYS).document(user_day_id(user_id, day))
+        batch.set(mirror, {"userId": user_id, "date": day, "costUsd": add}, merge=True)
         async with self._guard():
-            await ref.set(
-                {"date": day, "costUsd": firestore.Increment(float(cost_usd))}, merge=True
-            )
+            await batch.commit()
             # As in add_usage: the emulator returns no transform results, so read it back.
             snap = await ref.get()
         return float((snap.to_dict() or {}).get("costUsd", 0.0))

@@ -6,8 +6,8 @@ Only what the local emulator implements faithfully is used: get/set/update/delet
 batches, `Increment`, `ArrayUnion`, `where` + `order_by` + `limit`, `select`. No cursors,
 offsets, transactions, collection-group queries or `DELETE_FIELD`.
 
-Production needs one composite index, for the per-user listing: `conversations` on
-(userId ASC, sortKey DESC).
+The composite indexes production needs are in `deploy/firestore.indexes.json` (a test
+checks it lists one for every query of more than one field).
 
 Idempotent turn appends: the batch's first write creates `turns/{index}`, which fails with
 AlreadyExists if that turn is stored; the whole batch is then rejected (Firestore commits
@@ -32,19 +32,25 @@ from google.cloud import firestore
 from google.cloud.firestore import AsyncClient, AsyncDocumentReference, FieldFilter
 
 from liveavatar.store import _common as c
+from liveavatar.store._firestore_admin import FirestoreAdmin
 from liveavatar.store._firestore_codec import (
     SUMMARY_FIELDS,
+    TURN_TIMES,
+    USER_DAYS,
     daily_doc,
-    daily_model,
     message_doc,
     message_model,
     persona_doc,
     persona_model,
     summary_fields,
+    turn_times_doc,
+    turn_times_id,
     turn_update,
+    user_day_id,
     user_model,
 )
 from liveavatar.store._firestore_costs import FirestoreCosts
+from liveavatar.store._firestore_daily import FirestoreDaily
 from liveavatar.store.base import (
     UNSET,
     NotFound,
@@ -56,18 +62,16 @@ from liveavatar.store.base import (
 from liveavatar.store.models import (
     Conversation,
     ConversationSummary,
-    DailyMetrics,
     PersonaConfig,
     TurnRecord,
     User,
 )
 
-_SUBCOLLECTIONS = ("turns", "markers")
 _DELETE_CHUNK = 400  # a batch takes at most 500 writes
 _PERSONA_RETRIES = 5
 
 
-class FirestoreStore(FirestoreCosts):
+class FirestoreStore(FirestoreCosts, FirestoreDaily, FirestoreAdmin):
     """The `Store` protocol on Firestore. Honours `FIRESTORE_EMULATOR_HOST` (client default)."""
 
     def __init__(
@@ -135,6 +139,8 @@ class FirestoreStore(FirestoreCosts):
             # carries its turn index, so ArrayUnion's de-duplication of equal elements never
             # merges lines of distinct turns.
             batch.update(conv, {"messages": firestore.ArrayUnion(messages)})
+        times = self._db.collection(TURN_TIMES).document(turn_times_id(conversation_id, turn.index))
+        batch.set(times, turn_times_doc(conversation_id, turn))
         # Last, after the writes that can fail, so the emulator (which stops at a failed
         # write) never counts a turn it did not store; a write on another document than the
         # ArrayUnion, so that write's dropped transforms cannot touch these increments.
@@ -224,63 +230,6 @@ class FirestoreStore(FirestoreCosts):
             docs = [snap.to_dict() async for snap in query.stream()]
         return [ConversationSummary(**summary_fields(d)) for d in docs if d is not None]
 
-    # Daily metrics
-
-    async def increment_daily(
-        self,
-        date: dt.date | str,
-        *,
-        sessions: int = 0,
-        turns: int = 0,
-        latency_ms: float = 0.0,
-        latency_count: int = 0,
-        duration_s: float = 0.0,
-        ended_sessions: int = 0,
-        errors: int = 0,
-        prompt_tokens: int = 0,
-        response_tokens: int = 0,
-    ) -> None:
-        values = c.daily_values(
-            sessions=sessions,
-            turns=turns,
-            latency_ms=latency_ms,
-            latency_count=latency_count,
-            duration_s=duration_s,
-            ended_sessions=ended_sessions,
-            errors=errors,
-            prompt_tokens=prompt_tokens,
-            response_tokens=response_tokens,
-        )
-        day = c.day_str(date)
-        if not any(values):
-            return  # nothing to add: no write
-        async with self._guard():
-            await self._daily(day).set(daily_doc(day, values), merge=True)
-
-    def _daily(self, day: str) -> AsyncDocumentReference:
-        return self._db.collection("metrics").document(day)
-
-    async def get_daily(self, date: dt.date | str) -> DailyMetrics:
-        day = c.day_str(date)
-        async with self._guard():
-            snap = await self._daily(day).get()
-        return daily_model(day, snap.to_dict() if snap.exists else None)
-
-    async def list_daily(
-        self, start_date: dt.date | str, end_date: dt.date | str
-    ) -> list[DailyMetrics]:
-        days = c.day_range(start_date, end_date)
-        if not days:
-            return []
-        query = (
-            self._db.collection("metrics")
-            .where(filter=FieldFilter("date", ">=", days[0]))
-            .where(filter=FieldFilter("date", "<=", days[-1]))
-        )
-        async with self._guard():
-            found = {s.id: s.to_dict() async for s in query.stream()}
-        return [daily_model(d, found.get(d)) for d in days]
-
     # Users and usage
 
     def _user(self, id: str) -> AsyncDocumentReference:
@@ -292,6 +241,7 @@ class FirestoreStore(FirestoreCosts):
             "email": email,
             "settings": {},
             "quotaMinutesPerDay": None,
+            "blocked": False,
             "createdAt": dt.datetime.now(c.UTC),
         }
         async with self._guard():
@@ -324,6 +274,7 @@ class FirestoreStore(FirestoreCosts):
         *,
         quota_minutes_per_day: float | None | _Unset = UNSET,
         settings: dict[str, Any] | _Unset = UNSET,
+        blocked: bool | _Unset = UNSET,
     ) -> User:
         fields: dict[str, Any] = {}
         if not isinstance(quota_minutes_per_day, _Unset):
@@ -333,6 +284,8 @@ class FirestoreStore(FirestoreCosts):
             fields["quotaMinutesPerDay"] = quota_minutes_per_day
         if not isinstance(settings, _Unset):
             fields["settings"] = dict(settings)
+        if not isinstance(blocked, _Unset):
+            fields["blocked"] = bool(blocked)
         if fields:
             async with self._guard():
                 try:
@@ -348,8 +301,13 @@ class FirestoreStore(FirestoreCosts):
         c.nonneg(seconds=seconds)
         day = c.day_str(date)
         ref = self._user(user_id).collection("usage").document(day)
+        batch = self._db.batch()
+        batch.set(ref, {"date": day, "seconds": firestore.Increment(float(seconds))}, merge=True)
+        mirror = self._db.collection(USER_DAYS).document(user_day_id(user_id, day))
+        body = {"userId": user_id, "date": day, "seconds": firestore.Increment(float(seconds))}
+        batch.set(mirror, body, merge=True)
         async with self._guard():
-            await ref.set({"date": day, "seconds": firestore.Increment(float(seconds))}, merge=True)
+            await batch.commit()
             # The emulator returns no transform results, so read the total back; with
             # concurrent adds it may already include theirs (never less than ours).
             snap = await ref.get()
@@ -412,7 +370,7 @@ class FirestoreStore(FirestoreCosts):
             .where(filter=FieldFilter("timestamp", "<", c.utc(at)))
             .select(["userId"])
         )
-        return await self._delete_matching(query, _SUBCOLLECTIONS)
+        return len(await self._delete_conversations(query))
 
     async def _delete_matching(self, query: Any, children: tuple[str, ...] = ()) -> int:
         """Delete every document `query` finds (and its `children` collections), in chunks."""

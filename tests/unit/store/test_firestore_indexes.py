@@ -1,0 +1,76 @@
+"""`deploy/firestore.indexes.json` holds a composite index for every Firestore query the
+store makes on more than one field (production refuses such a query without one)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+INDEXES = Path(__file__).resolve().parents[3] / "deploy" / "firestore.indexes.json"
+ASC, DESC = "ASCENDING", "DESCENDING"
+
+# Every query the store makes: (collection, [(field, order), ...]) in the order Firestore
+# needs them (equality filters first, then the range / order-by field). Keep it in step with
+# firestore.py, _firestore_daily.py, _firestore_admin.py and _firestore_costs.py.
+QUERIES: dict[str, tuple[str, list[tuple[str, str]]]] = {
+    "list_conversations, search_conversations of a user": (
+        "conversations",
+        [("userId", ASC), ("sortKey", DESC)],
+    ),
+    "list_conversations, search_conversations": ("conversations", [("sortKey", DESC)]),
+    "delete_conversations_before": ("conversations", [("timestamp", ASC)]),
+    "delete_user_data: the user's conversations": ("conversations", [("userId", ASC)]),
+    "delete_user_data: the user's days": ("userDays", [("userId", ASC)]),
+    "list_user_days": ("userDays", [("date", ASC)]),
+    "list_user_days of a user": ("usage", [("date", ASC)]),
+    "list_daily, get_daily": ("metrics", [("date", ASC)]),
+    "list_daily, get_daily: counters": ("dailyCounters", [("date", ASC)]),
+    "daily_latency": ("turnTimes", [("endedAt", ASC)]),
+    "delete_conversation: its turn times": ("turnTimes", [("conversationId", ASC)]),
+    "get_turns": ("turns", [("index", ASC)]),
+    "list_users, find_users": ("users", [("id", ASC)]),
+    "list_persona_versions": ("versions", [("version", DESC)]),
+}
+
+
+def _load() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(INDEXES.read_text())
+    return data
+
+
+def _composite(collection: str, fields: list[tuple[str, str]]) -> bool:
+    for index in _load()["indexes"]:
+        got = [(f["fieldPath"], f["order"]) for f in index["fields"]]
+        if index["collectionGroup"] == collection and got == fields:
+            return bool(index["queryScope"] == "COLLECTION")
+    return False
+
+
+def test_the_file_has_the_firebase_shape() -> None:
+    data = _load()
+    assert set(data) == {"indexes", "fieldOverrides"}
+    for index in data["indexes"]:
+        assert set(index) == {"collectionGroup", "queryScope", "fields"}
+        assert len(index["fields"]) >= 2
+        assert all(f["order"] in (ASC, DESC) for f in index["fields"])
+    for override in data["fieldOverrides"]:
+        assert {"collectionGroup", "fieldPath", "indexes"} <= set(override)
+
+
+def test_every_query_on_several_fields_has_its_index() -> None:
+    several = {name: q for name, q in QUERIES.items() if len(q[1]) > 1}
+    assert several  # the per-user listing at least
+    missing = [name for name, (coll, fields) in several.items() if not _composite(coll, fields)]
+    assert missing == []
+
+
+def test_the_existing_per_user_listing_index_is_kept() -> None:
+    assert _composite("conversations", [("userId", ASC), ("sortKey", DESC)])
+
+
+def test_transcripts_are_not_indexed() -> None:
+    # A long conversation's lines would otherwise count against the per-document index
+    # entry limit, and no query filters on them.
+    overrides = _load()["fieldOverrides"]
+    assert {"collectionGroup": "conversations", "fieldPath": "messages", "indexes": []} in overrides
