@@ -69,6 +69,9 @@ class DashboardContext:
     media: MediaStore
     cache_s: float
     loop: LoopThread
+    # Identifies the settings the context was built from, for cache keys: two contexts
+    # (tests) never share cached figures.
+    key: str = ""
 
     def run(self, coro: Awaitable[T], timeout: float | None = DEFAULT_TIMEOUT_S) -> T:
         """Run a coroutine on the dashboard's loop thread and return its result."""
@@ -82,7 +85,7 @@ class DashboardContext:
             self.loop.stop()
 
 
-def build_context(settings: Settings) -> DashboardContext:
+def build_context(settings: Settings, key: str = "") -> DashboardContext:
     """A context for these settings, with its own loop thread, store and media store."""
     loop = LoopThread()
     try:
@@ -97,6 +100,7 @@ def build_context(settings: Settings) -> DashboardContext:
         media=media,
         cache_s=settings.dashboard_cache_s,
         loop=loop,
+        key=key,
     )
 
 
@@ -109,7 +113,7 @@ def _release(value: Any) -> None:
 # environment under tests, where the previous context is then closed (max_entries=1).
 @st.cache_resource(show_spinner=False, max_entries=1, on_release=_release)
 def _context_for(env_key: str) -> DashboardContext:
-    return build_context(load_settings())
+    return build_context(load_settings(), env_key)
 
 
 def _env_key() -> str:

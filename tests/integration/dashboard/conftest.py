@@ -161,6 +161,11 @@ async def seed_store(store: Store, today: dt.date) -> None:
             tool_calls=[t.tool] if t.tool else [],
         )
         assert await store.append_turn(conv.id, record)
+    await store.increment_daily(
+        today - dt.timedelta(days=2),
+        counters={"live.reconnect": 1, "error.live_unavailable": 1},
+    )
+    await store.increment_daily(today - dt.timedelta(days=1), counters={"live.rotation": 2})
     for conv in CONVERSATIONS:
         start = _start(conv, today)
         end = start + dt.timedelta(seconds=conv.duration_s)
