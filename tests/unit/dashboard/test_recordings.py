@@ -25,6 +25,7 @@ def test_part_names_say_when_the_session_started() -> None:
     assert part_start(f"recordings/c1/{micros}.ogg") == at
     assert part_start("recordings/c1/notes.ogg") is None
     assert part_start("recordings/c1/123.wav") is None
+    assert part_start("idle/123.ogg") is None
 
 
 def test_prefix_refuses_ids_that_escape_the_folder() -> None:
