@@ -6,8 +6,8 @@ import time
 from typing import Literal
 
 import streamlit as st
-from liveavatar.dashboard.context import DashboardContext, get_context
 
+from liveavatar.dashboard.context import DashboardContext, get_context
 from liveavatar.dashboard.conversation_search import (
     PAGE_SIZE,
     SearchFilter,
@@ -91,9 +91,9 @@ def render() -> None:
 def _filter_form() -> SearchFilter:
     a, b, c = st.columns(3)
     user = a.text_input("User id", key="conversations_user")
-    days = b.date_input("Days (UTC)", value=(), key="conversations_days")
+    days = b.date_input("Days (UTC)", value=[], key="conversations_days")
     text = c.text_input("Text in the transcript", key="conversations_text", max_chars=200)
-    return SearchFilter.from_form(user, days, text)  # type: ignore[arg-type]
+    return SearchFilter.from_form(user, days, text)
 
 
 def _results(found: list[ConversationSummary], limit: int) -> None:
