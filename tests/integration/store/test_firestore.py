@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 from google.cloud.firestore import AsyncClient
 
-from liveavatar.store import NotFound, PersonaConfig, StoreUnavailable, TurnRecord
+from liveavatar.store import NotFound, PersonaConfig, StoreUnavailable, TurnRecord, _firestore_admin
 from liveavatar.store.firestore import FirestoreStore
 from tests.support.procs import free_port
 
@@ -96,3 +96,84 @@ async def test_an_unreachable_server_is_unavailable_not_a_hang(
             await store.increment_daily("2024-05-01", sessions=1)
     finally:
         await store.close()
+
+
+async def test_the_dashboards_documents(firestore_store: FirestoreStore, raw: AsyncClient) -> None:
+    store = firestore_store
+    await store.start_conversation("c1", "u1", T0, None)
+    turn = TurnRecord(
+        index=3,
+        user_text="hi",
+        started_at=T0,
+        ended_at=T0 + dt.timedelta(seconds=2),
+        time_to_first_audio_ms=120.0,
+        turn_latency_ms=300.0,
+    )
+    assert await store.append_turn("c1", turn)
+    times = (await raw.document("turnTimes/c1|000003").get()).to_dict()
+    assert times == {
+        "conversationId": "c1",
+        "endedAt": T0 + dt.timedelta(seconds=2),
+        "ttfaMs": 120.0,
+        "latencyMs": 300.0,
+    }
+    await store.increment_daily("2024-05-01", counters={"live.rotation": 2})
+    counter = (await raw.document("dailyCounters/2024-05-01|live.rotation").get()).to_dict()
+    assert counter == {"date": "2024-05-01", "name": "live.rotation", "n": 2}
+    await store.add_usage("u1", "2024-05-01", 30.0)
+    await store.add_cost("u1", "2024-05-01", 0.5)
+    day = (await raw.document("userDays/2024-05-01|u1").get()).to_dict()
+    assert day == {"userId": "u1", "date": "2024-05-01", "seconds": 30.0, "costUsd": 0.5}
+    # Deleting the conversation takes its turn times; deleting the user, their days.
+    assert await store.delete_conversation("c1")
+    assert not (await raw.document("turnTimes/c1|000003").get()).exists
+    assert not (await raw.document("conversations/c1/turns/000003").get()).exists
+    await store.delete_user_data("u1")
+    assert not (await raw.document("userDays/2024-05-01|u1").get()).exists
+    assert not (await raw.document("users/u1/usage/2024-05-01").get()).exists
+
+
+async def test_documents_written_before_the_dashboard_still_read(
+    firestore_store: FirestoreStore, raw: AsyncClient
+) -> None:
+    # A user without `blocked`, a turn without `tool_calls`, a usage day without a
+    # `userDays` twin: as the previous version wrote them.
+    await raw.document("users/old").set(
+        {"id": "old", "email": "old@example.com", "settings": {}, "createdAt": T0}
+    )
+    await raw.document("users/old/usage/2024-05-01").set({"date": "2024-05-01", "seconds": 9.0})
+    await firestore_store.start_conversation("c1", "old", T0, None)
+    ended = T0 + dt.timedelta(seconds=1)
+    await raw.document("conversations/c1/turns/000000").set(
+        {"index": 0, "started_at": T0, "ended_at": ended, "turn_latency_ms": 5.0}
+    )
+    user = await firestore_store.get_user("old")
+    assert user is not None and not user.blocked
+    assert [u.id for u in await firestore_store.find_users("OLD@")] == ["old"]
+    turns = await firestore_store.get_turns("c1")
+    assert [(t.index, t.tool_calls, t.user_text, t.ended_at) for t in turns] == [(0, [], "", ended)]
+    # One user's days come from their own documents, so the old day is there.
+    days = await firestore_store.list_user_days("2024-05-01", "2024-05-01", user_id="old")
+    assert [(d.user_id, d.seconds) for d in days] == [("old", 9.0)]
+    await firestore_store.reset_usage("old", "2024-05-01")
+    assert await firestore_store.get_usage("old", "2024-05-01") == 0.0
+
+
+async def test_text_search_reads_a_bounded_number_of_conversations(
+    firestore_store: FirestoreStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_firestore_admin, "SCAN_CONVERSATIONS", 4)
+    monkeypatch.setattr(_firestore_admin, "_SCAN_PAGE", 2)
+    for n in range(6):
+        await firestore_store.start_conversation(f"c{n}", "u1", T0 + dt.timedelta(minutes=n), None)
+        said = "needle" if n in (0, 4) else "hay"
+        turn = TurnRecord(index=0, user_text=said, started_at=T0, ended_at=T0, turn_latency_ms=1)
+        assert await firestore_store.append_turn(f"c{n}", turn)
+    found = await firestore_store.search_conversations(text="needle")
+    # c5..c2 read (the bound), c0 not: the caller pages on from the last one it was given.
+    assert [c.id for c in found] == ["c4"]
+    last = found[-1]
+    more = await firestore_store.search_conversations(
+        text="needle", before=last.timestamp, before_id=last.id
+    )
+    assert [c.id for c in more] == ["c0"]
