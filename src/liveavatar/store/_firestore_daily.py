@@ -10,6 +10,7 @@ turn, read by a range on its end time (a single-field index). Mixed into `Firest
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 from collections.abc import Mapping
@@ -26,6 +27,9 @@ from liveavatar.store._firestore_codec import (
     daily_model,
 )
 from liveavatar.store.models import DailyLatency, DailyMetrics
+
+# How many days' turn times `daily_latency` reads at once.
+_DAY_QUERIES = 8
 
 
 class FirestoreDaily:
@@ -118,29 +122,31 @@ class FirestoreDaily:
         """Each day's exact p50/p95 of time to first audio and turn latency (by the UTC day
         of the turn's end), oldest first, days without turns filled with None.
 
-        Reads one small document per turn of the range: a month of a busy service is many
+        Reads one small document per turn of the range, one query per day (each bounded
+        in time on its own, `_DAY_QUERIES` at once): a month of a busy service is many
         reads, which the dashboard caches.
         """
         days = c.day_range(start_date, end_date)
         if not days:
             return []
-        first, after = c.day_bounds(days)
+        gate = asyncio.Semaphore(_DAY_QUERIES)
+        per_day = await asyncio.gather(*(self._turn_times(d, gate) for d in days))
+        return c.daily_latency(days, [row for rows in per_day for row in rows])
+
+    async def _turn_times(
+        self, day: str, gate: asyncio.Semaphore
+    ) -> list[tuple[str, float | None, float]]:
+        first, after = c.day_bounds([day])
         query = (
             self._db.collection(TURN_TIMES)
             .where(filter=FieldFilter("endedAt", ">=", first))
             .where(filter=FieldFilter("endedAt", "<", after))
-            .select(["endedAt", "ttfaMs", "latencyMs"])
+            .select(["ttfaMs", "latencyMs"])
         )
         rows: list[tuple[str, float | None, float]] = []
-        async with self._guard():
+        async with gate, self._guard():
             async for snap in query.stream():
                 doc = snap.to_dict() or {}
                 ttfa = doc.get("ttfaMs")
-                rows.append(
-                    (
-                        c.day_str(c.plain_utc(doc["endedAt"])),
-                        None if ttfa is None else float(ttfa),
-                        float(doc["latencyMs"]),
-                    )
-                )
-        return c.daily_latency(days, rows)
+                rows.append((day, None if ttfa is None else float(ttfa), float(doc["latencyMs"])))
+        return rows
