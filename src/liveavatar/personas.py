@@ -6,6 +6,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
 from liveavatar.live.models import Api, check_api
 from liveavatar.live.persona import Persona, VadSettings
@@ -17,9 +18,16 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ActivePersona:
+    """The Live persona, and what the page and the session do with it besides."""
+
     persona: Persona
     version: int | None
     avatar_media: dict[str, list[str]] = field(default_factory=dict)
+    greeting: str = ""  # said first in a new conversation; "": the avatar waits
+    push_to_talk: bool = False  # the page's starting talk mode
+    avatar_mode: Literal["drawn", "video"] = "drawn"
+    recording: bool = False  # both sides recorded; the page says so first
+    recording_retention_days: int | None = None
 
 
 def from_config(config: PersonaConfig, api: Api | None = None) -> ActivePersona:
@@ -52,7 +60,16 @@ def from_config(config: PersonaConfig, api: Api | None = None) -> ActivePersona:
     )
     if api is not None:
         check_api(persona.model, api)
-    return ActivePersona(persona, config.version, config.avatar_media.model_dump())
+    return ActivePersona(
+        persona,
+        config.version,
+        config.avatar_media.model_dump(),
+        greeting=config.greeting.strip(),
+        push_to_talk=config.push_to_talk,
+        avatar_mode=config.avatar_mode,
+        recording=config.recording,
+        recording_retention_days=config.recording_retention_days,
+    )
 
 
 class PersonaSource:

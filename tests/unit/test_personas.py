@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from liveavatar.live.models import UnsupportedSetting
-from liveavatar.personas import PersonaSource
+from liveavatar.personas import ActivePersona, PersonaSource
 from liveavatar.settings import Settings
 from liveavatar.store import PersonaConfig
 
@@ -96,3 +96,25 @@ def test_the_settings_model_must_be_served_by_the_backend() -> None:
             project_id="p",
             model="gemini-3.1-flash-live-preview",
         )
+
+
+async def test_the_page_and_session_fields_reach_the_active_persona() -> None:
+    store = OnePersona()
+    assert (await source(store).current()) == ActivePersona(
+        (await source(store).current()).persona, None
+    )  # nothing saved: no greeting, hands-free, drawn, not recorded
+    store.config = PersonaConfig(
+        name="Max",
+        model="gemini-3.8-live",
+        voice="Charon",
+        greeting="  Welcome to the museum, I am Max  ",
+        push_to_talk=True,
+        avatar_mode="video",
+        recording=True,
+        recording_retention_days=30,
+    )
+    active = await source(store).current()
+    assert active.persona.voice == "Charon"
+    assert active.greeting == "Welcome to the museum, I am Max"
+    assert (active.push_to_talk, active.avatar_mode) == (True, "video")
+    assert (active.recording, active.recording_retention_days) == (True, 30)

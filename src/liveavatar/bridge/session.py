@@ -43,6 +43,7 @@ from liveavatar.tools import ToolRegistry
 from .budget import AudioBudget
 from .flood import NOTICE as FLOOD_NOTICE
 from .flood import FloodGate, Verdict
+from .greeting import greeting_request
 from .handles import HandleDirectory
 from .handshake import Resumption, avatar_urls, receive_hello, turns_so_far, with_voice
 from .ids import log_ref, new_session_id, owner_key
@@ -248,6 +249,8 @@ class BridgeSession:
             "session ready",
             extra={"resumed": resumed is not None, "uid": admission.identity.uid},
         )
+        if resumed is None and active.greeting:
+            await link.send_text(greeting_request(active.greeting))  # the avatar speaks first
         async with asyncio.TaskGroup() as tg:
             tg.create_task(self._read_browser(), name=f"{self._ref}-browser")
             tg.create_task(self._read_live(link), name=f"{self._ref}-live")

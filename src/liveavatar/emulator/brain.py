@@ -25,11 +25,15 @@ _NAME_PATTERNS = [
     )
 ]
 _NOT_NAMES = frozenset({"a", "an", "the", "my", "our", "very", "friendly", "helpful"})
+# "Say exactly ...: "<words>"" (the backend's greeting request, and the way people ask a
+# real model for a verbatim line): the words are the last quoted span.
+_SAY_EXACTLY = re.compile(r"\bsay\s+exactly\b.*?[\"“](?P<words>.+)[\"”]", re.IGNORECASE | re.DOTALL)
 
 
 @dataclass(frozen=True)
 class Speak:
     text: str
+    verbatim: bool = False  # words the user asked for, never replaced by another answer
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,13 @@ class CallTool:
 
 
 Decision = Speak | CallTool
+
+
+def quoted_request(utterance: str) -> str | None:
+    """The words a "say exactly "..."" request asks the model to speak, if it is one."""
+    m = _SAY_EXACTLY.search(utterance)
+    words = m.group("words").strip() if m else ""
+    return words or None
 
 
 def persona_name(instruction: str) -> str:
@@ -73,6 +84,9 @@ class Brain:
         functions: list[FunctionDeclaration],
         frame: FrameInfo | None,
     ) -> Decision:
+        quoted = quoted_request(utterance)
+        if quoted is not None:
+            return Speak(quoted, verbatim=True)
         call = match_function(utterance, functions)
         if call is not None:
             return CallTool(call, None if call.blocking else "One moment, let me check.")

@@ -295,7 +295,7 @@ class LiveSession:
 
     def _decide(self, utterance: str) -> Decision | SearchAnswer:
         decision = self.deps.brain.decide(utterance, self._conv, self._functions, self._frame)
-        if self._search_on and isinstance(decision, Speak):
+        if self._search_on and isinstance(decision, Speak) and not decision.verbatim:
             # A question the search fixture knows is answered from it, grounded.
             return self.deps.search.answer(utterance) or decision
         return decision

@@ -16,6 +16,9 @@ from liveavatar.metrics import CONTENT_TYPE
 
 router = APIRouter()
 READY_CACHE_S = 5.0
+# The page's persona settings change when an admin saves the persona; browsers and CDNs
+# may keep them as long as the backend itself caches the persona.
+PAGE_CONFIG_MAX_AGE_S = 5
 
 
 @router.get("/healthz")
@@ -82,3 +85,20 @@ async def public_config(request: Request) -> dict[str, Any]:
         "auth": {"enabled": s.auth_enabled},
         "limits": p.Limits().model_dump(),
     }
+
+
+@router.get("/api/page-config")
+async def page_config(request: Request) -> JSONResponse:
+    """The active persona's settings the page acts on before the microphone opens: the
+    recording notice, the starting talk mode, the avatar. The same for everyone: no
+    secrets, nothing per user."""
+    state = request.app.state.live
+    active = await state.personas.current()
+    body = {
+        "recording": active.recording,
+        "push_to_talk": active.push_to_talk,
+        "avatar_mode": active.avatar_mode,
+        "dashboard_url": state.settings.dashboard_url,
+    }
+    headers = {"Cache-Control": f"public, max-age={PAGE_CONFIG_MAX_AGE_S}"}
+    return JSONResponse(body, headers=headers)

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from liveavatar.emulator.brain import Brain, CallTool, Speak, persona_name
+from liveavatar.bridge.greeting import greeting_request
+from liveavatar.emulator.brain import Brain, CallTool, Speak, persona_name, quoted_request
 from liveavatar.emulator.resumption import Conversation, Turn
 from liveavatar.emulator.script import DEFAULT_SCRIPT, Rule, Script
 from liveavatar.emulator.toolmatch import describe_result, fill_args, match_function
@@ -141,3 +142,28 @@ def test_required_args_get_plausible_values() -> None:
 )
 def test_describe_result(response: dict[str, Any], sentence: str) -> None:
     assert describe_result("f", response) == sentence
+
+
+@pytest.mark.parametrize(
+    ("utterance", "words"),
+    [
+        (
+            greeting_request("Welcome! What time is it where you are?"),
+            "Welcome! What time is it where you are?",
+        ),
+        (greeting_request('He said "hi" {name}'), 'He said "hi" {name}'),
+        ("Please say exactly “Good evening.”", "Good evening."),
+        ('SAY EXACTLY this: "ok"', "ok"),
+    ],
+)
+def test_a_say_exactly_request_is_spoken_word_for_word(utterance: str, words: str) -> None:
+    clock = FunctionDeclaration(name="get_current_time", description="The current time")
+    decision = say(utterance, functions=[clock])  # not taken for a tool call or a rule
+    assert decision == Speak(words, verbatim=True)
+    assert quoted_request(utterance) == words
+
+
+@pytest.mark.parametrize("utterance", ["say exactly nothing", "say hello", 'say exactly ""'])
+def test_other_utterances_are_not_quoted_requests(utterance: str) -> None:
+    assert quoted_request(utterance) is None
+    assert not say(utterance).verbatim
