@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 
-from liveavatar.store import Message
+from liveavatar.store import Message, ToolCallRecord, TurnRecord
 from liveavatar.store._firestore_codec import (
     daily_model,
     message_doc,
     message_model,
     summary_fields,
+    turn_model,
+    turn_times_doc,
+    turn_times_id,
+    user_day_id,
+    user_model,
 )
 
 T0 = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC)
@@ -49,3 +54,44 @@ def test_missing_counters_read_as_zero() -> None:
 def test_messages_round_trip() -> None:
     m = Message(role="model", text="hi", at=T0, turn_index=7, interrupted=True)
     assert message_model(message_doc(m)) == m
+
+
+def test_a_stored_turn_reads_back_whole_with_its_texts() -> None:
+    call = ToolCallRecord(name="get_time", args="{}", result="noon", duration_ms=3.0)
+    plus2 = dt.timezone(dt.timedelta(hours=2))
+    turn = TurnRecord(
+        index=4,
+        user_text="what time is it",
+        model_text="noon",
+        started_at=T0.astimezone(plus2),
+        ended_at=T0 + dt.timedelta(seconds=2),
+        time_to_first_audio_ms=80.0,
+        turn_latency_ms=300.0,
+        cost_usd=0.25,
+        tool_calls=[call],
+    )
+    # What append_turn stores under turns/{index}: the record without its texts.
+    doc = turn.model_dump(exclude={"user_text", "model_text"})
+    back = turn_model(doc, "what time is it", "noon")
+    assert back == turn and back.started_at.tzinfo == dt.UTC
+    # A turn stored before tool calls were recorded has none.
+    del doc["tool_calls"]
+    assert turn_model(doc, "", "").tool_calls == []
+
+
+def test_turn_times_and_user_days_ids() -> None:
+    turn = TurnRecord(index=7, started_at=T0, ended_at=T0, turn_latency_ms=5.0)
+    assert turn_times_id("c|1", 7) == "c|1|000007"
+    assert turn_times_doc("c1", turn) == {
+        "conversationId": "c1",
+        "endedAt": T0,
+        "ttfaMs": None,
+        "latencyMs": 5.0,
+    }
+    assert user_day_id("u1", "2024-05-01") == "2024-05-01|u1"
+
+
+def test_a_user_written_before_blocking_is_not_blocked() -> None:
+    doc = {"id": "u1", "email": "a@example.com", "createdAt": T0}
+    assert not user_model(doc).blocked
+    assert user_model({**doc, "blocked": True}).blocked
