@@ -157,6 +157,11 @@ def _history(ctx: DashboardContext, current: PersonaConfig | None) -> None:
     )
     by_version = {v.version: v for v in versions}
     numbers = list(by_version)
+    if st.session_state.get("persona_history_top") != numbers[0]:
+        # A new version: compare it with the one before, as a fresh page would.
+        for key in ("diff_from", "diff_to", "rollback_version"):
+            st.session_state.pop(key, None)
+        st.session_state["persona_history_top"] = numbers[0]
     a, b = st.columns(2)
     old = a.selectbox("Compare version", numbers, index=min(1, len(numbers) - 1), key="diff_from")
     new = b.selectbox("with version", numbers, index=0, key="diff_to")
