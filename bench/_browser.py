@@ -166,7 +166,11 @@ class Stack:
 
 
 def stack_env(
-    workdir: Path, emulator_port: int, backend_port: int, frontend_port: int
+    workdir: Path,
+    emulator_port: int,
+    backend_port: int,
+    frontend_port: int,
+    dashboard_port: int = 0,
 ) -> dict[str, str]:
     """Environment of `liveavatar up` on the given ports with its state under `workdir`."""
     return {
@@ -174,6 +178,7 @@ def stack_env(
         "EMULATOR_PORT": str(emulator_port),
         "PORT": str(backend_port),
         "FRONTEND_PORT": str(frontend_port),
+        "DASHBOARD_PORT": str(dashboard_port or free_ports(1)[0]),
         "EMULATOR_CERT_DIR": str(workdir / "emulator"),
         "DATA_DIR": str(workdir / "data"),
         "NO_GCE_CHECK": "true",

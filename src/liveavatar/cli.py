@@ -98,6 +98,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run_up(settings)
     if args.command == "purge":
         return asyncio.run(_purge(settings, args.days))
+    if args.command == "dashboard":
+        from liveavatar.dashboard.serve import run_dashboard
+
+        return run_dashboard(settings)
     print(f"liveavatar {args.command}: not built yet", file=sys.stderr)  # noqa: T201
     return NOT_BUILT
 
@@ -152,14 +156,18 @@ def _pick(value: T | None, default: T) -> T:
 
 
 def _run_up(settings: Settings) -> int:
-    """Everything on one machine: the emulator as a child process, the backend here."""
+    """Everything on one machine: the emulator and the dashboard as child processes, the
+    backend here."""
     import socket
     import subprocess
+    import threading
     import time
 
+    from liveavatar.dashboard.serve import dashboard_address, wait_healthy
     from liveavatar.server.runner import serve
 
     emulator = subprocess.Popen([sys.executable, "-m", "liveavatar", "emulator"])
+    dashboard = subprocess.Popen([sys.executable, "-m", "liveavatar", "dashboard"])
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -181,6 +189,15 @@ def _run_up(settings: Settings) -> int:
         frontend = (
             settings.frontend_dir if (settings.frontend_dir / "index.html").exists() else None
         )
+        host, port, _ = dashboard_address(settings)
+
+        def announce_dashboard() -> None:
+            # Off the start path: the backend need not wait for Streamlit to come up.
+            healthy = wait_healthy(host, port, dashboard, timeout_s=60)
+            line = f"http://localhost:{port}/" if healthy else "(did not start: see the log)"
+            print(f"Dashboard      {line}", file=sys.stderr)  # noqa: T201
+
+        threading.Thread(target=announce_dashboard, name="dashboard-ready", daemon=True).start()
         print(  # noqa: T201
             f"Frontend       http://localhost:{settings.frontend_port}/\n"
             if frontend
@@ -193,12 +210,14 @@ def _run_up(settings: Settings) -> int:
         serve(settings, frontend=frontend)
         return 0
     finally:
-        emulator.terminate()
-        try:
-            emulator.wait(10)
-        except subprocess.TimeoutExpired:
-            emulator.kill()
-            emulator.wait()
+        for child in (dashboard, emulator):
+            child.terminate()
+        for child in (dashboard, emulator):
+            try:
+                child.wait(10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
 
 
 async def _purge(settings: Settings, days: int | None) -> int:

@@ -4,24 +4,81 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 from google.genai import types
 
+from liveavatar.dashboard.serve import wait_healthy
 from tests.support.live import MODEL, reading, turn_completes
+from tests.support.procs import free_port
 
 
-def test_unbuilt_commands_say_so() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "liveavatar", "dashboard"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 3
-    assert "not built yet" in done.stderr
+def _listening_address(port: int) -> str | None:
+    """The local IPv4 address a socket listens on for `port` (Linux's /proc/net/tcp)."""
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        local, state = line.split()[1], line.split()[3]
+        address, _, hex_port = local.partition(":")
+        if state == "0A" and int(hex_port, 16) == port:
+            return ".".join(str(b) for b in reversed(bytes.fromhex(address)))
+    return None
+
+
+def _dashboard(tmp_path: Path, **env: str) -> tuple[subprocess.Popen[bytes], int, Path]:
+    port = free_port()
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("ADMIN_TOKEN", "IAP_AUDIENCE", "K_SERVICE", "ENVIRONMENT")
+    }
+    clean |= {
+        "DATA_DIR": str(tmp_path / "data"),
+        "MEDIA_DIR": str(tmp_path / "media"),
+        "DASHBOARD_HOST": "0.0.0.0",
+        "DASHBOARD_PORT": str(port),
+        **env,
+    }
+    log = tmp_path / "dashboard.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "liveavatar", "dashboard"],
+            env=clean,
+            cwd=tmp_path,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    return proc, port, log
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def test_dashboard_without_a_token_serves_on_localhost_only(tmp_path: Path) -> None:
+    proc, port, log = _dashboard(tmp_path)
+    try:
+        assert wait_healthy("127.0.0.1", port, proc, timeout_s=60), log.read_text()
+        assert _listening_address(port) == "127.0.0.1"
+        assert "binds 127.0.0.1 only" in log.read_text()
+    finally:
+        _stop(proc)
+
+
+def test_dashboard_with_a_token_binds_where_it_is_told(tmp_path: Path) -> None:
+    proc, port, log = _dashboard(tmp_path, ADMIN_TOKEN="a-long-enough-admin-token-123")
+    try:
+        assert wait_healthy("127.0.0.1", port, proc, timeout_s=60), log.read_text()
+        assert _listening_address(port) == "0.0.0.0"
+        assert f"serving http://localhost:{port}/" in log.read_text()
+    finally:
+        _stop(proc)
 
 
 def test_invalid_production_settings_refuse_to_start(tmp_path: Path) -> None:
