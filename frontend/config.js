@@ -20,7 +20,8 @@ const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
  * @typedef {object} AppConfig
  * @property {string} BACKEND_URL ws:// or wss:// URL of the backend's /ws endpoint
  * @property {string} BACKEND_HTTP_URL http(s):// origin of the backend (for /api/videos)
- * @property {string} DASHBOARD_URL
+ * @property {string} DASHBOARD_URL the page's own guess (the backend's page config names it better)
+ * @property {string|null} DASHBOARD_OVERRIDE ?dashboard=, which wins over the backend's
  * @property {'development'|'production'} ENVIRONMENT
  * @property {{apiKey: string, authDomain: string, projectId: string}|null} FIREBASE
  * @property {boolean} AUTH_REQUIRED sign in with Google before starting
@@ -75,7 +76,8 @@ export function resolveConfig(loc, deploy = null) {
   const qBackend = q.get('backend');
   if (qBackend && /^wss?:\/\//.test(qBackend)) backend = qBackend;
   const qDashboard = q.get('dashboard');
-  if (qDashboard && /^https?:\/\//.test(qDashboard)) dashboard = qDashboard;
+  const dashboardOverride = qDashboard && /^https?:\/\//.test(qDashboard) ? qDashboard : null;
+  if (dashboardOverride) dashboard = dashboardOverride;
   const mode = q.get('mode');
   const avatar = q.get('avatar');
   const prebuffer = Number(q.get('prebuffer_ms'));
@@ -83,6 +85,7 @@ export function resolveConfig(loc, deploy = null) {
     BACKEND_URL: backend,
     BACKEND_HTTP_URL: httpBaseOf(backend),
     DASHBOARD_URL: dashboard,
+    DASHBOARD_OVERRIDE: dashboardOverride,
     ENVIRONMENT: dev ? 'development' : 'production',
     FIREBASE: firebase,
     AUTH_REQUIRED: authRequired,

@@ -8,6 +8,7 @@ import { Avatar } from './avatar.js';
 import { Conversation } from './conversation.js';
 import { describeError } from './errors.js';
 import { installHooks } from './hooks.js';
+import { avatarChoice, dashboardHref, fetchPageConfig, recordingNotice, startMode } from './page-config.js';
 import { FrameSharer } from './share.js';
 import { Ui } from './ui.js';
 
@@ -31,10 +32,20 @@ function savedMode() {
 
 async function main() {
   const hooks = installHooks(window);
-  const config = await loadConfig();
+  const loaded = await loadConfig();
   const ui = new Ui(document);
   const avatar = new Avatar(ui.el.avatar);
   avatar.start();
+  // The persona's page settings, before anything can start: the recording notice shows
+  // next to Start from the beginning.
+  let page = await fetchPageConfig(loaded.BACKEND_HTTP_URL);
+  const showNotice = () => {
+    const notice = recordingNotice(page);
+    ui.setRecordingNotice(notice);
+    hooks.record('recording-notice', { shown: !ui.el.recordingNotice.hidden, recording: page?.recording ?? null });
+  };
+  showNotice();
+  const config = Object.freeze({ ...loaded, AVATAR: avatarChoice(loaded.AVATAR, page) });
 
   let auth = null;
   if (config.FIREBASE && config.AUTH_REQUIRED) {
@@ -55,7 +66,13 @@ async function main() {
     avatar,
     hooks,
     getToken: auth ? () => auth.getToken() : async () => null,
-    mode: config.MODE ?? savedMode(),
+    mode: startMode(config.MODE, page, savedMode()),
+    // The persona may have changed since the page loaded: ask again (a few seconds'
+    // cache), and the microphone opens only once the notice says what is true now.
+    beforeMic: async () => {
+      page = (await fetchPageConfig(config.BACKEND_HTTP_URL)) ?? page;
+      showNotice();
+    },
   });
   ui.setMode(conversation.mode);
   ui.setRunning(false);
@@ -63,8 +80,9 @@ async function main() {
   ui.setConnection('offline');
   ui.setScreenShareSupported(FrameSharer.supported('screen'));
   ui.setState('idle');
-  if (config.ENVIRONMENT === 'development' && ui.el.dashboard && config.DASHBOARD_URL) {
-    ui.el.dashboard.href = config.DASHBOARD_URL;
+  const dashboard = dashboardHref(config, page);
+  if (config.ENVIRONMENT === 'development' && ui.el.dashboard && dashboard) {
+    ui.el.dashboard.href = dashboard;
     ui.el.dashboard.hidden = false;
   }
 

@@ -44,14 +44,17 @@ export class Conversation extends EventTarget {
    * @param {object} deps.hooks window.__liveavatar
    * @param {() => Promise<string|null>} [deps.getToken]
    * @param {'ptt'|'handsfree'} [deps.mode]
+   * @param {() => Promise<void>} [deps.beforeMic] runs before the microphone opens (the
+   *   recording notice); the microphone waits for it
    */
-  constructor({ config, ui, avatar, hooks, getToken = async () => null, mode = 'handsfree' }) {
+  constructor({ config, ui, avatar, hooks, getToken = async () => null, mode = 'handsfree', beforeMic = async () => {} }) {
     super();
     this.config = config;
     this.ui = ui;
     this.avatar = avatar;
     this.hooks = hooks;
     this.getToken = getToken;
+    this.beforeMic = beforeMic;
     /** @type {'ptt'|'handsfree'} */
     this.mode = mode;
     this.state = 'idle';
@@ -123,6 +126,8 @@ export class Conversation extends EventTarget {
     if (!current()) return;
     this.hooks.record('audio-route', { route: player.route, sampleRate: ctx.sampleRate });
     if (!(await resumed) && current()) this._waitForGesture();
+    await this.beforeMic();
+    if (!current()) return;
     try {
       await mic.start();
       if (!current()) return;

@@ -49,6 +49,7 @@ export class Ui {
       signIn: doc.querySelector('.sign-in'),
       user: doc.querySelector('.user'),
       dashboard: doc.querySelector('.dashboard-link'),
+      recordingNotice: $('recording-notice'),
       avatar: doc.querySelector('[data-avatar]'),
     };
     this.transcript = new TranscriptModel();
@@ -124,6 +125,19 @@ export class Ui {
   setTalking(held) {
     this.el.talk?.classList.toggle('held', held);
     this.el.talk?.setAttribute('aria-pressed', String(held));
+  }
+
+  /**
+   * Show (or hide) the recording notice next to Start; Start then names it as its description.
+   * @param {{show: boolean, text: string}} notice
+   */
+  setRecordingNotice({ show, text }) {
+    const n = this.el.recordingNotice;
+    if (!n) return;
+    n.hidden = !show;
+    if (show) n.querySelector('.label').textContent = text;
+    if (show) this.el.start.setAttribute('aria-describedby', n.id);
+    else this.el.start.removeAttribute('aria-describedby');
   }
 
   /** @param {'camera'|'screen'|null} source what is being shared now */

@@ -1,0 +1,102 @@
+/**
+ * The active persona's page settings, from the backend's GET /api/page-config: whether
+ * conversations are recorded (the page says so before the microphone opens), the starting
+ * talk mode, the avatar mode, and the dashboard's address. Pure helpers plus one fetch.
+ */
+
+const FETCH_TIMEOUT_MS = 3000;
+
+/**
+ * @typedef {object} PageConfig
+ * @property {boolean} recording
+ * @property {boolean} pushToTalk
+ * @property {'drawn'|'video'} avatarMode
+ * @property {string} dashboardUrl '' when the backend names none
+ */
+
+/**
+ * Check the endpoint's body; null if it is not what the backend sends.
+ * @param {unknown} body
+ * @returns {Readonly<PageConfig>|null}
+ */
+export function parsePageConfig(body) {
+  if (!body || typeof body !== 'object') return null;
+  const b = /** @type {Record<string, unknown>} */ (body);
+  if (typeof b.recording !== 'boolean' || typeof b.push_to_talk !== 'boolean') return null;
+  if (b.avatar_mode !== 'drawn' && b.avatar_mode !== 'video') return null;
+  const url = typeof b.dashboard_url === 'string' && /^https?:\/\//.test(b.dashboard_url) ? b.dashboard_url : '';
+  return Object.freeze({
+    recording: b.recording,
+    pushToTalk: b.push_to_talk,
+    avatarMode: b.avatar_mode,
+    dashboardUrl: url,
+  });
+}
+
+/**
+ * Fetch the page settings from the backend at `httpBase`; null if it cannot be had in time.
+ * @param {string} httpBase the backend's http(s) origin
+ * @param {{fetchImpl?: typeof fetch, timeoutMs?: number}} [options]
+ * @returns {Promise<Readonly<PageConfig>|null>}
+ */
+export async function fetchPageConfig(httpBase, { fetchImpl = globalThis.fetch, timeoutMs = FETCH_TIMEOUT_MS } = {}) {
+  if (!httpBase) return null;
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), timeoutMs);
+  try {
+    const res = await fetchImpl(`${httpBase}/api/page-config`, { signal: abort.signal });
+    return res.ok ? parsePageConfig(await res.json()) : null;
+  } catch {
+    return null;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * The recording notice to show before the microphone opens. Not knowing (the backend did
+ * not answer) shows a cautious one: a recorded conversation must never start unannounced.
+ * @param {Readonly<PageConfig>|null} page
+ * @returns {{show: boolean, text: string}}
+ */
+export function recordingNotice(page) {
+  if (page === null) return { show: true, text: 'This conversation may be recorded.' };
+  return page.recording
+    ? { show: true, text: 'This conversation is recorded.' }
+    : { show: false, text: '' };
+}
+
+/**
+ * The talk mode to start in: the page's ?mode= first, then the persona's push-to-talk, then
+ * the user's own last choice. The user can switch either way afterwards.
+ * @param {'ptt'|'handsfree'|null} queryMode
+ * @param {Readonly<PageConfig>|null} page
+ * @param {'ptt'|'handsfree'} saved
+ * @returns {'ptt'|'handsfree'}
+ */
+export function startMode(queryMode, page, saved) {
+  if (queryMode) return queryMode;
+  return page?.pushToTalk ? 'ptt' : saved;
+}
+
+/**
+ * The avatar to show: the page's ?avatar= first, else the persona's mode.
+ * @param {'auto'|'drawn'|'video'} queryAvatar 'auto' when the query names none
+ * @param {Readonly<PageConfig>|null} page
+ * @returns {'auto'|'drawn'|'video'}
+ */
+export function avatarChoice(queryAvatar, page) {
+  if (queryAvatar !== 'auto') return queryAvatar;
+  return page?.avatarMode ?? 'auto';
+}
+
+/**
+ * Where the Dashboard link leads: ?dashboard= first, then the backend's DASHBOARD_URL,
+ * then the page's own guess.
+ * @param {{DASHBOARD_OVERRIDE: string|null, DASHBOARD_URL: string}} config
+ * @param {Readonly<PageConfig>|null} page
+ * @returns {string}
+ */
+export function dashboardHref(config, page) {
+  return config.DASHBOARD_OVERRIDE || page?.dashboardUrl || config.DASHBOARD_URL;
+}
