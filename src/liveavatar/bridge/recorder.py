@@ -63,6 +63,13 @@ class SessionRecorder:
         self._finished = False
 
     @property
+    def part(self) -> str:
+        """This session's part of the conversation: its start in microseconds since the
+        epoch (its end's key in the store, and its recording's name)."""
+        epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+        return str((self._started_at - epoch) // dt.timedelta(microseconds=1))
+
+    @property
     def turns_recorded(self) -> int:
         """How many turns this session handed to the recorder."""
         return self._index
@@ -177,8 +184,7 @@ class SessionRecorder:
         duration = (ended - self._started_at).total_seconds()
         # This session's start names its part of the conversation: a resumed conversation's
         # later sessions each add their own end, duration and errors.
-        epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-        part = str((self._started_at - epoch) // dt.timedelta(microseconds=1))
+        part = self.part
         try:
             async with asyncio.timeout(DRAIN_TIMEOUT_S):
                 # The store adds the ended session, duration and errors to the day itself,

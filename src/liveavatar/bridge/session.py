@@ -34,6 +34,7 @@ from liveavatar.live.pricing import PriceTable
 from liveavatar.live.tools import ToolResponse
 from liveavatar.log import session_id_var
 from liveavatar.media import MediaStore
+from liveavatar.media.recordings import recording_name
 from liveavatar.metrics import Metrics
 from liveavatar.personas import ActivePersona
 from liveavatar.store import Store
@@ -51,6 +52,7 @@ from .inbound import BrowserGone, parse_message, read_video_frame, receive_raw
 from .live_events import LiveEvents
 from .outbox import Outbox
 from .recorder import SessionRecorder
+from .recording import SessionRecording
 from .running import RunningSession, RunningSessions
 from .tool_calls import ToolCalls
 from .turns import FinishedTurn, TurnTracker
@@ -113,6 +115,7 @@ class BridgeSession:
         self._hello_ticket = hello_ticket
         self._admission: Admission | None = None
         self._recorder: SessionRecorder | None = None
+        self._recording: SessionRecording | None = None
         self.id = new_session_id()
         self._ref = log_ref(self.id)
         self._outbox = Outbox(on_error=self._count_error)
@@ -236,6 +239,16 @@ class BridgeSession:
             name=self._ref,
         )
         await recorder.start()
+        if active.recording:
+            self._recording = SessionRecording(
+                deps.media,
+                recording_name(self.id, recorder.part),
+                started=self._loop.time(),
+                mic_rate=p.INPUT_SAMPLE_RATE,
+                model_rate=p.OUTPUT_SAMPLE_RATE,
+                label=self._ref,
+            )
+            self._recording.start()
         self._outbox.put_control(
             p.Ready(
                 session_id=self.id,
@@ -326,13 +339,18 @@ class BridgeSession:
                     )
                 )
             return
+        if self._recording is not None:
+            self._recording.mic(pcm, now)
         await link.send_audio(pcm)
 
     # ---- Live -> browser -------------------------------------------------------------
 
     async def _read_live(self, link: LiveLink) -> None:
         async for event in link.events():
-            self._events.handle(event, self._loop.time())
+            now = self._loop.time()
+            if self._recording is not None:
+                self._recording.live_event(event, now)
+            self._events.handle(event, now)
 
     def _on_handle(self, handle: str, now: float) -> None:
         self.deps.handles.put(self.id, handle, now)
@@ -403,6 +421,8 @@ class BridgeSession:
         if self._link is not None:
             await _step("live", self._link.close())
         await _step("socket", self._close_socket(close_code))
+        if self._recording is not None:
+            await _step("recording", self._recording.finish(self._loop.time()))
         if self._recorder is not None:
             await _step("conversation record", self._recorder.finish())
         if self._admission is not None:

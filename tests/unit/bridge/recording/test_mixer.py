@@ -34,7 +34,7 @@ def test_model_audio_goes_on_a_playback_cursor_and_gaps_are_silence() -> None:
     assert span(right, 1000) == (RATE, 2 * RATE)
     assert span(right, 2000) == (2 * RATE, 2 * RATE + RATE // 2)
     assert span(right, 3000) == (4 * RATE, 4 * RATE + RATE // 4)
-    assert not right[: RATE].any() and not right[2 * RATE + RATE // 2 : 4 * RATE].any()
+    assert not right[:RATE].any() and not right[2 * RATE + RATE // 2 : 4 * RATE].any()
     assert not out[:, 0].any()
 
 

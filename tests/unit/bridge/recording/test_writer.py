@@ -56,9 +56,26 @@ async def test_a_session_is_recorded_and_closed(media: LocalMediaStore) -> None:
     assert rec.stats.dropped_events == 0 and rec.stats.appends >= 1
 
 
+class WatchedMedia(LocalMediaStore):
+    """Says when the appended bytes reach `enough`."""
+
+    def __init__(self, root: Path, enough: int) -> None:
+        super().__init__(root, secret=SECRET, base_url="http://x")
+        self.enough = enough
+        self.size = 0
+        self.grown = asyncio.Event()
+
+    async def append(self, name: str, data: bytes, content_type: str = "") -> None:
+        await super().append(name, data, content_type)
+        self.size += len(data)
+        if self.size >= self.enough:
+            self.grown.set()
+
+
 async def test_the_file_grows_while_the_session_goes_on(
-    media: LocalMediaStore, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    media = WatchedMedia(tmp_path, enough=20_000)
     monkeypatch.setattr(writer_module, "TICK_S", 0.01)
     monkeypatch.setattr(writer_module, "FLUSH_S", 0.0)
     loop = asyncio.get_running_loop()
@@ -67,11 +84,8 @@ async def test_the_file_grows_while_the_session_goes_on(
     rec.start()
     for i, frame in enumerate(frames(tone(4.0, 16_000), 16_000)):
         rec.mic(frame, t0 + 0.02 * (i + 1))
-    async with asyncio.timeout(10):  # a bound, not a pause: polled until stored
-        while len(await media.list("recordings/")) == 0 or (
-            await media.list("recordings/")
-        )[0].size < 20_000:
-            await asyncio.sleep(0.01)
+    async with asyncio.timeout(10):
+        await media.grown.wait()
     # Not closed yet, as after a crash: what is stored decodes.
     audio, rate = decode(await media.get(NAME, max_bytes=10_000_000))
     assert len(audio) / rate > 2.5
