@@ -225,12 +225,14 @@ async def _purge(settings: Settings, days: int | None) -> int:
     import datetime as dt
     import logging
 
+    from liveavatar.media import make_media_store
     from liveavatar.store import make_store, purge_expired
 
     store = make_store(settings)
     try:
         keep = days if days is not None else settings.retention_days
-        deleted = await purge_expired(store, keep, dt.datetime.now(dt.UTC))
+        media = await asyncio.to_thread(make_media_store, settings)  # recordings go too
+        deleted = await purge_expired(store, keep, dt.datetime.now(dt.UTC), media=media)
     finally:
         await store.close()
     logging.getLogger("liveavatar.purge").info(
