@@ -28,6 +28,14 @@ a sign of a skewed run), `chunks_sent`/`chunks_received` per phase, `errors` and
 `error_details`, and per-phase detail (`send_lag_ms`: how late the pacing timers fired;
 `server_errors`, `server_closes`).
 
+`--recording` runs the whole measurement twice, side by side, with fresh children each time:
+recording off, then on for every session (a persona with `recording` saved in the
+backend's store, recordings written to its media folder). It reports both runs
+(`recording.off`, `recording.on`), `recording.p95_added_rise_ms` (on minus off: the latency
+recording adds, target <= 2 ms), `recording.cpu_percent_per_recorded_session` (the
+backend's CPU on minus off, divided by the sessions, in % of one core) and what was
+recorded (`recording.files`, `recording.bytes`).
+
 The result is one JSON object on stdout; children's logs are drained and summarized, never
 echoed. `--find-max` searches (doubling, then bisection to 5 %; fresh children per probe,
 a probe disturbed by other processes is repeated once) for the most sessions whose p95
@@ -49,7 +57,7 @@ import tempfile
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -406,6 +414,7 @@ class RunConfig:
     drain_timeout_s: float
     layout: CpuLayout
     live_client: str = "raw"
+    recording: bool = False
 
 
 async def run_once(cfg: RunConfig) -> dict[str, Any]:
@@ -432,6 +441,8 @@ async def run_once(cfg: RunConfig) -> dict[str, Any]:
             emu_port = urlsplit(str(listening["url"])).port
             assert emu_port is not None
             port = _free_port()
+            if cfg.recording:
+                await _save_recording_persona(Path(tmp) / "data")
             backend = await Child.spawn(
                 "backend",
                 [sys.executable, "-m", "liveavatar", "serve"],
@@ -441,6 +452,7 @@ async def run_once(cfg: RunConfig) -> dict[str, Any]:
                     VERTEX_AI_ENDPOINT=f"https://{HOST}:{emu_port}",
                     LIVE_CA_FILE=str(Path(tmp) / "cert.pem"),
                     DATA_DIR=str(Path(tmp) / "data"),
+                    MEDIA_DIR=str(Path(tmp) / "media"),
                     HOST=HOST,
                     PORT=str(port),
                     MAX_SESSIONS=str(max(1000, 4 * cfg.sessions)),
@@ -459,6 +471,9 @@ async def run_once(cfg: RunConfig) -> dict[str, Any]:
                 os.sched_setaffinity(0, cfg.layout.loadgen)
             _log(f"emulator on {emu_port}, backend on {port}")
             await _measure(cfg, Path(tmp), emu_port, port, emulator, backend, out, errors)
+            recorded = list((Path(tmp) / "media").glob("recordings/*/*.ogg"))
+            out["recorded_files"] = len(recorded)
+            out["recorded_bytes"] = sum(f.stat().st_size for f in recorded)
         except Exception as exc:  # the run reports any failure in its JSON, never a traceback
             errors[f"run failed: {type(exc).__name__}: {exc}"[:300]] += 1
         finally:
@@ -622,6 +637,51 @@ def _warnings(out: dict[str, Any], direct: PhaseResult, proxied: PhaseResult) ->
     return notes
 
 
+async def _save_recording_persona(data_dir: Path) -> None:
+    """The backend's store gets a persona with recording on (the settings' model and voice)."""
+    from liveavatar.settings import Settings
+    from liveavatar.store import PersonaConfig, make_store
+
+    settings = Settings(_env_file=None, data_dir=data_dir)  # type: ignore[call-arg]
+    store = make_store(settings)
+    try:
+        persona = PersonaConfig(
+            name="Bench", model=settings.model, voice=settings.voice, recording=True
+        )
+        await store.put_persona(persona, expected_version=None)
+    finally:
+        await store.close()
+
+
+async def recording_side_by_side(base: RunConfig) -> dict[str, Any]:
+    """The same run with recording off, then on for every session; the difference."""
+    off = await run_once(replace(base, recording=False))
+    on = await run_once(replace(base, recording=True))
+    rise = None
+    a, b = off.get("added_ms", {}).get("p95"), on.get("added_ms", {}).get("p95")
+    if a is not None and b is not None:
+        rise = round(b - a, 2)
+    cpu = None
+    c_off, c_on = off.get("backend_cpu_percent"), on.get("backend_cpu_percent")
+    if c_off is not None and c_on is not None:
+        cpu = round((c_on - c_off) / base.sessions, 3)
+    return {
+        "sessions": base.sessions,
+        "seconds": base.seconds,
+        "recording": {
+            "p95_added_rise_ms": rise,
+            "p95_added_ms": {"off": a, "on": b},
+            "cpu_percent_per_recorded_session": cpu,
+            "backend_cpu_percent": {"off": c_off, "on": c_on},
+            "files": on.get("recorded_files"),
+            "bytes": on.get("recorded_bytes"),
+            "errors": {"off": off.get("errors"), "on": on.get("errors")},
+            "off": off,
+            "on": on,
+        },
+    }
+
+
 # ---- search --------------------------------------------------------------------------------
 
 
@@ -709,6 +769,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--live-client", choices=["raw", "sdk"], default="raw", help="backend's Live client"
     )
+    parser.add_argument(
+        "--recording", action="store_true", help="recording off vs on, side by side"
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="progress on stderr")
     args = parser.parse_args(argv)
     _VERBOSE = args.verbose
@@ -724,7 +787,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.live_client,
     )
     try:
-        if args.find_max:
+        if args.recording:
+            result = asyncio.run(recording_side_by_side(cfg))
+        elif args.find_max:
             result = asyncio.run(find_max(args.sessions, args.max_sessions, args.threshold_ms, cfg))
         else:
             result = asyncio.run(run_once(cfg))
