@@ -146,6 +146,7 @@ async def test_purge_command_applies_retention(tmp_path: Path) -> None:
     import datetime as dt
     import os
 
+    from liveavatar.media.recordings import recording_name
     from liveavatar.store import DB_FILENAME, SQLiteStore
 
     now = dt.datetime.now(dt.UTC)
@@ -153,7 +154,20 @@ async def test_purge_command_applies_retention(tmp_path: Path) -> None:
     await store.start_conversation("old", "u1", now - dt.timedelta(days=40), None)
     await store.start_conversation("new", "u1", now - dt.timedelta(days=2), None)
     await store.close()
-    env = {**os.environ, "DATA_DIR": str(tmp_path), "RETENTION_DAYS": "30"}
+    # Each conversation has a recording: the expired one's goes with it, the other stays.
+    media = tmp_path / "media"
+    for cid, started in (("old", now - dt.timedelta(days=40)), ("new", now)):
+        part = str(int(started.timestamp() * 1_000_000))
+        path = media / recording_name(cid, part)
+        path.parent.mkdir(parents=True)
+        path.write_bytes(b"OggS")
+        os.utime(path, (started.timestamp(), started.timestamp()))  # last written then
+    env = {
+        **os.environ,
+        "DATA_DIR": str(tmp_path),
+        "MEDIA_DIR": str(media),
+        "RETENTION_DAYS": "30",
+    }
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "liveavatar", "purge", env=env, stdout=asyncio.subprocess.PIPE
     )
@@ -166,3 +180,4 @@ async def test_purge_command_applies_retention(tmp_path: Path) -> None:
         assert await store.get_conversation("new") is not None
     finally:
         await store.close()
+    assert [p.parent.name for p in media.rglob("*.ogg")] == ["new"]
