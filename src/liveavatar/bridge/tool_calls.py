@@ -117,10 +117,12 @@ class ToolCalls:
 
     def cancel(self, ids: list[str] | None = None) -> None:
         """Cancel the given calls (all when None), telling the browser."""
-        now = asyncio.get_running_loop().time()
         for call_id in list(self._running) if ids is None else ids:
             call = self._running.pop(call_id, None)
             if call is not None and not call.task.done():
+                # Only here: a running call implies a running loop, and an interruption with
+                # nothing to cancel must not need one.
+                now = asyncio.get_running_loop().time()
                 call.task.cancel()
                 self._outbox.put_control(
                     p.ToolActivity(call_id=call_id, name=call.name, status="cancelled")
