@@ -87,10 +87,14 @@ def require_admin(ctx: DashboardContext) -> AdminIdentity | None:
     if mode == "iap":
         verifier = _iap_verifier(settings.iap_audience or "", settings.iap_certs_url)
         try:
-            return verifier(_request_headers())
+            admin = verifier(_request_headers())
         except Forbidden as exc:
+            st.session_state.pop(SESSION_KEY, None)
             st.error(f"Refused: {exc}")
             st.stop()
+        # Checked again on every run; kept where the pages read who saved what.
+        st.session_state[SESSION_KEY] = admin
+        return admin
     if mode == "open":
         if not is_loopback_request(_request_headers()):
             st.error("Refused: without ADMIN_TOKEN the dashboard only answers on localhost.")

@@ -134,6 +134,8 @@ def test_production_accepts_a_valid_iap_assertion(
     assert not at.exception
     assert titles(at) == ["Overview"]
     assert "Signed in as ops@example.com" in [c.value for c in at.sidebar.caption]
+    # Where the Persona and Media pages read who saved a version.
+    assert at.session_state["admin"].email == "ops@example.com"
     for url_path, title in PAGES.items():
         open_page(at, url_path)
         assert titles(at) == [title]
