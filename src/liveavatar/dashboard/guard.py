@@ -104,6 +104,15 @@ def require_admin(ctx: DashboardContext) -> AdminIdentity | None:
     return _token_sign_in(settings)
 
 
+def signed_in_as() -> str:
+    """Who saves a change, for the `updated_by` stamp: the admin's email, else how they
+    signed in ("admin-token"), else "dashboard" (open on localhost)."""
+    who = st.session_state.get(SESSION_KEY)
+    if isinstance(who, AdminIdentity):
+        return who.email or who.via
+    return "dashboard"
+
+
 def _token_sign_in(settings: Settings) -> AdminIdentity:
     known = st.session_state.get(SESSION_KEY)
     if isinstance(known, AdminIdentity):
@@ -132,4 +141,5 @@ __all__ = [
     "guard_mode",
     "is_loopback_request",
     "require_admin",
+    "signed_in_as",
 ]

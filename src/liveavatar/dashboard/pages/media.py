@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-from liveavatar.auth.iap import AdminIdentity
 from liveavatar.dashboard.clips import (
     ACCEPTED_EXTENSIONS,
     MAX_CLIP_BYTES,
@@ -18,6 +17,7 @@ from liveavatar.dashboard.clips import (
     clip_object_name,
 )
 from liveavatar.dashboard.context import DashboardContext, get_context
+from liveavatar.dashboard.guard import signed_in_as
 from liveavatar.dashboard.persona_edit import starting_persona
 from liveavatar.media.avatar import CATEGORIES
 from liveavatar.media.base import MediaError, MediaObject
@@ -158,7 +158,7 @@ def _assign(
         update={
             "avatar_media": AvatarMedia(**chosen),
             "avatar_mode": "video" if video else "drawn",
-            "updated_by": _admin(),
+            "updated_by": signed_in_as(),
         }
     )
     try:
@@ -182,10 +182,3 @@ def _assigned(persona: PersonaConfig | None) -> set[str]:
         return set()
     media = persona.avatar_media
     return {*media.idle, *media.talking, *media.expressive}
-
-
-def _admin() -> str:
-    who = st.session_state.get("admin")
-    if isinstance(who, AdminIdentity):
-        return who.email or who.via
-    return "dashboard"

@@ -11,9 +11,9 @@ from typing import Any
 
 import streamlit as st
 
-from liveavatar.auth.iap import AdminIdentity
 from liveavatar.dashboard import persona_form
 from liveavatar.dashboard.context import DashboardContext, get_context
+from liveavatar.dashboard.guard import signed_in_as
 from liveavatar.dashboard.persona_edit import (
     PersonaInvalid,
     api_of,
@@ -99,13 +99,6 @@ def _voice_sample(ctx: DashboardContext, voice: str) -> None:
         st.audio(sample, format="audio/wav")
 
 
-def _admin() -> str:
-    who = st.session_state.get("admin")
-    if isinstance(who, AdminIdentity):
-        return who.email or who.via
-    return "dashboard"
-
-
 def _save(ctx: DashboardContext, values: dict[str, Any], loaded: int) -> None:
     try:
         config = check_persona(values, api=api_of(ctx.settings))
@@ -120,7 +113,7 @@ def _save(ctx: DashboardContext, values: dict[str, Any], loaded: int) -> None:
 
 
 def _put(ctx: DashboardContext, config: PersonaConfig, expected: int) -> PersonaConfig | None:
-    stamped = config.model_copy(update={"updated_by": _admin()})
+    stamped = config.model_copy(update={"updated_by": signed_in_as()})
     try:
         return ctx.run(ctx.store.put_persona(stamped, expected_version=expected))
     except VersionConflict:
