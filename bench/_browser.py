@@ -1,8 +1,9 @@
 """Drive the real frontend in headless Chromium: the pieces the browser end-to-end tests and
 `bench.browser_latency` share.
 
-- `liveavatar_up()` runs `python -m liveavatar up` (emulator, backend and the static
-  frontend server) as a child process on free ports and waits until it answers;
+- `liveavatar_up()` runs `python -m liveavatar up` (emulator, backend, the static
+  frontend server and the dashboard) as a child process on free ports and waits until it
+  answers;
 - `MicAudio` builds the fake microphone's WAV from espeak-ng phrases and silences and
   remembers where each phrase's loud part starts and ends in the file;
 - `launch_options()` gives Chromium the voice-stack flags (fake microphone from a WAV);
@@ -25,7 +26,7 @@ import time
 import urllib.error
 import urllib.request
 import wave
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -150,10 +151,15 @@ class Stack:
     backend_port: int
     frontend_port: int
     log: Path
+    dashboard_port: int = 0
 
     @property
     def frontend_url(self) -> str:
         return f"http://127.0.0.1:{self.frontend_port}/"
+
+    @property
+    def dashboard_url(self) -> str:
+        return f"http://127.0.0.1:{self.dashboard_port}/"
 
     @property
     def backend_ws(self) -> str:
@@ -173,14 +179,22 @@ def stack_env(
     dashboard_port: int = 0,
 ) -> dict[str, str]:
     """Environment of `liveavatar up` on the given ports with its state under `workdir`."""
+    dashboard_port = dashboard_port or free_ports(1)[0]
     return {
         "HOST": "127.0.0.1",
         "EMULATOR_PORT": str(emulator_port),
         "PORT": str(backend_port),
         "FRONTEND_PORT": str(frontend_port),
-        "DASHBOARD_PORT": str(dashboard_port or free_ports(1)[0]),
+        "DASHBOARD_PORT": str(dashboard_port),
+        # The page's Dashboard link leads to this stack's dashboard.
+        "DASHBOARD_URL": f"http://127.0.0.1:{dashboard_port}/",
+        # The dashboard reads active sessions from this backend's /metrics.
+        "BACKEND_URL": f"ws://127.0.0.1:{backend_port}/ws",
         "EMULATOR_CERT_DIR": str(workdir / "emulator"),
         "DATA_DIR": str(workdir / "data"),
+        # Recordings and clips under the workdir, never in the checkout (the default is
+        # relative to the working directory, which is the repository).
+        "MEDIA_DIR": str(workdir / "media"),
         "NO_GCE_CHECK": "true",
         "ALLOWED_ORIGINS": origins(frontend_port),
         "SHUTDOWN_GRACE_S": "1",
@@ -188,19 +202,33 @@ def stack_env(
 
 
 @contextlib.contextmanager
-def liveavatar_up(workdir: Path, *, timeout_s: float = START_TIMEOUT_S) -> Iterator[Stack]:
-    """Run `python -m liveavatar up` on free ports until the block ends."""
+def liveavatar_up(
+    workdir: Path,
+    *,
+    timeout_s: float = START_TIMEOUT_S,
+    env: Mapping[str, str] | None = None,
+    dashboard: bool = False,
+) -> Iterator[Stack]:
+    """Run `python -m liveavatar up` on free ports until the block ends.
+
+    `env` adds to (or overrides) the stack's environment; with `dashboard` the stack is
+    ready only once the dashboard answers its health check too (`up` announces it apart).
+    """
     workdir.mkdir(parents=True, exist_ok=True)
-    emulator_port, backend_port, frontend_port = free_ports(3)
-    stack = Stack(emulator_port, backend_port, frontend_port, workdir / "liveavatar-up.log")
-    env = stack_env(workdir, emulator_port, backend_port, frontend_port)
-    proc = start_process(["-m", "liveavatar", "up"], env, stack.log)
+    emulator_port, backend_port, frontend_port, dashboard_port = free_ports(4)
+    stack = Stack(
+        emulator_port, backend_port, frontend_port, workdir / "liveavatar-up.log", dashboard_port
+    )
+    ports = (emulator_port, backend_port, frontend_port, dashboard_port)
+    full_env = {**stack_env(workdir, *ports), **(env or {})}
+    proc = start_process(["-m", "liveavatar", "up"], full_env, stack.log)
     try:
         try:
             wait_until(
                 lambda: (
                     http_ok(f"http://127.0.0.1:{backend_port}/healthz")
                     and http_ok(stack.frontend_url)
+                    and (not dashboard or http_ok(f"{stack.dashboard_url}_stcore/health"))
                 ),
                 timeout_s=timeout_s,
                 what="liveavatar up",
