@@ -141,6 +141,16 @@ def test_conversation_search(fs_seeded: FirestoreSeeded) -> None:
     assert _listed(at) == ["conv-a1"]
 
 
+def test_answers_cached_for_another_store_are_not_shown(
+    fs_seeded: FirestoreSeeded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with monkeypatch.context() as env:
+        env.setenv("STORE_BACKEND", "sqlite")  # the same page over an empty SQLite store
+        assert _listed(_page("conversations")) == []
+    # Same filter, same cache period, another context: its own store answers.
+    assert _listed(_page("conversations")) == ["conv-c1", "conv-a2", "conv-b1", "conv-a1"]
+
+
 def test_conversation_detail(fs_seeded: FirestoreSeeded) -> None:
     at = _page("conversations")
     at.selectbox(key="conversations_open").set_value("conv-b1").run()

@@ -33,13 +33,17 @@ _FLASH = "conversations_flash"  # session key: the outcome of a deletion, shown 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _search(
-    _ctx: DashboardContext, f: SearchFilter, limit: int, age: int | None
+    _ctx: DashboardContext, key: str, f: SearchFilter, limit: int, age: int | None
 ) -> list[ConversationSummary]:
+    # `key` (the context's) keeps two contexts' stores from sharing answers: `_ctx` itself
+    # is not part of the cache key.
     return _ctx.run(search_page(_ctx.store, f, limit=limit))
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _turns(_ctx: DashboardContext, conversation_id: str, age: int | None) -> list[TurnRecord]:
+def _turns(
+    _ctx: DashboardContext, key: str, conversation_id: str, age: int | None
+) -> list[TurnRecord]:
     return _ctx.run(_ctx.store.get_turns(conversation_id))
 
 
@@ -71,7 +75,7 @@ def render() -> None:
     f = _filter_form()
     limit = int(st.session_state.get(_LIMIT, PAGE_SIZE))
     try:
-        found = _search(ctx, f, limit, _age(ctx))
+        found = _search(ctx, ctx.key, f, limit, _age(ctx))
     except (StoreError, TimeoutError) as exc:
         st.error(f"The store did not answer: {exc}")
         return
@@ -176,7 +180,7 @@ def _detail(ctx: DashboardContext, found: list[ConversationSummary]) -> None:
         return
     conversation = by_id[chosen]
     try:
-        turns = _turns(ctx, chosen, _age(ctx))
+        turns = _turns(ctx, ctx.key, chosen, _age(ctx))
     except (StoreError, TimeoutError) as exc:
         st.error(f"The store did not answer: {exc}")
         return
