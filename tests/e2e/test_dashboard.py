@@ -117,8 +117,12 @@ def test_the_dashboard_shows_a_recorded_conversation(
         expect(link).to_be_visible()
         assert link.get_attribute("href") == stack.dashboard_url
         dashboard = open_dashboard(page, stack)
-        visit_every_page(dashboard)
-        check_the_conversation(dashboard, conversation, answer, page_session_s)
+        try:
+            visit_every_page(dashboard)
+            check_the_conversation(dashboard, conversation, answer, page_session_s)
+        except Exception:
+            dashboard.screenshot("failed")  # what the dashboard showed when it went wrong
+            raise
 
 
 def open_dashboard(page: AvatarPage, stack: Stack) -> DashboardPage:
