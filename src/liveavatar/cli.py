@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -166,8 +167,16 @@ def _run_up(settings: Settings) -> int:
     from liveavatar.dashboard.serve import dashboard_address, wait_healthy
     from liveavatar.server.runner import serve
 
-    emulator = subprocess.Popen([sys.executable, "-m", "liveavatar", "emulator"])
-    dashboard = subprocess.Popen([sys.executable, "-m", "liveavatar", "dashboard"])
+    settings = _local_urls(settings)
+    # The children read the same URLs: the dashboard finds the backend's /metrics at its
+    # real port, and the page's Dashboard link (from the backend) opens this dashboard.
+    env = {
+        **os.environ,
+        "BACKEND_URL": settings.backend_url,
+        "DASHBOARD_URL": settings.dashboard_url,
+    }
+    emulator = subprocess.Popen([sys.executable, "-m", "liveavatar", "emulator"], env=env)
+    dashboard = subprocess.Popen([sys.executable, "-m", "liveavatar", "dashboard"], env=env)
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -218,6 +227,19 @@ def _run_up(settings: Settings) -> int:
             except subprocess.TimeoutExpired:
                 child.kill()
                 child.wait()
+
+
+def _local_urls(settings: Settings) -> Settings:
+    """`up` runs everything on this machine: the backend's and the dashboard's public URLs
+    follow their ports unless set explicitly (`BACKEND_URL`, `DASHBOARD_URL`)."""
+    from liveavatar.dashboard.serve import dashboard_address
+
+    update: dict[str, str] = {}
+    if "backend_url" not in settings.model_fields_set:
+        update["backend_url"] = f"ws://localhost:{settings.port}"
+    if "dashboard_url" not in settings.model_fields_set:
+        update["dashboard_url"] = f"http://localhost:{dashboard_address(settings)[1]}"
+    return settings.model_copy(update=update)
 
 
 async def _purge(settings: Settings, days: int | None) -> int:
