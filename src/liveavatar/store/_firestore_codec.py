@@ -15,9 +15,11 @@ Layout (the seed's collections; field names camelCase as in the seed):
   idempotency key; the whole `TurnRecord` but its text, with its token counts, cost, sources
   and search queries) and `markers/{_common.end_marker(part)}` (one per ended session:
   `ended-{part}`, or `ended` for the default part).
-- `metrics/{YYYY-MM-DD}`: date, totalSessions, totalTurns, latencyMsSum, latencyCount,
-  durationSSum, endedSessions, errorCount, promptTokens, responseTokens and the token and cost
-  sums. Averages are derived on read, so every update is an `Increment`.
+- `metrics/{YYYY-MM-DD}|{shard}`: one of the day's shards (`_firestore_daily.SHARDS`; an
+  unsharded `metrics/{YYYY-MM-DD}` of earlier versions reads as one more): date,
+  totalSessions, totalTurns, latencyMsSum, latencyCount, durationSSum, endedSessions,
+  errorCount, promptTokens, responseTokens and the token and cost sums. Averages are derived
+  on read, so every update is an `Increment`.
 - `users/{id}`: id, email, settings, quotaMinutesPerDay, createdAt; `users/{id}/usage/{day}`:
   date, seconds, costUsd (the estimated cost of the user's turns that day).
 - `config/persona`: the active `PersonaConfig`; `config/persona/versions/{version:06d}`: each
@@ -29,7 +31,8 @@ collection-group queries and cannot increment a field inside a map:
 - `turnTimes/{conversation}|{index:06d}`: conversationId, endedAt, ttfaMs (None without
   audio), latencyMs; written in each turn's batch, deleted with its conversation (the
   latency percentiles per day). Turns stored before it existed are not in the percentiles.
-- `dailyCounters/{day}|{name}`: date, name, n (`DailyMetrics.counters`).
+- `dailyCounters/{day}|{name}|{shard}`: date, name, n (`DailyMetrics.counters`; sharded as
+  `metrics`, the earlier `{day}|{name}` summed too).
 - `userDays/{day}|{user}`: userId, date, seconds, costUsd; written beside each
   `users/{id}/usage/{day}` (every user's days in a range). Days recorded before it existed
   are found only when one user's days are asked for (from the user's own documents).

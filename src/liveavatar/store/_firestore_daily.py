@@ -1,11 +1,17 @@
 """The days on Firestore: each UTC day's totals, its event counters, and the latency
 percentiles over its stored turns.
 
-Totals are `metrics/{day}` (every update an `Increment`); counters are
-`dailyCounters/{day}|{name}` documents (`n` incremented), written in the same batch as the
-call's totals: the emulator cannot increment a field inside a map, so `counters.<name>`
-cannot be used. Percentiles are computed from `turnTimes`, one small document per stored
-turn, read by a range on its end time (a single-field index). Mixed into `FirestoreStore`.
+Firestore sustains about one write a second on one document, and every stored turn and
+every session end of every instance adds to its day. So a day's totals are spread over
+`SHARDS` documents, `metrics/{day}|{shard}`, each write incrementing one shard picked at
+random (in the same batch as the turn or end it counts), and a read sums every document
+whose `date` is the day. The unsharded `metrics/{day}` of earlier versions has that `date`
+too, so it is summed as one more shard. Counters are likewise `dailyCounters/{day}|{name}|
+{shard}` documents (`n` incremented; the emulator cannot increment a field inside a map, so
+`counters.<name>` cannot be used), summed per name, the earlier `{day}|{name}` included.
+
+Percentiles are computed from `turnTimes`, one small document per stored turn, read by a
+range on its end time (a single-field index). Mixed into `FirestoreStore`.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import random
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,11 +29,21 @@ from google.cloud.firestore import AsyncClient, AsyncDocumentReference, FieldFil
 from liveavatar.store import _common as c
 from liveavatar.store._firestore_codec import (
     DAILY_COUNTERS,
+    DAILY_FIELDS,
     TURN_TIMES,
     daily_doc,
     daily_model,
 )
 from liveavatar.store.models import DailyLatency, DailyMetrics
+
+# Shards per day. Writes to a day: one per stored turn (a turn every ~5 s of each live
+# conversation), one per session end and a few `increment_daily` calls per session. 32
+# shards take ~32 writes a second, about 150 conversations talking at once across all
+# instances, with room for bursts (Firestore tolerates short peaks above one a second). A
+# read costs one document per shard written that day (a quiet day has few), so a 30-day
+# chart reads at most 960, which the dashboard caches. Raise it when max instances times
+# sessions per instance outgrow it; lowering it is safe too (reads sum whatever exists).
+SHARDS = 32
 
 # How many days' turn times `daily_latency` reads at once.
 _DAY_QUERIES = 8
@@ -41,7 +58,8 @@ class FirestoreDaily:
         raise NotImplementedError  # the store's own
 
     def _daily(self, day: str) -> AsyncDocumentReference:
-        return self._db.collection("metrics").document(day)
+        """A shard of the day's totals, picked at random for one write."""
+        return self._db.collection("metrics").document(f"{day}|{_shard():02d}")
 
     async def increment_daily(
         self,
@@ -78,7 +96,7 @@ class FirestoreDaily:
         if any(values):
             batch.set(self._daily(day), daily_doc(day, values), merge=True)
         for name, n in named.items():
-            ref = self._db.collection(DAILY_COUNTERS).document(f"{day}|{name}")
+            ref = self._db.collection(DAILY_COUNTERS).document(f"{day}|{name}|{_shard():02d}")
             batch.set(ref, {"date": day, "name": name, "n": firestore.Increment(n)}, merge=True)
         async with self._guard():
             await batch.commit()
@@ -99,13 +117,20 @@ class FirestoreDaily:
         totals = self._in_range("metrics", days)
         named = self._in_range(DAILY_COUNTERS, days)
         counters: dict[str, dict[str, int]] = {}
+        sums: dict[str, dict[str, float]] = {}
         async with self._guard():
-            found = {s.id: s.to_dict() async for s in totals.stream()}
+            async for snap in totals.stream():
+                doc = snap.to_dict() or {}
+                day = sums.setdefault(doc["date"], {})
+                for field in DAILY_FIELDS:
+                    if (value := doc.get(field)) is not None:
+                        day[field] = day.get(field, 0) + value
             async for snap in named.stream():
                 doc = snap.to_dict() or {}
-                counters.setdefault(doc["date"], {})[doc["name"]] = int(doc.get("n", 0))
+                mine = counters.setdefault(doc["date"], {})
+                mine[doc["name"]] = mine.get(doc["name"], 0) + int(doc.get("n", 0))
         return [
-            daily_model(d, found.get(d)).model_copy(update={"counters": counters.get(d, {})})
+            daily_model(d, sums.get(d)).model_copy(update={"counters": counters.get(d, {})})
             for d in days
         ]
 
@@ -150,3 +175,8 @@ class FirestoreDaily:
                 ttfa = doc.get("ttfaMs")
                 rows.append((day, None if ttfa is None else float(ttfa), float(doc["latencyMs"])))
         return rows
+
+
+def _shard() -> int:
+    # Spreading load, not security: any uniform pick will do.
+    return random.randrange(SHARDS)

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import AsyncIterator
 
 import pytest
-from google.cloud.firestore import AsyncClient
+from google.cloud.firestore import AsyncClient, FieldFilter
 
 from liveavatar.store import NotFound, PersonaConfig, StoreUnavailable, TurnRecord, _firestore_admin
 from liveavatar.store.firestore import FirestoreStore
@@ -60,8 +60,8 @@ async def test_documents_use_the_seed_collections(
     # One end marker per session: the default part's keeps the id ends had before parts.
     for marker in ("ended", "ended-123"):
         assert (await raw.document(f"conversations/c1/markers/{marker}").get()).exists
-    day = (await raw.collection("metrics").document("2024-05-01").get()).to_dict()
-    assert day is not None and day["totalSessions"] == 1 and day["errorCount"] == 2
+    day = await _day_sums(raw, "2024-05-01")
+    assert day["totalSessions"] == 1 and day["errorCount"] == 2
     # The turn and the end added themselves to their day in their own batches.
     assert day["totalTurns"] == 1 and day["latencyMsSum"] == 300.0 and day["latencyCount"] == 1
     assert day["endedSessions"] == 2 and day["durationSSum"] == 12.0
@@ -72,6 +72,45 @@ async def test_documents_use_the_seed_collections(
     persona = (await raw.collection("config").document("persona").get()).to_dict()
     assert persona is not None and persona["version"] == 1 and persona["model"] == "gemini-3.8-live"
     assert (await raw.document("config/persona/versions/000001").get()).exists
+
+
+async def _day_sums(raw: AsyncClient, day: str) -> dict[str, float]:
+    """A day's totals summed over its shards, as the store reads them."""
+    sums: dict[str, float] = {}
+    query = raw.collection("metrics").where(filter=FieldFilter("date", "==", day))
+    async for snap in query.stream():
+        assert snap.id.startswith(f"{day}|")
+        for field, value in (snap.to_dict() or {}).items():
+            if field != "date":
+                sums[field] = sums.get(field, 0) + value
+    return sums
+
+
+async def test_a_days_writes_spread_over_shards_and_read_as_one(
+    firestore_store: FirestoreStore, raw: AsyncClient
+) -> None:
+    for _ in range(24):
+        await firestore_store.increment_daily("2024-05-01", sessions=1, counters={"x.y": 1})
+    shards = raw.collection("metrics").where(filter=FieldFilter("date", "==", "2024-05-01"))
+    ids = [s.id async for s in shards.stream()]
+    # 24 random picks of 32 shards all landing on one happens once in 32**23 runs.
+    assert len(ids) > 1 and all(i.startswith("2024-05-01|") for i in ids)
+    day = await firestore_store.get_daily("2024-05-01")
+    assert day.total_sessions == 24 and day.counters == {"x.y": 24}
+
+
+async def test_an_unsharded_day_of_an_earlier_version_counts_as_one_more_shard(
+    firestore_store: FirestoreStore, raw: AsyncClient
+) -> None:
+    await raw.document("metrics/2024-05-01").set(
+        {"date": "2024-05-01", "totalSessions": 5, "totalTurns": 7, "latencyMsSum": 70.0}
+    )
+    old_counter = {"date": "2024-05-01", "name": "x.y", "n": 3}
+    await raw.document("dailyCounters/2024-05-01|x.y").set(old_counter)
+    await firestore_store.increment_daily("2024-05-01", sessions=1, counters={"x.y": 2})
+    (day,) = await firestore_store.list_daily("2024-05-01", "2024-05-01")
+    assert (day.total_sessions, day.total_turns, day.latency_ms_sum) == (6, 7, 70.0)
+    assert day.counters == {"x.y": 5}
 
 
 async def test_a_failed_append_leaves_no_turn_marker(
@@ -118,8 +157,12 @@ async def test_the_dashboards_documents(firestore_store: FirestoreStore, raw: As
         "latencyMs": 300.0,
     }
     await store.increment_daily("2024-05-01", counters={"live.rotation": 2})
-    counter = (await raw.document("dailyCounters/2024-05-01|live.rotation").get()).to_dict()
-    assert counter == {"date": "2024-05-01", "name": "live.rotation", "n": 2}
+    counters = raw.collection("dailyCounters").where(filter=FieldFilter("date", "==", "2024-05-01"))
+    (counter,) = [(s.id.rsplit("|", 1)[0], s.to_dict()) async for s in counters.stream()]
+    assert counter == (
+        "2024-05-01|live.rotation",
+        {"date": "2024-05-01", "name": "live.rotation", "n": 2},
+    )
     await store.add_usage("u1", "2024-05-01", 30.0)
     await store.add_cost("u1", "2024-05-01", 0.5)
     day = (await raw.document("userDays/2024-05-01|u1").get()).to_dict()
