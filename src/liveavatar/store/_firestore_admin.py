@@ -5,12 +5,14 @@ users, resetting a day's usage, every user's days, and the persona's history.
 Firestore has no substring search, so text is matched in the process over bounded queries:
 a conversation search reads, newest first, the conversations its other filters select (by
 the query, on `userId` and `sortKey`) in pages of `_SCAN_PAGE`, keeping those with a
-matching line, until it has `limit` or has read `SCAN_CONVERSATIONS` of them; a user search
-reads users by id in pages, up to `SCAN_USERS`. Mixed into `FirestoreStore`.
+matching line (each conversation's turns read until one matches, `_TURN_QUERIES`
+conversations at once), until it has `limit` or has read `SCAN_CONVERSATIONS` of them; a
+user search reads users by id in pages, up to `SCAN_USERS`. Mixed into `FirestoreStore`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 from typing import Any
@@ -24,6 +26,7 @@ from liveavatar.store._firestore_codec import (
     SUMMARY_FIELDS,
     TURN_TIMES,
     USER_DAYS,
+    has_texts,
     message_model,
     persona_model,
     summary_fields,
@@ -39,6 +42,8 @@ SCAN_CONVERSATIONS = 2000
 SCAN_USERS = 10_000
 _SCAN_PAGE = 200
 _DELETE_CHUNK = 100
+# How many conversations' turns a text search reads at once.
+_TURN_QUERIES = 8
 
 
 class FirestoreAdmin:
@@ -89,18 +94,30 @@ class FirestoreAdmin:
             return [ConversationSummary(**summary_fields(d)) for d in docs]
         found: list[ConversationSummary] = []
         scanned = 0
+        gate = asyncio.Semaphore(_TURN_QUERIES)
         while len(found) < limit and scanned < SCAN_CONVERSATIONS:
             page = await self._conversations(user_id, lower, upper, _SCAN_PAGE, with_lines=True)
-            found += [
-                ConversationSummary(**summary_fields(d))
-                for d in page
-                if any(needle in c.fold(m.get("text", "")) for m in d.get("messages") or ())
-            ]
+            said = await asyncio.gather(*(self._says(d, needle, gate) for d in page))
+            hits = [d for d, yes in zip(page, said, strict=True) if yes]
+            found += [ConversationSummary(**summary_fields(d)) for d in hits]
             scanned += len(page)
             if len(page) < _SCAN_PAGE:
                 break
             upper = page[-1]["sortKey"]
         return found[:limit]
+
+    async def _says(self, doc: dict[str, Any], needle: str, gate: asyncio.Semaphore) -> bool:
+        """Whether a line of the conversation contains `needle` (folded): those of earlier
+        versions in its `messages`, then its turns', read until one matches."""
+        if any(needle in c.fold(m.get("text", "")) for m in doc.get("messages") or ()):
+            return True
+        turns = self._conv(doc["id"]).collection("turns").select(["user_text", "model_text"])
+        async with gate, self._guard(), contextlib.aclosing(turns.stream()) as stream:
+            async for snap in stream:
+                texts = (snap.to_dict() or {}).values()
+                if any(needle in c.fold(t) for t in texts if isinstance(t, str)):
+                    return True
+        return False
 
     async def _conversations(
         self, user_id: str | None, lower: str | None, upper: str | None, n: int, *, with_lines: bool
@@ -122,22 +139,28 @@ class FirestoreAdmin:
         return [d for d in docs if d is not None]
 
     async def get_turns(self, conversation_id: str) -> list[TurnRecord]:
-        """A conversation's stored turns by index, with their lines' texts."""
+        """A conversation's stored turns by index, with their texts (for turns of earlier
+        versions, those of the conversation's `messages` lines)."""
         conv = self._conv(conversation_id)
         query = conv.collection("turns").order_by("index")
         async with self._guard():
+            # Only earlier versions' conversations have `messages`; for others this reads
+            # no more than the document's existence.
             snap = await conv.get(["messages"])
             if not snap.exists:
                 return []
-            docs = [s.to_dict() async for s in query.stream()]
+            docs = [d async for s in query.stream() if (d := s.to_dict()) is not None]
         texts: dict[tuple[int, str], str] = {}
         for line in (snap.to_dict() or {}).get("messages") or ():
             message = message_model(line)
             texts[(message.turn_index, message.role)] = message.text
         return [
-            turn_model(d, texts.get((d["index"], "user"), ""), texts.get((d["index"], "model"), ""))
+            turn_model(d, d["user_text"], d["model_text"])
+            if has_texts(d)
+            else turn_model(
+                d, texts.get((d["index"], "user"), ""), texts.get((d["index"], "model"), "")
+            )
             for d in docs
-            if d is not None
         ]
 
     async def delete_conversation(self, id: str) -> bool:

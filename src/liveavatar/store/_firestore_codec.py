@@ -3,18 +3,21 @@
 Layout (the seed's collections; field names camelCase as in the seed):
 
 - `conversations/{id}`: userId, timestamp, sortKey, sessionEnds, duration, lastTurnAt,
-  personaVersion, messages, and flat metric sums (turns, interruptedTurns, latencyMsSum,
+  personaVersion, and flat metric sums (turns, interruptedTurns, latencyMsSum,
   latencyCount, ttfaMsSum, ttfaCount, promptTokens, responseTokens, errorCount, and the
   token and cost sums `inputTextTokens` … `costUsd`). The seed's `metrics` map is flattened
-  because an `Increment` on a dotted path fails in the emulator. The model's line of a
-  grounded answer in `messages` holds its pages (`sources`: title, uri, domain).
+  because an `Increment` on a dotted path fails in the emulator. The transcript is not in
+  it: a document is capped at 1 MiB and a long conversation's text outgrows that, after
+  which every write to it would fail. Conversations written by earlier versions hold their
+  lines in `messages` (turn, role, text, at, interrupted, sources), still read.
   A conversation can span several sessions: `sessionEnds` holds each ended session's end
   time and `duration` the sum of their talk time; the conversation ended at the latest of
   `sessionEnds` (or at the seed's `endedAt`, which conversations ended before sessions were
   told apart have instead). Subcollections: `turns/{index:06d}` (one per stored turn; the
-  idempotency key; the whole `TurnRecord` but its text, with its token counts, cost, sources
-  and search queries) and `markers/{_common.end_marker(part)}` (one per ended session:
-  `ended-{part}`, or `ended` for the default part).
+  idempotency key; the whole `TurnRecord` with its texts, token counts, cost, sources,
+  search queries and tool calls; the transcript lines are derived from it; earlier versions
+  left the texts out, which `messages` then holds) and `markers/{_common.end_marker(part)}`
+  (one per ended session: `ended-{part}`, or `ended` for the default part).
 - `metrics/{YYYY-MM-DD}|{shard}`: one of the day's shards (`_firestore_daily.SHARDS`; an
   unsharded `metrics/{YYYY-MM-DD}` of earlier versions reads as one more): date,
   totalSessions, totalTurns, latencyMsSum, latencyCount, durationSSum, endedSessions,
@@ -171,18 +174,44 @@ def summary_fields(doc: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def message_doc(message: Message) -> dict[str, Any]:
-    return {
-        "turn": message.turn_index,
-        "role": message.role,
-        "text": message.text,
-        "at": message.at,
-        "interrupted": message.interrupted,
-        "sources": [s.model_dump() for s in message.sources],
-    }
+def turn_doc(turn: TurnRecord) -> dict[str, Any]:
+    """A stored turn, `turns/{index:06d}`: the whole record, texts included."""
+    return turn.model_dump(mode="python")
+
+
+# What a turn's transcript lines are made of (a `select` of its document).
+TURN_LINE_FIELDS = [
+    "index",
+    "user_text",
+    "model_text",
+    "interrupted",
+    "started_at",
+    "ended_at",
+    "sources",
+]
+
+
+def has_texts(doc: dict[str, Any]) -> bool:
+    """Whether a stored turn holds its texts (earlier versions kept them in `messages`)."""
+    return "user_text" in doc
+
+
+def turn_lines(doc: dict[str, Any]) -> list[Message]:
+    """The transcript lines of a stored turn that holds its texts (`TURN_LINE_FIELDS`)."""
+    return TurnRecord(
+        index=doc["index"],
+        user_text=doc.get("user_text") or "",
+        model_text=doc.get("model_text") or "",
+        interrupted=bool(doc.get("interrupted", False)),
+        started_at=plain_utc(doc["started_at"]),
+        ended_at=plain_utc(doc["ended_at"]),
+        turn_latency_ms=0.0,  # not a line's; the model requires one
+        sources=[Source.model_validate(s) for s in doc.get("sources") or ()],
+    ).messages()
 
 
 def message_model(doc: dict[str, Any]) -> Message:
+    """A line of an earlier version's `messages` array."""
     return Message(
         role=doc["role"],
         text=doc["text"],
@@ -244,7 +273,8 @@ def user_day_id(user_id: str, day: str) -> str:
 
 
 def turn_model(doc: dict[str, Any], user_text: str, model_text: str) -> TurnRecord:
-    """A stored turn (`turns/{index}`, the record without its texts) with its texts."""
+    """A stored turn (`turns/{index}`) with the given texts (its own, or for a turn of an
+    earlier version, which stored it without them, those of its `messages` lines)."""
     return TurnRecord.model_validate(
         {
             **doc,

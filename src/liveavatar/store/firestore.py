@@ -9,7 +9,8 @@ offsets, transactions, collection-group queries or `DELETE_FIELD`.
 The composite indexes production needs are in `deploy/firestore.indexes.json` (a test
 checks it lists one for every query of more than one field).
 
-Idempotent turn appends: the batch's first write creates `turns/{index}`, which fails with
+Idempotent turn appends: the batch's first write creates `turns/{index}` (the turn with its
+texts, so a conversation's transcript grows by documents, never within one), which fails with
 AlreadyExists if that turn is stored; the whole batch is then rejected (Firestore commits
 batches atomically) and the append reports a duplicate. The same batch adds the turn to its
 day's `metrics` document, so the day counts a turn exactly when it is stored (the end
@@ -35,14 +36,17 @@ from liveavatar.store import _common as c
 from liveavatar.store._firestore_admin import FirestoreAdmin
 from liveavatar.store._firestore_codec import (
     SUMMARY_FIELDS,
+    TURN_LINE_FIELDS,
     TURN_TIMES,
     USER_DAYS,
     daily_doc,
-    message_doc,
+    has_texts,
     message_model,
     persona_doc,
     persona_model,
     summary_fields,
+    turn_doc,
+    turn_lines,
     turn_times_doc,
     turn_times_id,
     turn_update,
@@ -118,8 +122,7 @@ class FirestoreStore(FirestoreCosts, FirestoreDaily, FirestoreAdmin):
             "duration": 0.0,
             "lastTurnAt": None,
             "personaVersion": persona_version,
-            # ArrayUnion on a missing field fails in the emulator; start with empty arrays.
-            "messages": [],
+            # ArrayUnion on a missing field fails in the emulator; start with an empty array.
             "sessionEnds": [],
         }
         async with self._guard():
@@ -131,19 +134,12 @@ class FirestoreStore(FirestoreCosts, FirestoreDaily, FirestoreAdmin):
         marker = conv.collection("turns").document(f"{turn.index:06d}")
         day, daily = c.turn_daily(turn)
         batch = self._db.batch()
-        batch.create(marker, turn.model_dump(exclude={"user_text", "model_text"}))
+        batch.create(marker, turn_doc(turn))
         batch.update(conv, turn_update(turn))
-        if messages := [message_doc(m) for m in turn.messages()]:
-            # A write of its own: the emulator stops applying a write's transforms after an
-            # ArrayUnion, silently dropping the increments that sort after it. Each line
-            # carries its turn index, so ArrayUnion's de-duplication of equal elements never
-            # merges lines of distinct turns.
-            batch.update(conv, {"messages": firestore.ArrayUnion(messages)})
         times = self._db.collection(TURN_TIMES).document(turn_times_id(conversation_id, turn.index))
         batch.set(times, turn_times_doc(conversation_id, turn))
         # Last, after the writes that can fail, so the emulator (which stops at a failed
-        # write) never counts a turn it did not store; a write on another document than the
-        # ArrayUnion, so that write's dropped transforms cannot touch these increments.
+        # write) never counts a turn it did not store.
         batch.set(self._daily(day), daily_doc(day, daily), merge=True)
         async with self._guard():
             try:
@@ -182,9 +178,11 @@ class FirestoreStore(FirestoreCosts, FirestoreDaily, FirestoreAdmin):
         # The conversation ended at the latest of its sessions' ends. With neither
         # transactions nor a Maximum transform in the emulator, each end joins a list (whose
         # latest is read as the end), which commutes too. A write of its own: the emulator
-        # drops the transforms after an ArrayUnion (see append_turn).
+        # stops applying a write's transforms after an ArrayUnion, silently dropping the
+        # increments that sort after it.
         batch.update(conv, {"sessionEnds": firestore.ArrayUnion([ended])})
-        # Last, as in append_turn: counted only if the end marker was written.
+        # Last, as in append_turn: counted only if the end marker was written; on another
+        # document than the ArrayUnion, so that write's dropped transforms cannot touch it.
         batch.set(self._daily(day), daily_doc(day, daily), merge=True)
         async with self._guard():
             try:
@@ -197,15 +195,18 @@ class FirestoreStore(FirestoreCosts, FirestoreDaily, FirestoreAdmin):
         return True
 
     async def get_conversation(self, id: str) -> Conversation | None:
+        conv = self._conv(id)
+        turns = conv.collection("turns").select(TURN_LINE_FIELDS)
         async with self._guard():
-            snap = await self._conv(id).get()
-        data = snap.to_dict() if snap.exists else None
-        if data is None:
-            return None
-        lines = sorted(
-            (message_model(m) for m in data.get("messages", [])),
-            key=lambda m: (m.turn_index, m.role != "user"),
-        )
+            snap = await conv.get()
+            data = snap.to_dict() if snap.exists else None
+            if data is None:
+                return None
+            stored = [d async for s in turns.stream() if (d := s.to_dict()) is not None]
+        # Turns of earlier versions have their lines in the conversation's `messages`.
+        lines = [message_model(m) for m in data.get("messages") or ()]
+        lines += [line for d in stored if has_texts(d) for line in turn_lines(d)]
+        lines.sort(key=lambda m: (m.turn_index, m.role != "user"))
         return Conversation(**summary_fields(data), messages=lines)
 
     async def list_conversations(

@@ -9,6 +9,7 @@ fail (CI installs them with `npm ci` at the repository root); they are never ski
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 import subprocess
 import time
@@ -17,6 +18,7 @@ import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -39,6 +41,12 @@ class FirestoreEmulator:
         request = urllib.request.Request(f"{self.http}/reset", method="DELETE")
         with urllib.request.urlopen(request, timeout=5) as response:
             response.read()
+
+    def dump(self) -> dict[str, Any]:
+        """Every document the emulator holds (its own JSON export)."""
+        with urllib.request.urlopen(f"{self.http}/dump", timeout=30) as response:
+            data: dict[str, Any] = json.load(response)
+        return data
 
 
 def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
 
@@ -12,7 +13,8 @@ from liveavatar.store import NotFound, PersonaConfig, StoreUnavailable, TurnReco
 from liveavatar.store.firestore import FirestoreStore
 from tests.support.procs import free_port
 
-from .conftest import PROJECT
+from ._firestore_size import MAX_DOCUMENT_BYTES, document_sizes
+from .conftest import PROJECT, FirestoreEmulator
 
 T0 = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC)
 
@@ -54,9 +56,11 @@ async def test_documents_use_the_seed_collections(
     assert conv is not None
     assert conv["userId"] == "u1" and conv["timestamp"] == T0 and conv["duration"] == 12.0
     assert conv["sessionEnds"] == [T0 + dt.timedelta(seconds=5), T0 + dt.timedelta(seconds=60)]
-    assert [m["text"] for m in conv["messages"]] == ["hi", "hello"]
+    # The transcript lives in the turns, never in the growing conversation document.
+    assert "messages" not in conv
     assert conv["turns"] == 1 and conv["latencyMsSum"] == 300.0
-    assert (await raw.document("conversations/c1/turns/000000").get()).exists
+    stored = (await raw.document("conversations/c1/turns/000000").get()).to_dict()
+    assert stored is not None and (stored["user_text"], stored["model_text"]) == ("hi", "hello")
     # One end marker per session: the default part's keeps the id ends had before parts.
     for marker in ("ended", "ended-123"):
         assert (await raw.document(f"conversations/c1/markers/{marker}").get()).exists
@@ -220,3 +224,95 @@ async def test_text_search_reads_a_bounded_number_of_conversations(
         text="needle", before=last.timestamp, before_id=last.id
     )
     assert [c.id for c in more] == ["c0"]
+
+
+async def test_a_transcript_past_a_documents_1_mib_is_stored_and_read_whole(
+    firestore_store: FirestoreStore, firestore_emulator: FirestoreEmulator
+) -> None:
+    # Production refuses a write that takes a document past 1 MiB, so a transcript kept in
+    # one document would lose every turn after that; the emulator has no such limit, so
+    # the sizes are checked on its export.
+    store = firestore_store
+    await store.start_conversation("long", "u1", T0, None)
+    turns = 40
+    said = "é" * 8_000  # 16 000 UTF-8 bytes a side: 1.28 MB for the conversation
+    for n in range(turns):
+        at = T0 + dt.timedelta(seconds=10 * n)
+        turn = TurnRecord(
+            index=n,
+            user_text=f"{n} {said}",
+            model_text=f"{n} {said} needle-{n}",
+            started_at=at,
+            ended_at=at + dt.timedelta(seconds=5),
+            turn_latency_ms=100.0,
+        )
+        assert await store.append_turn("long", turn)
+    sizes = dict(document_sizes(await asyncio.to_thread(firestore_emulator.dump)))
+    text_bytes = sum(len(f"{n} {said}".encode()) * 2 for n in range(turns))
+    assert text_bytes > MAX_DOCUMENT_BYTES
+    assert max(sizes.values()) < MAX_DOCUMENT_BYTES // 10
+    assert sizes["conversations/long"] < 2_000
+    conv = await store.get_conversation("long")
+    assert conv is not None and conv.metrics.turns == turns
+    assert [(m.turn_index, m.role) for m in conv.messages] == [
+        (n, role) for n in range(turns) for role in ("user", "model")
+    ]
+    assert all(m.text.startswith(f"{m.turn_index} {said}") for m in conv.messages)
+    got = await store.get_turns("long")
+    assert [(t.index, t.user_text, t.model_text) for t in got] == [
+        (n, f"{n} {said}", f"{n} {said} needle-{n}") for n in range(turns)
+    ]
+    found = await store.search_conversations(text="NEEDLE-39")
+    assert [c.id for c in found] == ["long"]
+    assert await store.delete_conversation("long")
+    assert await store.get_turns("long") == []
+
+
+async def test_a_conversation_stored_with_its_lines_in_the_document_still_reads(
+    firestore_store: FirestoreStore, raw: AsyncClient
+) -> None:
+    # As earlier versions wrote it: the lines in `messages`, the turns without their
+    # texts; then the conversation goes on after the upgrade.
+    store = firestore_store
+    await store.start_conversation("old", "u1", T0, None)
+    ended = T0 + dt.timedelta(seconds=2)
+    await raw.document("conversations/old").update(
+        {
+            "messages": [
+                {"turn": 0, "role": "user", "text": "old question", "at": T0},
+                {"turn": 0, "role": "model", "text": "old answer", "at": ended},
+            ]
+        }
+    )
+    await raw.document("conversations/old/turns/000000").set(
+        {"index": 0, "started_at": T0, "ended_at": ended, "turn_latency_ms": 5.0}
+    )
+    later = T0 + dt.timedelta(seconds=10)
+    new = TurnRecord(
+        index=1,
+        user_text="new question",
+        model_text="new answer",
+        started_at=later,
+        ended_at=later + dt.timedelta(seconds=1),
+        turn_latency_ms=5.0,
+    )
+    assert await store.append_turn("old", new)
+    conv = await store.get_conversation("old")
+    assert conv is not None
+    assert [(m.turn_index, m.text) for m in conv.messages] == [
+        (0, "old question"),
+        (0, "old answer"),
+        (1, "new question"),
+        (1, "new answer"),
+    ]
+    turns = await store.get_turns("old")
+    assert [(t.index, t.user_text, t.model_text) for t in turns] == [
+        (0, "old question", "old answer"),
+        (1, "new question", "new answer"),
+    ]
+    for text in ("OLD ANSWER", "new question"):
+        assert [c.id for c in await store.search_conversations(text=text)] == ["old"]
+    assert await store.search_conversations(text="absent") == []
+    assert await store.delete_conversations_before(T0 + dt.timedelta(days=1)) == 1
+    assert await store.get_conversation("old") is None
+    assert not (await raw.document("conversations/old/turns/000001").get()).exists

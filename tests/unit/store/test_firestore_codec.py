@@ -7,9 +7,10 @@ import datetime as dt
 from liveavatar.store import Message, ToolCallRecord, TurnRecord
 from liveavatar.store._firestore_codec import (
     daily_model,
-    message_doc,
     message_model,
     summary_fields,
+    turn_doc,
+    turn_lines,
     turn_model,
     turn_times_doc,
     turn_times_id,
@@ -51,9 +52,26 @@ def test_missing_counters_read_as_zero() -> None:
     assert daily_model("2024-05-01", {"date": "2024-05-01", "errorCount": 2}).error_count == 2
 
 
-def test_messages_round_trip() -> None:
+def test_a_line_of_an_earlier_versions_messages_array_reads() -> None:
+    line = {"turn": 7, "role": "model", "text": "hi", "at": T0, "interrupted": True}
     m = Message(role="model", text="hi", at=T0, turn_index=7, interrupted=True)
-    assert message_model(message_doc(m)) == m
+    assert message_model({**line, "sources": []}) == m
+    assert message_model(line) == m
+
+
+def test_a_stored_turns_lines_are_the_turns_own() -> None:
+    turn = TurnRecord(
+        index=2,
+        user_text="hi",
+        model_text="hello",
+        interrupted=True,
+        started_at=T0,
+        ended_at=T0 + dt.timedelta(seconds=2),
+        turn_latency_ms=300.0,
+    )
+    assert turn_lines(turn_doc(turn)) == turn.messages()
+    silent = turn.model_copy(update={"user_text": ""})
+    assert turn_lines(turn_doc(silent)) == silent.messages()
 
 
 def test_a_stored_turn_reads_back_whole_with_its_texts() -> None:
@@ -70,7 +88,9 @@ def test_a_stored_turn_reads_back_whole_with_its_texts() -> None:
         cost_usd=0.25,
         tool_calls=[call],
     )
-    # What append_turn stores under turns/{index}: the record without its texts.
+    # What append_turn stores under turns/{index}: the whole record.
+    assert turn_model(turn_doc(turn), turn.user_text, turn.model_text) == turn
+    # Earlier versions stored the record without its texts.
     doc = turn.model_dump(exclude={"user_text", "model_text"})
     back = turn_model(doc, "what time is it", "noon")
     assert back == turn and back.started_at.tzinfo == dt.UTC

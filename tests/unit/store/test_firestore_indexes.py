@@ -70,7 +70,12 @@ def test_the_existing_per_user_listing_index_is_kept() -> None:
 
 
 def test_transcripts_are_not_indexed() -> None:
-    # A long conversation's lines would otherwise count against the per-document index
-    # entry limit, and no query filters on them.
+    # Large text costs index writes and storage for nothing (no query filters on it; an
+    # index keeps only its first 1,500 bytes anyway), and a long array of lines counts
+    # against the per-document index entry limit. Earlier versions' transcripts are
+    # in `conversations.messages`; a turn holds its texts and its grounding and tool lists.
     overrides = _load()["fieldOverrides"]
-    assert {"collectionGroup": "conversations", "fieldPath": "messages", "indexes": []} in overrides
+    unindexed = {(o["collectionGroup"], o["fieldPath"]) for o in overrides if o["indexes"] == []}
+    assert ("conversations", "messages") in unindexed
+    large = ("user_text", "model_text", "sources", "search_queries", "tool_calls")
+    assert {("turns", field) for field in large} <= unindexed
