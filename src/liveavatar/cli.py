@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from liveavatar.log import configure_logging
 from liveavatar.secrets import SecretError
-from liveavatar.settings import Settings, describe_errors, load_settings
+from liveavatar.settings import Settings, check_serving, describe_errors, load_settings
 
 if TYPE_CHECKING:
     from liveavatar.emulator.server import EmulatorServer
@@ -93,6 +93,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "serve":
         from liveavatar.server.runner import serve
 
+        try:
+            check_serving(settings)
+        except ValueError as exc:
+            print(f"liveavatar serve: {exc}", file=sys.stderr)  # noqa: T201
+            return 2
         serve(settings)
         return 0
     if args.command == "up":

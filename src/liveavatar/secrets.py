@@ -4,7 +4,8 @@ A `SecretSource` answers `get(name)` for names like `GEMINI_API_KEY`. `EnvSecret
 Settings object, then the process environment, then `.env`/`.env.local`.
 `SecretManagerSecrets` fetches the `latest` version of each named secret once, at start
 (`load()`), checks its CRC32C, and keeps the values in memory as `SecretStr`; it logs secret
-names and versions, never values, and a missing secret is reported by name.
+names and versions, never values. A required secret that is missing or not readable stops
+the start with a message naming it; an optional one is absent, with one warning.
 
 Tests point the real client at a local gRPC stand-in through `SECRET_MANAGER_EMULATOR_HOST`,
 a variable of this project (not Google's), honoured only outside production.
@@ -28,7 +29,9 @@ from pydantic import SecretStr
 
 log = logging.getLogger(__name__)
 
-KNOWN_SECRETS = ("GEMINI_API_KEY", "ADMIN_TOKEN", "EMULATOR_API_KEY")
+KNOWN_SECRETS = ("GEMINI_API_KEY", "ADMIN_TOKEN", "MEDIA_SIGNING_SECRET", "EMULATOR_API_KEY")
+#: Secrets only the local Live emulator uses: never read in production.
+EMULATOR_ONLY_SECRETS = frozenset({"EMULATOR_API_KEY"})
 EMULATOR_HOST_VARIABLE = "SECRET_MANAGER_EMULATOR_HOST"
 
 
@@ -126,7 +129,9 @@ def secret_manager_client(
 class SecretManagerSecrets:
     """Named secrets from Secret Manager, fetched once by `load()` and held in memory.
 
-    `names` must exist (a missing one fails `load()`, naming it); `optional` may be absent.
+    `names` must exist and be readable (otherwise `load()` fails, naming them); `optional`
+    may be absent: a least-privilege service account is told `PERMISSION_DENIED` for a name
+    that does not exist as for one it may not read, so both mean absent, with one warning.
     Each access is bounded by `timeout_s`, transient errors retried within that time. Without
     an injected `client`, one is made for `load()` (on ADC, or an insecure channel to
     `emulator_host`) and closed afterwards: nothing is fetched after start.
@@ -172,6 +177,7 @@ class SecretManagerSecrets:
             timeout=self._timeout_s,
         )
         missing: list[str] = []
+        denied: list[str] = []
         values: dict[str, SecretStr] = {}
         for name in self.names + self.optional:
             path = f"projects/{self.project_id}/secrets/{name}/versions/latest"
@@ -179,15 +185,18 @@ class SecretManagerSecrets:
                 response = client.access_secret_version(
                     name=path, retry=retry, timeout=self._timeout_s
                 )
-            except gexc.NotFound:
+            except (gexc.NotFound, gexc.PermissionDenied) as exc:
+                absent = "not found" if isinstance(exc, gexc.NotFound) else "permission denied"
                 if name in self.names:
-                    missing.append(name)
+                    (missing if absent == "not found" else denied).append(name)
+                else:
+                    log.warning(
+                        "optional secret absent: %s (%s)",
+                        name,
+                        absent,
+                        extra={"secret": name, "reason": absent},
+                    )
                 continue
-            except gexc.PermissionDenied:
-                raise SecretError(
-                    f"no permission to read secret {name} in project {self.project_id}"
-                    " (grant roles/secretmanager.secretAccessor)"
-                ) from None
             except gexc.GoogleAPIError as exc:
                 raise SecretError(f"could not read secret {name}: {type(exc).__name__}") from None
             data = bytes(response.payload.data)
@@ -203,6 +212,12 @@ class SecretManagerSecrets:
             log.info(
                 "secret loaded",
                 extra={"secret": name, "version": str(response.name).rpartition("/")[2]},
+            )
+        if denied:
+            raise SecretError(
+                f"no permission to read required secret(s) {', '.join(denied)} in project "
+                f"{self.project_id} (does it exist? grant roles/secretmanager.secretAccessor)"
+                + (f"; missing: {', '.join(missing)}" if missing else "")
             )
         if missing:
             raise MissingSecretError(missing, f"Secret Manager project {self.project_id}")
@@ -224,14 +239,14 @@ class SecretManagerSecrets:
 
 class _BackendSettings(Protocol):
     @property
+    def environment(self) -> str: ...
+    @property
     def live_backend(self) -> str: ...
 
 
 class SecretSettings(_BackendSettings, Protocol):
     """The settings `build_secret_source` reads."""
 
-    @property
-    def environment(self) -> str: ...
     @property
     def project_id(self) -> str | None: ...
     @property
@@ -241,6 +256,13 @@ class SecretSettings(_BackendSettings, Protocol):
 def required_secrets(settings: _BackendSettings) -> list[str]:
     """The secrets these settings cannot run without."""
     return ["GEMINI_API_KEY"] if settings.live_backend == "gemini" else []
+
+
+def wanted_secrets(environment: str) -> list[str]:
+    """The known secrets worth reading in `environment`: the emulator's never in production."""
+    if environment == "production":
+        return [n for n in KNOWN_SECRETS if n not in EMULATOR_ONLY_SECRETS]
+    return list(KNOWN_SECRETS)
 
 
 def build_secret_source(
@@ -258,15 +280,20 @@ def build_secret_source(
     return SecretManagerSecrets(
         settings.project_id,
         required,
-        optional=[n for n in KNOWN_SECRETS if n not in required],
+        optional=[n for n in wanted_secrets(settings.environment) if n not in required],
         emulator_host=host,
     )
 
 
 def resolve_secrets(
-    settings: _BackendSettings, source: SecretSource, names: Iterable[str] = KNOWN_SECRETS
+    settings: _BackendSettings, source: SecretSource, names: Iterable[str] | None = None
 ) -> dict[str, SecretStr]:
-    """The known secrets `source` has, as `SecretStr`; `MissingSecretError` for required ones."""
+    """The known secrets `source` has, as `SecretStr`; `MissingSecretError` for required ones.
+
+    By default the known secrets wanted in the settings' environment (`wanted_secrets`).
+    """
+    if names is None:
+        names = wanted_secrets(settings.environment)
     found = {name: SecretStr(v) for name in names if (v := source.get(name))}
     missing = [n for n in required_secrets(settings) if n not in found]
     if missing:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -161,7 +162,15 @@ class Settings(BaseSettings):
     trusted_proxies: list[str] = Field(
         default=[],
         description="Peers whose X-Forwarded-For/-Proto are believed (IPs, CIDRs or '*'); "
-        "empty: no forwarded header is believed.",
+        "empty: none, or with TRUSTED_PROXY_HOPS every peer.",
+    )
+    trusted_proxy_hops: int = Field(
+        default_factory=lambda: 1 if os.environ.get("K_SERVICE") else 0,
+        ge=0,
+        le=10,
+        description="How many proxies in front of the backend append to X-Forwarded-For: "
+        "the client is the entry this many from the right (0: the TCP peer; Cloud Run: 1; "
+        "an external HTTPS load balancer and Cloud Run: 2).",
     )
     http_header_timeout_s: float = Field(default=10.0, gt=0)
     http_keep_alive_s: int = Field(default=5, ge=1)
@@ -224,14 +233,60 @@ class Settings(BaseSettings):
             problems.append("VERTEX_AI_ENDPOINT points at a local emulator")
         if self.media_backend == "gcs" and not self.media_bucket:
             problems.append("MEDIA_BACKEND=gcs needs MEDIA_BUCKET")
-        if os.environ.get("FIRESTORE_EMULATOR_HOST"):
-            problems.append("FIRESTORE_EMULATOR_HOST is set")
+        for emulator in ("FIRESTORE_EMULATOR_HOST", "STORAGE_EMULATOR_HOST"):
+            if os.environ.get(emulator):
+                problems.append(f"{emulator} is set: it points a Google client at an emulator")
         from liveavatar.auth.config import production_auth_problems
 
         problems += production_auth_problems(self)
         if problems:
             raise ValueError("refusing to start in production: " + "; ".join(problems))
         return self
+
+
+_LOCAL_ORIGIN_HOSTS = frozenset({"localhost", "0.0.0.0", "::1", "::"})  # noqa: S104
+
+
+def _is_local_origin(origin: str) -> bool:
+    host = (urlsplit(origin.strip()).hostname or "").lower()
+    return host in _LOCAL_ORIGIN_HOSTS or host.endswith(".localhost") or host.startswith("127.")
+
+
+def serving_problems(settings: Settings) -> list[str]:
+    """What makes these settings unfit for the production backend (empty elsewhere).
+
+    Checked when `liveavatar serve` starts, after secrets are loaded, and not in `Settings`
+    itself: the dashboard and the tools read the same settings and need none of this.
+    Each of these works on one machine and fails quietly once Cloud Run runs several
+    instances, or once browsers come from the real site.
+    """
+    if not settings.is_production:
+        return []
+    problems: list[str] = []
+    if settings.store_backend == "sqlite":
+        problems.append(
+            "STORE_BACKEND=sqlite keeps conversations on one instance's disk; use firestore"
+        )
+    if settings.media_backend == "local" and (
+        settings.media_signing_secret is None
+        or is_placeholder(settings.media_signing_secret.get_secret_value())
+    ):
+        problems.append(
+            "MEDIA_BACKEND=local needs a shared MEDIA_SIGNING_SECRET (without it each instance "
+            "signs media URLs with its own key); or use MEDIA_BACKEND=gcs"
+        )
+    if not any(not _is_local_origin(o) for o in settings.allowed_origins):
+        problems.append(
+            "ALLOWED_ORIGINS holds only localhost origins; name the site's https origin"
+        )
+    return problems
+
+
+def check_serving(settings: Settings) -> None:
+    """Raise ValueError naming every problem `serving_problems` finds."""
+    problems = serving_problems(settings)
+    if problems:
+        raise ValueError("refusing to start in production: " + "; ".join(problems))
 
 
 def describe_errors(exc: ValidationError) -> str:

@@ -75,3 +75,13 @@ async def serve_process(
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
+
+
+def listening_address(port: int) -> str | None:
+    """The local IPv4 address a socket listens on for `port` (Linux's /proc/net/tcp)."""
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        address, _, hex_port = fields[1].partition(":")
+        if fields[3] == "0A" and int(hex_port, 16) == port:
+            return ".".join(str(b) for b in reversed(bytes.fromhex(address)))
+    return None

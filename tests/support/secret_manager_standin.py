@@ -4,7 +4,9 @@ It speaks the real wire protocol with the client library's own proto-plus messag
 so the real `SecretManagerServiceClient` talks to it through an insecure channel on
 127.0.0.1. It covers what the project uses: CreateSecret, AddSecretVersion,
 AccessSecretVersion (`latest` and numbered, with `data_crc32c`), GetSecret, ListSecrets and
-DeleteSecret, answering NOT_FOUND and ALREADY_EXISTS like the service.
+DeleteSecret, answering NOT_FOUND and ALREADY_EXISTS like the service, and PERMISSION_DENIED
+for a secret the caller may not read (`denied`) or, with `least_privilege`, for every name
+it does not have: what a service account granted access per secret is told.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ class SecretManagerStandIn:
         self.calls: list[tuple[str, str]] = []  # (method, resource name), for assertions
         self._lock = threading.Lock()
         self.corrupt_checksums = False  # send a wrong data_crc32c (integrity tests)
+        self.denied: set[str] = set()  # secret ids whose access is PERMISSION_DENIED
+        self.least_privilege = False  # a missing secret answers PERMISSION_DENIED
         self._server: grpc.Server | None = None
         self.port = 0
 
@@ -88,6 +92,11 @@ class SecretManagerStandIn:
     def _secret(self, method: str, name: str, context: grpc.ServicerContext) -> _Secret:
         self.calls.append((method, name))
         found = self.secrets.get(name)
+        if name.rpartition("/")[2] in self.denied or (found is None and self.least_privilege):
+            context.abort(
+                grpc.StatusCode.PERMISSION_DENIED,
+                f"Permission 'secretmanager.versions.access' denied for resource '{name}'.",
+            )
         if found is None:
             context.abort(grpc.StatusCode.NOT_FOUND, f"Secret [{name}] not found.")
         return found

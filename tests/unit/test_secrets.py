@@ -127,6 +127,74 @@ def test_optional_secrets_may_be_absent(
     assert source.get("ADMIN_TOKEN") is None and source.get("GEMINI_API_KEY") == GEMINI
 
 
+@pytest.mark.parametrize("least_privilege", [False, True], ids=["not-found", "denied"])
+def test_an_absent_optional_secret_is_one_warning(
+    standin: SecretManagerStandIn,
+    client: secretmanager.SecretManagerServiceClient,
+    caplog: pytest.LogCaptureFixture,
+    least_privilege: bool,
+) -> None:
+    standin.put(PROJECT, "GEMINI_API_KEY", GEMINI)
+    standin.put(PROJECT, "MEDIA_SIGNING_SECRET", "media-secret-value-0003")
+    standin.denied = {"MEDIA_SIGNING_SECRET"}  # exists, not granted
+    standin.least_privilege = least_privilege  # ADMIN_TOKEN does not exist
+    source = SecretManagerSecrets(
+        PROJECT, ["GEMINI_API_KEY"], client, optional=["ADMIN_TOKEN", "MEDIA_SIGNING_SECRET"]
+    )
+    caplog.set_level(logging.INFO)
+    source.load()
+    assert source.loaded and source.get("GEMINI_API_KEY") == GEMINI
+    assert source.get("ADMIN_TOKEN") is None and source.get("MEDIA_SIGNING_SECRET") is None
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert sorted((r.__dict__["secret"], r.__dict__["reason"]) for r in warnings) == [
+        ("ADMIN_TOKEN", "permission denied" if least_privilege else "not found"),
+        ("MEDIA_SIGNING_SECRET", "permission denied"),
+    ]
+    assert "media-secret-value-0003" not in all_log_text(caplog)
+
+
+def test_a_required_secret_not_granted_fails_by_name(
+    standin: SecretManagerStandIn, client: secretmanager.SecretManagerServiceClient
+) -> None:
+    standin.least_privilege = True
+    standin.put(PROJECT, "ADMIN_TOKEN", ADMIN)
+    source = SecretManagerSecrets(PROJECT, ["GEMINI_API_KEY"], client, optional=["ADMIN_TOKEN"])
+    with pytest.raises(SecretError, match="GEMINI_API_KEY") as info:
+        source.load()
+    assert "roles/secretmanager.secretAccessor" in str(info.value)
+    assert not source.loaded and source.get("ADMIN_TOKEN") is None
+
+
+def test_emulator_secrets_are_never_read_in_production(
+    standin: SecretManagerStandIn, client: secretmanager.SecretManagerServiceClient
+) -> None:
+    prod = FakeAuthSettings(
+        environment="production",
+        project_id=PROJECT,
+        secrets_backend="secret-manager",
+        live_backend="gemini",
+    )
+    # Production never talks to a stand-in, whatever the environment says.
+    built = build_secret_source(prod, environ={EMULATOR_HOST_VARIABLE: standin.target})
+    assert isinstance(built, SecretManagerSecrets)
+    assert "EMULATOR_API_KEY" not in built.names + built.optional
+    # The same lists, loaded from the stand-in, never ask for the emulator's key.
+    for name, value in [("GEMINI_API_KEY", GEMINI), ("EMULATOR_API_KEY", "emulator-key-04")]:
+        standin.put(PROJECT, name, value)
+    source = SecretManagerSecrets(PROJECT, built.names, client, optional=built.optional)
+    source.load()
+    assert not any("EMULATOR_API_KEY" in name for _, name in standin.calls)
+    # From the environment either.
+    env = EnvSecrets(
+        None, environ={"EMULATOR_API_KEY": "k", "GEMINI_API_KEY": GEMINI}, env_files=[]
+    )
+    assert sorted(resolve_secrets(prod, env)) == ["GEMINI_API_KEY"]
+    assert sorted(resolve_secrets(FakeAuthSettings(live_backend="gemini"), env)) == [
+        "EMULATOR_API_KEY",
+        "GEMINI_API_KEY",
+    ]
+
+
 def test_corrupt_or_binary_values_are_refused_by_name(
     standin: SecretManagerStandIn, client: secretmanager.SecretManagerServiceClient
 ) -> None:
@@ -163,7 +231,7 @@ def test_build_source_uses_the_standin_outside_production(
     secrets = resolve_secrets(settings, source)
     assert secrets == {"GEMINI_API_KEY": SecretStr(GEMINI)}
     assert source.names == ["GEMINI_API_KEY"]
-    assert source.optional == ["ADMIN_TOKEN", "EMULATOR_API_KEY"]
+    assert source.optional == ["ADMIN_TOKEN", "MEDIA_SIGNING_SECRET", "EMULATOR_API_KEY"]
 
 
 def test_env_secrets_layers(tmp_path: Path) -> None:
@@ -212,3 +280,22 @@ def test_load_settings_takes_the_key_from_secret_manager(
     settings = load_settings()
     assert settings.gemini_api_key is not None
     assert settings.gemini_api_key.get_secret_value() == "AIza-from-secret-manager"
+
+
+def test_load_settings_fails_naming_a_required_secret_not_granted(
+    standin: SecretManagerStandIn, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from liveavatar.settings import load_settings
+
+    monkeypatch.chdir(tmp_path)
+    standin.least_privilege = True
+    monkeypatch.setenv("SECRETS_BACKEND", "secret-manager")
+    monkeypatch.setenv("PROJECT_ID", "demo-proj")
+    monkeypatch.setenv("LIVE_BACKEND", "gemini")
+    monkeypatch.setenv("SECRET_MANAGER_EMULATOR_HOST", standin.target)
+    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
+    with pytest.raises(SecretError, match="GEMINI_API_KEY"):
+        load_settings()
+    standin.put("demo-proj", "GEMINI_API_KEY", "AIza-from-secret-manager")
+    settings = load_settings()  # the optional ones are still absent: no error
+    assert settings.admin_token is None and settings.media_signing_secret is None

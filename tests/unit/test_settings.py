@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
-from liveavatar.settings import Settings, describe_errors, is_placeholder
+from liveavatar.settings import (
+    Settings,
+    check_serving,
+    describe_errors,
+    is_placeholder,
+    serving_problems,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -22,6 +29,11 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         "VERTEX_AI_ENDPOINT",
         "VERTEX_LOCATION",
         "BACKEND_URL",
+        "K_SERVICE",
+        "TRUSTED_PROXY_HOPS",
+        "FIRESTORE_EMULATOR_HOST",
+        "STORAGE_EMULATOR_HOST",
+        "FIREBASE_AUTH_EMULATOR_HOST",
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
@@ -88,6 +100,74 @@ def test_production_refuses_auth_off_or_emulated(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("FIREBASE_AUTH_EMULATOR_HOST", "127.0.0.1:9099")
     with pytest.raises(ValidationError, match="FIREBASE_AUTH_EMULATOR_HOST"):
         Settings()
+
+
+def test_production_refuses_the_storage_emulator(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    monkeypatch.setenv("PROJECT_ID", "acme-avatar-prod")
+    monkeypatch.setenv("LIVE_BACKEND", "vertex")
+    monkeypatch.setenv("AUTH_ENABLED", "true")
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", "http://127.0.0.1:9023")
+    with pytest.raises(ValidationError, match="STORAGE_EMULATOR_HOST is set"):
+        Settings()
+
+
+def serving(**values: Any) -> Settings:
+    """Production settings fit to serve, with `values` laid over them."""
+    good: dict[str, Any] = {
+        "environment": "production",
+        "project_id": "acme-avatar-prod",
+        "live_backend": "vertex",
+        "auth_enabled": True,
+        "store_backend": "firestore",
+        "media_backend": "gcs",
+        "media_bucket": "acme-avatar-media",
+        "allowed_origins": ["https://avatar.example.com"],
+    }
+    return Settings(_env_file=None, **{**good, **values})  # type: ignore[call-arg]
+
+
+def test_production_fit_to_serve() -> None:
+    assert serving_problems(serving()) == []
+    check_serving(serving())
+    # Local media is fine with a key every instance shares.
+    shared = serving(media_backend="local", media_signing_secret="k3y-shared-by-all-instances")
+    assert serving_problems(shared) == []
+
+
+@pytest.mark.parametrize(
+    ("values", "named"),
+    [
+        ({"store_backend": "sqlite"}, "STORE_BACKEND=sqlite"),
+        ({"media_backend": "local"}, "MEDIA_SIGNING_SECRET"),
+        ({"media_backend": "local", "media_signing_secret": "changeme"}, "MEDIA_SIGNING_SECRET"),
+        ({"allowed_origins": ["http://localhost:8000"]}, "ALLOWED_ORIGINS"),
+        (
+            {"allowed_origins": ["http://127.0.0.1:8000", "https://app.localhost", "http://[::1]"]},
+            "ALLOWED_ORIGINS",
+        ),
+        ({"allowed_origins": []}, "ALLOWED_ORIGINS"),
+    ],
+)
+def test_production_refuses_to_serve(values: dict[str, Any], named: str) -> None:
+    problems = serving_problems(serving(**values))
+    assert len(problems) == 1 and named in problems[0]
+    with pytest.raises(ValueError, match="refusing to start in production: .*" + named):
+        check_serving(serving(**values))
+
+
+def test_serving_checks_only_production() -> None:
+    local = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert local.store_backend == "sqlite" and local.media_signing_secret is None
+    assert serving_problems(local) == []
+
+
+def test_trusted_proxy_hops_follow_the_platform(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings().trusted_proxy_hops == 0  # direct: the TCP peer is the client
+    monkeypatch.setenv("K_SERVICE", "liveavatar-backend")
+    assert Settings().trusted_proxy_hops == 1  # Cloud Run's front end appends one entry
+    monkeypatch.setenv("TRUSTED_PROXY_HOPS", "2")  # a load balancer in front of it
+    assert Settings().trusted_proxy_hops == 2
 
 
 @pytest.mark.parametrize(

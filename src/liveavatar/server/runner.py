@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import socket
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -19,6 +20,7 @@ from liveavatar.protocol import MAX_JSON_FRAME_BYTES
 from liveavatar.settings import Settings
 
 from .app import create_app, drain_sessions
+from .forwarded import ForwardedClient
 from .limits import bounded_http_protocol, raise_open_files_limit
 from .static import create_static_app
 
@@ -47,14 +49,24 @@ class GracefulServer(uvicorn.Server):
         await super().shutdown(sockets)
 
 
+def listen_address(settings: Settings, environ: Mapping[str, str] | None = None) -> tuple[str, int]:
+    """Where the backend listens: on Cloud Run (`K_SERVICE` set) every interface and
+    `$PORT`, whatever HOST says, or the revision never becomes ready; else HOST:PORT
+    (127.0.0.1:8080 by default; a container image must set HOST=0.0.0.0)."""
+    env = os.environ if environ is None else environ
+    if env.get("K_SERVICE"):
+        return "0.0.0.0", int(env.get("PORT") or settings.port)  # noqa: S104
+    return settings.host, settings.port
+
+
 def uvicorn_config(app: FastAPI, settings: Settings, *, port: int | None = None) -> uvicorn.Config:
     """The backend's uvicorn configuration: the HTTP edge's limits (see limits.py and
-    docs/API.md "Limits and timeouts") and which peers may name the client's address."""
-    trusted = trusted_proxies(settings)
+    docs/API.md "Limits and timeouts") and who may name the client's address."""
+    host, listen_port = listen_address(settings)
     return uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port if port is None else port,
+        ForwardedClient(app, hops=settings.trusted_proxy_hops, trusted=trusted_proxies(settings)),
+        host=host,
+        port=listen_port if port is None else port,
         log_config=None,  # our JSON root handler formats uvicorn's lines too
         http=bounded_http_protocol(settings.http_header_timeout_s),
         timeout_keep_alive=settings.http_keep_alive_s,
@@ -66,20 +78,21 @@ def uvicorn_config(app: FastAPI, settings: Settings, *, port: int | None = None)
         ws_ping_timeout=20,
         timeout_graceful_shutdown=int(settings.shutdown_grace_s) + 2,
         lifespan="on",
-        proxy_headers=bool(trusted),
-        forwarded_allow_ips=trusted,
+        # Forwarded headers are read by ForwardedClient (a hop count, which uvicorn
+        # lacks); uvicorn's own reading and its FORWARDED_ALLOW_IPS variable stay off.
+        proxy_headers=False,
+        forwarded_allow_ips=[],
     )
 
 
 def trusted_proxies(settings: Settings) -> list[str]:
-    """The peers whose X-Forwarded-For and X-Forwarded-Proto uvicorn believes.
+    """The peers whose X-Forwarded-For and X-Forwarded-Proto are believed.
 
     The client's address keys the per-address rate limit and, with auth off, the
     anonymous user, so by default no peer is believed: not even 127.0.0.1, uvicorn's own
-    default, which would let any local process pick its address. Always passed
-    explicitly, so uvicorn's FORWARDED_ALLOW_IPS variable is never read. (A hop count for
-    proxies whose addresses are not known in advance, like Cloud Run's front end, belongs
-    here too.)
+    default, which would let any local process pick its address. With a hop count
+    (`TRUSTED_PROXY_HOPS`) and no list, every peer: Cloud Run's front end has no fixed
+    address (see forwarded.py).
     """
     return list(settings.trusted_proxies)
 

@@ -1,5 +1,5 @@
-"""The HTTP edge of the real servers: forwarded headers, slow and idle sockets, the
-connection cap, the open-files limit.
+"""The HTTP edge of the real servers: forwarded headers (trusted peers, hop counts), slow
+and idle sockets, the connection cap, the open-files limit.
 
 The backend and the static frontend server run in-process on free ports with the
 product's own uvicorn configurations (`uvicorn_config`, `static_config`).
@@ -123,6 +123,44 @@ async def test_a_trusted_proxy_names_the_client(
     again = [await hello_as(backend.ws_url, "203.0.113.1") for _ in range(2)]
     assert [a["type"] for a in again] == ["ready", "error"]
     assert again[1]["close"] == 4429
+
+
+async def test_behind_cloud_run_each_client_has_its_own_bucket(
+    emulator: EmulatorServer, start_backend: StartBackend
+) -> None:
+    # Cloud Run's front end appends the address it saw: the last entry. Whatever a client
+    # wrote before it is carried along and never counts.
+    settings = backend_settings(emulator, rate_limit_connections=2, trusted_proxy_hops=1)
+    backend = await start_backend(settings)
+    clients = [await hello_as(backend.ws_url, f"6.6.6.6, 198.51.100.{n}") for n in (1, 2, 3)]
+    assert [a["type"] for a in clients] == ["ready", "ready", "ready"]  # not one front end
+    forged = [await hello_as(backend.ws_url, f"203.0.113.{n}, 198.51.100.1") for n in (1, 2)]
+    assert [a["type"] for a in forged] == ["ready", "error"]
+    assert forged[1]["code"] == "rate_limited" and forged[1]["close"] == 4429
+
+
+async def test_behind_a_load_balancer_the_client_is_two_hops_from_the_right(
+    emulator: EmulatorServer, start_backend: StartBackend
+) -> None:
+    settings = backend_settings(emulator, rate_limit_connections=2, trusted_proxy_hops=2)
+    backend = await start_backend(settings)
+    lb = "34.120.0.1"  # the load balancer appends the client's address and its own
+    answers = [
+        await hello_as(backend.ws_url, f"203.0.113.{n}, 198.51.100.9, {lb}") for n in (1, 2, 3)
+    ]
+    assert [a["type"] for a in answers] == ["ready", "ready", "error"]
+    assert answers[2]["close"] == 4429
+    other = await hello_as(backend.ws_url, f"198.51.100.10, {lb}")
+    assert other["type"] == "ready"
+
+
+async def test_too_few_forwarded_entries_count_as_the_peer(
+    emulator: EmulatorServer, start_backend: StartBackend
+) -> None:
+    settings = backend_settings(emulator, rate_limit_connections=2, trusted_proxy_hops=2)
+    backend = await start_backend(settings)
+    answers = [await hello_as(backend.ws_url, f"198.51.100.{n}") for n in (1, 2, 3)]
+    assert [a["type"] for a in answers] == ["ready", "ready", "error"]  # all 127.0.0.1
 
 
 # ---- slow and idle sockets ------------------------------------------------------------
