@@ -19,6 +19,9 @@ from tests.e2e.avatar_page import ARTIFACTS
 PAGE_TIMEOUT_MS = 60_000
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 EXCEPTION = '[data-testid="stException"]'
+#: What Streamlit draws while an element's code is still loading, and a chart not yet drawn.
+LOADING = '[data-testid="stSkeleton"]'
+UNDRAWN_CHART = '[data-testid="stVegaLiteChart"]:not(:has(canvas, svg))'
 #: The recording player's iframe (its page comes as srcdoc, the audio element inside).
 PLAYER = """iframe[srcdoc*='<audio id="recording"']"""
 
@@ -35,6 +38,10 @@ class DashboardPage:
         """Wait until the page titled `title` is on screen and its script has finished."""
         expect(self.heading(title)).to_be_visible(timeout=PAGE_TIMEOUT_MS)
         self.page.locator(IDLE).wait_for(state="attached", timeout=PAGE_TIMEOUT_MS)
+        # Elements load their code lazily: a screenshot before this shows grey placeholders.
+        expect(self.page.locator(f"{LOADING}, {UNDRAWN_CHART}")).to_have_count(
+            0, timeout=PAGE_TIMEOUT_MS
+        )
 
     # ---- acting --------------------------------------------------------------------------
 
@@ -114,4 +121,19 @@ class DashboardPage:
     def screenshot(self, label: str) -> None:
         """Save the whole page as test-artifacts/e2e/dashboard-<label>.png."""
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        self.page.screenshot(path=str(ARTIFACTS / f"dashboard-{label}.png"), full_page=True)
+        # Streamlit scrolls inside its own container, so a full-page shot is one screen:
+        # make the window as tall as the page for the shot, then put it back.
+        size = self.page.viewport_size
+        height = self.page.evaluate(
+            "() => document.querySelector('[data-testid=\"stMain\"]')?.scrollHeight ?? 0"
+        )
+        if size is not None and height > size["height"]:
+            self.page.set_viewport_size({"width": size["width"], "height": min(height, 8000)})
+            expect(self.page.locator(f"{LOADING}, {UNDRAWN_CHART}")).to_have_count(
+                0, timeout=PAGE_TIMEOUT_MS
+            )
+        try:
+            self.page.screenshot(path=str(ARTIFACTS / f"dashboard-{label}.png"), full_page=True)
+        finally:
+            if size is not None:
+                self.page.set_viewport_size(size)
