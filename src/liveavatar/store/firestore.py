@@ -6,8 +6,8 @@ Only what the local emulator implements faithfully is used: get/set/update/delet
 batches, `Increment`, `ArrayUnion`, `where` + `order_by` + `limit`, `select`. No cursors,
 offsets, transactions, collection-group queries or `DELETE_FIELD`.
 
-The composite indexes production needs are in `deploy/firestore.indexes.json` (a test
-checks it lists one for every query of more than one field).
+The composite indexes production needs are in `deploy/firestore.indexes.json`; the
+store's tests run every query it issues under production's index rule against that file.
 
 Idempotent turn appends: the batch's first write creates `turns/{index}` (the turn with its
 texts, so a conversation's transcript grows by documents, never within one), which fails with

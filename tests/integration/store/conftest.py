@@ -26,6 +26,8 @@ from liveavatar.store import DB_FILENAME, SQLiteStore, Store
 from liveavatar.store.firestore import FirestoreStore
 from tests.support.procs import free_port
 
+from ._firestore_indexes import INDEXES_FILE, enforce_indexes
+
 REPO = Path(__file__).resolve().parents[3]
 LAUNCHER = REPO / "tests" / "support" / "firestore_emulator.js"
 PROJECT = "demo-test"
@@ -102,9 +104,12 @@ async def firestore_store(
     await asyncio.to_thread(emulator.reset)
     # The client reads the variable when it is built, so it only has to be set for that.
     monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", emulator.host)
+    # Every query the test makes the store issue must have its index in the deploy file.
+    unindexed = enforce_indexes(monkeypatch)
     store = FirestoreStore(project=PROJECT)
     yield store
     await store.close()
+    assert unindexed == [], f"queries without their index in {INDEXES_FILE.name}"
 
 
 @pytest.fixture

@@ -9,10 +9,18 @@ from collections.abc import AsyncIterator
 import pytest
 from google.cloud.firestore import AsyncClient, FieldFilter
 
-from liveavatar.store import NotFound, PersonaConfig, StoreUnavailable, TurnRecord, _firestore_admin
+from liveavatar.store import (
+    NotFound,
+    PersonaConfig,
+    StoreError,
+    StoreUnavailable,
+    TurnRecord,
+    _firestore_admin,
+)
 from liveavatar.store.firestore import FirestoreStore
 from tests.support.procs import free_port
 
+from ._firestore_indexes import enforce_indexes
 from ._firestore_size import MAX_DOCUMENT_BYTES, document_sizes
 from .conftest import PROJECT, FirestoreEmulator
 
@@ -316,3 +324,17 @@ async def test_a_conversation_stored_with_its_lines_in_the_document_still_reads(
     assert await store.delete_conversations_before(T0 + dt.timedelta(days=1)) == 1
     assert await store.get_conversation("old") is None
     assert not (await raw.document("conversations/old/turns/000001").get()).exists
+
+
+async def test_a_query_without_its_index_in_the_file_fails_as_in_production(
+    firestore_store: FirestoreStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The check every Firestore test runs under, here with an empty index file.
+    missing = enforce_indexes(monkeypatch, indexes=[])
+    with pytest.raises(StoreError, match="requires an index"):
+        await firestore_store.list_conversations(user_id="u1")
+    assert missing == ["conversations (COLLECTION): userId ASCENDING, sortKey DESCENDING"]
+    # Single-field queries are served without one.
+    assert await firestore_store.list_conversations() == []
+    assert await firestore_store.list_daily("2024-05-01", "2024-05-03") != []
+    assert len(missing) == 1

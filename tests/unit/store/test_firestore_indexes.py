@@ -1,5 +1,9 @@
 """`deploy/firestore.indexes.json` holds a composite index for every Firestore query the
-store makes on more than one field (production refuses such a query without one)."""
+store makes on more than one field (production refuses such a query without one).
+
+This list is the readable inventory; the check that cannot miss a query is the one every
+Firestore store test runs under (`tests/integration/store/_firestore_indexes.py`), which
+tests each query the store actually issues against the file."""
 
 from __future__ import annotations
 
