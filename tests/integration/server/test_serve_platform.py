@@ -1,5 +1,5 @@
-"""`liveavatar serve` as a process: where it listens on Cloud Run and locally, and the
-production settings it refuses to start with."""
+"""`liveavatar serve` as a process: where it listens on Cloud Run and locally, the
+production settings it refuses to start with, and a required secret it may not read."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from pathlib import Path
 
 from liveavatar.emulator.server import EmulatorServer
 from tests.support.procs import free_port, listening_address, serve_env, wait_http
+from tests.support.secret_manager_standin import SecretManagerStandIn
 
 
 def read(log: Path) -> str:
@@ -88,3 +89,32 @@ def test_serve_refuses_production_settings_that_do_not_hold(tmp_path: Path) -> N
     for setting in ("STORE_BACKEND=sqlite", "MEDIA_SIGNING_SECRET", "ALLOWED_ORIGINS"):
         assert setting in done.stderr
     assert not (tmp_path / ".data").exists()  # refused before anything was opened
+
+
+def test_serve_names_a_required_secret_it_may_not_read(tmp_path: Path) -> None:
+    standin = SecretManagerStandIn()
+    standin.least_privilege = True  # what a service account is told for a missing name
+    standin.start()
+    try:
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "NO_GCE_CHECK": "true",
+            "SECRETS_BACKEND": "secret-manager",
+            "PROJECT_ID": "demo-avatar",
+            "LIVE_BACKEND": "gemini",
+            "SECRET_MANAGER_EMULATOR_HOST": standin.target,
+        }
+        if os.environ.get("PYTHONPATH"):
+            env["PYTHONPATH"] = os.environ["PYTHONPATH"]
+        done = subprocess.run(
+            [sys.executable, "-m", "liveavatar", "serve"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+            cwd=tmp_path,
+        )
+    finally:
+        standin.stop()
+    assert done.returncode == 2, done.stderr
+    assert "GEMINI_API_KEY" in done.stderr and "roles/secretmanager.secretAccessor" in done.stderr
