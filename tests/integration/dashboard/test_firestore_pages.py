@@ -15,7 +15,7 @@ import csv
 import datetime as dt
 import io
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -33,6 +33,7 @@ from tests.integration.dashboard.pages_support import (
     part_of,
     write_media,
 )
+from tests.integration.store._firestore_indexes import enforce_indexes
 from tests.integration.store.conftest import (  # noqa: F401 (a fixture, used by name)
     PROJECT,
     FirestoreEmulator,
@@ -69,8 +70,10 @@ class FirestoreSeeded:
 @pytest.fixture
 def fs_seeded(
     dashboard_env: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
-) -> FirestoreSeeded:
-    """`dashboard_env` on the Firestore emulator, seeded as conftest's table says."""
+) -> Iterator[FirestoreSeeded]:
+    """`dashboard_env` on the Firestore emulator, seeded as conftest's table says; every
+    query the pages make the store issue must have its index in the deploy file (the
+    pages run in this process, so the store tests' check covers them too)."""
     emulator: FirestoreEmulator = request.getfixturevalue("firestore_emulator")
     emulator.reset()
     monkeypatch.setenv("STORE_BACKEND", "firestore")
@@ -78,8 +81,10 @@ def fs_seeded(
     monkeypatch.setenv("FIRESTORE_PROJECT", PROJECT)
     monkeypatch.setenv("NO_GCE_CHECK", "true")
     seeded = FirestoreSeeded(today=dt.datetime.now(UTC).date(), data_dir=dashboard_env)
+    unindexed = enforce_indexes(monkeypatch)
     seeded.read(lambda store: seed_store(store, seeded.today))
-    return seeded
+    yield seeded
+    assert unindexed == [], "queries without their index in deploy/firestore.indexes.json"
 
 
 def _page(url_path: str) -> AppTest:
