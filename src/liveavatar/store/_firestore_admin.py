@@ -41,7 +41,8 @@ from liveavatar.store.models import ConversationSummary, PersonaConfig, TurnReco
 SCAN_CONVERSATIONS = 2000
 SCAN_USERS = 10_000
 _SCAN_PAGE = 200
-_DELETE_CHUNK = 100
+_DELETE_CHUNK = 100  # conversations per round (each deleted with its children)
+_DELETE_BATCH = 400  # documents per batch (a batch takes at most 500 writes)
 # How many conversations' turns a text search reads at once.
 _TURN_QUERIES = 8
 
@@ -61,9 +62,6 @@ class FirestoreAdmin:
         raise NotImplementedError  # the store's own
 
     def _persona(self) -> AsyncDocumentReference:
-        raise NotImplementedError  # the store's own
-
-    async def _delete_matching(self, query: Any, children: tuple[str, ...] = ()) -> int:
         raise NotImplementedError  # the store's own
 
     # Conversations
@@ -219,6 +217,29 @@ class FirestoreAdmin:
         async with self._guard():
             await user.delete()
         return sorted(deleted)
+
+    async def _delete_matching(self, query: Any, children: tuple[str, ...] = ()) -> int:
+        """Delete every document `query` finds (and its `children` collections), in chunks."""
+        total, previous = 0, set[str]()
+        while True:
+            async with self._guard():
+                refs = [s.reference async for s in query.limit(_DELETE_BATCH).stream()]
+            if not refs:
+                return total
+            if previous & (ids := {r.id for r in refs}):
+                # A server that ignored the deletes must not keep this loop going forever.
+                raise StoreError("firestore: deleted documents reappeared; stopping")
+            for ref in refs:
+                # Children first: if this stops half-way, the parent is found again next run.
+                for name in children:
+                    await self._delete_matching(ref.collection(name))
+            batch = self._db.batch()
+            for ref in refs:
+                batch.delete(ref)
+            async with self._guard():
+                await batch.commit()
+            total += len(refs)
+            previous = ids
 
     # Users and usage
 

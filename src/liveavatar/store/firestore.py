@@ -71,7 +71,6 @@ from liveavatar.store.models import (
     User,
 )
 
-_DELETE_CHUNK = 400  # a batch takes at most 500 writes
 _PERSONA_RETRIES = 5
 
 
@@ -372,29 +371,6 @@ class FirestoreStore(FirestoreCosts, FirestoreDaily, FirestoreAdmin):
             .select(["userId"])
         )
         return len(await self._delete_conversations(query))
-
-    async def _delete_matching(self, query: Any, children: tuple[str, ...] = ()) -> int:
-        """Delete every document `query` finds (and its `children` collections), in chunks."""
-        total, previous = 0, set[str]()
-        while True:
-            async with self._guard():
-                refs = [s.reference async for s in query.limit(_DELETE_CHUNK).stream()]
-            if not refs:
-                return total
-            if previous & (ids := {r.id for r in refs}):
-                # A server that ignored the deletes must not keep this loop going forever.
-                raise StoreError("firestore: deleted documents reappeared; stopping")
-            for ref in refs:
-                # Children first: if this stops half-way, the parent is found again next run.
-                for name in children:
-                    await self._delete_matching(ref.collection(name))
-            batch = self._db.batch()
-            for ref in refs:
-                batch.delete(ref)
-            async with self._guard():
-                await batch.commit()
-            total += len(refs)
-            previous = ids
 
     async def ping(self) -> None:
         async with self._guard():
