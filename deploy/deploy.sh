@@ -61,6 +61,9 @@ media_bucket="${project}-liveavatar-media"
 backend_sa="liveavatar-backend@${project}.iam.gserviceaccount.com"
 dashboard_sa="liveavatar-dashboard@${project}.iam.gserviceaccount.com"
 p=(--project "$project")
+# Proxies that append to X-Forwarded-For: Cloud Run's front end, and the load balancer's.
+proxy_hops=1
+[[ -z $lb_backend_service ]] || proxy_hops=2
 
 step="enable the APIs"
 apis=(run cloudbuild artifactregistry firestore storage secretmanager aiplatform
@@ -141,7 +144,8 @@ render() {
     -e "s|\${VERTEX_LOCATION}|${vertex_location}|g" -e "s|\${MEDIA_BUCKET}|${media_bucket}|g" \
     -e "s|\${BACKEND_IMAGE}|${backend_image}|g" -e "s|\${DASHBOARD_IMAGE}|${dashboard_image}|g" \
     -e "s|\${BACKEND_URL}|${backend_url/https:/wss:}|g" -e "s|\${DASHBOARD_URL}|${dashboard_url}|g" \
-    -e "s|\${IAP_AUDIENCE}|${iap_audience}|g" "$src" >"$out"
+    -e "s|\${IAP_AUDIENCE}|${iap_audience}|g" -e "s|\${TRUSTED_PROXY_HOPS}|${proxy_hops}|g" \
+    "$src" >"$out"
   # shellcheck disable=SC2016  # a literal ${NAME} is what is looked for
   if grep -n '\${[A-Z_]*}' "$out" >&2; then
     fail 1 "render $src: a placeholder above has no value"

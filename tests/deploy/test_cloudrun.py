@@ -26,6 +26,7 @@ FILLED = {
     "BACKEND_URL": "wss://liveavatar-backend-1.europe-west4.run.app",
     "DASHBOARD_URL": "https://liveavatar-dashboard-1.europe-west4.run.app",
     "IAP_AUDIENCE": "/projects/1/locations/europe-west4/services/liveavatar-dashboard",
+    "TRUSTED_PROXY_HOPS": "1",
 }
 # Variables that point a Google library at a local stand-in: never in a production file.
 STAND_INS = {

@@ -70,6 +70,9 @@ def test_a_first_deploy_runs_every_step_in_order(fake_cloud: FakeCloud) -> None:
     for call in replaced:
         assert flag(call, "--region") == REGION and flag(call, "--project") == PROJECT
     assert "Cloud Armor: skipped" in done.stdout
+    backend = yaml.safe_load((fake_cloud.kept / "backend.yaml").read_text())
+    env = backend["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert {"name": "TRUSTED_PROXY_HOPS", "value": "1"} in env  # Cloud Run's front end
     assert f"https://{PROJECT}.web.app/" in done.stdout
 
 
@@ -217,6 +220,9 @@ def test_behind_a_load_balancer_the_armor_policy_is_applied(fake_cloud: FakeClou
     assert Path(flag(calls[imported], "--file-name")) == DEPLOY / "armor-policy.yaml"
     assert flag(calls[attach], "--security-policy") == "liveavatar-armor"
     assert calls[attach][4] == "avatar-lb"
+    backend = yaml.safe_load((fake_cloud.kept / "backend.yaml").read_text())
+    env = backend["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert {"name": "TRUSTED_PROXY_HOPS", "value": "2"} in env  # Cloud Run's front end + the LB
 
 
 def test_admins_are_granted_the_dashboard_through_iap(fake_cloud: FakeCloud) -> None:
