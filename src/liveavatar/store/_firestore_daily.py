@@ -36,14 +36,16 @@ from liveavatar.store._firestore_codec import (
 )
 from liveavatar.store.models import DailyLatency, DailyMetrics
 
-# Shards per day. Writes to a day: one per stored turn (a turn every ~5 s of each live
-# conversation), one per session end and a few `increment_daily` calls per session. 32
-# shards take ~32 writes a second, about 150 conversations talking at once across all
-# instances, with room for bursts (Firestore tolerates short peaks above one a second). A
-# read costs one document per shard written that day (a quiet day has few), so a 30-day
-# chart reads at most 960, which the dashboard caches. Raise it when max instances times
-# sessions per instance outgrow it; lowering it is safe too (reads sum whatever exists).
-SHARDS = 32
+# Shards per day. Writes to a day: one per stored turn, one per session end and a few
+# `increment_daily` calls per session. At the backend's full scale (deploy/cloudrun/
+# backend.yaml: maxScale 10 x containerConcurrency 60 = 600 conversations) and a turn about
+# every 10 s (a spoken question and its answer), that is ~60 writes a second: 64 shards keep
+# each near Firestore's one a second, bursts above it being tolerated. A read costs one
+# document per shard written that day (a quiet day has few), so a 30-day chart reads at
+# most 1,920, which the dashboard caches. A test keeps this in step with the service file;
+# changing it is safe either way (reads sum whatever shards exist).
+SHARDS = 64
+TURN_EVERY_S = 10.0  # the cadence assumed above
 
 # How many days' turn times `daily_latency` reads at once.
 _DAY_QUERIES = 8

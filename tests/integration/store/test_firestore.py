@@ -105,7 +105,7 @@ async def test_a_days_writes_spread_over_shards_and_read_as_one(
         await firestore_store.increment_daily("2024-05-01", sessions=1, counters={"x.y": 1})
     shards = raw.collection("metrics").where(filter=FieldFilter("date", "==", "2024-05-01"))
     ids = [s.id async for s in shards.stream()]
-    # 24 random picks of 32 shards all landing on one happens once in 32**23 runs.
+    # 24 random picks of 64 shards all landing on one happens once in 64**23 runs.
     assert len(ids) > 1 and all(i.startswith("2024-05-01|") for i in ids)
     day = await firestore_store.get_daily("2024-05-01")
     assert day.total_sessions == 24 and day.counters == {"x.y": 24}
