@@ -191,8 +191,13 @@ class LiveEvents:
         self._on_turn(done)
         m = self._metrics
         m.turns.labels("interrupted" if done.interrupted else "complete").inc()
+        # One line per turn: Cloud Monitoring's log-based TTFA distribution reads it
+        # (deploy/monitoring/metrics/liveavatar_ttfa_ms.json); /metrics is per instance.
+        facts: dict[str, object] = {"turn": done.turn, "interrupted": done.interrupted}
         if done.time_to_first_audio_ms is not None:
             m.ttfa.observe(done.time_to_first_audio_ms / 1000)
+            facts["time_to_first_audio_ms"] = round(done.time_to_first_audio_ms, 1)
+        logger.info("turn finished", extra=facts)
         if done.usage:
             m.tokens.labels("prompt").inc(done.usage.prompt_tokens)
             m.tokens.labels("response").inc(done.usage.response_tokens)
