@@ -7,7 +7,12 @@ FROM ${BASE_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
-RUN python -m venv /opt/venv
+# pip reads these from the environment: an offline build passes a wheelhouse with
+# `--build-arg PIP_NO_INDEX=1 --build-arg PIP_FIND_LINKS=/wheels` and a volume on /wheels.
+ARG PIP_NO_INDEX
+ARG PIP_FIND_LINKS
+# python3: the official image and a plain Debian base both have it.
+RUN python3 -m venv /opt/venv
 WORKDIR /src
 COPY deploy/constraints.txt ./deploy/constraints.txt
 RUN /opt/venv/bin/pip install --requirement deploy/constraints.txt
