@@ -27,9 +27,12 @@ FROM ${BASE_IMAGE} AS runtime
 RUN useradd --system --uid 10001 --user-group --create-home --home-dir /home/app app \
  && install -d -o 10001 -g 10001 /data
 COPY --from=build /opt/venv /opt/venv
+# The knowledge base the avatar's search tool reads.
+COPY knowledge /srv/knowledge
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
+    KNOWLEDGE_DIR=/srv/knowledge \
     HOST=0.0.0.0 \
     PORT=8080
 WORKDIR /home/app

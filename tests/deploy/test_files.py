@@ -82,7 +82,13 @@ def test_dockerfile_shape(dockerfile: str, command: list[str]) -> None:
 
 def test_the_image_context_holds_what_the_build_copies() -> None:
     kept = [ln for ln in (ROOT / ".dockerignore").read_text().splitlines() if ln.startswith("!")]
-    assert {"!pyproject.toml", "!README.md", "!src/", "!deploy/constraints.txt"} <= set(kept)
+    assert {
+        "!pyproject.toml",
+        "!README.md",
+        "!src/",
+        "!knowledge/",
+        "!deploy/constraints.txt",
+    } <= set(kept)
 
 
 def test_compose_runs_the_four_services_from_the_images() -> None:
