@@ -24,7 +24,11 @@ RUN /opt/venv/bin/pip install --no-deps . \
  && /opt/venv/bin/python -m compileall -q /opt/venv/lib
 
 FROM ${BASE_IMAGE} AS runtime
-RUN useradd --system --uid 10001 --user-group --create-home --home-dir /home/app app \
+# libopus0: the conversation recordings' Opus encoder (loaded with ctypes).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libopus0=1.3.1* \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --uid 10001 --user-group --create-home --home-dir /home/app app \
  && install -d -o 10001 -g 10001 /data
 COPY --from=build /opt/venv /opt/venv
 # The knowledge base the avatar's search tool reads.

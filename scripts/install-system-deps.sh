@@ -10,6 +10,8 @@ python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need+=(python3-venv)
 command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+# libopus: the recordings' Opus encoder, loaded with ctypes.
+dpkg -s libopus0 >/dev/null 2>&1 || need+=(libopus0)
 # Every shell script is linted with shellcheck (tests/deploy).
 command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
 for pkg in "$@"; do

@@ -1,101 +1,82 @@
 """Stereo PCM16 to an Ogg Opus byte stream, handed out as it is made.
 
-libsndfile (through soundfile) writes the Ogg pages into an in-memory sink; each call
-returns the bytes written since the last one, so the caller can append them to a file
-that grows as the conversation goes on. libsndfile writes whole pages (about one second
-of audio each) and never seeks back once the stream has started, so every prefix of the
-stream that ends on a page is a file players decode; only the final call closes it with
-its end-of-stream page. Blocking (the Opus encoder): run it in a worker thread.
+libopus (`opus.py`) encodes 20 ms frames; `ogg.py` puts the packets in pages. A page is
+written about every second of audio, and nothing is rewritten once out, so the caller can
+append each call's bytes to a file that grows as the conversation goes on and every
+prefix of it that ends on a page is a file players decode; only `close` ends it with its
+end-of-stream page. Blocking (the Opus encoder): run it in a worker thread.
 """
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 import numpy.typing as npt
-import soundfile as sf  # type: ignore[import-untyped]
 
-# libsndfile maps this onto Opus's bitrate: 0.9 is about 60 kbit/s for the stereo pair,
-# clear speech at 24 kHz.
-COMPRESSION_LEVEL = 0.9
-OPUS_RATES = (8_000, 12_000, 16_000, 24_000, 48_000)
+from .ogg import GRANULE_RATE, OggOpusMuxer
+from .opus import CHANNELS, OPUS_RATES, OpusEncoder, version
 
+__all__ = ["OPUS_RATES", "PAGE_S", "OpusStreamEncoder"]
 
-class _Sink(io.RawIOBase):
-    """Where libsndfile writes: collects bytes until they are taken."""
-
-    def __init__(self) -> None:
-        self._chunks: list[bytes] = []
-        self._pos = 0
-        self.late_seeks = 0  # seeks asked once bytes were written: never, see seek
-
-    def writable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True  # libsndfile asks where it is; it does not seek back in an Ogg stream
-
-    def readable(self) -> bool:
-        return True
-
-    def write(self, data: bytes) -> int:  # type: ignore[override]
-        self._chunks.append(bytes(data))
-        self._pos += len(data)
-        return len(data)
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        # Only ever asked at the start (to the start or the end, both 0 then): the stream
-        # is written front to back. A test pins that down (test_encoder.py).
-        if self._pos:
-            self.late_seeks += 1
-        return self._pos
-
-    def tell(self) -> int:
-        return self._pos
-
-    def read(self, size: int = -1) -> bytes:
-        return b""
-
-    def take(self) -> bytes:
-        data = b"".join(self._chunks)
-        self._chunks.clear()
-        return data
+PAGE_S = 1.0
 
 
 class OpusStreamEncoder:
     """One Ogg Opus stream of 2-channel int16 frames at `rate` (an Opus rate)."""
 
     def __init__(self, rate: int = 24_000) -> None:
-        if rate not in OPUS_RATES:
-            raise ValueError(f"Opus encodes at {OPUS_RATES} Hz, not {rate}")
         self.rate = rate
-        self._sink = _Sink()
-        self._file = sf.SoundFile(
-            self._sink,
-            "w",
-            samplerate=rate,
-            channels=2,
-            format="OGG",
-            subtype="OPUS",
-            compression_level=COMPRESSION_LEVEL,
+        self._opus = OpusEncoder(rate)
+        self._scale = GRANULE_RATE // rate
+        self._frame = self._opus.frame_samples
+        self._packet_48k = self._frame * self._scale
+        self._page_packets = round(PAGE_S * rate / self._frame)
+        self._mux = OggOpusMuxer(
+            CHANNELS, self._opus.lookahead * self._scale, rate, f"liveavatar, {version()}"
         )
+        self._held = np.zeros((0, CHANNELS), dtype=np.int16)
+        self._packets = 0
         self.frames = 0
-
-    @property
-    def late_seeks(self) -> int:
-        return self._sink.late_seeks
+        # Kept from the libsndfile encoder, which could have seeked back: this one never does.
+        self.late_seeks = 0
 
     def encode(self, frames: npt.NDArray[np.int16]) -> bytes:
         """Encode (n, 2) frames; returns the stream's new bytes (often none: pages fill
         about once a second)."""
+        if self._mux.ended:
+            raise RuntimeError("the stream is closed")
         if len(frames):
-            self._file.write(frames)
             self.frames += len(frames)
-        return self._sink.take()
+            pcm = np.concatenate([self._held, np.asarray(frames, dtype=np.int16)])
+            whole = len(pcm) - len(pcm) % self._frame
+            for start in range(0, whole, self._frame):
+                self._add(pcm[start : start + self._frame])
+            self._held = pcm[whole:]
+        return self._mux.take()
 
     def close(self) -> bytes:
-        """End the stream; returns its last bytes. The encoder cannot be used after."""
-        if not self._file.closed:
-            self._file.close()
-        return self._sink.take()
+        """End the stream; returns its last bytes. The encoder cannot be used after;
+        closing again returns nothing."""
+        if self._mux.ended:
+            return b""
+        end = self._mux.pre_skip + self.frames * self._scale
+        # The encoder holds back its lookahead: feed silence until every input sample
+        # (and the pre-skip) has come out, then let the end granule trim the rest.
+        pad = np.zeros((self._frame - len(self._held), CHANNELS), dtype=np.int16)
+        self._add(np.concatenate([self._held, pad]), page=False)
+        self._held = self._held[:0]
+        silence = np.zeros((self._frame, CHANNELS), dtype=np.int16)
+        while self._decoded < end:
+            self._add(silence, page=False)
+        self._mux.flush(end_granule=end)
+        self._opus.close()
+        return self._mux.take()
+
+    @property
+    def _decoded(self) -> int:
+        return self._packets * self._packet_48k
+
+    def _add(self, frame: npt.NDArray[np.int16], *, page: bool = True) -> None:
+        self._mux.add(self._opus.encode(frame), self._packet_48k)
+        self._packets += 1
+        if page and self._mux.queued >= self._page_packets:
+            self._mux.flush()

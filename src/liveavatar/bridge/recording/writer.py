@@ -33,7 +33,7 @@ TICK_S = 0.5
 FLUSH_S = 2.0
 # About 20 s of both sides' audio: what may wait while the worker or the store is slow.
 QUEUE_BYTES = 24_000 * 2 * 2 * 20
-# Encoded bytes kept while the store refuses appends (about 4 minutes at 60 kbit/s).
+# Encoded bytes kept while the store refuses appends (about 8 minutes at 32 kbit/s).
 PENDING_CAP_BYTES = 2_000_000
 APPEND_TIMEOUT_S = 10.0
 FINISH_TIMEOUT_S = 3.0

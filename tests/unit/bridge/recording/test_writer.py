@@ -10,6 +10,7 @@ import pytest
 
 from liveavatar.bridge.recording import SessionRecording
 from liveavatar.bridge.recording import writer as writer_module
+from liveavatar.bridge.recording.opus import BITRATE
 from liveavatar.live.events import AudioOut, Interrupted
 from liveavatar.media import LocalMediaStore, MediaUnavailable
 
@@ -75,7 +76,8 @@ class WatchedMedia(LocalMediaStore):
 async def test_the_file_grows_while_the_session_goes_on(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    media = WatchedMedia(tmp_path, enough=20_000)
+    # Past the third page of about a second each (the encoder's bitrate): over 2.5 s.
+    media = WatchedMedia(tmp_path, enough=round(2.7 * BITRATE / 8))
     monkeypatch.setattr(writer_module, "TICK_S", 0.01)
     monkeypatch.setattr(writer_module, "FLUSH_S", 0.0)
     loop = asyncio.get_running_loop()
