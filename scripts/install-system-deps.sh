@@ -14,6 +14,11 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 dpkg -s libopus0 >/dev/null 2>&1 || need+=(libopus0)
 # Every shell script is linted with shellcheck (tests/deploy).
 command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
+# The images are built and run with podman (runc: crun fails on hybrid cgroups) from a base
+# made with debootstrap (tests/deploy/test_images.py).
+command -v podman >/dev/null 2>&1 || need+=(podman)
+command -v runc >/dev/null 2>&1 || need+=(runc)
+command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
 for pkg in "$@"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
