@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -48,8 +47,11 @@ class _Kind(Enum):
 @cache
 def _executor() -> ThreadPoolExecutor:
     # Apart from the default pool, so that encoding many sessions never queues the
-    # backend's other blocking calls; more threads than cores would not encode faster.
-    return ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="recording")
+    # backend's other blocking calls. One thread: the mixing and muxing hold the GIL, and
+    # every extra thread wanting it is one more the event loop may wait behind (side by
+    # side in bench.proxy, one thread added less latency than one per core); at under 1 %
+    # of a core per recorded session, one thread keeps up with a hundred sessions.
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="recording")
 
 
 @dataclass
