@@ -196,30 +196,10 @@ class SQLiteStore(SQLiteCosts, SQLiteDaily, SQLiteAdmin):
         before_id: str | None = None,
         limit: int = 50,
     ) -> list[ConversationSummary]:
-        c.check_limit(limit)
-        if before_id is not None and before is None:
-            raise ValueError("before_id needs before (the timestamp of the same item)")
-        where: list[str] = []
-        args: list[Any] = []
-        if user_id is not None:
-            where.append("user_id = ?")
-            args.append(user_id)
-        if before is not None and before_id is not None:
-            where.append("(started_us, id) < (?, ?)")
-            args += [c.to_us(before), before_id]
-        elif before is not None:
-            where.append("started_us < ?")
-            args.append(c.to_us(before))
-        sql = f"SELECT {CONV_COLS} FROM conversations"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY started_us DESC, id DESC LIMIT ?"
-        args.append(limit)
-
-        def query(db: sqlite3.Connection) -> list[ConversationSummary]:
-            return [ConversationSummary(**summary_fields(r)) for r in db.execute(sql, args)]
-
-        return await self._reader.call(query)
+        # The listing is the search with no filter but the user (`_sqlite_admin.py`).
+        return await self.search_conversations(
+            user_id=user_id, before=before, before_id=before_id, limit=limit
+        )
 
     # Users and usage
 
