@@ -17,7 +17,13 @@ from pydantic import ValidationError
 
 from liveavatar.log import configure_logging
 from liveavatar.secrets import SecretError
-from liveavatar.settings import Settings, check_serving, describe_errors, load_settings
+from liveavatar.settings import (
+    Settings,
+    check_serving,
+    check_storage,
+    describe_errors,
+    load_settings,
+)
 
 if TYPE_CHECKING:
     from liveavatar.emulator.server import EmulatorServer
@@ -90,14 +96,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(settings.log_level)
     if args.command == "emulator":
         return _run_emulator(args, settings)
+    refusal = _production_refusal(args.command, settings)
+    if refusal:
+        print(f"liveavatar {args.command}: {refusal}", file=sys.stderr)  # noqa: T201
+        return 2
     if args.command == "serve":
         from liveavatar.server.runner import serve
 
-        try:
-            check_serving(settings)
-        except ValueError as exc:
-            print(f"liveavatar serve: {exc}", file=sys.stderr)  # noqa: T201
-            return 2
         serve(settings)
         return 0
     if args.command == "up":
@@ -110,6 +115,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_dashboard(settings)
     print(f"liveavatar {args.command}: not built yet", file=sys.stderr)  # noqa: T201
     return NOT_BUILT
+
+
+def _production_refusal(command: str, settings: Settings) -> str | None:
+    """Why production refuses to run `command` with these settings, if it does."""
+    checks = {"serve": check_serving, "dashboard": check_storage, "purge": check_storage}
+    check = checks.get(command)
+    try:
+        if check is not None:
+            check(settings)
+    except ValueError as exc:
+        return str(exc)
+    return None
 
 
 def _run_emulator(args: argparse.Namespace, settings: Settings) -> int:

@@ -252,13 +252,12 @@ def _is_local_origin(origin: str) -> bool:
     return host in _LOCAL_ORIGIN_HOSTS or host.endswith(".localhost") or host.startswith("127.")
 
 
-def serving_problems(settings: Settings) -> list[str]:
-    """What makes these settings unfit for the production backend (empty elsewhere).
+def storage_problems(settings: Settings) -> list[str]:
+    """What makes these settings' store and media unfit for production (empty elsewhere).
 
-    Checked when `liveavatar serve` starts, after secrets are loaded, and not in `Settings`
-    itself: the dashboard and the tools read the same settings and need none of this.
-    Each of these works on one machine and fails quietly once Cloud Run runs several
-    instances, or once browsers come from the real site.
+    Every command that reads or writes conversations refuses them: `serve`, `dashboard`
+    and `purge`. A dashboard or a purge over one machine's SQLite file would show or
+    delete another store than the one the backend writes to.
     """
     if not settings.is_production:
         return []
@@ -275,6 +274,20 @@ def serving_problems(settings: Settings) -> list[str]:
             "MEDIA_BACKEND=local needs a shared MEDIA_SIGNING_SECRET (without it each instance "
             "signs media URLs with its own key); or use MEDIA_BACKEND=gcs"
         )
+    return problems
+
+
+def serving_problems(settings: Settings) -> list[str]:
+    """What makes these settings unfit for the production backend (empty elsewhere).
+
+    Checked when `liveavatar serve` starts, after secrets are loaded, and not in `Settings`
+    itself: the tools read the same settings and need none of this.
+    Each of these works on one machine and fails quietly once Cloud Run runs several
+    instances, or once browsers come from the real site.
+    """
+    if not settings.is_production:
+        return []
+    problems = storage_problems(settings)
     if not any(not _is_local_origin(o) for o in settings.allowed_origins):
         problems.append(
             "ALLOWED_ORIGINS holds only localhost origins; name the site's https origin"
@@ -284,7 +297,15 @@ def serving_problems(settings: Settings) -> list[str]:
 
 def check_serving(settings: Settings) -> None:
     """Raise ValueError naming every problem `serving_problems` finds."""
-    problems = serving_problems(settings)
+    _refuse(serving_problems(settings))
+
+
+def check_storage(settings: Settings) -> None:
+    """Raise ValueError naming every problem `storage_problems` finds."""
+    _refuse(storage_problems(settings))
+
+
+def _refuse(problems: list[str]) -> None:
     if problems:
         raise ValueError("refusing to start in production: " + "; ".join(problems))
 

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from google.genai import types
 
 from liveavatar.dashboard.serve import wait_healthy
@@ -93,6 +94,43 @@ def test_invalid_production_settings_refuse_to_start(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert "PROJECT_ID is missing or a placeholder" in done.stderr
+
+
+PRODUCTION = {
+    "ENVIRONMENT": "production",
+    "PROJECT_ID": "acme-avatar-prod",
+    "LIVE_BACKEND": "vertex",
+    "AUTH_ENABLED": "true",
+    "MEDIA_BACKEND": "gcs",
+    "MEDIA_BUCKET": "acme-avatar-media",
+    "PATH": "/usr/bin:/bin",
+}
+
+
+@pytest.mark.parametrize("command", [["dashboard"], ["purge", "--days", "30"]])
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"STORE_BACKEND": "sqlite"}, "STORE_BACKEND=sqlite"),
+        ({"STORE_BACKEND": "firestore", "MEDIA_BACKEND": "local"}, "MEDIA_SIGNING_SECRET"),
+    ],
+)
+def test_production_dashboard_and_purge_refuse_one_machines_store(
+    tmp_path: Path, command: list[str], env: dict[str, str], named: str
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "liveavatar", *command],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        # PYTHONPATH kept: the package under test, wherever it is checked out.
+        env={**PRODUCTION, "PYTHONPATH": os.environ.get("PYTHONPATH", ""), **env},
+        cwd=tmp_path,
+    )
+    assert done.returncode == 2, done.stderr
+    assert f"liveavatar {command[0]}: refusing to start in production: " in done.stderr
+    assert named in done.stderr
+    assert not (tmp_path / "data").exists()  # refused before any store was opened
 
 
 async def test_emulator_command_serves_the_sdk(tmp_path: Path) -> None:

@@ -11,9 +11,11 @@ from pydantic import ValidationError
 from liveavatar.settings import (
     Settings,
     check_serving,
+    check_storage,
     describe_errors,
     is_placeholder,
     serving_problems,
+    storage_problems,
 )
 
 
@@ -183,3 +185,23 @@ def test_trusted_proxy_hops_follow_the_platform(monkeypatch: pytest.MonkeyPatch)
 )
 def test_is_placeholder(value: str | None, placeholder: bool) -> None:
     assert is_placeholder(value) is placeholder
+
+
+@pytest.mark.parametrize(
+    ("values", "named"),
+    [
+        ({"store_backend": "sqlite"}, "STORE_BACKEND=sqlite"),
+        ({"media_backend": "local"}, "MEDIA_SIGNING_SECRET"),
+    ],
+)
+def test_production_refuses_a_store_of_one_machine(values: dict[str, Any], named: str) -> None:
+    problems = storage_problems(serving(**values))
+    assert len(problems) == 1 and named in problems[0]
+    with pytest.raises(ValueError, match="refusing to start in production: .*" + named):
+        check_storage(serving(**values))
+
+
+def test_storage_checks_leave_origins_to_serve() -> None:
+    # The dashboard and purge answer no browser of the site: their origins do not matter.
+    assert storage_problems(serving(allowed_origins=["http://localhost:8000"])) == []
+    assert storage_problems(Settings(_env_file=None)) == []  # type: ignore[call-arg]
