@@ -244,9 +244,11 @@ export class Conversation extends EventTarget {
       if (msg.code === 'live_reconnecting' || msg.code === 'tool_failed') this._showProblem(msg.code);
       else console.warn(`backend: ${msg.code}: ${msg.message}`);
     });
-    on('going_away', () => this._showProblem('going_away'));
     on('reconnecting', ({ delayMs, reason, code, attempt }) => {
       this.hooks.record('socket-reconnecting', { delayMs, reason, code, attempt });
+      // The backend renewed a healthy socket: the session resumes in a moment, and the
+      // user, who at most lost a turn just begun, needs no banner for it.
+      if (reason === 'renew') return;
       const problem = reason === 'going_away' ? 'going_away' : code === 1013 ? 'server_busy' : reason === 'dropped' ? 'connection_lost' : 'backend_unreachable';
       this._showProblem(problem, { url: c.BACKEND_URL, retryInMs: delayMs });
     });

@@ -158,12 +158,36 @@ export const NO_RETRY_CLOSE_CODES = Object.freeze(
 /**
  * Whether to reconnect after the socket closed with `code`.
  * 1000 from the server means the session was ended on purpose; 1001 (going away), 1006
- * (unreachable, dropped), 1011, 1012, 1013 (full) and 4408 (hello timeout) are retried.
+ * (unreachable, dropped), 1011, 1012, 1013 (full), 4000 (renew) and 4408 (hello timeout)
+ * are retried.
  * @param {number} code WebSocket close code
  * @returns {boolean}
  */
 export function shouldReconnect(code) {
   return code !== 1000 && !NO_RETRY_CLOSE_CODES.has(code);
+}
+
+/**
+ * The backend ended a healthy socket on purpose: its age limit (under the platform's
+ * request timeout) or a draining instance. Not a problem: resume at once, quietly.
+ */
+export const CLOSE_RECONNECT = 4000;
+
+/**
+ * How to answer a close (docs/API.md, "Close codes").
+ * @param {number} code WebSocket close code
+ * @param {{wasOpen: boolean, goingAway: boolean}} how the socket ended: whether `ready`
+ *   had arrived, whether `going_away` came first
+ * @returns {'now'|'after_going_away'|'backoff'|'never'} 'now': reconnect at once and tell
+ *   no one; 'after_going_away': after its `reconnect_after_ms`; 'backoff': with backoff,
+ *   counting attempts; 'never': the session is over
+ */
+export function reconnectPlan(code, { wasOpen, goingAway }) {
+  if (!shouldReconnect(code)) return 'never';
+  // Only a session that was running: a socket closed before `ready` is a failed attempt.
+  if (code === CLOSE_RECONNECT && wasOpen) return 'now';
+  if (goingAway) return 'after_going_away';
+  return 'backoff';
 }
 
 /** Error codes a close code stands for when no `error` message preceded it. */

@@ -8,7 +8,9 @@
  * - 'message' for every server JSON message (detail: the message);
  * - 'audio' for every binary frame (detail: {buffer: ArrayBuffer}, 24 kHz PCM16 LE mono);
  * - 'state' when the connection state changes (detail: {state, previous});
- * - 'reconnecting' before a retry (detail: {attempt, delayMs, code, reason});
+ * - 'reconnecting' before a retry (detail: {attempt, delayMs, code, reason}); reason
+ *   'renew' (the backend closed a healthy socket on purpose, close 4000: reconnected at
+ *   once, nothing to tell the user), 'going_away', 'dropped' or 'unreachable';
  * - 'closed' when the socket is closed for good (detail: {code, reason, error});
  * - 'protocol-error' for a text frame that is not a valid message (detail: {error}).
  *
@@ -24,7 +26,7 @@ import {
   helloMessage,
   parseServerMessage,
   ProtocolParseError,
-  shouldReconnect,
+  reconnectPlan,
   textMessage,
   videoFrameMessage,
 } from './messages.js';
@@ -327,15 +329,22 @@ export class AvatarSocket extends EventTarget {
       this._fail(new SocketError(e.code, e.message, code));
       return;
     }
-    if (!shouldReconnect(code)) {
+    const plan = reconnectPlan(code, { wasOpen, goingAway: !!this._goingAway });
+    if (plan === 'never') {
       const errCode = CLOSE_CODE_ERRORS[code] ?? 'closed';
       this._fail(new SocketError(errCode, reason || `The connection was closed (${code}).`, code));
       return;
     }
     let delayMs;
-    if (this._goingAway) {
+    let why = wasOpen ? 'dropped' : 'unreachable';
+    if (plan === 'now') {
+      delayMs = 0;
+      this._attempt = 0;
+      why = 'renew';
+    } else if (plan === 'after_going_away') {
       delayMs = this._goingAway.reconnect_after_ms + Math.round(this._opts.random() * 250);
       this._attempt = 0;
+      why = 'going_away';
     } else {
       if (this._attempt >= this._opts.maxAttempts) {
         const msg = wasOpen ? 'The connection to the server was lost.' : `Cannot reach ${this.url}.`;
@@ -352,7 +361,7 @@ export class AvatarSocket extends EventTarget {
           attempt: this._attempt,
           delayMs,
           code,
-          reason: this._goingAway ? 'going_away' : wasOpen ? 'dropped' : 'unreachable',
+          reason: why,
         },
       }),
     );

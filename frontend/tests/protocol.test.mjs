@@ -8,6 +8,7 @@ import {
   normaliseAvatarMedia,
   parseServerMessage,
   ProtocolParseError,
+  reconnectPlan,
   SERVER_MESSAGE_TYPES,
   shouldReconnect,
   textMessage,
@@ -81,8 +82,19 @@ test('outgoing messages', () => {
 });
 
 test('reconnect policy by close code', () => {
-  for (const code of [1001, 1006, 1011, 1012, 1013, 4408]) assert.equal(shouldReconnect(code), true, String(code));
+  for (const code of [1001, 1006, 1011, 1012, 1013, 4000, 4408]) assert.equal(shouldReconnect(code), true, String(code));
   for (const code of [1000, 4400, 4401, 4403, 4426, 4429, 4430, 4502, 4503]) assert.equal(shouldReconnect(code), false, String(code));
+});
+
+test('reconnect plan: a renewed socket resumes at once, a failed attempt backs off', () => {
+  const open = { wasOpen: true, goingAway: false };
+  assert.equal(reconnectPlan(4000, open), 'now');
+  assert.equal(reconnectPlan(4000, { wasOpen: true, goingAway: true }), 'now');
+  // Before `ready` it is a failed attempt like any other: counted, with backoff.
+  assert.equal(reconnectPlan(4000, { wasOpen: false, goingAway: false }), 'backoff');
+  assert.equal(reconnectPlan(1001, { wasOpen: true, goingAway: true }), 'after_going_away');
+  for (const code of [1001, 1006, 1011, 1013, 4408]) assert.equal(reconnectPlan(code, open), 'backoff', String(code));
+  for (const code of [1000, 4400, 4409, 4502]) assert.equal(reconnectPlan(code, open), 'never', String(code));
 });
 
 test('avatar media shapes', () => {

@@ -129,6 +129,40 @@ test('going_away waits reconnect_after_ms before reconnecting', async (t) => {
   socket.stop();
 });
 
+test('a socket the backend renews (4000) reconnects at once, quietly, and resumes', async (t) => {
+  const { socket, events, advance } = setup(t);
+  socket.start();
+  await flush();
+  for (let i = 0; i < 12; i++) {
+    // More renewals than maxAttempts: each one is a fresh start, never a failure.
+    const ws = FakeWS.instances.at(-1);
+    ws.open();
+    assert.deepEqual(ws.json()[0], i === 0 ? { type: 'hello', version: 1 } : { type: 'hello', version: 1, session_id: 'sess-1' });
+    ws.receive(i === 0 ? READY : { ...READY, resumed: true });
+    assert.equal(socket.state, 'open');
+    ws.receive({ type: 'going_away', reason: 'socket age limit', reconnect_after_ms: 0 });
+    ws.drop(4000, 'socket age limit; reconnect and resume');
+    const rec = events.filter(([k]) => k === 'reconnecting').at(-1)[1];
+    assert.deepEqual([rec.delayMs, rec.reason, rec.code], [0, 'renew', 4000]);
+    advance(0);
+    await flush();
+    assert.equal(FakeWS.instances.length, i + 2);
+  }
+  assert.equal(events.filter(([k]) => k === 'closed').length, 0);
+  socket.stop();
+});
+
+test('a 4000 before ready is a failed attempt: backoff', async (t) => {
+  const { socket, events } = setup(t);
+  socket.start();
+  await flush();
+  FakeWS.instances[0].open();
+  FakeWS.instances[0].drop(4000);
+  const rec = events.find(([k]) => k === 'reconnecting')[1];
+  assert.deepEqual([rec.delayMs, rec.reason], [500, 'unreachable']);
+  socket.stop();
+});
+
 test('fatal errors do not reconnect', async (t) => {
   for (const [code, closeCode] of [['live_refused', 4502], ['unsupported_version', 4426], ['unauthorized', 4401]]) {
     const { socket, events, advance } = setup(t);

@@ -13,6 +13,9 @@ CLOSE_POLICY = 1008  # origin not allowed
 CLOSE_TOO_BIG = 1009
 CLOSE_INTERNAL = 1011
 CLOSE_TRY_AGAIN = 1013  # server overloaded
+# The backend ends a healthy socket on purpose (its age limit, under the platform's request
+# timeout; or this instance is draining): the page reconnects at once, quietly, and resumes.
+CLOSE_RECONNECT = 4000
 CLOSE_BAD_REQUEST = 4400
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_FORBIDDEN = 4403
@@ -23,6 +26,10 @@ CLOSE_RATE_LIMITED = 4429
 CLOSE_QUOTA_EXCEEDED = 4430
 CLOSE_LIVE_REFUSED = 4502
 CLOSE_LIVE_UNAVAILABLE = 4503
+
+# The reasons sent with CLOSE_RECONNECT (for logs and developer tools: the page acts on the code).
+REASON_SOCKET_AGE = "socket age limit; reconnect and resume"
+REASON_DRAINING = "server draining; reconnect and resume"
 
 
 @dataclass(frozen=True)

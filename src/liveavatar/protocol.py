@@ -223,7 +223,8 @@ class Error(Message):
 
 
 class GoingAway(Message):
-    """The server is shutting down: reconnect (with `session_id`) after the delay."""
+    """The server ends this socket on purpose (it is draining, or the socket reached its
+    age limit): reconnect (with `session_id`) after the delay, and resume."""
 
     type: Literal["going_away"] = "going_away"
     reason: str

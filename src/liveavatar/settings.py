@@ -45,6 +45,11 @@ def is_placeholder(value: str | None) -> bool:
     return v in _PLACEHOLDERS or v.startswith(("<", "your-", "your_")) or set(v) <= {"x", "-"}
 
 
+# Under Cloud Run's request timeout (3600 s, deploy/cloudrun/backend.yaml) by more than
+# SOCKET_CLOSE_WAIT_S, so the backend's own close, at a turn boundary, always comes first.
+PRODUCTION_SOCKET_MAX_AGE_S = 3540.0
+
+
 class Settings(BaseSettings):
     """All configuration, read from the environment, then `.env.local`, then `.env`.
 
@@ -101,6 +106,11 @@ class Settings(BaseSettings):
     max_sessions: int = Field(default=250, ge=1)
     tool_timeout_s: float = Field(default=5.0, gt=0)
     shutdown_grace_s: float = Field(default=3.0, ge=0)
+    # The backend closes a browser socket this old itself (close 4000: the page resumes at
+    # once), before the platform cuts it at its request timeout; off locally, just under
+    # Cloud Run's 3600 s in production. It waits up to SOCKET_CLOSE_WAIT_S for a turn to end.
+    socket_max_age_s: float | None = Field(default=None, gt=0)
+    socket_close_wait_s: float = Field(default=30.0, ge=0)
     hello_timeout_s: float = Field(default=10.0, gt=0)
     # Sockets that have not said hello yet: their own bound, and a shorter wait once more
     # than half of it is taken (see bridge/capacity.py).
@@ -212,6 +222,12 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.environment == "production"
+
+    @model_validator(mode="after")
+    def _production_socket_age(self) -> Settings:
+        if self.is_production and self.socket_max_age_s is None:
+            self.socket_max_age_s = PRODUCTION_SOCKET_MAX_AGE_S
+        return self
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

@@ -126,3 +126,20 @@ def test_the_settings_pass_the_production_checks(
         "https://demo-avatar.web.app",
         "https://demo-avatar.firebaseapp.com",
     ]
+
+
+def test_the_backend_closes_its_sockets_before_cloud_run_cuts_them(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for var in STAND_INS:
+        monkeypatch.delenv(var, raising=False)
+    service = load("backend")
+    for key, value in env_of(service).items():
+        monkeypatch.setenv(key, value)
+    settings = Settings()
+    timeout_s = service["spec"]["template"]["spec"]["timeoutSeconds"]
+    assert settings.socket_max_age_s is not None
+    # Its own close, after waiting for the turn to end, comes first, but not much earlier.
+    closes_by = settings.socket_max_age_s + settings.socket_close_wait_s
+    assert timeout_s - 120 <= closes_by < timeout_s

@@ -9,6 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from liveavatar.settings import (
+    PRODUCTION_SOCKET_MAX_AGE_S,
     Settings,
     check_serving,
     check_storage,
@@ -47,6 +48,7 @@ def test_defaults_are_the_offline_embedded_ones() -> None:
     assert s.live_backend == "emulator"
     assert s.emulator_port == 9000
     assert s.emulator_connection_lifetime_s == 600
+    assert s.socket_max_age_s is None  # the backend never renews a local socket by default
 
 
 def test_seed_names_and_env_files(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -90,6 +92,9 @@ def test_valid_production_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LIVE_BACKEND", "vertex")
     monkeypatch.setenv("AUTH_ENABLED", "true")
     assert Settings().is_production
+    assert Settings().socket_max_age_s == PRODUCTION_SOCKET_MAX_AGE_S
+    monkeypatch.setenv("SOCKET_MAX_AGE_S", "1800")
+    assert Settings().socket_max_age_s == 1800
 
 
 def test_production_refuses_auth_off_or_emulated(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -43,6 +43,7 @@ class Outbox:
         self._audio_bytes = 0
         self._audio_limit = audio_limit_bytes
         self._ready = asyncio.Event()
+        self._sent = asyncio.Event()  # nothing waiting, and the writer is back for more
         self.dropped_chunks = 0
 
     def put_control(self, message: ServerMessage) -> None:
@@ -55,6 +56,7 @@ class Outbox:
             raise OutboxOverflow("The browser stopped reading its messages.")
         self._control.append(message.model_dump_json())
         self._ready.set()
+        self._sent.clear()
         if self._on_error is not None and isinstance(message, Error):
             self._on_error(message.code)
 
@@ -65,6 +67,7 @@ class Outbox:
             self._audio_bytes -= len(self._audio.popleft())
             self.dropped_chunks += 1
         self._ready.set()
+        self._sent.clear()
 
     def flush_audio(self) -> int:
         """Drop every queued audio chunk (barge-in); returns how many were dropped."""
@@ -87,4 +90,10 @@ class Outbox:
                 self._audio_bytes -= len(pcm)
                 return pcm
             self._ready.clear()
+            self._sent.set()
             await self._ready.wait()
+
+    async def sent(self) -> None:
+        """Wait until every frame queued so far has been handed to the socket (the writer
+        asked for the next one with none left)."""
+        await self._sent.wait()

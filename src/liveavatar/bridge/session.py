@@ -5,6 +5,7 @@ one teardown that always runs to its end."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import functools
 import logging
@@ -19,10 +20,12 @@ from liveavatar.auth import Admission, Gatekeeper
 from liveavatar.bridge.capacity import HelloTicket
 from liveavatar.errors import (
     CLOSE_BAD_REQUEST,
-    CLOSE_GOING_AWAY,
     CLOSE_INTERNAL,
     CLOSE_NORMAL,
+    CLOSE_RECONNECT,
     CLOSE_REPLACED,
+    REASON_DRAINING,
+    REASON_SOCKET_AGE,
     AvatarError,
     Forbidden,
     ProtocolError,
@@ -66,10 +69,11 @@ RATE_NOTICE_INTERVAL_S = 1.0
 
 
 class _SessionEnded(Exception):
-    """The session ends on purpose (bye, shutdown) with this close code."""
+    """The session ends on purpose (bye, shutdown, its age) with this close code."""
 
-    def __init__(self, code: int) -> None:
+    def __init__(self, code: int, reason: str = "") -> None:
         self.code = code
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,9 @@ class BridgeDeps:
     prices: PriceTable = dataclasses.field(default_factory=PriceTable)  # settings' LIVE_PRICES
     # The day's event counters (`day_counters.DayCounters.count`): never waits.
     count: Callable[[str], None] = lambda name: None
+    # SOCKET_MAX_AGE_S (None: no limit) and SOCKET_CLOSE_WAIT_S, see `_watch_age`.
+    socket_max_age_s: float | None = None
+    socket_close_wait_s: float = 30.0
 
 
 class BridgeSession:
@@ -144,6 +151,8 @@ class BridgeSession:
         self._rate_noticed_at = float("-inf")
         self._torn_down = False
         self._running: RunningSession | None = None
+        self._close_reason = REASON_DRAINING  # sent with CLOSE_RECONNECT
+        self._turn_ended = asyncio.Event()  # set by the Live reader between turns
 
     async def run(self) -> None:
         """Handshake, then bridge until the end; then tear down, always to the end."""
@@ -151,7 +160,7 @@ class BridgeSession:
         metrics.sessions.inc()
         metrics.active_sessions.inc()
         token = session_id_var.set(self._ref)
-        close_code = CLOSE_GOING_AWAY  # if cancelled: the server is stopping
+        close_code = CLOSE_RECONNECT  # if cancelled: the server is stopping
         try:
             close_code = await self._serve_to_close_code()
         finally:
@@ -184,10 +193,9 @@ class BridgeSession:
         except* _SessionEnded as group:
             ended = _first(group)
             assert isinstance(ended, _SessionEnded)
-            if ended.code == CLOSE_GOING_AWAY:
-                await self._send_now(
-                    p.GoingAway(reason="The server is restarting.", reconnect_after_ms=250)
-                )
+            if ended.code == CLOSE_RECONNECT:
+                self._close_reason = ended.reason
+                await self._send_now(p.GoingAway(reason=ended.reason, reconnect_after_ms=0))
             elif ended.code == CLOSE_REPLACED:
                 await self._send_now(
                     p.Error(
@@ -230,12 +238,14 @@ class BridgeSession:
         running = self._running = deps.running.register(self.id, admission.identity.uid)
         link = self._link = LiveLink(deps.opener_for(persona), name=self._ref)
         await link.start(handle)
+        first_index = await turns_so_far(deps.store, self.id) if resumed else 0
+        self._turns.turn = first_index + 1  # the page's transcript goes on, not over
         recorder = self._recorder = SessionRecorder(
             deps.store,
             conversation_id=self.id,
             user_id=admission.identity.uid,
             persona_version=active.version,
-            first_index=await turns_so_far(deps.store, self.id) if resumed else 0,
+            first_index=first_index,
             name=self._ref,
         )
         await recorder.start()
@@ -272,6 +282,9 @@ class BridgeSession:
             tg.create_task(self._watch_replaced(running), name=f"{self._ref}-replaced")
             tg.create_task(self._watch_blocked(running), name=f"{self._ref}-blocked")
             tg.create_task(admission.quota.enforce(self._quota_warning), name=f"{self._ref}-quota")
+            if deps.socket_max_age_s is not None:
+                max_age_s = deps.socket_max_age_s
+                tg.create_task(self._watch_age(max_age_s), name=f"{self._ref}-age")
             if admission.spend is not None:  # each turn's cost, and the cost quota
                 tg.create_task(
                     admission.spend.enforce(self._quota_warning), name=f"{self._ref}-spend"
@@ -351,6 +364,8 @@ class BridgeSession:
             if self._recording is not None:
                 self._recording.live_event(event, now)
             self._events.handle(event, now)
+            if not self._turns.active:
+                self._turn_ended.set()
 
     def _on_handle(self, handle: str, now: float) -> None:
         self.deps.handles.put(self.id, handle, now)
@@ -384,7 +399,21 @@ class BridgeSession:
 
     async def _watch_shutdown(self) -> None:
         await self.deps.shutting_down.wait()
-        raise _SessionEnded(CLOSE_GOING_AWAY)
+        # At once, not at a turn boundary: a draining instance has seconds left.
+        raise _SessionEnded(CLOSE_RECONNECT, REASON_DRAINING)
+
+    async def _watch_age(self, max_age_s: float) -> None:
+        """End the socket before the platform cuts it (its request timeout), between two
+        turns when one comes within SOCKET_CLOSE_WAIT_S, and after the answer's last audio
+        has gone out: the page reconnects at once and the user hears nothing cut."""
+        await asyncio.sleep(max_age_s)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self.deps.socket_close_wait_s):
+                while self._turns.active:
+                    self._turn_ended.clear()
+                    await self._turn_ended.wait()
+                await self._outbox.sent()
+        raise _SessionEnded(CLOSE_RECONNECT, REASON_SOCKET_AGE)
 
     async def _watch_replaced(self, running: RunningSession) -> None:
         await running.replaced.wait()
@@ -444,7 +473,8 @@ class BridgeSession:
             return
         try:
             async with asyncio.timeout(CLOSE_TIMEOUT_S):
-                await self.ws.close(close_code)
+                reason = self._close_reason if close_code == CLOSE_RECONNECT else None
+                await self.ws.close(close_code, reason=reason)
         except (TimeoutError, WebSocketDisconnect, RuntimeError, OSError):
             # The browser closed first (the page's Stop sends bye and closes at once), or
             # the network is gone: either way the socket is done.

@@ -84,6 +84,8 @@ def create_app(settings: Settings) -> FastAPI:
             hello_timeout_s=settings.hello_timeout_s,
             prices=PriceTable(settings.live_prices),
             count=counters.count,
+            socket_max_age_s=settings.socket_max_age_s,
+            socket_close_wait_s=settings.socket_close_wait_s,
         )
         capacity = SocketCapacity(
             max_waiting=settings.max_waiting_hello,

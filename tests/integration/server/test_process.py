@@ -6,6 +6,7 @@ import asyncio
 import signal
 
 from liveavatar.emulator.server import EmulatorServer
+from liveavatar.errors import CLOSE_RECONNECT
 from tests.support.browser import browser, count
 from tests.support.procs import serve_process
 
@@ -17,7 +18,7 @@ async def test_sigterm_sends_going_away_and_exits_cleanly(emulator: EmulatorServ
             proc.send_signal(signal.SIGTERM)
             await log.wait_for(lambda log: log.close_code is not None)
         assert log.messages("going_away")
-        assert log.close_code == 1001
+        assert log.close_code == CLOSE_RECONNECT
         async with asyncio.timeout(10):  # Cloud Run kills the instance 10 s after SIGTERM
             assert await proc.wait() == 0
         assert proc.stdout is not None

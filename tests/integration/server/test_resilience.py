@@ -13,6 +13,7 @@ import httpx
 from websockets.asyncio.client import ClientConnection
 
 from liveavatar.emulator.config import FaultConfig
+from liveavatar.errors import CLOSE_RECONNECT
 from tests.integration.conftest import StartEmulator
 from tests.integration.server.conftest import StartBackend, backend_settings
 from tests.support.browser import BrowserLog, browser, count
@@ -178,4 +179,4 @@ async def test_shutdown_tells_browsers_to_reconnect(
         await backend.stop()
         await log.wait_for(lambda log: log.close_code is not None)
     assert log.messages("going_away")
-    assert log.close_code == 1001
+    assert log.close_code == CLOSE_RECONNECT

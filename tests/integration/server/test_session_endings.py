@@ -24,6 +24,7 @@ from websockets.exceptions import ConnectionClosed
 from liveavatar.auth.tokens import AnonymousVerifier
 from liveavatar.emulator.config import FaultConfig
 from liveavatar.emulator.server import EmulatorServer
+from liveavatar.errors import CLOSE_RECONNECT
 from liveavatar.server.app import AppState
 from liveavatar.settings import Settings
 from liveavatar.store import DB_FILENAME, SQLiteStore
@@ -137,7 +138,7 @@ async def _end(
         ws.transport.abort()
     elif case.ending == "server_shutdown":
         await backend.stop()
-        assert log.close_code == 1001
+        assert log.close_code == CLOSE_RECONNECT
         assert count("going_away")(log) == 1
     elif case.ending == "live_failure":
         await emulator.close()

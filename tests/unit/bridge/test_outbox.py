@@ -57,3 +57,18 @@ def test_a_browser_that_stops_reading_is_a_client_fault_not_a_bug() -> None:
     assert isinstance(info.value, AvatarError)
     assert info.value.fault.code == "bad_request"
     assert info.value.fault.close_code == CLOSE_BAD_REQUEST
+
+
+async def test_sent_waits_until_the_writer_has_taken_every_frame() -> None:
+    box = Outbox()
+    box.put_audio(b"a1")
+    box.put_control(Interrupted(turn=1))
+    sent = asyncio.create_task(box.sent())
+    assert await box.get() == '{"type":"interrupted","turn":1}'
+    assert await box.get() == b"a1"
+    await asyncio.sleep(0)
+    assert not sent.done()  # the last frame is still being written
+    writer = asyncio.create_task(box.get())  # the writer is back for more: all was sent
+    await sent
+    box.put_audio(b"a2")
+    assert await writer == b"a2"
