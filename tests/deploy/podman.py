@@ -219,13 +219,22 @@ def build(dockerfile: str, tag: str, *, base: str, wheels: Path, target: str = "
     podman(*args, str(ROOT), timeout=BUILD_TIMEOUT_S)
 
 
-def run_detached(name: str, image: str, env: dict[str, str], volumes: Sequence[str]) -> None:
-    """A container on the host's network, no ulimits of podman's own, as the image's user."""
+def run_detached(
+    name: str,
+    image: str,
+    env: dict[str, str],
+    volumes: Sequence[str],
+    hosts: dict[str, str] | None = None,
+) -> None:
+    """A container on the host's network, no ulimits of podman's own, as the image's user;
+    `hosts` are entries of its hosts file (name: address)."""
     args = ["run", "--detach", "--name", name, "--network", "host"]
     for key, value in env.items():
         args += ["--env", f"{key}={value}"]
     for volume in volumes:
         args += ["--volume", volume]
+    for host, address in (hosts or {}).items():
+        args += ["--add-host", f"{host}:{address}"]
     podman(*args, image)
 
 

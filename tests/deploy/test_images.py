@@ -1,21 +1,28 @@
-"""The deploy images are built with podman and run: the backend holds a spoken conversation,
-the dashboard serves its first page.
+"""The deploy images are built with podman and run: the backend holds a spoken conversation
+with production's settings, the dashboard serves its first page.
 
 Both Dockerfiles are built offline from a Debian base made with debootstrap and a host-made
 wheelhouse (`tests/deploy/podman.py`). Each container runs as the image's own user on the
 host's network with Cloud Run's shape: `K_SERVICE` set, `PORT` a free port, no `HOST`
 override (so the image's default bind is what is checked).
 
-The backend's settings are production's except where a local stand-in needs otherwise:
+The backend runs with `ENVIRONMENT=production` and production's settings: Live through the
+Gemini API key, Firestore, Cloud Storage media, sign-in on, the site's origin. Nothing in
+them points anywhere but Google; the stand-ins sit below the product, behind Google's real
+hostnames, with certificates from a test CA that the container's default trust stores
+(`SSL_CERT_FILE`, `REQUESTS_CA_BUNDLE`, `GRPC_DEFAULT_SSL_ROOTS_FILE_PATH`) hold:
 
-- Live: `LIVE_BACKEND=gemini` and a key, nothing else. Google's hostname resolves to the
-  rehearsal's emulator and its certificate is trusted through the default trust store
-  (`SSL_CERT_FILE`): the rehearsal's `sitecustomize` (mounted, first on `PYTHONPATH`) and
-  CA bundle, below the product, as in `tests/integration/rehearsal/`.
-- Store and media: `STORE_BACKEND=firestore` and `MEDIA_BACKEND=gcs` against the Firestore
-  and Cloud Storage emulators through `FIRESTORE_EMULATOR_HOST` / `STORAGE_EMULATOR_HOST`.
-  `ENVIRONMENT=production` refuses those two variables by design, so this run says
-  `ENVIRONMENT=staging`; that is the one setting that differs from production.
+- `generativelanguage.googleapis.com`: the Live emulator, accepting only the key;
+- `firestore.googleapis.com`: the Firestore emulator serving gRPC over TLS on port 443 of a
+  loopback address of its own, named in the container's hosts file (`--add-host`), since
+  gRPC resolves names without Python;
+- `storage.googleapis.com`: the Cloud Storage emulator behind a TLS front;
+- `www.googleapis.com`: Firebase's ID token certificates, for the signed-in browser;
+- credentials as on Cloud Run: a metadata server stand-in (`GCE_METADATA_HOST`,
+  `GCE_METADATA_IP`) giving the project, the service account and its access token.
+
+Python's names are mapped by the rehearsal's `sitecustomize` (mounted, first on
+`PYTHONPATH`), which refuses every other name, as in `tests/integration/rehearsal/`.
 
 When the machine cannot build or run containers (no podman, runc, debootstrap, root, mirror
 or PyPI) the tests skip with the reason; a failing build or container fails them.
@@ -29,6 +36,8 @@ import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
 
 import google.cloud.storage as storage  # type: ignore[import-untyped]
 import httpx
@@ -42,13 +51,20 @@ from liveavatar.emulator.stt import RecognizerPool
 from tests.deploy import podman
 from tests.integration.media.conftest import gcs_emulator  # noqa: F401 - a fixture
 from tests.integration.rehearsal.conftest import GEMINI_KEY, assert_conversation, converse
-from tests.integration.store.conftest import (  # noqa: F401 - a fixture
-    FirestoreEmulator,
-    firestore_emulator,
-)
+from tests.support.auth_certs import IAP_AUDIENCE, PROJECT, CertsServer, SigningKeys
 from tests.support.procs import free_port, listening_address
 from tests.support.rehearsal.backend import HOSTS_VAR, SITE_DIR
-from tests.support.rehearsal.pki import GEMINI_HOST, StandInPki, make_pki
+from tests.support.rehearsal.firestore_tls import TlsFirestore, tls_firestore
+from tests.support.rehearsal.metadata_server import MetadataServer
+from tests.support.rehearsal.pki import (
+    CERTS_HOST,
+    FIRESTORE_HOST,
+    GEMINI_HOST,
+    STORAGE_HOST,
+    StandInPki,
+    make_pki,
+)
+from tests.support.rehearsal.tls_front import TlsFront
 
 pytestmark = [
     pytest.mark.slow,
@@ -59,7 +75,11 @@ pytestmark = [
 
 BACKEND_IMAGE = "localhost/liveavatar-backend:test"
 DASHBOARD_IMAGE = "localhost/liveavatar-dashboard:test"
-PROJECT = "demo-test"  # the Firestore emulator's project (tests/integration/store)
+SERVICE_ACCOUNT = f"liveavatar-backend@{PROJECT}.iam.gserviceaccount.com"
+ACCESS_TOKEN = "ya29.stand-in-access-token"  # noqa: S105 - the metadata stand-in's token
+USER = "user-image-1"
+TRUST_STORE = "/rehearsal/trust-store.pem"
+TOKEN_PATH = "/computeMetadata/v1/instance/service-accounts/default/token"  # noqa: S105
 APP_UID = "10001"
 READY_S = 60.0
 SITE_ORIGIN = "https://liveavatar.example.com"
@@ -123,10 +143,16 @@ def container_names() -> Iterator[list[str]]:
         podman.remove(name)
 
 
-def _start(names: list[str], image: str, env: dict[str, str], volumes: list[str]) -> str:
+def _start(
+    names: list[str],
+    image: str,
+    env: dict[str, str],
+    volumes: list[str],
+    hosts: dict[str, str] | None = None,
+) -> str:
     name = f"liveavatar-test-{uuid.uuid4().hex[:8]}"
     names.append(name)
-    podman.run_detached(name, image, env, volumes)
+    podman.run_detached(name, image, env, volumes, hosts)
     return name
 
 
@@ -163,54 +189,124 @@ def _bucket() -> str:
 
 
 @dataclass(frozen=True)
+class Google:
+    """The stand-ins behind Google's hostnames, and what the backend is told of them."""
+
+    firestore: TlsFirestore
+    metadata: MetadataServer
+    keys: SigningKeys
+    env: dict[str, str]  # below the product: names, trust store, metadata server
+    hosts: dict[str, str]  # the container's hosts file
+    volumes: list[str]
+
+
+@pytest.fixture(scope="module")
+def google(
+    tmp_path_factory: pytest.TempPathFactory,
+    images: Images,  # first: without containers there is nothing to stand in for
+    live: EmulatorServer,
+    pki: StandInPki,
+    gcs_emulator: str,  # noqa: F811 - the imported fixture
+) -> Iterator[Google]:
+    keys = SigningKeys()
+    log = tmp_path_factory.mktemp("firestore-tls") / "emulator.log"
+    gcs = urlsplit(gcs_emulator)
+    with (
+        tls_firestore(pki, log) as firestore,
+        TlsFront(pki, (gcs.hostname or "127.0.0.1", gcs.port or 80)) as storage_front,
+        MetadataServer(project=PROJECT, email=SERVICE_ACCOUNT, access_token=ACCESS_TOKEN) as md,
+    ):
+        certs = CertsServer(keys, tls=(pki.cert, pki.key)).start()
+        try:
+            mapped = {
+                GEMINI_HOST: live.port,
+                STORAGE_HOST: storage_front.port,
+                CERTS_HOST: certs.port,
+            }
+            env = {
+                "PYTHONPATH": "/rehearsal/site",
+                HOSTS_VAR: json.dumps({f"{h}:443": f"127.0.0.1:{p}" for h, p in mapped.items()}),
+                "SSL_CERT_FILE": TRUST_STORE,
+                "REQUESTS_CA_BUNDLE": TRUST_STORE,
+                "GRPC_DEFAULT_SSL_ROOTS_FILE_PATH": TRUST_STORE,
+                "GCE_METADATA_HOST": md.host,
+                "GCE_METADATA_IP": md.host,
+            }
+            volumes = [f"{SITE_DIR}:/rehearsal/site:ro", f"{pki.bundle}:{TRUST_STORE}:ro"]
+            hosts = {FIRESTORE_HOST: firestore.address}
+            yield Google(firestore, md, keys, env, hosts, volumes)
+        finally:
+            certs.stop()
+
+
+@dataclass(frozen=True)
 class Running:
     name: str
     port: int
+    bucket: str
+
+
+PRODUCTION = {
+    "ENVIRONMENT": "production",
+    "PROJECT_ID": PROJECT,
+    "STORE_BACKEND": "firestore",
+    "MEDIA_BACKEND": "gcs",
+    "AUTH_ENABLED": "true",
+    "ALLOWED_ORIGINS": json.dumps([SITE_ORIGIN]),
+}
+
+
+@pytest.fixture(scope="module")
+def bucket(
+    gcs_emulator: str,  # noqa: F811 - the imported fixture
+    monkeypatch_module: pytest.MonkeyPatch,
+) -> str:
+    monkeypatch_module.setenv("STORAGE_EMULATOR_HOST", gcs_emulator)  # the test's own client
+    return _bucket()
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def backend(
-    images: Images,
-    container_names: list[str],
-    live: EmulatorServer,
-    pki: StandInPki,
-    firestore_emulator: FirestoreEmulator,  # noqa: F811 - the imported fixture
-    gcs_emulator: str,  # noqa: F811 - the imported fixture
-    monkeypatch_module: pytest.MonkeyPatch,
+    images: Images, container_names: list[str], google: Google, bucket: str
 ) -> Running:
-    monkeypatch_module.setenv("STORAGE_EMULATOR_HOST", gcs_emulator)
-    bucket = await asyncio.to_thread(_bucket)
     port = free_port()
     env = {
-        "ENVIRONMENT": "staging",
+        **PRODUCTION,
         "K_SERVICE": "liveavatar-backend",
         "PORT": str(port),
-        "PROJECT_ID": PROJECT,
         "LIVE_BACKEND": "gemini",
         "GEMINI_API_KEY": GEMINI_KEY,
-        "STORE_BACKEND": "firestore",
-        "FIRESTORE_EMULATOR_HOST": firestore_emulator.host,
-        "MEDIA_BACKEND": "gcs",
         "MEDIA_BUCKET": bucket,
-        "STORAGE_EMULATOR_HOST": gcs_emulator,
-        "ALLOWED_ORIGINS": json.dumps([SITE_ORIGIN]),
-        # Below the product: name resolution and the default trust store.
-        "PYTHONPATH": "/rehearsal/site",
-        HOSTS_VAR: json.dumps({f"{GEMINI_HOST}:443": f"127.0.0.1:{live.port}"}),
-        "SSL_CERT_FILE": "/rehearsal/trust-store.pem",
-        "REQUESTS_CA_BUNDLE": "/rehearsal/trust-store.pem",
-        "NO_GCE_CHECK": "true",
+        **google.env,
     }
-    volumes = [f"{SITE_DIR}:/rehearsal/site:ro", f"{pki.bundle}:/rehearsal/trust-store.pem:ro"]
-    name = await asyncio.to_thread(_start, container_names, images.backend, env, volumes)
+    name = await asyncio.to_thread(
+        _start, container_names, images.backend, env, google.volumes, google.hosts
+    )
     await _wait_ready(f"http://127.0.0.1:{port}/readyz", name)
-    return Running(name, port)
+    return Running(name, port, bucket)
 
 
 @pytest.fixture(scope="module")
 def monkeypatch_module() -> Iterator[pytest.MonkeyPatch]:
     with pytest.MonkeyPatch.context() as patch:
         yield patch
+
+
+def _documents(dump: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """{path below `documents/`: fields} of every document in the emulator's dump."""
+    found: dict[str, dict[str, Any]] = {}
+
+    def walk(collections: dict[str, Any]) -> None:
+        for collection in collections.values():
+            for doc in collection.get("documents", {}).values():
+                if doc.get("fields") is not None:
+                    found[doc["path"].split("/documents/", 1)[1]] = doc["fields"]
+                walk(doc.get("collections") or {})
+
+    for project in dump["projects"].values():
+        for database in project["databases"].values():
+            walk(database["collections"])
+    return found
 
 
 async def test_backend_serves_on_all_interfaces_as_non_root(backend: Running) -> None:
@@ -226,15 +322,49 @@ async def test_backend_serves_on_all_interfaces_as_non_root(backend: Running) ->
     assert uid.stdout.strip() == APP_UID
 
 
-async def test_backend_holds_a_spoken_conversation(backend: Running) -> None:
-    log = await converse(f"ws://127.0.0.1:{backend.port}/ws")
+async def test_backend_holds_a_signed_in_conversation_kept_in_firestore(
+    backend: Running, google: Google
+) -> None:
+    token = google.keys.firebase_token(sub=USER, user_id=USER, email="ada@example.com")
+    hello = {"type": "hello", "version": 1, "token": token}
+    log = await converse(f"ws://127.0.0.1:{backend.port}/ws", hello)
     assert_conversation(log)
+    # The conversation and both turns reach Firestore (written as the session goes and at
+    # its end, after the socket closed): polled, the deadline bounds the wait.
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + READY_S
+    while True:
+        docs = _documents(await asyncio.to_thread(google.firestore.dump))
+        conversations = [p for p in docs if p.count("/") == 1 and p.startswith("conversations/")]
+        turns = sorted(p for p in docs if "/turns/" in p)
+        if len(conversations) == 1 and len(turns) == 2 or loop.time() > deadline:
+            break
+        await asyncio.sleep(0.2)
+    assert len(conversations) == 1, sorted(docs)
+    assert docs[conversations[0]]["userId"]["value"] == USER
+    assert [t.rsplit("/", 1)[1] for t in turns] == ["000000", "000001"], turns
+    assert docs[turns[0]]["user_text"]["value"] == "what time is it"
+    # Firestore and Cloud Storage were reached with the service account's token, as on
+    # Cloud Run (the emulators accept any).
+    assert google.metadata.hits[TOKEN_PATH] >= 1
 
 
-async def test_dashboard_serves_its_first_page(images: Images, container_names: list[str]) -> None:
+async def test_dashboard_serves_its_first_page(
+    images: Images, container_names: list[str], google: Google, bucket: str
+) -> None:
     port = free_port()
-    env = {"ENVIRONMENT": "staging", "K_SERVICE": "liveavatar-dashboard", "PORT": str(port)}
-    name = await asyncio.to_thread(_start, container_names, images.dashboard, env, [])
+    env = {
+        **PRODUCTION,
+        "K_SERVICE": "liveavatar-dashboard",
+        "PORT": str(port),
+        "LIVE_BACKEND": "vertex",
+        "MEDIA_BUCKET": bucket,
+        "IAP_AUDIENCE": IAP_AUDIENCE,
+        **google.env,
+    }
+    name = await asyncio.to_thread(
+        _start, container_names, images.dashboard, env, google.volumes, google.hosts
+    )
     outside = f"http://{_external_address()}:{port}"
     await _wait_ready(f"{outside}/_stcore/health", name)
     assert listening_address(port) == "0.0.0.0"  # noqa: S104 - what is checked

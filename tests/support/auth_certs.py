@@ -12,12 +12,14 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import ssl
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import google.auth.crypt
@@ -31,6 +33,9 @@ from pydantic import SecretStr
 
 PROJECT = "demo-avatar"
 IAP_AUDIENCE = "/projects/123456789/global/backendServices/987654321"
+# Where Google publishes Firebase's ID token certificates, on www.googleapis.com (written
+# out, not imported: the test must not share the product's answer).
+FIREBASE_X509_PATH = "/robot/v1/metadata/x509/securetoken@system.gserviceaccount.com"
 
 
 def _b64(n: int, length: int | None = None) -> str:
@@ -140,7 +145,14 @@ def _encode(signer: google.auth.crypt.Signer, claims: dict[str, Any]) -> str:
 class CertsServer:
     """Serves the keys' certs on 127.0.0.1:<free port> from a background thread."""
 
-    def __init__(self, keys: SigningKeys, *, max_age_s: int | None = 3600) -> None:
+    def __init__(
+        self,
+        keys: SigningKeys,
+        *,
+        max_age_s: int | None = 3600,
+        tls: tuple[Path, Path] | None = None,
+    ) -> None:
+        """`tls` (certificate chain, key): serve HTTPS, as Google's hosts do."""
         self.keys = keys
         self.max_age_s = max_age_s
         self.hits: Counter[str] = Counter()
@@ -149,6 +161,7 @@ class CertsServer:
             "/x509": keys.x509_map,
             "/jwks": keys.rsa_jwks,
             "/iap-jwk": keys.ec_jwks,
+            FIREBASE_X509_PATH: keys.x509_map,
         }
         outer = self
 
@@ -173,15 +186,25 @@ class CertsServer:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
+        self.scheme = "http"
+        if tls is not None:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*tls)
+            self._server.socket = ctx.wrap_socket(self._server.socket, server_side=True)
+            self.scheme = "https"
         # A short poll interval makes shutdown() return quickly (it waits for one poll).
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
         )
 
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
     def url(self, path: str) -> str:
         """The full URL of one certs document (`/x509`, `/jwks`, `/iap-jwk`)."""
         host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}{path}"
+        return f"{self.scheme}://{host!s}:{port}{path}"
 
     def start(self) -> CertsServer:
         """Begin serving."""

@@ -1,6 +1,10 @@
 // Firestore emulator launcher for the tests and benchmarks.
 //
-// usage: node tests/support/firestore_emulator.js GRPC_PORT HTTP_PORT
+// usage: node tests/support/firestore_emulator.js GRPC_PORT HTTP_PORT [GRPC_ADDRESS CERT KEY]
+//
+// With the last three, gRPC is served over TLS on GRPC_ADDRESS (a loopback address) with the
+// certificate chain CERT and key KEY, so a client that dials firestore.googleapis.com:443
+// (the name resolving to GRPC_ADDRESS) and trusts the test CA reaches it as it would Google.
 //
 // @firestore-emulator/server ships no CLI and its own start() binds 0.0.0.0; nothing in a
 // test may listen beyond loopback, so this binds the gRPC server to 127.0.0.1 itself and adds
@@ -8,20 +12,29 @@
 // GET /dump (the in-memory state as JSON, the emulator's only export).
 "use strict";
 
+const fs = require("fs");
 const http = require("http");
 const { ServerCredentials } = require("@grpc/grpc-js");
 const { FirestoreServer } = require("@firestore-emulator/server");
 
 const grpcPort = Number(process.argv[2]);
 const httpPort = Number(process.argv[3]);
-if (!Number.isInteger(grpcPort) || !Number.isInteger(httpPort)) {
-  console.error("usage: node firestore_emulator.js GRPC_PORT HTTP_PORT");
+const [grpcAddress, certFile, keyFile] = process.argv.slice(4, 7);
+if (!Number.isInteger(grpcPort) || !Number.isInteger(httpPort) || (grpcAddress && !keyFile)) {
+  console.error("usage: node firestore_emulator.js GRPC_PORT HTTP_PORT [GRPC_ADDRESS CERT KEY]");
   process.exit(2);
 }
+const credentials = grpcAddress
+  ? ServerCredentials.createSsl(
+      null,
+      [{ cert_chain: fs.readFileSync(certFile), private_key: fs.readFileSync(keyFile) }],
+      false,
+    )
+  : ServerCredentials.createInsecure();
 
 const emu = new FirestoreServer();
 // `server` is private only in the TypeScript declarations.
-emu.server.bindAsync(`127.0.0.1:${grpcPort}`, ServerCredentials.createInsecure(), (err, bound) => {
+emu.server.bindAsync(`${grpcAddress || "127.0.0.1"}:${grpcPort}`, credentials, (err, bound) => {
   if (err) {
     console.error(err);
     process.exit(1);
@@ -49,7 +62,7 @@ emu.server.bindAsync(`127.0.0.1:${grpcPort}`, ServerCredentials.createInsecure()
     process.exit(1);
   });
   side.listen(httpPort, "127.0.0.1", () => {
-    console.log(`firestore emulator ready grpc=127.0.0.1:${bound} http=127.0.0.1:${httpPort}`);
+    console.log(`firestore emulator ready grpc=${grpcAddress || "127.0.0.1"}:${bound} http=127.0.0.1:${httpPort}`);
   });
 });
 

@@ -13,6 +13,7 @@ import json
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -82,12 +83,12 @@ async def stand_ins(
             await server.close()
 
 
-async def converse(ws_url: str) -> BrowserLog:
+async def converse(ws_url: str, hello: dict[str, Any] | None = None) -> BrowserLog:
     """One conversation through a simulated browser: a spoken question that makes the
     model call the backend's `get_current_time` and speak its result, then, as soon as
     that answer is heard, a typed request (which barges in: the rest of the long answer
-    would only cost time)."""
-    async with browser(ws_url) as (ws, log):
+    would only cost time). `hello` replaces the default one (e.g. to sign in)."""
+    async with browser(ws_url, hello=hello) as (ws, log):
         await log.wait_for(lambda log: count("ready")(log) == 1)
         await stream_speech(ws, "what time is it")
         await log.wait_for(lambda log: "time is" in _model_text(log) and len(log.audio()) > 0)

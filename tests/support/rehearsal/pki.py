@@ -1,8 +1,9 @@
 """A test certificate authority and one server certificate for Google's real hostnames.
 
-The stand-ins (the emulator, the token endpoint) serve the leaf; the backend under test
-trusts it only because the CA is in the bundle its default trust store reads
-(`SSL_CERT_FILE`, `REQUESTS_CA_BUNDLE`), exactly as it trusts Google's own CAs.
+The stand-ins (the emulator, the token endpoint, Firestore, Cloud Storage) serve the leaf;
+the backend under test trusts it only because the CA is in the bundle its default trust
+stores read (`SSL_CERT_FILE`, `REQUESTS_CA_BUNDLE`, `GRPC_DEFAULT_SSL_ROOTS_FILE_PATH`),
+exactly as it trusts Google's own CAs.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ from liveavatar.emulator.tls import CERT_NAME, KEY_NAME
 # Every name the backend resolves in production, each served by a stand-in.
 GEMINI_HOST = "generativelanguage.googleapis.com"
 TOKEN_HOST = "oauth2.googleapis.com"  # google-auth's token_uri for authorized_user
+FIRESTORE_HOST = "firestore.googleapis.com"
+STORAGE_HOST = "storage.googleapis.com"
+CERTS_HOST = "www.googleapis.com"  # Firebase's ID token certificates
 
 
 def vertex_host(location: str) -> str:
@@ -31,7 +35,15 @@ def vertex_host(location: str) -> str:
     return f"{location}-aiplatform.googleapis.com"
 
 
-HOSTNAMES = (GEMINI_HOST, vertex_host("us-central1"), vertex_host("global"), TOKEN_HOST)
+HOSTNAMES = (
+    GEMINI_HOST,
+    vertex_host("us-central1"),
+    vertex_host("global"),
+    TOKEN_HOST,
+    FIRESTORE_HOST,
+    STORAGE_HOST,
+    CERTS_HOST,
+)
 # Beyond the 7 days the emulator asks of a certificate it finds in its cert dir.
 VALID_DAYS = 30
 
