@@ -63,3 +63,28 @@ def configure_logging(level: str = "INFO") -> None:
     # The websockets library logs every refused handshake at ERROR with a traceback; the
     # emulator logs one line per refusal itself.
     logging.getLogger("websockets").setLevel(logging.CRITICAL)
+
+
+class ClientFaultFilter(logging.Filter):
+    """Turns what uvicorn logs as a server error, but is a browser's fault, into a warning.
+
+    uvicorn's WebSocket layer logs a text frame that is not UTF-8 at ERROR with a stack
+    trace (and closes with 1007): any page could then raise the error rate and fill the
+    error reports at will. Attached to the `uvicorn.error` logger (`install`).
+    """
+
+    NOT_UTF8 = "Invalid UTF-8 sequence received from client."
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg == self.NOT_UTF8:
+            record.msg = "A text frame was not UTF-8; the socket was closed with 1007."
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.exc_info, record.exc_text = None, None
+        return True
+
+    @classmethod
+    def install(cls) -> None:
+        """Attach the filter to uvicorn's error logger, once."""
+        target = logging.getLogger("uvicorn.error")
+        if not any(isinstance(f, cls) for f in target.filters):
+            target.addFilter(cls())

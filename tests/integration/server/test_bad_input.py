@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from typing import Any
 
 import pytest
@@ -127,3 +128,17 @@ async def test_foreign_origin_is_refused_at_the_upgrade(backend: Backend) -> Non
     assert info.value.response.status_code == 403
     async with browser(backend.ws_url, origin="http://localhost:8000") as (_ws, log):
         await log.wait_for(lambda log: count("ready")(log) == 1)
+
+
+async def test_a_text_frame_not_utf8_is_closed_1007_and_logged_as_a_warning(
+    backend: Backend, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The WebSocket layer refuses it; a browser's fault must not log as a server error.
+    async with browser(backend.ws_url) as (ws, log):
+        await log.wait_for(lambda log: count("ready")(log) == 1)
+        await ws.send(b'{"type":"text","text":"\xff"}', text=True)
+        await log.wait_for(lambda log: log.close_code is not None)
+    assert log.close_code == 1007
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    assert any("not UTF-8" in r.getMessage() for r in caplog.records)
+    await neighbour_turn(backend)
