@@ -36,6 +36,7 @@ IAP_AUDIENCE = "/projects/123456789/global/backendServices/987654321"
 # Where Google publishes Firebase's ID token certificates, on www.googleapis.com (written
 # out, not imported: the test must not share the product's answer).
 FIREBASE_X509_PATH = "/robot/v1/metadata/x509/securetoken@system.gserviceaccount.com"
+IAP_JWK_PATH = "/iap/verify/public_key-jwk"  # on www.gstatic.com
 
 
 def _b64(n: int, length: int | None = None) -> str:
@@ -162,6 +163,7 @@ class CertsServer:
             "/jwks": keys.rsa_jwks,
             "/iap-jwk": keys.ec_jwks,
             FIREBASE_X509_PATH: keys.x509_map,
+            IAP_JWK_PATH: keys.ec_jwks,
         }
         outer = self
 

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import streamlit as st
 
 from liveavatar.media import MediaStore, make_media_store
-from liveavatar.settings import Settings, load_settings
+from liveavatar.settings import Settings, check_storage, load_settings
 from liveavatar.store import Store, make_store
 
 T = TypeVar("T")
@@ -86,7 +86,13 @@ class DashboardContext:
 
 
 def build_context(settings: Settings, key: str = "") -> DashboardContext:
-    """A context for these settings, with its own loop thread, store and media store."""
+    """A context for these settings, with its own loop thread, store and media store.
+
+    Raises ValueError for production settings whose store or media belong to one machine
+    (the dashboard would show another store than the backend's), as `liveavatar
+    dashboard` does before Streamlit starts.
+    """
+    check_storage(settings)
     loop = LoopThread()
     try:
         store = make_store(settings)

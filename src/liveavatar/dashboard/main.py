@@ -12,7 +12,11 @@ from liveavatar.dashboard.pages import conversations, media, overview, persona, 
 def main() -> None:
     """Run one pass of the dashboard script (Streamlit reruns it on every interaction)."""
     st.set_page_config(page_title="Live Avatar dashboard", page_icon=":bar_chart:", layout="wide")
-    ctx = get_context()
+    try:
+        ctx = get_context()
+    except ValueError as exc:  # settings the dashboard refuses, e.g. production over SQLite
+        st.error(str(exc))
+        st.stop()
     pages = [
         st.Page(overview.render, title="Overview", url_path="overview", default=True),
         st.Page(conversations.render, title="Conversations", url_path="conversations"),

@@ -1,13 +1,11 @@
-"""The guard in front of every page: sign-in form, wrong token, IAP in production."""
+"""The guard in front of every page: sign-in form, wrong token; production's refusal of a
+store of one machine (IAP in production: test_iap_production.py)."""
 
 from __future__ import annotations
-
-from collections.abc import Iterator
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from liveavatar.auth.iap import IAP_HEADER
 from liveavatar.dashboard import guard
 from tests.integration.dashboard.conftest import (
     Seeded,
@@ -16,7 +14,7 @@ from tests.integration.dashboard.conftest import (
     sign_in,
     titles,
 )
-from tests.support.auth_certs import IAP_AUDIENCE, CertsServer, SigningKeys
+from tests.support.auth_certs import IAP_AUDIENCE
 
 PAGES = {
     "overview": "Overview",
@@ -85,57 +83,20 @@ def test_open_mode_refuses_a_request_for_another_host(
     assert "only answers on localhost" in at.error[0].value
 
 
-@pytest.fixture
-def iap(seeded: Seeded, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[SigningKeys, str]]:
-    """Production settings behind IAP, with IAP's keys served on 127.0.0.1."""
-    keys = SigningKeys()
-    server = CertsServer(keys).start()
-    try:
-        for name, value in {
-            "ENVIRONMENT": "production",
-            "PROJECT_ID": "demo-avatar",
-            "LIVE_BACKEND": "gemini",
-            "GEMINI_API_KEY": "AIzaSyD-realistic-looking-key-0001",
-            "AUTH_ENABLED": "true",
-            "IAP_AUDIENCE": IAP_AUDIENCE,
-            "IAP_CERTS_URL": server.url("/iap-jwk"),
-        }.items():
-            monkeypatch.setenv(name, value)
-        yield keys, IAP_AUDIENCE
-    finally:
-        server.stop()
-
-
-def test_production_refuses_without_the_iap_header(iap: tuple[SigningKeys, str]) -> None:
-    at = new_app().run()
-    assert titles(at) == []
-    assert not at.text_input  # no token form in production
-    assert "Identity-Aware Proxy" in at.error[0].value
-
-
-def test_production_refuses_an_assertion_for_another_service(
-    iap: tuple[SigningKeys, str], monkeypatch: pytest.MonkeyPatch
+def test_production_refuses_a_store_of_one_machine(
+    seeded: Seeded, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    keys, _ = iap
-    other = keys.iap_token(audience="/projects/1/apps/someone-else")
-    monkeypatch.setattr(guard, "_request_headers", lambda: {IAP_HEADER: other})
-    at = new_app().run()
-    assert titles(at) == []
-    assert at.error[0].value.startswith("Refused:")
-
-
-def test_production_accepts_a_valid_iap_assertion(
-    iap: tuple[SigningKeys, str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    keys, audience = iap
-    token = keys.iap_token(audience=audience, email="accounts.google.com:ops@example.com")
-    monkeypatch.setattr(guard, "_request_headers", lambda: {IAP_HEADER: token})
+    # The production guard itself runs over Firestore in test_iap_production.py.
+    for name, value in {
+        "ENVIRONMENT": "production",
+        "PROJECT_ID": "demo-avatar",
+        "LIVE_BACKEND": "gemini",
+        "GEMINI_API_KEY": "AIzaSyD-realistic-looking-key-0001",
+        "AUTH_ENABLED": "true",
+        "IAP_AUDIENCE": IAP_AUDIENCE,
+    }.items():
+        monkeypatch.setenv(name, value)
     at = new_app().run()
     assert not at.exception
-    assert titles(at) == ["Overview"]
-    assert "Signed in as ops@example.com" in [c.value for c in at.sidebar.caption]
-    # Where the Persona and Media pages read who saved a version.
-    assert at.session_state["admin"].email == "ops@example.com"
-    for url_path, title in PAGES.items():
-        open_page(at, url_path)
-        assert titles(at) == [title]
+    assert titles(at) == []
+    assert "refusing to start in production: STORE_BACKEND=sqlite" in at.error[0].value

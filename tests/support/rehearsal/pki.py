@@ -26,6 +26,7 @@ TOKEN_HOST = "oauth2.googleapis.com"  # google-auth's token_uri for authorized_u
 FIRESTORE_HOST = "firestore.googleapis.com"
 STORAGE_HOST = "storage.googleapis.com"
 CERTS_HOST = "www.googleapis.com"  # Firebase's ID token certificates
+IAP_KEYS_HOST = "www.gstatic.com"  # IAP's signing keys
 
 
 def vertex_host(location: str) -> str:
@@ -43,6 +44,7 @@ HOSTNAMES = (
     FIRESTORE_HOST,
     STORAGE_HOST,
     CERTS_HOST,
+    IAP_KEYS_HOST,
 )
 # Beyond the 7 days the emulator asks of a certificate it finds in its cert dir.
 VALID_DAYS = 30
