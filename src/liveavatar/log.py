@@ -70,7 +70,8 @@ class ClientFaultFilter(logging.Filter):
 
     uvicorn's WebSocket layer logs a text frame that is not UTF-8 at ERROR with a stack
     trace (and closes with 1007): any page could then raise the error rate and fill the
-    error reports at will. Attached to the `uvicorn.error` logger (`install`).
+    error reports at will. Attached to the `uvicorn.error` logger
+    (`install_uvicorn_filters`).
     """
 
     NOT_UTF8 = "Invalid UTF-8 sequence received from client."
@@ -82,9 +83,42 @@ class ClientFaultFilter(logging.Filter):
             record.exc_info, record.exc_text = None, None
         return True
 
-    @classmethod
-    def install(cls) -> None:
-        """Attach the filter to uvicorn's error logger, once."""
-        target = logging.getLogger("uvicorn.error")
-        if not any(isinstance(f, cls) for f in target.filters):
-            target.addFilter(cls())
+
+class QueryRedaction(logging.Filter):
+    """Drops the query from the request paths uvicorn logs (access lines, WebSocket
+    handshakes): a signed media URL's signature, or a credential someone put in a URL,
+    must not reach the logs. The path stays."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(_without_query(arg) for arg in record.args)
+        return True
+
+
+def _without_query(arg: object) -> object:
+    if isinstance(arg, str) and arg.startswith("/") and "?" in arg:
+        return arg.partition("?")[0] + "?<redacted>"
+    return arg
+
+
+class FrameDumps(logging.Filter):
+    """Drops the WebSocket library's DEBUG dump of every frame (`< TEXT '{"type": ...'`):
+    frames carry ID tokens, browser keys and what people say, and LOG_LEVEL=DEBUG must
+    not put them in the logs."""
+
+    DUMPS = ("< %s", "> %s")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.levelno == logging.DEBUG and record.msg in self.DUMPS)
+
+
+def install_uvicorn_filters() -> None:
+    """Attach the filters above to uvicorn's loggers, once (idempotent)."""
+    for name, kinds in (
+        ("uvicorn.error", (ClientFaultFilter, QueryRedaction, FrameDumps)),
+        ("uvicorn.access", (QueryRedaction,)),
+    ):
+        target = logging.getLogger(name)
+        for kind in kinds:
+            if not any(type(f) is kind for f in target.filters):
+                target.addFilter(kind())

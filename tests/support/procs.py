@@ -8,7 +8,7 @@ import os
 import socket
 import sys
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 
 import httpx
@@ -53,11 +53,16 @@ def serve_env(emulator: EmulatorServer, port: int, data_dir: Path | None = None)
 
 @contextlib.asynccontextmanager
 async def serve_process(
-    emulator: EmulatorServer, data_dir: Path | None = None, *, capture: bool = False
+    emulator: EmulatorServer,
+    data_dir: Path | None = None,
+    *,
+    capture: bool = False,
+    env: Mapping[str, str] | None = None,
 ) -> AsyncIterator[tuple[asyncio.subprocess.Process, int]]:
-    """`python -m liveavatar serve` against `emulator`, ready; killed on exit if still alive."""
+    """`python -m liveavatar serve` against `emulator` (with `env` on top of its usual
+    environment), ready; killed on exit if still alive."""
     port = free_port()
-    env = serve_env(emulator, port, data_dir)
+    env = {**serve_env(emulator, port, data_dir), **(env or {})}
     output = asyncio.subprocess.PIPE if capture else asyncio.subprocess.DEVNULL
     proc = await asyncio.create_subprocess_exec(
         sys.executable,

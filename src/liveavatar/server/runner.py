@@ -16,7 +16,7 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 
-from liveavatar.log import ClientFaultFilter
+from liveavatar.log import install_uvicorn_filters
 from liveavatar.protocol import MAX_JSON_FRAME_BYTES
 from liveavatar.settings import Settings
 
@@ -64,7 +64,7 @@ def uvicorn_config(app: FastAPI, settings: Settings, *, port: int | None = None)
     """The backend's uvicorn configuration: the HTTP edge's limits (see limits.py and
     docs/API.md "Limits and timeouts") and who may name the client's address."""
     host, listen_port = listen_address(settings)
-    ClientFaultFilter.install()  # what the WebSocket layer below logs about browsers
+    install_uvicorn_filters()  # what uvicorn logs about browsers and their URLs
     return uvicorn.Config(
         ForwardedClient(app, hops=settings.trusted_proxy_hops, trusted=trusted_proxies(settings)),
         host=host,
