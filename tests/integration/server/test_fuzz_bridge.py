@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -41,6 +42,7 @@ from liveavatar.errors import (
 )
 from liveavatar.server.app import AppState, create_app
 from liveavatar.server.runner import GracefulServer, uvicorn_config
+from liveavatar.server.security import API_CSP
 from tests.integration.server.conftest import backend_settings
 from tests.support.browser import BrowserLog, browser, count, stream_pcm
 from tests.support.fuzz import SCALE, examples
@@ -334,6 +336,16 @@ def test_hostile_conversations_get_typed_answers_while_a_neighbour_talks(
         await harness.neighbour_task
 
     harness.client.run(stop_neighbour(), EXAMPLE_LIMIT_S)
+    # The HTTP edge came through it too: health, its strict headers, no internal error.
+    http_url = harness.ws_url.replace("ws://", "http://").removesuffix("/ws")
+    with httpx.Client(base_url=http_url) as http:
+        health = http.get("/healthz")
+        metrics = http.get("/metrics").text
+    assert health.status_code == 200
+    assert health.headers["content-security-policy"] == API_CSP
+    assert health.headers["x-frame-options"] == "DENY"
+    assert 'liveavatar_errors_total{kind="internal"}' not in metrics
+    assert 'liveavatar_errors_total{kind="bad_request"}' in metrics
     neighbour = harness.neighbour
     assert neighbour.turns >= 2
     assert neighbour.log.messages("error") == [] and neighbour.log.messages("interrupted") == []
