@@ -6,16 +6,19 @@ wheelhouse (`tests/deploy/podman.py`). Each container runs as the image's own us
 host's network with Cloud Run's shape: `K_SERVICE` set, `PORT` a free port, no `HOST`
 override (so the image's default bind is what is checked).
 
-The backend runs with `ENVIRONMENT=production` and production's settings: Live through the
-Gemini API key, Firestore, Cloud Storage media, sign-in on, the site's origin. Nothing in
-them points anywhere but Google; the stand-ins sit below the product, behind Google's real
+Both run with their Cloud Run file's own environment (`deploy/cloudrun/*.yaml`, filled as
+deploy.sh fills it): `ENVIRONMENT=production`, Live on Vertex AI, Firestore, Cloud Storage
+media, secrets from Secret Manager, sign-in on, the site's origins; no key file. Nothing in
+it points anywhere but Google; the stand-ins sit below the product, behind Google's real
 hostnames, with certificates from a test CA that the container's default trust stores
 (`SSL_CERT_FILE`, `REQUESTS_CA_BUNDLE`, `GRPC_DEFAULT_SSL_ROOTS_FILE_PATH`) hold:
 
-- `generativelanguage.googleapis.com`: the Live emulator, accepting only the key;
-- `firestore.googleapis.com`: the Firestore emulator serving gRPC over TLS on port 443 of a
-  loopback address of its own, named in the container's hosts file (`--add-host`), since
-  gRPC resolves names without Python;
+- `<region>-aiplatform.googleapis.com`: the Live emulator, accepting only the service
+  account's access token;
+- `firestore.googleapis.com` and `secretmanager.googleapis.com`: the Firestore emulator
+  and the Secret Manager stand-in serving gRPC over TLS on port 443 of loopback addresses
+  of their own, named in the container's hosts file (`--add-host`), since gRPC resolves
+  names without Python;
 - `storage.googleapis.com`: the Cloud Storage emulator behind a TLS front;
 - `www.googleapis.com`: Firebase's ID token certificates, for the signed-in browser;
 - credentials as on Cloud Run: a metadata server stand-in (`GCE_METADATA_HOST`,
@@ -49,22 +52,30 @@ from liveavatar.emulator.config import EmulatorConfig
 from liveavatar.emulator.server import EmulatorServer
 from liveavatar.emulator.stt import RecognizerPool
 from tests.deploy import podman
+from tests.deploy.test_cloudrun import env_of, load
 from tests.integration.media.conftest import gcs_emulator  # noqa: F401 - a fixture
-from tests.integration.rehearsal.conftest import GEMINI_KEY, assert_conversation, converse
-from tests.support.auth_certs import IAP_AUDIENCE, PROJECT, CertsServer, SigningKeys
+from tests.integration.rehearsal.conftest import assert_conversation, converse
+from tests.support.auth_certs import PROJECT, CertsServer, SigningKeys
 from tests.support.procs import free_port, listening_address
 from tests.support.rehearsal.backend import HOSTS_VAR, SITE_DIR
-from tests.support.rehearsal.firestore_tls import TlsFirestore, tls_firestore
+from tests.support.rehearsal.firestore_tls import (
+    HTTPS_PORT,
+    TlsFirestore,
+    free_loopback_443,
+    tls_firestore,
+)
 from tests.support.rehearsal.metadata_server import MetadataServer
 from tests.support.rehearsal.pki import (
     CERTS_HOST,
     FIRESTORE_HOST,
-    GEMINI_HOST,
+    SECRETS_HOST,
     STORAGE_HOST,
     StandInPki,
     make_pki,
+    vertex_host,
 )
 from tests.support.rehearsal.tls_front import TlsFront
+from tests.support.secret_manager_standin import SecretManagerStandIn
 
 pytestmark = [
     pytest.mark.slow,
@@ -78,11 +89,12 @@ DASHBOARD_IMAGE = "localhost/liveavatar-dashboard:test"
 SERVICE_ACCOUNT = f"liveavatar-backend@{PROJECT}.iam.gserviceaccount.com"
 ACCESS_TOKEN = "ya29.stand-in-access-token"  # noqa: S105 - the metadata stand-in's token
 USER = "user-image-1"
+# The Cloud Run file's environment, as deploy.sh fills it: what the containers run with.
+BACKEND_ENV = env_of(load("backend"))
 TRUST_STORE = "/rehearsal/trust-store.pem"
 TOKEN_PATH = "/computeMetadata/v1/instance/service-accounts/default/token"  # noqa: S105
 APP_UID = "10001"
 READY_S = 60.0
-SITE_ORIGIN = "https://liveavatar.example.com"
 
 
 @dataclass(frozen=True)
@@ -170,9 +182,10 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> StandInPki:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def live(pki: StandInPki, recognizers: RecognizerPool) -> AsyncIterator[EmulatorServer]:
-    """The Live emulator serving Google's hostname's certificate, accepting only the key."""
+    """The Live emulator serving Vertex AI's hostname's certificate, accepting only the
+    service account's access token."""
     server = EmulatorServer(
-        EmulatorConfig(port=0, cert_dir=pki.cert_dir, api_key=GEMINI_KEY),
+        EmulatorConfig(port=0, cert_dir=pki.cert_dir, api_key=ACCESS_TOKEN),
         recognizers=recognizers,
     )
     await server.start()
@@ -180,11 +193,12 @@ async def live(pki: StandInPki, recognizers: RecognizerPool) -> AsyncIterator[Em
     await server.close()
 
 
-def _bucket() -> str:
-    """A fresh bucket (the client finds the emulator through STORAGE_EMULATOR_HOST)."""
+def _bucket(name: str) -> str:
+    """Bucket `name`, made unless it exists (the client finds the emulator through
+    STORAGE_EMULATOR_HOST; it lives as long as the test session)."""
     client = storage.Client(project=PROJECT, credentials=AnonymousCredentials())  # type: ignore[no-untyped-call]
-    name = f"avatar-{uuid.uuid4().hex[:12]}"
-    client.create_bucket(name)
+    if client.lookup_bucket(name) is None:
+        client.create_bucket(name)
     return name
 
 
@@ -194,6 +208,7 @@ class Google:
 
     firestore: TlsFirestore
     metadata: MetadataServer
+    secrets: SecretManagerStandIn
     keys: SigningKeys
     env: dict[str, str]  # below the product: names, trust store, metadata server
     hosts: dict[str, str]  # the container's hosts file
@@ -211,6 +226,11 @@ def google(
     keys = SigningKeys()
     log = tmp_path_factory.mktemp("firestore-tls") / "emulator.log"
     gcs = urlsplit(gcs_emulator)
+    secrets = SecretManagerStandIn()
+    secrets.least_privilege = True  # none is stored: each read is denied, as for a missing one
+    secrets_address = free_loopback_443()
+    tls = (pki.key.read_bytes(), pki.cert.read_bytes())
+    secrets.start(secrets_address, HTTPS_PORT, tls)
     with (
         tls_firestore(pki, log) as firestore,
         TlsFront(pki, (gcs.hostname or "127.0.0.1", gcs.port or 80)) as storage_front,
@@ -219,7 +239,7 @@ def google(
         certs = CertsServer(keys, tls=(pki.cert, pki.key)).start()
         try:
             mapped = {
-                GEMINI_HOST: live.port,
+                vertex_host(BACKEND_ENV["VERTEX_LOCATION"]): live.port,
                 STORAGE_HOST: storage_front.port,
                 CERTS_HOST: certs.port,
             }
@@ -233,10 +253,11 @@ def google(
                 "GCE_METADATA_IP": md.host,
             }
             volumes = [f"{SITE_DIR}:/rehearsal/site:ro", f"{pki.bundle}:{TRUST_STORE}:ro"]
-            hosts = {FIRESTORE_HOST: firestore.address}
-            yield Google(firestore, md, keys, env, hosts, volumes)
+            hosts = {FIRESTORE_HOST: firestore.address, SECRETS_HOST: secrets_address}
+            yield Google(firestore, md, secrets, keys, env, hosts, volumes)
         finally:
             certs.stop()
+            secrets.stop()
 
 
 @dataclass(frozen=True)
@@ -246,23 +267,14 @@ class Running:
     bucket: str
 
 
-PRODUCTION = {
-    "ENVIRONMENT": "production",
-    "PROJECT_ID": PROJECT,
-    "STORE_BACKEND": "firestore",
-    "MEDIA_BACKEND": "gcs",
-    "AUTH_ENABLED": "true",
-    "ALLOWED_ORIGINS": json.dumps([SITE_ORIGIN]),
-}
-
-
 @pytest.fixture(scope="module")
 def bucket(
     gcs_emulator: str,  # noqa: F811 - the imported fixture
     monkeypatch_module: pytest.MonkeyPatch,
 ) -> str:
-    monkeypatch_module.setenv("STORAGE_EMULATOR_HOST", gcs_emulator)  # the test's own client
-    return _bucket()
+    """The bucket the Cloud Run files name, made by the test's own client."""
+    monkeypatch_module.setenv("STORAGE_EMULATOR_HOST", gcs_emulator)
+    return _bucket(BACKEND_ENV["MEDIA_BUCKET"])
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -270,15 +282,7 @@ async def backend(
     images: Images, container_names: list[str], google: Google, bucket: str
 ) -> Running:
     port = free_port()
-    env = {
-        **PRODUCTION,
-        "K_SERVICE": "liveavatar-backend",
-        "PORT": str(port),
-        "LIVE_BACKEND": "gemini",
-        "GEMINI_API_KEY": GEMINI_KEY,
-        "MEDIA_BUCKET": bucket,
-        **google.env,
-    }
+    env = {**BACKEND_ENV, "K_SERVICE": "liveavatar-backend", "PORT": str(port), **google.env}
     name = await asyncio.to_thread(
         _start, container_names, images.backend, env, google.volumes, google.hosts
     )
@@ -344,9 +348,13 @@ async def test_backend_holds_a_signed_in_conversation_kept_in_firestore(
     assert docs[conversations[0]]["userId"]["value"] == USER
     assert [t.rsplit("/", 1)[1] for t in turns] == ["000000", "000001"], turns
     assert docs[turns[0]]["user_text"]["value"] == "what time is it"
-    # Firestore and Cloud Storage were reached with the service account's token, as on
-    # Cloud Run (the emulators accept any).
+    # Google's APIs were reached with the service account's token, as on Cloud Run (Live's
+    # stand-in accepts only that token; the others accept any).
     assert google.metadata.hits[TOKEN_PATH] >= 1
+    # The secrets were looked up in Secret Manager (each denied: absent), never the
+    # emulator's own key.
+    read = {name.split("/")[3] for method, name in google.secrets.calls if "Access" in method}
+    assert read == {"GEMINI_API_KEY", "ADMIN_TOKEN", "MEDIA_SIGNING_SECRET"}
 
 
 async def test_dashboard_serves_its_first_page(
@@ -354,12 +362,9 @@ async def test_dashboard_serves_its_first_page(
 ) -> None:
     port = free_port()
     env = {
-        **PRODUCTION,
+        **env_of(load("dashboard")),
         "K_SERVICE": "liveavatar-dashboard",
         "PORT": str(port),
-        "LIVE_BACKEND": "vertex",
-        "MEDIA_BUCKET": bucket,
-        "IAP_AUDIENCE": IAP_AUDIENCE,
         **google.env,
     }
     name = await asyncio.to_thread(

@@ -46,10 +46,13 @@ class SecretManagerStandIn:
     @property
     def target(self) -> str:
         """`host:port` for a channel (the value of SECRET_MANAGER_EMULATOR_HOST)."""
-        return f"127.0.0.1:{self.port}"
+        return f"127.0.0.1:{self.port}"  # without TLS, on the default address
 
-    def start(self) -> None:
-        """Serve in background threads."""
+    def start(
+        self, address: str = "127.0.0.1", port: int = 0, tls: tuple[bytes, bytes] | None = None
+    ) -> None:
+        """Serve in background threads; with `tls` (key, certificate chain) over TLS, as
+        `secretmanager.googleapis.com` does (then `address` is what that name resolves to)."""
         rpc = grpc.unary_unary_rpc_method_handler
         handlers = {
             "CreateSecret": rpc(
@@ -71,7 +74,11 @@ class SecretManagerStandIn:
         }
         server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
         server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handlers),))
-        self.port = server.add_insecure_port("127.0.0.1:0")
+        if tls is None:
+            self.port = server.add_insecure_port(f"{address}:{port}")
+        else:
+            credentials = grpc.ssl_server_credentials([tls])
+            self.port = server.add_secure_port(f"{address}:{port}", credentials)
         server.start()
         self._server = server
 

@@ -27,6 +27,7 @@ FIRESTORE_HOST = "firestore.googleapis.com"
 STORAGE_HOST = "storage.googleapis.com"
 CERTS_HOST = "www.googleapis.com"  # Firebase's ID token certificates
 IAP_KEYS_HOST = "www.gstatic.com"  # IAP's signing keys
+SECRETS_HOST = "secretmanager.googleapis.com"
 
 
 def vertex_host(location: str) -> str:
@@ -40,11 +41,13 @@ HOSTNAMES = (
     GEMINI_HOST,
     vertex_host("us-central1"),
     vertex_host("global"),
+    vertex_host("europe-west4"),  # the region the deploy files are checked with
     TOKEN_HOST,
     FIRESTORE_HOST,
     STORAGE_HOST,
     CERTS_HOST,
     IAP_KEYS_HOST,
+    SECRETS_HOST,
 )
 # Beyond the 7 days the emulator asks of a certificate it finds in its cert dir.
 VALID_DAYS = 30
