@@ -184,6 +184,10 @@ class Settings(BaseSettings):
     )
     http_header_timeout_s: float = Field(default=10.0, gt=0)
     http_keep_alive_s: int = Field(default=5, ge=1)
+    # Browser sockets: a keepalive ping every interval; no pong within the timeout closes
+    # the socket (a vanished or frozen client), see docs/API.md "Limits and timeouts".
+    ws_ping_interval_s: float = Field(default=20.0, gt=0)
+    ws_ping_timeout_s: float = Field(default=20.0, gt=0)
     max_connections: int = Field(default=1000, ge=1)
     frame_ancestors: list[str] = Field(
         default=["'self'"],

@@ -24,6 +24,7 @@ from .app import create_app, drain_sessions
 from .forwarded import ForwardedClient
 from .limits import bounded_http_protocol, raise_open_files_limit
 from .static import create_static_app
+from .ws_reaping import ReapingWebSocketProtocol
 
 logger = logging.getLogger(__name__)
 
@@ -73,11 +74,12 @@ def uvicorn_config(app: FastAPI, settings: Settings, *, port: int | None = None)
         http=bounded_http_protocol(settings.http_header_timeout_s),
         timeout_keep_alive=settings.http_keep_alive_s,
         limit_concurrency=settings.max_connections,
-        ws="websockets-sansio",
+        # uvicorn's sans-I/O WebSockets, cutting peers that stop reading (ws_reaping.py).
+        ws=ReapingWebSocketProtocol,
         # A bigger frame is refused by the WebSocket layer itself with close code 1009.
         ws_max_size=MAX_JSON_FRAME_BYTES,
-        ws_ping_interval=20,
-        ws_ping_timeout=20,
+        ws_ping_interval=settings.ws_ping_interval_s,
+        ws_ping_timeout=settings.ws_ping_timeout_s,
         timeout_graceful_shutdown=int(settings.shutdown_grace_s) + 2,
         lifespan="on",
         # Forwarded headers are read by ForwardedClient (a hop count, which uvicorn
