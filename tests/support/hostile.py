@@ -2,7 +2,8 @@
 
 Valid messages of every type, the same messages mutated (fields dropped, added, retyped,
 set to huge numbers), JSON nested past the parser's limit, arbitrary text, audio of any
-length (odd, oversized), invalid UTF-8 in text frames, and floods of tiny frames.
+length (odd, oversized), invalid UTF-8 in text frames, frames that break the WebSocket
+protocol itself, and floods of tiny frames.
 """
 
 from __future__ import annotations
@@ -161,6 +162,56 @@ def audio_frames() -> st.SearchStrategy[bytes]:
 
 
 @dataclass(frozen=True)
+class RawFrame:
+    """Bytes written straight to the socket after the handshake, past the client library.
+
+    `violation`: the bytes break RFC 6455, so the WebSocket layer must close with 1002.
+    """
+
+    data: bytes
+    violation: bool = True
+
+
+def wire_frame(first_byte: int, payload: bytes, *, masked: bool = True) -> bytes:
+    """One WebSocket frame as a client writes it: FIN/RSV/opcode byte, length, mask, data."""
+    n = len(payload)
+    bit = 0x80 if masked else 0
+    if n < 126:
+        header = bytes([first_byte, bit | n])
+    elif n < 65536:
+        header = bytes([first_byte, bit | 126]) + n.to_bytes(2, "big")
+    else:
+        header = bytes([first_byte, bit | 127]) + n.to_bytes(8, "big")
+    if not masked:
+        return header + payload
+    key = b"\x5a\x17\xc3\x09"
+    return header + key + bytes(b ^ key[i % 4] for i, b in enumerate(payload))
+
+
+PING = b'{"type":"ping","t":1}'
+raw_frames = st.sampled_from(
+    [
+        RawFrame(wire_frame(0xC1, PING)),  # RSV1 set, no extension negotiated
+        RawFrame(wire_frame(0x83, b"x")),  # a reserved opcode
+        RawFrame(wire_frame(0x80, b"x")),  # a continuation with nothing to continue
+        RawFrame(wire_frame(0x09, b"")),  # a fragmented ping (FIN unset on a control frame)
+        RawFrame(wire_frame(0x89, b"x" * 126)),  # a control frame over 125 bytes
+        RawFrame(wire_frame(0x81, PING, masked=False)),  # a client frame without a mask
+        RawFrame(wire_frame(0x88, b"\x03\xe7")),  # close code 999
+        RawFrame(wire_frame(0x88, b"\x03")),  # a close payload of one byte
+        RawFrame(
+            wire_frame(0x01, PING[:9]) + wire_frame(0x82, b"\x00\x00")
+        ),  # data inside a fragmented message
+        RawFrame(wire_frame(0x01, PING[:9]) + wire_frame(0x80, PING[9:]), violation=False),
+        RawFrame(
+            wire_frame(0x01, PING[:9]) + wire_frame(0x89, b"") + wire_frame(0x80, PING[9:]),
+            violation=False,
+        ),
+    ]
+)
+
+
+@dataclass(frozen=True)
 class Flood:
     """`count` copies of one tiny frame sent back to back."""
 
@@ -174,7 +225,7 @@ floods = st.builds(
     count=st.integers(20, 400),
 )
 
-Frame = str | bytes | InvalidUtf8 | Flood
+Frame = str | bytes | InvalidUtf8 | RawFrame | Flood
 
 
 def weighted(*choices: tuple[int, st.SearchStrategy[Any]]) -> st.SearchStrategy[Any]:
@@ -204,5 +255,6 @@ def frames() -> st.SearchStrategy[Frame]:
         (3, audio_frames()),
         (2, out_of_order),
         (1, invalid_utf8),
+        (1, raw_frames),
         (1, floods),
     )

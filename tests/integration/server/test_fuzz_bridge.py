@@ -50,22 +50,28 @@ from tests.support.hostile import (
     Flood,
     Frame,
     InvalidUtf8,
+    RawFrame,
     audio_frames,
     frames,
     invalid_utf8,
+    raw_frames,
     text_frames,
     weighted,
 )
 from tests.support.loop_thread import LoopThread
 from tests.support.speech import silence
 
-# What a hostile conversation may end with (docs/API.md, "Close codes"); 1007 is the
-# WebSocket layer refusing a text frame that is not UTF-8. A frame that layer refuses
-# closes the connection at once: a client still sending may see it drop (1006) instead.
+# What a hostile conversation may end with (docs/API.md, "Close codes"); 1002 and 1007
+# are the WebSocket layer refusing a frame that breaks its protocol or a text frame that
+# is not UTF-8. That layer closes the connection at once: a client still sending may see
+# it drop (1006) instead.
+CLOSE_PROTOCOL = 1002
 CLOSE_NOT_UTF8 = 1007
 CLOSE_DROPPED = 1006
+LAYER_CLOSES = {CLOSE_PROTOCOL, CLOSE_NOT_UTF8, CLOSE_TOO_BIG}
 DOCUMENTED_CLOSES = {
     CLOSE_NORMAL,
+    CLOSE_PROTOCOL,
     CLOSE_NOT_UTF8,
     CLOSE_TOO_BIG,
     CLOSE_BAD_REQUEST,
@@ -89,7 +95,9 @@ class Conversation:
 conversations = st.builds(
     Conversation,
     # Mostly a valid hello: most of what a session can be sent comes after it.
-    opening=weighted((6, st.none()), (1, text_frames()), (1, audio_frames()), (1, invalid_utf8)),
+    opening=weighted(
+        (6, st.none()), (1, text_frames()), (1, audio_frames()), (1, invalid_utf8), (1, raw_frames)
+    ),
     steps=st.lists(frames(), max_size=6),
 )
 
@@ -116,7 +124,9 @@ class Harness:
 
 
 async def send(ws: ClientConnection, frame: Frame) -> None:
-    if isinstance(frame, InvalidUtf8):
+    if isinstance(frame, RawFrame):
+        ws.transport.write(frame.data)
+    elif isinstance(frame, InvalidUtf8):
         await ws.send(frame.payload, text=True)
     elif isinstance(frame, Flood):
         for _ in range(frame.count):
@@ -166,8 +176,9 @@ async def converse(url: str, conversation: Conversation) -> tuple[BrowserLog, in
 def check_answers(conversation: Conversation, log: BrowserLog, close_code: int | None) -> None:
     if close_code == CLOSE_DROPPED:
         sent = [conversation.opening, *conversation.steps]
-        assert any(isinstance(frame, InvalidUtf8) for frame in sent), "dropped without cause"
-        close_code = CLOSE_NOT_UTF8
+        refused = [f for f in sent if isinstance(f, InvalidUtf8 | RawFrame)]
+        assert any(getattr(f, "violation", True) for f in refused), "dropped without cause"
+        close_code = CLOSE_PROTOCOL
     for frame in log.frames:
         if isinstance(frame, dict):
             server_message.validate_python(frame)  # every message is one of the documented
@@ -178,7 +189,7 @@ def check_answers(conversation: Conversation, log: BrowserLog, close_code: int |
     if fatal:
         assert len(fatal) == 1 and errors[-1] is fatal[0], errors
         assert close_code == FATAL_CLOSE[fatal[0]["code"]], (close_code, fatal)
-    elif close_code not in (None, CLOSE_NORMAL, CLOSE_NOT_UTF8, CLOSE_TOO_BIG):
+    elif close_code not in {None, CLOSE_NORMAL} | LAYER_CLOSES:
         raise AssertionError(f"closed {close_code} without saying why")
 
 

@@ -17,10 +17,11 @@ from hypothesis import strategies as st
 from liveavatar import protocol as p
 from liveavatar.bridge.inbound import decode_video_frame, parse_message
 from liveavatar.errors import RecoverableProtocolError
-from tests.support.fuzz import examples
+from tests.support.fuzz import SCALE, examples
 from tests.support.hostile import deep_json, mutated_messages, text_frames, valid_messages
 
 MAX_ERROR_CHARS = 300
+pytestmark = pytest.mark.timeout(120 * SCALE)  # the long profile checks SCALE times more
 
 
 def parse_or_refuse(text: str) -> p.ClientMessage | RecoverableProtocolError:

@@ -11,13 +11,15 @@ import contextlib
 import ipaddress
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from liveavatar.server.forwarded import ForwardedClient
-from tests.support.fuzz import examples
+from tests.support.fuzz import SCALE, examples
 
 PEER = ("169.254.1.1", 41234)
+pytestmark = pytest.mark.timeout(120 * SCALE)  # the long profile checks SCALE times more
 
 addresses = st.ip_addresses().map(str)
 # What a client may put in a header: anything latin-1, including commas, brackets,
