@@ -31,7 +31,14 @@ class Message(BaseModel):
 # ---- browser -> backend ----------------------------------------------------------------
 
 
-class Hello(Message):
+class BrowserMessage(Message):
+    """What the browser sends is parsed strictly: a value of the wrong type (`"1"` or
+    `true` for a number) is refused, never coerced."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class Hello(BrowserMessage):
     """First frame from the browser. `session_id` resumes a session after a reconnect.
 
     `browser_key` is a random secret the page keeps for its browser (local storage): with
@@ -49,14 +56,14 @@ class Hello(Message):
     voice: str | None = Field(default=None, max_length=40)
 
 
-class TextInput(Message):
+class TextInput(BrowserMessage):
     """Typed text instead of speech; interrupts the avatar like speech does."""
 
     type: Literal["text"]
     text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
 
 
-class VideoFrame(Message):
+class VideoFrame(BrowserMessage):
     """A camera or screen frame, about 1 per second, base64 in JSON (small next to audio)."""
 
     type: Literal["video_frame"]
@@ -65,20 +72,20 @@ class VideoFrame(Message):
     source: Literal["camera", "screen"] = "camera"
 
 
-class AudioEnd(Message):
+class AudioEnd(BrowserMessage):
     """The microphone was muted or stopped: flush the user's utterance now."""
 
     type: Literal["audio_end"]
 
 
-class Ping(Message):
+class Ping(BrowserMessage):
     """Round-trip probe; `t` is any finite number, echoed back unchanged in `pong`."""
 
     type: Literal["ping"]
     t: FiniteFloat = 0.0
 
 
-class Bye(Message):
+class Bye(BrowserMessage):
     """The user ended the conversation; the server closes with 1000."""
 
     type: Literal["bye"]

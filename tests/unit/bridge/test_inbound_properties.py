@@ -106,3 +106,35 @@ def test_lone_surrogates_in_a_text_frame_are_refused(surrogate: str) -> None:
         result = parse_or_refuse(text)
         assert isinstance(result, RecoverableProtocolError)
         assert_sendable(result)
+
+
+# A value of another JSON type for each field of each browser message.
+WRONG_TYPES = {
+    ("hello", "version"): st.booleans() | st.text() | st.floats() | st.none(),
+    ("hello", "token"): st.booleans() | st.integers() | st.floats(),
+    ("hello", "session_id"): st.booleans() | st.integers() | st.lists(st.text()),
+    ("text", "text"): st.booleans() | st.integers() | st.none(),
+    ("video_frame", "data"): st.booleans() | st.integers() | st.none(),
+    ("ping", "t"): st.booleans() | st.text() | st.none() | st.lists(st.floats()),
+}
+
+
+@examples(300)
+@given(
+    st.sampled_from(sorted(WRONG_TYPES)).flatmap(
+        lambda where: st.tuples(st.just(where), WRONG_TYPES[where])
+    )
+)
+def test_a_value_of_the_wrong_type_is_refused_not_coerced(
+    case: tuple[tuple[str, str], object],
+) -> None:
+    (kind, name), value = case
+    valid: dict[str, dict[str, object]] = {
+        "hello": {"version": 1},
+        "text": {"text": "hi"},
+        "video_frame": {"data": "AAAA"},
+    }
+    fields = {**valid.get(kind, {}), name: value}
+    result = parse_or_refuse(json.dumps({"type": kind, **fields}))
+    assert isinstance(result, RecoverableProtocolError), result
+    assert_sendable(result)
