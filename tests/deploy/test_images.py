@@ -1,5 +1,6 @@
 """The deploy images are built with podman and run: the backend holds a spoken conversation
-with production's settings, the dashboard serves its first page.
+with production's settings (kept in Firestore, recorded to Cloud Storage), the dashboard
+serves its first page.
 
 Both Dockerfiles are built offline from a Debian base made with debootstrap and a host-made
 wheelhouse (`tests/deploy/podman.py`). Each container runs as the image's own user on the
@@ -34,6 +35,7 @@ or PyPI) the tests skip with the reason; a failing build or container fails them
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import socket
 import uuid
@@ -46,11 +48,15 @@ import google.cloud.storage as storage  # type: ignore[import-untyped]
 import httpx
 import pytest
 import pytest_asyncio
+import soundfile as sf  # type: ignore[import-untyped]
 from google.auth.credentials import AnonymousCredentials
 
 from liveavatar.emulator.config import EmulatorConfig
 from liveavatar.emulator.server import EmulatorServer
 from liveavatar.emulator.stt import RecognizerPool
+from liveavatar.live.persona import Persona
+from liveavatar.store import PersonaConfig
+from liveavatar.store.firestore import FirestoreStore
 from tests.deploy import podman
 from tests.deploy.test_cloudrun import env_of, load
 from tests.integration.media.conftest import gcs_emulator  # noqa: F401 - a fixture
@@ -277,10 +283,35 @@ def bucket(
     return _bucket(BACKEND_ENV["MEDIA_BUCKET"])
 
 
+async def _record_conversations(firestore: TlsFirestore, patch: pytest.MonkeyPatch) -> None:
+    """Save the default persona with recording on, as an admin would in the dashboard (the
+    test's own client, on the emulator's plain port)."""
+    patch.setenv("FIRESTORE_EMULATOR_HOST", firestore.plain)
+    store = FirestoreStore(project=PROJECT)
+    default = Persona()
+    config = PersonaConfig(
+        name=default.name,
+        model=default.model,
+        voice=default.voice,
+        system_instruction=default.system_instruction,
+        tools=list(default.tools),
+        recording=True,
+    )
+    try:
+        await store.put_persona(config, expected_version=None)
+    finally:
+        await store.close()
+
+
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def backend(
-    images: Images, container_names: list[str], google: Google, bucket: str
+    images: Images,
+    container_names: list[str],
+    google: Google,
+    bucket: str,
+    monkeypatch_module: pytest.MonkeyPatch,
 ) -> Running:
+    await _record_conversations(google.firestore, monkeypatch_module)
     port = free_port()
     env = {**BACKEND_ENV, "K_SERVICE": "liveavatar-backend", "PORT": str(port), **google.env}
     name = await asyncio.to_thread(
@@ -294,6 +325,19 @@ async def backend(
 def monkeypatch_module() -> Iterator[pytest.MonkeyPatch]:
     with pytest.MonkeyPatch.context() as patch:
         yield patch
+
+
+async def _recordings(bucket: str, deadline: float) -> list[Any]:
+    """The bucket's recordings (the test's own client), polled until one is there."""
+    client = storage.Client(project=PROJECT, credentials=AnonymousCredentials())  # type: ignore[no-untyped-call]
+    loop = asyncio.get_running_loop()
+    while True:
+        blobs = await asyncio.to_thread(
+            lambda: list(client.list_blobs(bucket, prefix="recordings/"))
+        )
+        if blobs or loop.time() > deadline:
+            return blobs
+        await asyncio.sleep(0.2)  # polling interval; the deadline bounds the wait
 
 
 def _documents(dump: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -348,6 +392,16 @@ async def test_backend_holds_a_signed_in_conversation_kept_in_firestore(
     assert docs[conversations[0]]["userId"]["value"] == USER
     assert [t.rsplit("/", 1)[1] for t in turns] == ["000000", "000001"], turns
     assert docs[turns[0]]["user_text"]["value"] == "what time is it"
+    # The recording, both sides in one stereo Ogg Opus file, in the bucket once the
+    # session ended.
+    recordings = await _recordings(backend.bucket, loop.time() + READY_S)
+    assert [r.content_type for r in recordings] == ["audio/ogg"], recordings
+    # A fresh handle: the listed one's media link names the host the backend used.
+    fresh = recordings[0].bucket.blob(recordings[0].name)
+    data = await asyncio.to_thread(fresh.download_as_bytes)
+    info = sf.info(io.BytesIO(data))
+    assert (info.format, info.subtype, info.channels) == ("OGG", "OPUS", 2)
+    assert info.duration > 1.0
     # Google's APIs were reached with the service account's token, as on Cloud Run (Live's
     # stand-in accepts only that token; the others accept any).
     assert google.metadata.hits[TOKEN_PATH] >= 1

@@ -1,10 +1,11 @@
 // Firestore emulator launcher for the tests and benchmarks.
 //
-// usage: node tests/support/firestore_emulator.js GRPC_PORT HTTP_PORT [GRPC_ADDRESS CERT KEY]
+// usage: node tests/support/firestore_emulator.js GRPC_PORT HTTP_PORT [TLS_ADDRESS:PORT CERT KEY]
 //
-// With the last three, gRPC is served over TLS on GRPC_ADDRESS (a loopback address) with the
-// certificate chain CERT and key KEY, so a client that dials firestore.googleapis.com:443
-// (the name resolving to GRPC_ADDRESS) and trusts the test CA reaches it as it would Google.
+// With the last three, gRPC is also served over TLS on TLS_ADDRESS:PORT (a loopback address)
+// with the certificate chain CERT and key KEY, so a client that dials
+// firestore.googleapis.com:443 (the name resolving to that address) and trusts the test CA
+// reaches it as it would Google; GRPC_PORT stays plain, for the test's own client.
 //
 // @firestore-emulator/server ships no CLI and its own start() binds 0.0.0.0; nothing in a
 // test may listen beyond loopback, so this binds the gRPC server to 127.0.0.1 itself and adds
@@ -19,26 +20,34 @@ const { FirestoreServer } = require("@firestore-emulator/server");
 
 const grpcPort = Number(process.argv[2]);
 const httpPort = Number(process.argv[3]);
-const [grpcAddress, certFile, keyFile] = process.argv.slice(4, 7);
-if (!Number.isInteger(grpcPort) || !Number.isInteger(httpPort) || (grpcAddress && !keyFile)) {
-  console.error("usage: node firestore_emulator.js GRPC_PORT HTTP_PORT [GRPC_ADDRESS CERT KEY]");
+const [tlsAddress, certFile, keyFile] = process.argv.slice(4, 7);
+if (!Number.isInteger(grpcPort) || !Number.isInteger(httpPort) || (tlsAddress && !keyFile)) {
+  console.error("usage: node firestore_emulator.js GRPC_PORT HTTP_PORT [TLS_ADDRESS:PORT CERT KEY]");
   process.exit(2);
 }
-const credentials = grpcAddress
-  ? ServerCredentials.createSsl(
+
+const emu = new FirestoreServer();
+
+function bind(address, credentials) {
+  return new Promise((resolve, reject) => {
+    // `server` is private only in the TypeScript declarations.
+    emu.server.bindAsync(address, credentials, (err, port) => (err ? reject(err) : resolve(port)));
+  });
+}
+
+async function bindAll() {
+  await bind(`127.0.0.1:${grpcPort}`, ServerCredentials.createInsecure());
+  if (tlsAddress) {
+    const tls = ServerCredentials.createSsl(
       null,
       [{ cert_chain: fs.readFileSync(certFile), private_key: fs.readFileSync(keyFile) }],
       false,
-    )
-  : ServerCredentials.createInsecure();
-
-const emu = new FirestoreServer();
-// `server` is private only in the TypeScript declarations.
-emu.server.bindAsync(`${grpcAddress || "127.0.0.1"}:${grpcPort}`, credentials, (err, bound) => {
-  if (err) {
-    console.error(err);
-    process.exit(1);
+    );
+    await bind(tlsAddress, tls);
   }
+}
+
+bindAll().then(() => {
   const side = http.createServer((req, res) => {
     if (req.method === "DELETE" && req.url === "/reset") {
       emu.state.clear();
@@ -62,8 +71,12 @@ emu.server.bindAsync(`${grpcAddress || "127.0.0.1"}:${grpcPort}`, credentials, (
     process.exit(1);
   });
   side.listen(httpPort, "127.0.0.1", () => {
-    console.log(`firestore emulator ready grpc=${grpcAddress || "127.0.0.1"}:${bound} http=127.0.0.1:${httpPort}`);
+    const tls = tlsAddress ? ` tls=${tlsAddress}` : "";
+    console.log(`firestore emulator ready grpc=127.0.0.1:${grpcPort}${tls} http=127.0.0.1:${httpPort}`);
   });
+}, (err) => {
+  console.error(err);
+  process.exit(1);
 });
 
 for (const signal of ["SIGINT", "SIGTERM"]) {

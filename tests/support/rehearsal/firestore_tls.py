@@ -44,6 +44,7 @@ class CannotServe(Exception):
 class TlsFirestore:
     address: str  # the loopback address firestore.googleapis.com resolves to
     http: str  # the launcher's side port (readiness, reset, dump)
+    plain: str  # plain gRPC on 127.0.0.1, for the test's own client (FIRESTORE_EMULATOR_HOST)
 
     def dump(self) -> dict[str, Any]:
         """Every document the emulator holds (its own JSON export)."""
@@ -74,15 +75,16 @@ def tls_firestore(pki: StandInPki, log: Path) -> Iterator[TlsFirestore]:
     node = shutil.which("node")
     if node is None or not (REPO / "node_modules" / "@firestore-emulator" / "server").is_dir():
         raise CannotServe("node and the npm packages are needed (`npm ci` at the root)")
-    address, http_port = free_loopback_443(), free_port()
-    args = [str(HTTPS_PORT), str(http_port), address, str(pki.cert), str(pki.key)]
+    address, http_port, plain_port = free_loopback_443(), free_port(), free_port()
+    tls = f"{address}:{HTTPS_PORT}"
+    args = [str(plain_port), str(http_port), tls, str(pki.cert), str(pki.key)]
     with log.open("wb") as out:
         proc = subprocess.Popen(  # noqa: S603 - node with the test's own arguments
             [node, str(LAUNCHER), *args], stdout=out, stderr=subprocess.STDOUT, cwd=REPO
         )
     try:
         _wait_ready(f"http://127.0.0.1:{http_port}/healthz", proc, log)
-        yield TlsFirestore(address, f"http://127.0.0.1:{http_port}")
+        yield TlsFirestore(address, f"http://127.0.0.1:{http_port}", f"127.0.0.1:{plain_port}")
     finally:
         proc.terminate()
         try:
