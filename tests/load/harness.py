@@ -1,8 +1,9 @@
 """The load run's stage: two emulators (echo and script brains), a backend process in front
 of each, locust against both, and the backends' memory and session count sampled as it runs.
 
-Backends run as child processes (`liveavatar serve`, as Cloud Run runs it) so their memory
-is theirs alone; emulators run in this process. Locust runs as a child process too: it
+Every server is a child process: the backends (`liveavatar serve`, as Cloud Run runs it) so
+their memory and CPU are theirs alone, the emulators so the script brain's speech
+recognition cannot starve the echo brain of the GIL. Locust runs as a child process too: it
 patches the standard library with gevent on import, which must not touch this one.
 """
 
@@ -20,12 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from bench._emulator_proc import emulator_process
 
 from liveavatar.dashboard.analytics import active_sessions
-from liveavatar.emulator.config import EmulatorConfig
-from liveavatar.emulator.server import EmulatorServer
-from liveavatar.emulator.stt import RecognizerPool
-from tests.support.procs import serve_process
+from liveavatar.emulator.tls import CERT_NAME
+from tests.support.procs import free_port, wait_http
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
@@ -66,6 +66,7 @@ class Sample:
     echo_sessions: int | None
     script_sessions: int | None
     echo_cpu_s: float
+    echo_emulator_cpu_s: float
     locust_cpu_s: float
     load_1m: float  # the machine's load average: other work competes for the same cores
 
@@ -80,21 +81,49 @@ class LoadResult:
 
 
 @contextlib.asynccontextmanager
-async def load_stack(recognizers: RecognizerPool | None = None) -> AsyncIterator[Stack]:
+async def backend_process(
+    live_url: str, cert_dir: Path, data_dir: Path
+) -> AsyncIterator[tuple[asyncio.subprocess.Process, int]]:
+    """`liveavatar serve` in front of the emulator at `live_url` (its `wss://` URL), ready."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "LIVE_BACKEND": "emulator",
+        "VERTEX_AI_ENDPOINT": live_url.replace("wss://", "https://", 1),
+        "LIVE_CA_FILE": str(cert_dir / CERT_NAME),
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "NO_GCE_CHECK": "true",
+        "DATA_DIR": str(data_dir),
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "liveavatar", "serve", env=env, stdout=asyncio.subprocess.DEVNULL
+    )
+    try:
+        await wait_http(f"http://127.0.0.1:{port}/readyz")
+        yield proc, port
+    finally:
+        if proc.returncode is None:
+            proc.terminate()
+            await proc.wait()
+
+
+@contextlib.asynccontextmanager
+async def load_stack() -> AsyncIterator[Stack]:
     """Start both emulators and both backends; yields once every backend is ready."""
     base = Path(tempfile.mkdtemp(prefix="liveavatar-load-"))
-    echo_cfg = EmulatorConfig(port=0, cert_dir=base / "echo-cert", brain="echo")
-    script_cfg = EmulatorConfig(port=0, cert_dir=base / "script-cert", brain="script")
     async with contextlib.AsyncExitStack() as stack:
-        echo = await stack.enter_async_context(EmulatorServer(echo_cfg))
-        script = await stack.enter_async_context(
-            EmulatorServer(script_cfg, recognizers=recognizers)
+        echo_url = await stack.enter_async_context(
+            emulator_process(base / "echo-cert", "--brain", "echo")
+        )
+        script_url = await stack.enter_async_context(
+            emulator_process(base / "script-cert", "--brain", "script")
         )
         echo_proc, echo_port = await stack.enter_async_context(
-            serve_process(echo, base / "echo-data")
+            backend_process(echo_url, base / "echo-cert", base / "echo-data")
         )
         script_proc, script_port = await stack.enter_async_context(
-            serve_process(script, base / "script-data")
+            backend_process(script_url, base / "script-cert", base / "script-data")
         )
         yield Stack(
             echo_ws=f"ws://127.0.0.1:{echo_port}/ws",
@@ -110,6 +139,18 @@ def cpu_s(pid: int) -> float:
     """CPU time (user + system) a process has used so far, in seconds."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def child_cpu_s(*words: str) -> float:
+    """CPU time of this process's children whose command line holds all of `words`."""
+    total = 0.0
+    for children in Path("/proc/self/task").glob("*/children"):
+        for pid in children.read_text().split():
+            with contextlib.suppress(OSError):
+                argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+                if all(w.encode() in argv for w in words):
+                    total += cpu_s(int(pid))
+    return total
 
 
 def rss_mb(pid: int) -> float:
@@ -138,6 +179,7 @@ async def _sample(stack: Stack, locust_pid: int, every_s: float, into: list[Samp
                     echo_sessions=await _sessions(http, stack.echo_http),
                     script_sessions=await _sessions(http, stack.script_http),
                     echo_cpu_s=round(cpu_s(stack.echo_pid), 1),
+                    echo_emulator_cpu_s=round(child_cpu_s("emulator", "echo"), 1),
                     locust_cpu_s=round(cpu_s(locust_pid), 1),
                     load_1m=os.getloadavg()[0],
                 )

@@ -29,10 +29,18 @@ def summary(result: LoadResult, args: argparse.Namespace) -> dict[str, Any]:
         ),
         "stats": {name: dataclasses.asdict(stat) for name, stat in result.stats.items()},
         "failures": result.failures,
-        # Over time: [seconds, echo backend RSS MiB, its sessions, its CPU s, locust's CPU s,
-        # load average]; the script backend's RSS and sessions apart.
+        # Over time: [seconds, echo backend RSS MiB, its sessions, its CPU s, the echo
+        # emulator's CPU s, locust's CPU s, load average]; the script backend's apart.
         "echo_backend": [
-            [s.at_s, s.echo_rss_mb, s.echo_sessions, s.echo_cpu_s, s.locust_cpu_s, s.load_1m]
+            [
+                s.at_s,
+                s.echo_rss_mb,
+                s.echo_sessions,
+                s.echo_cpu_s,
+                s.echo_emulator_cpu_s,
+                s.locust_cpu_s,
+                s.load_1m,
+            ]
             for s in samples
         ],
         "script_backend": [[s.at_s, s.script_rss_mb, s.script_sessions] for s in samples],

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from liveavatar.emulator.stt import RecognizerPool
 from tests.load.harness import load_stack, run_locust
 
 
-async def test_a_short_locust_run_answers_every_turn(recognizers: RecognizerPool) -> None:
-    async with load_stack(recognizers) as stack:
+async def test_a_short_locust_run_answers_every_turn() -> None:
+    async with load_stack() as stack:
         result = await run_locust(stack, users=4, script_users=1, seconds=12, spawn_rate=4)
     assert result.exit_code == 0, result.failures or result.output[-3000:]
     assert result.failures == []
