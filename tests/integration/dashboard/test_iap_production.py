@@ -5,8 +5,8 @@ tests give the dashboard exactly production's settings and put the stand-ins bel
 behind Google's real hostnames, with certificates from the rehearsal's test CA that the
 default trust stores hold:
 
-- `firestore.googleapis.com`: the Firestore emulator serving gRPC over TLS on port 443 of a
-  loopback address, reached through `grpc_proxy` (a CONNECT proxy that knows only it);
+- `firestore.googleapis.com`: the Firestore emulator serving gRPC over TLS, reached through
+  `grpc_proxy` (a CONNECT proxy that knows only it; so no port 443 and no root needed);
 - `storage.googleapis.com`: the Cloud Storage emulator behind a TLS front;
 - `www.gstatic.com`: IAP's signing keys;
 - credentials from Cloud Run's metadata server stand-in.
@@ -39,12 +39,7 @@ from tests.support.auth_certs import IAP_AUDIENCE, PROJECT, CertsServer, Signing
 from tests.support.procs import free_port
 from tests.support.rehearsal.backend import REPO, production_env
 from tests.support.rehearsal.connect_proxy import ConnectProxy
-from tests.support.rehearsal.firestore_tls import (
-    HTTPS_PORT,
-    CannotServe,
-    TlsFirestore,
-    tls_firestore,
-)
+from tests.support.rehearsal.firestore_tls import TlsFirestore, tls_firestore
 from tests.support.rehearsal.metadata_server import MetadataServer
 from tests.support.rehearsal.pki import (
     FIRESTORE_HOST,
@@ -121,12 +116,10 @@ def run(
     }
     gcs = urlsplit(gcs_emulator)
     with contextlib.ExitStack() as stack:
-        try:
-            firestore = stack.enter_context(tls_firestore(pki, root / "firestore.log"))
-        except CannotServe as exc:
-            pytest.skip(f"Firestore cannot stand in behind its hostname here: {exc}")
+        log = root / "firestore.log"
+        firestore = stack.enter_context(tls_firestore(pki, log, on_443=False))
         proxy = stack.enter_context(
-            ConnectProxy({f"{FIRESTORE_HOST}:443": (firestore.address, HTTPS_PORT)})
+            ConnectProxy({f"{FIRESTORE_HOST}:443": (firestore.address, firestore.port)})
         )
         front = stack.enter_context(TlsFront(pki, (gcs.hostname or "127.0.0.1", gcs.port or 80)))
         metadata = stack.enter_context(

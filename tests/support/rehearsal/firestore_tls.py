@@ -6,7 +6,8 @@ that name. gRPC resolves names itself (not through Python's `socket`), so the re
 --add-host` for a container) to a loopback address of its own, where the emulator serves
 TLS with the rehearsal certificate on 443. The address is drawn at random in 127.0.0.0/8
 and tried, so runs side by side (and other tests on 443) do not collide. Binding 443 needs
-root, as building the images does.
+root, as building the images does. A process on the host reaches it through a CONNECT proxy
+instead (`connect_proxy.py`), and then any port of 127.0.0.1 will do.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class CannotServe(Exception):
 @dataclass(frozen=True)
 class TlsFirestore:
     address: str  # the loopback address firestore.googleapis.com resolves to
+    port: int  # where TLS is served there: 443, or any port behind a CONNECT proxy
     http: str  # the launcher's side port (readiness, reset, dump)
     plain: str  # plain gRPC on 127.0.0.1, for the test's own client (FIRESTORE_EMULATOR_HOST)
 
@@ -70,13 +72,19 @@ def free_loopback_443() -> str:
 
 
 @contextlib.contextmanager
-def tls_firestore(pki: StandInPki, log: Path) -> Iterator[TlsFirestore]:
-    """The emulator serving TLS on a free loopback address's port 443; stopped after."""
+def tls_firestore(pki: StandInPki, log: Path, *, on_443: bool = True) -> Iterator[TlsFirestore]:
+    """The emulator serving TLS on a free loopback address's port 443 (for a hosts file
+    entry), or else on a free port of 127.0.0.1 (behind a CONNECT proxy: no root needed);
+    stopped after."""
     node = shutil.which("node")
     if node is None or not (REPO / "node_modules" / "@firestore-emulator" / "server").is_dir():
         raise CannotServe("node and the npm packages are needed (`npm ci` at the root)")
-    address, http_port, plain_port = free_loopback_443(), free_port(), free_port()
-    tls = f"{address}:{HTTPS_PORT}"
+    if on_443:
+        address, port = free_loopback_443(), HTTPS_PORT
+    else:
+        address, port = "127.0.0.1", free_port()
+    http_port, plain_port = free_port(), free_port()
+    tls = f"{address}:{port}"
     args = [str(plain_port), str(http_port), tls, str(pki.cert), str(pki.key)]
     with log.open("wb") as out:
         proc = subprocess.Popen(  # noqa: S603 - node with the test's own arguments
@@ -84,7 +92,9 @@ def tls_firestore(pki: StandInPki, log: Path) -> Iterator[TlsFirestore]:
         )
     try:
         _wait_ready(f"http://127.0.0.1:{http_port}/healthz", proc, log)
-        yield TlsFirestore(address, f"http://127.0.0.1:{http_port}", f"127.0.0.1:{plain_port}")
+        yield TlsFirestore(
+            address, port, f"http://127.0.0.1:{http_port}", f"127.0.0.1:{plain_port}"
+        )
     finally:
         proc.terminate()
         try:
