@@ -313,6 +313,9 @@ def harness(
 
 @pytest.mark.slow
 @pytest.mark.timeout(300 * SCALE)  # the long profile checks SCALE times more
+# The emulator and the servers use `random` on their own threads while hypothesis draws
+# the next example; hypothesis would take that for a strategy using `random`.
+@pytest.mark.filterwarnings("ignore:Do not use the `random` module inside strategies")
 def test_hostile_conversations_get_typed_answers_while_a_neighbour_talks(
     harness: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
