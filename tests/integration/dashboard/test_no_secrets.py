@@ -3,7 +3,9 @@
 The dashboard holds the admin token, the media signing secret and the Live API key. It
 is signed in with distinctive values for each, every page is rendered over the seeded
 store, and everything rendered (each element's protobuf, which is what the browser
-receives) and every log line are searched for them.
+receives) and every log line are searched for them. The `liveavatar dashboard` process,
+at DEBUG, is searched the same way: its output and its HTTP answers, one of them to a URL
+carrying the admin token.
 """
 
 from __future__ import annotations
@@ -11,12 +13,16 @@ from __future__ import annotations
 import base64
 import json
 import logging
+from pathlib import Path
 
+import httpx
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from liveavatar.dashboard.serve import wait_healthy
 from tests.integration.dashboard.conftest import Seeded, new_app, open_page, sign_in, titles
 from tests.integration.dashboard.test_guard import PAGES
+from tests.integration.test_cli import _dashboard, _stop
 
 ADMIN_TOKEN = "LEAK-dashboard-admin-9m8n7b6v5c4x"
 MEDIA_SECRET = "LEAK-dashboard-media-2s3d4f5g6h7j"
@@ -63,3 +69,23 @@ def test_no_page_and_no_log_line_shows_a_secret(
         for variant in variants(secret):
             assert [page for page, text in pages.items() if variant in text] == []
             assert variant not in logs
+
+
+def test_the_dashboard_process_logs_and_answers_no_secret(tmp_path: Path) -> None:
+    env = {"ADMIN_TOKEN": ADMIN_TOKEN, "MEDIA_SIGNING_SECRET": MEDIA_SECRET}
+    proc, port, log = _dashboard(tmp_path, **env, GEMINI_API_KEY=API_KEY, LOG_LEVEL="DEBUG")
+    answers = []
+    try:
+        assert wait_healthy("127.0.0.1", port, proc, timeout_s=60), log.read_text()
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as http:
+            for path in ("/", "/_stcore/health", "/_stcore/host-config", "/users"):
+                answer = http.get(path, params={"admin_token": ADMIN_TOKEN})
+                answers.append(f"{answer.headers}\n{answer.text}")
+    finally:
+        _stop(proc)
+    output = log.read_text(errors="replace")
+    assert "serving http://localhost" in output  # the output searched is the process's
+    for secret in SECRETS:
+        for variant in variants(secret):
+            assert variant not in output
+            assert [a for a in answers if variant in a] == []
