@@ -110,6 +110,9 @@ step="create the Firestore database"
 exists gcloud firestore databases describe --database='(default)' "${p[@]}" ||
   run gcloud firestore databases create --database='(default)' --location "$region" \
     --type firestore-native "${p[@]}"
+# Firestore deletes expired resumption entries itself (the backend also purges them).
+run gcloud firestore fields ttls update expiresAt --collection-group=resumptions \
+  --enable-ttl --async --quiet "${p[@]}"
 
 step="create the media bucket"
 exists gcloud storage buckets describe "gs://${media_bucket}" "${p[@]}" ||

@@ -19,6 +19,8 @@ command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
 command -v podman >/dev/null 2>&1 || need+=(podman)
 command -v runc >/dev/null 2>&1 || need+=(runc)
 command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
+# The reverse proxy in front of two backends in the cross-instance test (tests/e2e).
+[ -x /usr/sbin/haproxy ] || need+=(haproxy)
 for pkg in "$@"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
+from liveavatar.store._firestore_resume import RESUMPTIONS, TTL_FIELD
 from tests.deploy.conftest import DEPLOY, ROOT
 from tests.deploy.fake_cloud import FAIL_EXIT, FOUND, PROJECT_NUMBER, FakeCloud
 
@@ -54,6 +55,7 @@ def test_a_first_deploy_runs_every_step_in_order(fake_cloud: FakeCloud) -> None:
         position(calls, "artifacts", "repositories", "create"),
         position(calls, "iam", "service-accounts", "create"),
         position(calls, "firestore", "databases", "create"),
+        position(calls, "firestore", "fields", "ttls", "update", "expiresAt"),
         position(calls, "storage", "buckets", "create"),
         position(calls, "builds", "submit"),
         position(calls, "run", "services", "replace"),
@@ -232,3 +234,13 @@ def test_admins_are_granted_the_dashboard_through_iap(fake_cloud: FakeCloud) -> 
     grant = calls[position(calls, "iap", "web", "add-iam-policy-binding")]
     assert flag(grant, "--member") == "user:ops@example.com"
     assert flag(grant, "--service") == "liveavatar-dashboard"
+
+
+def test_firestore_expires_resumption_entries_by_the_field_the_store_writes(
+    fake_cloud: FakeCloud,
+) -> None:
+    assert deploy(fake_cloud, *BASE_ARGS).returncode == 0
+    calls = fake_cloud.calls()
+    call = calls[position(calls, "firestore", "fields", "ttls", "update")]
+    assert TTL_FIELD in call and f"--collection-group={RESUMPTIONS}" in call
+    assert "--enable-ttl" in call

@@ -78,20 +78,19 @@ class Resumption:
     metrics: Metrics
     take_over_timeout_s: float
 
-    async def find(
-        self, session_id: str | None, owner: str, uid: str, now: float
-    ) -> Resumable | None:
+    async def find(self, session_id: str | None, owner: str, uid: str) -> Resumable | None:
         """The session `hello` asks to resume, if `owner` owns it; None: start fresh.
 
         A foreign id is never resumed: the caller gets a new session (and learns nothing
         about the other one), and the attempt is logged without either id. A session of
         the owner's that is still open here is ended first (its page reconnected before
         the old socket was noticed dead, or another tab), so its last turn is recorded and
-        its handle is the newest.
+        its handle is the newest. One open on another instance ends when it notices the
+        claim that follows (`handle_sync`).
         """
         if session_id is None or not is_session_id(session_id):
             return None
-        found = self.handles.lookup(session_id, owner, now)
+        found = await self.handles.lookup(session_id, owner)
         if found is Lookup.FOREIGN:
             self.metrics.errors.labels("resume_refused").inc()
             logger.warning(
@@ -102,7 +101,7 @@ class Resumption:
         if not isinstance(found, Resumable):
             return None
         await self.running.take_over(session_id, self.take_over_timeout_s)
-        found = self.handles.lookup(session_id, owner, asyncio.get_running_loop().time())
+        found = await self.handles.lookup(session_id, owner)
         return found if isinstance(found, Resumable) else None
 
 

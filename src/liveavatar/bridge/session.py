@@ -48,6 +48,7 @@ from .budget import AudioBudget
 from .flood import NOTICE as FLOOD_NOTICE
 from .flood import FloodGate, Verdict
 from .greeting import greeting_request
+from .handle_sync import HandleSync
 from .handles import HandleDirectory
 from .handshake import Resumption, avatar_urls, receive_hello, turns_so_far, with_voice
 from .ids import log_ref, new_session_id, owner_key
@@ -153,6 +154,7 @@ class BridgeSession:
         self._running: RunningSession | None = None
         self._close_reason = REASON_DRAINING  # sent with CLOSE_RECONNECT
         self._turn_ended = asyncio.Event()  # set by the Live reader between turns
+        self._handles: HandleSync | None = None
 
     async def run(self) -> None:
         """Handshake, then bridge until the end; then tear down, always to the end."""
@@ -225,16 +227,14 @@ class BridgeSession:
         persona = with_voice(active.persona, hello.voice)
         self._turns.price = functools.partial(deps.prices.cost, persona.model)
         resumption = Resumption(deps.handles, deps.running, deps.metrics, TEARDOWN_TIMEOUT_S)
-        resumed = await resumption.find(
-            hello.session_id, owner, admission.identity.uid, self._loop.time()
-        )
+        resumed = await resumption.find(hello.session_id, owner, admission.identity.uid)
         if resumed is not None:
             assert hello.session_id is not None
             self.id = hello.session_id
             self._ref = log_ref(self.id)
             session_id_var.set(self._ref)
         handle = resumed.handle if resumed else None
-        deps.handles.claim(self.id, owner, self._loop.time())
+        handles = self._handles = await deps.handles.claim(self.id, owner, handle)
         running = self._running = deps.running.register(self.id, admission.identity.uid)
         link = self._link = LiveLink(deps.opener_for(persona), name=self._ref)
         await link.start(handle)
@@ -280,6 +280,7 @@ class BridgeSession:
             tg.create_task(self._write_browser(), name=f"{self._ref}-writer")
             tg.create_task(self._watch_shutdown(), name=f"{self._ref}-watchdog")
             tg.create_task(self._watch_replaced(running), name=f"{self._ref}-replaced")
+            tg.create_task(self._sync_handles(handles), name=f"{self._ref}-handles")
             tg.create_task(self._watch_blocked(running), name=f"{self._ref}-blocked")
             tg.create_task(admission.quota.enforce(self._quota_warning), name=f"{self._ref}-quota")
             if deps.socket_max_age_s is not None:
@@ -368,7 +369,8 @@ class BridgeSession:
                 self._turn_ended.set()
 
     def _on_handle(self, handle: str, now: float) -> None:
-        self.deps.handles.put(self.id, handle, now)
+        if self._handles is not None:
+            self._handles.put(handle)
 
     def _on_turn(self, done: FinishedTurn) -> None:
         if self._recorder is not None:
@@ -419,6 +421,10 @@ class BridgeSession:
         await running.replaced.wait()
         raise _SessionEnded(CLOSE_REPLACED)
 
+    async def _sync_handles(self, handles: HandleSync) -> None:
+        await handles.run()  # returns once a connection elsewhere took the session over
+        raise _SessionEnded(CLOSE_REPLACED)
+
     async def _watch_blocked(self, running: RunningSession) -> None:
         await running.blocked.wait()  # set by the instance's `BlockWatch`
         raise Forbidden("This account has been blocked.")
@@ -459,6 +465,8 @@ class BridgeSession:
             if self._admission.spend is not None:
                 await _step("cost", self._admission.spend.finish())
             self._admission.release()
+        if self._handles is not None:
+            await _step("resumption handle", self._handles.flush())
         if self._running is not None:
             # Last: a connection taking this session over waits for everything above.
             self.deps.running.unregister(self.id, self._running)

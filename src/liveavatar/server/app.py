@@ -79,7 +79,7 @@ def create_app(settings: Settings) -> FastAPI:
             media=media,
             tools=tools,
             metrics=metrics,
-            handles=HandleDirectory(),
+            handles=HandleDirectory(store),
             shutting_down=asyncio.Event(),
             hello_timeout_s=settings.hello_timeout_s,
             prices=PriceTable(settings.live_prices),

@@ -23,7 +23,7 @@ from liveavatar.store.models import (
     User,
 )
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 _SCHEMA_V1 = """
 CREATE TABLE IF NOT EXISTS conversations (
@@ -165,8 +165,21 @@ CREATE INDEX IF NOT EXISTS turns_by_end ON turns (ended_us, ttfa_ms, latency_ms)
 CREATE INDEX IF NOT EXISTS usage_by_date ON usage (date, user_id);
 """
 
+# v5: resumption entries, so that any process sharing the file resumes any session
+# (`_sqlite_resume.py`); expired ones are found by their expiry.
+_SCHEMA_V5 = """
+CREATE TABLE IF NOT EXISTS resumptions (
+    session_id TEXT PRIMARY KEY,
+    owner_digest TEXT NOT NULL,
+    holder TEXT NOT NULL,
+    handle TEXT,
+    expires_us INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS resumptions_by_expiry ON resumptions (expires_us);
+"""
+
 # What brings a file from the version before each one to it, applied in order on open.
-_MIGRATIONS = {1: _SCHEMA_V1, 2: _SCHEMA_V2, 3: _SCHEMA_V3, 4: _SCHEMA_V4}
+_MIGRATIONS = {1: _SCHEMA_V1, 2: _SCHEMA_V2, 3: _SCHEMA_V3, 4: _SCHEMA_V4, 5: _SCHEMA_V5}
 
 
 def connect(path: Path, *, busy_timeout_ms: int, synchronous: str) -> sqlite3.Connection:

@@ -17,6 +17,7 @@ from liveavatar.store.models import (
     DailyLatency,
     DailyMetrics,
     PersonaConfig,
+    ResumeState,
     TurnRecord,
     User,
     UserDay,
@@ -298,6 +299,27 @@ class Store(Protocol):
     async def delete_conversations_before(self, at: dt.datetime) -> int:
         """Delete conversations that started before `at`, with their turns and messages;
         returns how many."""
+        ...
+
+    async def claim_resumption(self, state: ResumeState) -> None:
+        """Write a session's whole resumption entry (owner, holder, handle, expiry),
+        replacing any: a session starts, or a connection takes it over. One small write."""
+        ...
+
+    async def get_resumption(self, session_id: str, now: dt.datetime) -> ResumeState | None:
+        """A session's resumption entry, or None if there is none or it expired by `now`."""
+        ...
+
+    async def put_resumption_handle(
+        self, session_id: str, holder: str, handle: str, expires_at: dt.datetime
+    ) -> bool:
+        """Store the session's newest Live handle and push its expiry to `expires_at`, if
+        `holder` still holds the entry; False (nothing written) if the entry is gone or
+        another connection claimed it since. One small write."""
+        ...
+
+    async def purge_resumptions(self, now: dt.datetime) -> int:
+        """Delete the resumption entries that expired by `now`; returns how many."""
         ...
 
     async def ping(self) -> None:

@@ -55,6 +55,7 @@ from liveavatar.store._firestore_codec import (
 )
 from liveavatar.store._firestore_costs import FirestoreCosts
 from liveavatar.store._firestore_daily import FirestoreDaily
+from liveavatar.store._firestore_resume import FirestoreResume
 from liveavatar.store.base import (
     UNSET,
     NotFound,
@@ -74,7 +75,7 @@ from liveavatar.store.models import (
 _PERSONA_RETRIES = 5
 
 
-class FirestoreStore(FirestoreCosts, FirestoreDaily, FirestoreAdmin):
+class FirestoreStore(FirestoreCosts, FirestoreDaily, FirestoreAdmin, FirestoreResume):
     """The `Store` protocol on Firestore. Honours `FIRESTORE_EMULATOR_HOST` (client default)."""
 
     def __init__(

@@ -352,6 +352,22 @@ class PersonaConfig(_Frozen):
         )
 
 
+class ResumeState(_Frozen):
+    """What any instance needs to resume a session (`Store.claim_resumption`).
+
+    `owner_digest` is a digest of the owner key, never the key (an anonymous user's holds
+    their browser's secret); `holder` names the connection serving the session now, so an
+    older one elsewhere learns it was taken over; `handle` is the latest Live resumption
+    handle (None before the first). The entry is gone once `expires_at` has passed.
+    """
+
+    session_id: str
+    owner_digest: str
+    holder: str
+    handle: str | None = None
+    expires_at: AwareDatetime
+
+
 __all__ = [
     "COUNTER_LIVE_RECONNECT",
     "COUNTER_LIVE_ROTATION",
@@ -366,6 +382,7 @@ __all__ = [
     "DailyMetrics",
     "Message",
     "PersonaConfig",
+    "ResumeState",
     "TOKEN_SUMS",
     "Source",
     "TokenSums",

@@ -20,6 +20,7 @@ from liveavatar.store import _common as c
 from liveavatar.store._sqlite_admin import SQLiteAdmin
 from liveavatar.store._sqlite_costs import SQLiteCosts
 from liveavatar.store._sqlite_daily import SQLiteDaily
+from liveavatar.store._sqlite_resume import SQLiteResume
 from liveavatar.store._sqlite_schema import (
     CONV_COLS,
     DAILY_UPSERT,
@@ -51,7 +52,7 @@ DB_FILENAME = "liveavatar.db"
 _PURGE_CHUNK = 500
 
 
-class SQLiteStore(SQLiteCosts, SQLiteDaily, SQLiteAdmin):
+class SQLiteStore(SQLiteCosts, SQLiteDaily, SQLiteAdmin, SQLiteResume):
     """The `Store` protocol on one SQLite file (created, with its directory, on open)."""
 
     def __init__(
