@@ -101,6 +101,12 @@ class HandleSync:
             except StoreError:
                 logger.warning("could not store the newest resumption handle")
                 return None
+            except asyncio.CancelledError:
+                # The session ended mid-write: leave the handle for `flush` unless a newer
+                # one came meanwhile.
+                if self._pending is None:
+                    self._pending = handle
+                raise
             if entry is None:
                 # Expired or purged under a long-quiet session: still ours, so write it again.
                 await self.claim()

@@ -136,3 +136,36 @@ def test_owner_keys() -> None:
     assert owner_key(guest, None) == "local-abc"
     assert owner_key(guest, "k" * 32) != owner_key(guest, "j" * 32)
     assert "k" * 32 not in owner_key(guest, "k" * 32)
+
+
+class StallingStore(SQLiteStore):
+    """A real store whose first handle write hangs until cancelled."""
+
+    stalled = asyncio.Event()
+
+    async def put_resumption_handle(
+        self, session_id: str, holder: str, handle: str, expires_at: dt.datetime
+    ) -> bool:
+        if not self.stalled.is_set():
+            self.stalled.set()
+            await asyncio.Event().wait()
+        return await super().put_resumption_handle(session_id, holder, handle, expires_at)
+
+
+async def test_a_handle_whose_write_was_cut_by_the_session_s_end_is_flushed(
+    tmp_path: Path,
+) -> None:
+    store = StallingStore(tmp_path / "data.db")
+    store.stalled = asyncio.Event()
+    try:
+        d = HandleDirectory(store)
+        sync = await d.claim("s-1", "alice", None)
+        writer = asyncio.create_task(sync.run())
+        sync.put("h1")
+        await store.stalled.wait()
+        writer.cancel()  # the session ends while the write is under way
+        await asyncio.wait([writer])
+        await sync.flush()
+        assert await d.lookup("s-1", "alice") == Resumable("h1")
+    finally:
+        await store.close()
