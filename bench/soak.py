@@ -13,15 +13,16 @@ resumption handle) again and again under one conversation.
 Keys (one JSON object on stdout):
 - `rotations`, `reconnects`: the backend's `liveavatar_live_rotations_total` and
   `liveavatar_live_reconnects_total` over the run;
-- `audio_gap_ms_max`: over the answers within a second of a rotation, the longest
-  silence the page's player would insert: it starts an answer `PREBUFFER_MS` after its
-  first frame (the page's default), so frame i is due then plus the audio before it, and
-  a frame later than that is a gap of its lateness; `audio_gap_ms_max_elsewhere`: the
-  same over the answers near neither a rotation nor a drop (a drop cuts its answer: that
-  turn's audio simply ends there);
-- `arrival_late_ms`: how late frames arrived against that clock with no buffer at all
-  (p50/p95/max of each answer's worst frame), `at_rotations` and `elsewhere`: what the
-  pre-buffer has to absorb;
+- `audio_gap_ms_max`: the longest silence the page's player would insert in the audio
+  that arrived within a second of a rotation (the moment the backend logs it). The player
+  starts an answer `PREBUFFER_MS` after its first frame (the page's default), so frame i
+  is due then plus the audio before it, and a frame later than that is a gap of its
+  lateness. `audio_gap_ms_max_elsewhere`: the same for the audio that arrived near
+  neither a rotation nor a drop (a drop cuts its answer: what arrived around it is not
+  counted either way);
+- `arrival_late_ms`: how late those frames arrived with no buffer at all (p50/p95/max
+  of each answer's latest frame), `at_rotations` and `elsewhere`: what the pre-buffer
+  has to absorb;
 - `questions`, `turns_completed` (`turn_complete` seen), `stored_turns` (the backend's
   store, read after the conversation ended), `unanswered` (questions without a
   `turn_complete` within `TURN_TIMEOUT_S`), `lost_turns` (questions with no stored turn,
@@ -43,7 +44,7 @@ import json
 import sys
 import tempfile
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,7 +77,6 @@ PAUSE_S = 1.0  # between an answer's end and the next question
 TURN_TIMEOUT_S = 30.0
 PREBUFFER_MS = 70  # frontend/config.js's default PREBUFFER_MS
 NEAR_S = 1.0  # an answer this close to a rotation or a drop is "at" it
-METRICS_EVERY_S = 0.25
 STORE_TIMEOUT_S = 20.0
 
 
@@ -97,21 +97,35 @@ class Turn:
     ended_at: float | None = None
     frames: list[tuple[float, int]] = field(default_factory=list)  # (arrival, bytes)
 
-    def late_ms(self) -> float | None:
-        """How far the answer's latest frame fell behind its playback clock with no
-        buffer (frame i due at the first frame's arrival plus the audio before it), ms."""
-        if not self.frames:
-            return None
-        first, played, worst = self.frames[0][0], 0, 0.0
+    def lateness(self) -> list[tuple[float, float]]:
+        """(arrival, ms late) of each frame against the answer's playback clock with no
+        buffer: frame i is due at the first frame's arrival plus the audio before it."""
+        out: list[tuple[float, float]] = []
+        played = 0
         for arrival, size in self.frames:
-            worst = max(worst, arrival - (first + played / OUT_BYTES_PER_S))
+            due = self.frames[0][0] + played / OUT_BYTES_PER_S
+            out.append((arrival, round(max(0.0, arrival - due) * 1000, 1)))
             played += size
-        return round(worst * 1000, 1)
+        return out
 
-    def gap_ms(self, prebuffer_ms: float = PREBUFFER_MS) -> float | None:
-        """The longest silence a player that buffers `prebuffer_ms` first would insert."""
-        late = self.late_ms()
-        return None if late is None else max(0.0, round(late - prebuffer_ms, 1))
+
+def near(t: float, moments: Sequence[float]) -> bool:
+    return any(abs(t - m) <= NEAR_S for m in moments)
+
+
+def worst_late_ms(turns: Sequence[Turn], keep: Callable[[float], bool]) -> list[float]:
+    """Each answer's latest frame among those that arrived at a moment `keep` accepts."""
+    worst = []
+    for turn in turns:
+        late = [ms for arrival, ms in turn.lateness() if keep(arrival)]
+        if late:
+            worst.append(max(late))
+    return worst
+
+
+def gap_ms(late_ms: Sequence[float], prebuffer_ms: float = PREBUFFER_MS) -> float | None:
+    """The longest silence a player that buffers `prebuffer_ms` first would insert."""
+    return max(0.0, round(max(late_ms) - prebuffer_ms, 1)) if late_ms else None
 
 
 @dataclass
@@ -124,6 +138,7 @@ class Browser:
     turns_completed: int = 0
     session_id: str | None = None
     errors: list[str] = field(default_factory=list)
+    drops: list[float] = field(default_factory=list)  # when Live dropped (`live_reconnecting`)
     speech: bytearray = field(default_factory=bytearray)  # waiting to be "spoken"
 
     async def microphone(self) -> None:
@@ -155,6 +170,8 @@ class Browser:
                 if self.turns and self.turns[-1].ended_at is None:
                     self.turns[-1].ended_at = now
                 self.completed.set()
+            elif kind == "error" and msg.get("code") == "live_reconnecting":
+                self.drops.append(now)
             elif kind == "error" and msg.get("fatal"):
                 self.errors.append(f"{msg.get('code')}: {msg.get('message')}")
 
@@ -172,55 +189,28 @@ class Browser:
         return True
 
 
-@dataclass
-class Counters:
-    """The backend's rotation and reconnect counters, and when each one moved."""
-
-    rotations: list[float] = field(default_factory=list)
-    drops: list[float] = field(default_factory=list)
-    start: dict[str, float] = field(default_factory=dict)
-    last: dict[str, float] = field(default_factory=dict)
-
-    async def read(self, port: int) -> dict[str, float]:
-        _, body = await http_get(port, "/metrics")
-        names = ("liveavatar_live_rotations_total", "liveavatar_live_reconnects_total")
-        return {name: metric_value(body, name) or 0.0 for name in names}
-
-    async def watch(self, port: int) -> None:
-        loop = asyncio.get_running_loop()
-        self.start = self.last = await self.read(port)
-        while True:
-            await asyncio.sleep(METRICS_EVERY_S)
-            with contextlib.suppress(OSError, TimeoutError):
-                now, values = loop.time(), await self.read(port)
-                if (
-                    values["liveavatar_live_rotations_total"]
-                    > self.last["liveavatar_live_rotations_total"]
-                ):
-                    self.rotations.append(now)
-                if (
-                    values["liveavatar_live_reconnects_total"]
-                    > self.last["liveavatar_live_reconnects_total"]
-                ):
-                    self.drops.append(now)
-                self.last = values
-
-    def delta(self, name: str) -> int:
-        return int(self.last.get(name, 0.0) - self.start.get(name, 0.0))
+NAMES = ("liveavatar_live_rotations_total", "liveavatar_live_reconnects_total")
 
 
-def near(turn: Turn, moments: Sequence[float]) -> bool:
-    end = turn.ended_at if turn.ended_at is not None else turn.asked_at
-    return any(turn.asked_at - NEAR_S <= t <= end + NEAR_S for t in moments)
+async def read_counters(port: int) -> dict[str, float]:
+    """The backend's rotation and reconnect counters."""
+    _, body = await http_get(port, "/metrics")
+    return {name: metric_value(body, name) or 0.0 for name in NAMES}
 
 
-def _max(values: list[float | None]) -> float | None:
-    present = [v for v in values if v is not None]
-    return max(present) if present else None
+def watch_rotations(backend: Child, into: list[float]) -> None:
+    """Note when the backend logs each rotation (its log line arrives within a few ms)."""
+    loop = asyncio.get_running_loop()
+
+    def watch(entry: dict[str, Any]) -> None:
+        if entry.get("message") == "Live connection rotated":
+            into.append(loop.time())
+
+    backend._watchers.append(watch)
 
 
-def _spread(values: list[float | None]) -> dict[str, float | None]:
-    present = sorted(v for v in values if v is not None)
+def _spread(values: list[float]) -> dict[str, float | None]:
+    present = sorted(values)
     if not present:
         return {"p50": None, "p95": None, "max": None}
     return {
@@ -246,11 +236,13 @@ async def _stored_turns(data_dir: Path, session_id: str) -> int | None:
         await store.close()
 
 
-async def converse(cfg: SoakConfig, port: int, backend_pid: int, data_dir: Path) -> dict[str, Any]:
-    """The conversation itself, and what it measured."""
+async def converse(
+    cfg: SoakConfig, port: int, backend_pid: int, data_dir: Path, rotations: list[float]
+) -> dict[str, Any]:
+    """The conversation itself, and what it measured; `rotations` fills as it goes."""
     loop = asyncio.get_running_loop()
     spoken = [trim(synthesize_pcm16(q)) + silence(1000) for q in QUESTIONS]
-    counters = Counters()
+    before = await read_counters(port)
     rss: list[float] = []
     questions = unanswered = 0
     async with connect(f"ws://{HOST}:{port}/ws", max_size=2**22) as ws:
@@ -259,7 +251,6 @@ async def converse(cfg: SoakConfig, port: int, backend_pid: int, data_dir: Path)
         tasks = [
             asyncio.create_task(page.listen(), name="soak-listen"),
             asyncio.create_task(page.microphone(), name="soak-mic"),
-            asyncio.create_task(counters.watch(port), name="soak-metrics"),
         ]
         try:
             deadline = loop.time() + cfg.minutes * 60
@@ -271,11 +262,12 @@ async def converse(cfg: SoakConfig, port: int, backend_pid: int, data_dir: Path)
                 if loop.time() >= next_rss or questions == 1:
                     rss.append(round(proc_rss_mb(backend_pid) or 0.0, 1))
                     next_rss = loop.time() + cfg.rss_every_s
-                if any(t.done() for t in tasks[:2]):
+                if any(t.done() for t in tasks):
                     page.errors.append(f"socket closed: {ws.close_code} {ws.close_reason}")
                     break
                 await asyncio.sleep(PAUSE_S)
             rss_end = round(proc_rss_mb(backend_pid) or 0.0, 1)
+            after = await read_counters(port)
             await ws.send(json.dumps({"type": "bye"}))
         finally:
             for task in tasks:
@@ -284,25 +276,26 @@ async def converse(cfg: SoakConfig, port: int, backend_pid: int, data_dir: Path)
         with contextlib.suppress(ConnectionClosed):
             await ws.close()
     stored = await _stored_turns(data_dir, page.session_id) if page.session_id else None
-    # A drop cuts its answer and the resumed conversation answers nothing of it again.
-    at_rotation = [
-        t for t in page.turns if near(t, counters.rotations) and not near(t, counters.drops)
-    ]
-    elsewhere = [
-        t for t in page.turns if not near(t, counters.rotations) and not near(t, counters.drops)
-    ]
+    # A drop cuts its answer: what arrived just before it is no rotation's doing.
+    at_rotation = worst_late_ms(
+        page.turns, lambda t: near(t, rotations) and not near(t, page.drops)
+    )
+    elsewhere = worst_late_ms(
+        page.turns, lambda t: not near(t, rotations) and not near(t, page.drops)
+    )
     stored_n = stored or 0
     return {
-        "rotations": counters.delta("liveavatar_live_rotations_total"),
-        "reconnects": counters.delta("liveavatar_live_reconnects_total"),
-        "audio_gap_ms_max": _max([t.gap_ms() for t in at_rotation]),
-        "audio_gap_ms_max_elsewhere": _max([t.gap_ms() for t in elsewhere]),
+        "rotations": int(after[NAMES[0]] - before[NAMES[0]]),
+        "reconnects": int(after[NAMES[1]] - before[NAMES[1]]),
+        "audio_gap_ms_max": gap_ms(at_rotation),
+        "audio_gap_ms_max_elsewhere": gap_ms(elsewhere),
         "prebuffer_ms": PREBUFFER_MS,
         "arrival_late_ms": {
-            "at_rotations": _spread([t.late_ms() for t in at_rotation]),
-            "elsewhere": _spread([t.late_ms() for t in elsewhere]),
+            "at_rotations": _spread(at_rotation),
+            "elsewhere": _spread(elsewhere),
         },
         "answers_at_rotations": len(at_rotation),
+        "rotations_seen_in_log": len(rotations),
         "questions": questions,
         "turns_completed": page.turns_completed,
         "stored_turns": stored,
@@ -346,14 +339,16 @@ async def run(cfg: SoakConfig) -> dict[str, Any]:
                     HOST=HOST,
                     PORT=str(port),
                     QUOTA_MINUTES_PER_DAY="100000",
-                    LOG_LEVEL="WARNING",
+                    LOG_LEVEL="INFO",  # each rotation's log line marks its moment
                     NO_GCE_CHECK="true",
                     ENVIRONMENT="local",
                 ),
                 None,
             )
             await wait_healthy(backend, port, START_TIMEOUT_S)
-            result = await converse(cfg, port, backend.proc.pid, data_dir)
+            rotations: list[float] = []
+            watch_rotations(backend, rotations)
+            result = await converse(cfg, port, backend.proc.pid, data_dir, rotations)
             warnings: Counter[str] = backend.log_counts
         finally:
             for child in (backend, emulator):

@@ -1,8 +1,8 @@
-"""The soak benchmark's measures: an answer's audio gap, and what counts as "at" a rotation."""
+"""The soak benchmark's measures: how late an answer's audio is, and the player's gap."""
 
 from __future__ import annotations
 
-from bench.soak import OUT_BYTES_PER_S, Turn, near
+from bench.soak import OUT_BYTES_PER_S, Turn, gap_ms, near, worst_late_ms
 
 FRAME = 960  # 20 ms of 24 kHz PCM16
 FRAME_S = FRAME / OUT_BYTES_PER_S
@@ -11,24 +11,26 @@ FRAME_S = FRAME / OUT_BYTES_PER_S
 def test_audio_ahead_of_its_playback_clock_is_not_late() -> None:
     turn = Turn(asked_at=0.0)
     turn.frames = [(1.0, FRAME), (1.0, FRAME), (1.0 + FRAME_S, FRAME)]  # a lead, then paced
-    assert turn.late_ms() == 0.0
-    assert turn.gap_ms() == 0.0
+    assert [late for _, late in turn.lateness()] == [0.0, 0.0, 0.0]
 
 
-def test_the_pre_buffer_absorbs_lateness_up_to_its_size() -> None:
+def test_a_late_frame_and_the_pre_buffer_that_absorbs_it() -> None:
     turn = Turn(asked_at=0.0)
     turn.frames = [(1.0, FRAME), (1.0 + FRAME_S + 0.1, FRAME), (1.0 + 2 * FRAME_S + 0.1, FRAME)]
-    assert turn.late_ms() == 100.0
-    assert turn.gap_ms(prebuffer_ms=70) == 30.0
-    assert turn.gap_ms(prebuffer_ms=150) == 0.0
+    assert max(late for _, late in turn.lateness()) == 100.0
+    assert gap_ms([100.0], prebuffer_ms=70) == 30.0
+    assert gap_ms([100.0], prebuffer_ms=150) == 0.0
+    assert gap_ms([]) is None
 
 
-def test_no_audio_no_gap() -> None:
-    assert Turn(asked_at=0.0).gap_ms() is None and Turn(asked_at=0.0).late_ms() is None
+def test_only_frames_at_the_chosen_moments_count() -> None:
+    turn = Turn(asked_at=0.0)
+    turn.frames = [(1.0, FRAME), (1.0 + FRAME_S + 0.1, FRAME)]
+    assert worst_late_ms([turn], lambda t: t < 1.01) == [0.0]
+    assert worst_late_ms([turn], lambda t: t > 1.01) == [100.0]
+    assert worst_late_ms([turn, Turn(asked_at=5.0)], lambda t: t > 9.0) == []
 
 
-def test_near_covers_the_turn_and_a_second_either_side() -> None:
-    turn = Turn(asked_at=10.0, ended_at=14.0)
-    assert near(turn, [9.5]) and near(turn, [12.0]) and near(turn, [14.9])
-    assert not near(turn, [8.0, 16.0])
-    assert not near(turn, [])
+def test_near_is_within_a_second() -> None:
+    assert near(10.0, [9.2]) and near(10.0, [10.9])
+    assert not near(10.0, [8.5, 11.5]) and not near(10.0, [])
