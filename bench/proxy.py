@@ -127,6 +127,7 @@ class CpuProbe:
         self.irq = irq
         self._t0 = self._c0 = 0.0
         self.percent: float | None = None
+        self.seconds: float | None = None  # CPU seconds between start() and stop()
 
     def _cpu(self) -> float | None:
         if self.host:
@@ -140,7 +141,8 @@ class CpuProbe:
     def stop(self) -> None:
         cpu, wall = self._cpu(), time.monotonic() - self._t0
         if cpu is not None and wall > 0 and self._t0:
-            self.percent = round((cpu - self._c0) / wall * 100, 1)
+            self.seconds = cpu - self._c0
+            self.percent = round(self.seconds / wall * 100, 1)
 
 
 # ---- children ------------------------------------------------------------------------------
@@ -413,8 +415,14 @@ class RunConfig:
     warmup_s: float
     drain_timeout_s: float
     layout: CpuLayout
-    live_client: str = "raw"
+    live_client: str = "picows"
     recording: bool = False
+    # Where the backend's `liveavatar` package is imported from (PYTHONPATH), to compare
+    # two revisions side by side; None: the same as this process.
+    backend_src: str | None = None
+    # The backend's HTTP/WebSocket server: `uvicorn` (`liveavatar serve`) or `granian`
+    # (bench/_granian_serve.py, an experiment).
+    server: str = "uvicorn"
 
 
 async def run_once(cfg: RunConfig) -> dict[str, Any]:
@@ -424,6 +432,7 @@ async def run_once(cfg: RunConfig) -> dict[str, Any]:
         "sessions": cfg.sessions,
         "seconds": cfg.seconds,
         "live_client": cfg.live_client,
+        "server": cfg.server,
     }
     load_before = round(os.getloadavg()[0], 2)
     emulator: Child | None = None
@@ -443,9 +452,10 @@ async def run_once(cfg: RunConfig) -> dict[str, Any]:
             port = _free_port()
             if cfg.recording:
                 await _save_recording_persona(Path(tmp) / "data")
+            serve = ["bench._granian_serve"] if cfg.server == "granian" else ["liveavatar", "serve"]
             backend = await Child.spawn(
                 "backend",
-                [sys.executable, "-m", "liveavatar", "serve"],
+                [sys.executable, "-m", *serve],
                 _child_env(
                     LIVE_BACKEND="emulator",
                     LIVE_CLIENT=cfg.live_client,
@@ -463,6 +473,7 @@ async def run_once(cfg: RunConfig) -> dict[str, Any]:
                     LOG_LEVEL="WARNING",
                     NO_GCE_CHECK="true",
                     ENVIRONMENT="local",
+                    **({"PYTHONPATH": cfg.backend_src} if cfg.backend_src else {}),
                 ),
                 cfg.layout.backend,
             )
@@ -541,8 +552,14 @@ async def _measure(
     peak = [idle_rss or 0.0]
     connected_rss: list[float | None] = [None]
 
+    # All the backend's CPU from the moment every session is connected until the last echo
+    # or the drain timeout, per chunk echoed: the work per round trip, which (unlike % of a
+    # core) does not change when other processes delay when that work happens.
+    p_work = CpuProbe(backend_pid)
+
     def at_connected() -> None:
         connected_rss[0] = proc_rss_mb(backend_pid)
+        p_work.start()
 
     sampler = asyncio.create_task(_sample_rss(backend_pid, peak), name="bench-rss-sampler")
     try:
@@ -557,6 +574,7 @@ async def _measure(
         )
     finally:
         sampler.cancel()
+    p_work.stop()
     errors.update(proxied.errors)
     if backend.proc.returncode is not None:
         errors[f"backend exited during the run (code {backend.proc.returncode})"] += 1
@@ -571,6 +589,8 @@ async def _measure(
         per = (connected_rss[0] - idle_rss) / proxied.connected
         out["rss_mb_per_session_connected"] = round(per, 3)
     out["backend_cpu_percent"] = p_backend.percent
+    if p_work.seconds is not None and proxied.chunks_received:
+        out["backend_cpu_us_per_chunk"] = round(p_work.seconds / proxied.chunks_received * 1e6, 1)
     out["loadgen_cpu_percent"] = p_self.percent
     out["emulator_cpu_percent"] = {"direct": d_emu.percent, "proxied": p_emu.percent}
     out["loadgen_cpu_percent_direct"] = d_self.percent
@@ -767,7 +787,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--max-sessions", type=int, default=2000, help="search limit (2000)")
     parser.add_argument("--threshold-ms", type=float, default=20.0, help="p95 added (20)")
     parser.add_argument(
-        "--live-client", choices=["raw", "sdk"], default="raw", help="backend's Live client"
+        "--live-client",
+        choices=["raw", "picows", "sdk"],
+        default="picows",
+        help="backend's Live client (picows, the product's default)",
     )
     parser.add_argument(
         "--recording", action="store_true", help="recording off vs on, side by side"

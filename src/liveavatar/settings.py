@@ -78,7 +78,7 @@ class Settings(BaseSettings):
         default=None, description="Base URL of a local Live endpoint, e.g. the emulator."
     )
     live_backend: LiveBackend = "emulator"
-    live_client: Literal["raw", "sdk"] = "raw"
+    live_client: Literal["raw", "picows", "sdk"] = "picows"
     # A Live connection that stops answering (live/guard.py): the bound on an answer to
     # what must be answered, and the keepalive ping interval and pong timeout.
     live_stall_timeout_s: float = Field(default=10.0, gt=0)

@@ -28,6 +28,10 @@ class Outbox:
     notice never waits behind seconds of audio. Audio is bounded by bytes; when the
     browser reads too slowly the oldest audio is dropped (and counted) rather than
     stalling the Live reader, which must keep handling control events.
+
+    Audio chunks already waiting when the writer asks are sent as one frame: nothing is
+    held back to wait for more, but under load each WebSocket and TLS write carries
+    several chunks instead of one (docs/PERFORMANCE.md).
     """
 
     def __init__(
@@ -81,13 +85,15 @@ class Outbox:
         return self._audio_bytes
 
     async def get(self) -> str | bytes:
-        """The next frame to send: text for JSON control messages, bytes for audio."""
+        """The next frame to send: text for JSON control messages, bytes for audio (every
+        chunk queued at this moment, in order, joined)."""
         while True:
             if self._control:
                 return self._control.popleft()
             if self._audio:
-                pcm = self._audio.popleft()
-                self._audio_bytes -= len(pcm)
+                pcm = self._audio.popleft() if len(self._audio) == 1 else b"".join(self._audio)
+                self._audio.clear()
+                self._audio_bytes = 0
                 return pcm
             self._ready.clear()
             self._sent.set()

@@ -16,6 +16,7 @@ from .guard import guarded
 from .health import LiveHealth
 from .link import Opener, sdk_opener
 from .persona import Persona, connect_config
+from .picows_client import PicowsLiveConnection
 from .raw import RawLiveConnection
 
 
@@ -27,9 +28,10 @@ def make_opener_for(
 ) -> Callable[[Persona], Opener]:
     """Openers for a persona's Live connections through the configured client.
 
-    `LIVE_CLIENT=raw` (the default) is our thin client; `sdk` is google-genai. Both speak
-    the same protocol and yield the same events; see docs/PERFORMANCE.md for why. Either
-    way an open is bounded by `LIVE_OPEN_TIMEOUT_S`, and an open connection that stops
+    `LIVE_CLIENT=picows` (the default) is our thin client on the picows WebSocket
+    library, `raw` the same client on `websockets`, `sdk` is google-genai. All speak the
+    same protocol and yield the same events; see docs/PERFORMANCE.md for why. Either way
+    an open is bounded by `LIVE_OPEN_TIMEOUT_S`, and an open connection that stops
     answering is dropped after `LIVE_STALL_TIMEOUT_S` (live/guard.py); `health` hears of
     opens and stalls.
     """
@@ -46,9 +48,10 @@ def make_opener_for(
                 open_timeout_s=open_s,
             )
         else:
+            own = PicowsLiveConnection if settings.live_client == "picows" else RawLiveConnection
 
             async def open_raw(handle: str | None) -> LiveChannel:
-                return await RawLiveConnection.open(
+                return await own.open(
                     await endpoint(persona.model),
                     setup_body(persona, declarations, handle),
                     open_timeout_s=open_s,

@@ -52,13 +52,12 @@ from .events import (
     interaction_status,
 )
 from .metadata import Detail, grounding_event, usage_event
-from .tools import ToolResponse, declared_non_blocking, response_json
-from .utterance import EndBy, UtterancePolicy, policy_from_setup
+from .outgoing import LiveSender
+from .tools import declared_non_blocking
+from .utterance import UtterancePolicy, policy_from_setup
 
 logger = logging.getLogger(__name__)
 
-_AUDIO_PREFIX = '{"realtimeInput":{"audio":{"mimeType":"audio/pcm;rate=16000","data":"'
-_AUDIO_SUFFIX = '"}}}'
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 
 
@@ -73,7 +72,7 @@ class Endpoint:
     vertex: bool
 
 
-class RawLiveConnection:
+class RawLiveConnection(LiveSender):
     """An open Live session over a plain `websockets` connection."""
 
     def __init__(
@@ -85,11 +84,10 @@ class RawLiveConnection:
     ) -> None:
         """`utterance`: how the end of the user's speech is sent (`utterance.py`);
         `non_blocking`: the functions this connection declared NON_BLOCKING."""
+        super().__init__(utterance)
         self._ws = ws
         self._vertex = vertex
-        self._utterance = utterance
         self._non_blocking = non_blocking
-        self._activity_open = False  # manual activity: activityStart sent, no activityEnd yet
         self._closed = False
 
     @classmethod
@@ -163,42 +161,10 @@ class RawLiveConnection:
             declared_non_blocking(setup.get("tools")),
         )
 
-    async def send_audio(self, pcm: bytes) -> None:
-        if self._utterance.manual and not self._activity_open:
-            self._activity_open = True
-            await self._send('{"realtimeInput":{"activityStart":{}}}')
-        await self._send(_AUDIO_PREFIX + base64.b64encode(pcm).decode("ascii") + _AUDIO_SUFFIX)
-
-    async def audio_stream_end(self) -> None:
-        """The microphone went off: end the utterance the way this backend and setup
-        accept (`utterance.py`)."""
-        end_by = self._utterance.end_by
-        if end_by is EndBy.STREAM_END:
-            await self._send('{"realtimeInput":{"audioStreamEnd":true}}')
-        elif end_by is EndBy.ACTIVITY_END:
-            if self._activity_open:
-                self._activity_open = False
-                await self._send('{"realtimeInput":{"activityEnd":{}}}')
-        else:
-            for pcm in self._utterance.silence():
-                await self._send(
-                    _AUDIO_PREFIX + base64.b64encode(pcm).decode("ascii") + _AUDIO_SUFFIX
-                )
-
-    async def send_text(self, text: str) -> None:
-        await self._send(json.dumps({"realtimeInput": {"text": text}}))
-
-    async def send_video(self, data: bytes, mime_type: str) -> None:
-        blob = {"mimeType": mime_type, "data": base64.b64encode(data).decode("ascii")}
-        await self._send(json.dumps({"realtimeInput": {"video": blob}}))
-
-    async def send_tool_responses(self, responses: list[ToolResponse]) -> None:
-        items = [response_json(r) for r in responses]
-        await self._send(json.dumps({"toolResponse": {"functionResponses": items}}))
-
-    async def _send(self, text: str) -> None:
+    async def _send(self, text: str | bytes) -> None:
         try:
-            await self._ws.send(text)
+            # Bytes are already UTF-8 JSON: sent as a text frame without decoding them.
+            await self._ws.send(text, text=True)
         except (ConnectionClosed, OSError) as exc:
             raise LiveSendError(type(exc).__name__) from exc
 

@@ -1,4 +1,4 @@
-"""Both Live clients notice a far end that stopped (no pongs) and end `Closed(stalled=True)`."""
+"""Every Live client notices a far end that stopped (no pongs) and end `Closed(stalled=True)`."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from websockets.asyncio.server import ServerConnection, serve
 from liveavatar.emulator.tls import client_context, ensure_certificate, server_context
 from liveavatar.live.connection import LiveChannel, LiveConnection, build_client
 from liveavatar.live.events import Closed, LiveEvent
+from liveavatar.live.picows_client import PicowsLiveConnection
 from liveavatar.live.raw import Endpoint, RawLiveConnection
 from liveavatar.settings import Settings
 
@@ -50,7 +51,10 @@ async def last_event(conn: LiveChannel) -> LiveEvent:
     return events[-1]
 
 
-async def test_our_client_notices_a_far_end_that_stopped(frozen_live: int, cert_dir: Path) -> None:
+@pytest.mark.parametrize("own", [RawLiveConnection, PicowsLiveConnection])
+async def test_our_clients_notice_a_far_end_that_stopped(
+    frozen_live: int, cert_dir: Path, own: type[RawLiveConnection | PicowsLiveConnection]
+) -> None:
     endpoint = Endpoint(
         url=f"wss://127.0.0.1:{frozen_live}/ws",
         headers={},
@@ -58,7 +62,7 @@ async def test_our_client_notices_a_far_end_that_stopped(frozen_live: int, cert_
         ssl=client_context(cert_dir),
         vertex=False,
     )
-    conn = await RawLiveConnection.open(endpoint, {}, keepalive_s=KEEPALIVE_S)
+    conn = await own.open(endpoint, {}, keepalive_s=KEEPALIVE_S)
     closed = await last_event(conn)
     assert isinstance(closed, Closed) and closed.stalled
 

@@ -19,11 +19,12 @@ from liveavatar.live.connection import LiveChannel, LiveConnection
 from liveavatar.live.endpoint import GEMINI_PATH, VERTEX_PATH, setup_body
 from liveavatar.live.events import InputText, TurnComplete
 from liveavatar.live.persona import Persona, VadSettings, connect_config
+from liveavatar.live.picows_client import PicowsLiveConnection
 from liveavatar.live.raw import Endpoint, RawLiveConnection
 from tests.support.live import sdk_client
 from tests.support.speech import chunks, silence, synthesize_pcm16, trim
 
-Client = Literal["raw", "sdk"]
+Client = Literal["raw", "picows", "sdk"]
 VERTEX_MODEL = "projects/demo-project/locations/us-central1/publishers/google/models/"
 
 
@@ -40,10 +41,11 @@ async def open_channel(
         ssl=client_context(emulator.config.cert_dir),
         vertex=vertex,
     )
-    return await RawLiveConnection.open(endpoint, setup_body(persona, [], None))
+    own = PicowsLiveConnection if client == "picows" else RawLiveConnection
+    return await own.open(endpoint, setup_body(persona, [], None))
 
 
-@pytest.mark.parametrize("client", ["raw", "sdk"])
+@pytest.mark.parametrize("client", ["raw", "picows", "sdk"])
 @pytest.mark.parametrize(
     ("vertex", "manual"),
     [(False, False), (True, False), (True, True)],

@@ -36,7 +36,7 @@ CREDENTIALS = UserCredentials(
     quota_project="rehearsal-project",
 )
 PROJECT = "rehearsal-project"
-CLIENTS = ["raw", "sdk"]
+CLIENTS = ["raw", "picows", "sdk"]
 
 
 @pytest.fixture(scope="session")

@@ -76,7 +76,7 @@ async def stored(backend: Backend, session_id: str) -> Conversation:
     return conv
 
 
-@pytest.mark.parametrize("client", ["raw", "sdk"])
+@pytest.mark.parametrize("client", ["raw", "picows", "sdk"])
 async def test_a_grounded_answer_shows_and_stores_its_sources(
     emulator: EmulatorServer, start_backend: StartBackend, client: str
 ) -> None:

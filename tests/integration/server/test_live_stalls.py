@@ -89,7 +89,7 @@ async def test_a_stopped_endpoint_mid_conversation_is_noticed_and_the_talk_resum
             await proc.wait()
 
 
-@pytest.mark.parametrize("client", ["raw", "sdk"])
+@pytest.mark.parametrize("client", ["raw", "picows", "sdk"])
 async def test_a_session_that_stops_answering_is_dropped_and_reopened(
     start_emulator: StartEmulator, start_backend: StartBackend, client: str
 ) -> None:
@@ -108,7 +108,7 @@ async def test_a_session_that_stops_answering_is_dropped_and_reopened(
     assert log.close_code is None
 
 
-@pytest.mark.parametrize("client", ["raw", "sdk"])
+@pytest.mark.parametrize("client", ["raw", "picows", "sdk"])
 async def test_new_sessions_against_a_hung_endpoint_end_unavailable_and_readyz_says_so(
     start_backend: StartBackend,
     recognizers: RecognizerPool,

@@ -17,7 +17,17 @@ async def test_control_overtakes_queued_audio() -> None:
     box.put_audio(b"a2")
     box.put_control(Interrupted(turn=3))
     assert await box.get() == '{"type":"interrupted","turn":3}'
-    assert await box.get() == b"a1"
+    assert await box.get() == b"a1a2"
+
+
+async def test_audio_waiting_together_goes_as_one_frame_in_order() -> None:
+    box = Outbox()
+    for i in range(3):
+        box.put_audio(bytes([i]) * 4)
+    assert await box.get() == bytes([0]) * 4 + bytes([1]) * 4 + bytes([2]) * 4
+    assert box.queued_audio_bytes == 0
+    box.put_audio(b"next")
+    assert await box.get() == b"next"
 
 
 async def test_flush_drops_every_queued_chunk() -> None:
@@ -35,7 +45,7 @@ async def test_audio_is_bounded_by_dropping_the_oldest() -> None:
     for i in range(5):
         box.put_audio(bytes([i]) * 1000)
     assert box.dropped_chunks == 2
-    assert await box.get() == bytes([2]) * 1000
+    assert await box.get() == bytes([2]) * 1000 + bytes([3]) * 1000 + bytes([4]) * 1000
 
 
 async def test_get_waits_for_the_next_frame() -> None:

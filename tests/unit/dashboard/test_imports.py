@@ -11,6 +11,7 @@ FORBIDDEN = (
     "liveavatar.bridge",
     "liveavatar.live.connection",
     "liveavatar.live.raw",
+    "liveavatar.live.picows_client",
     "liveavatar.live.link",
 )
 

@@ -54,8 +54,8 @@ class Socket:
     async def __aexit__(self, *exc: object) -> None:
         return None
 
-    async def send(self, message: str) -> None:
-        self.sent.append(message)
+    async def send(self, message: str | bytes, text: bool | None = None) -> None:
+        self.sent.append(message if isinstance(message, str) else message.decode())
 
     async def recv(self, decode: bool | None = None) -> bytes:
         return self.frames.popleft()
