@@ -5,13 +5,11 @@ one teardown that always runs to its end."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import functools
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
@@ -25,11 +23,7 @@ from liveavatar.errors import (
     CLOSE_RECONNECT,
     CLOSE_REPLACED,
     REASON_DRAINING,
-    REASON_SOCKET_AGE,
     AvatarError,
-    Forbidden,
-    ProtocolError,
-    RecoverableProtocolError,
 )
 from liveavatar.live.link import LiveLink, Opener
 from liveavatar.live.persona import Persona
@@ -44,37 +38,34 @@ from liveavatar.store import Store
 from liveavatar.store.models import ERROR_COUNTER_PREFIX
 from liveavatar.tools import ToolRegistry
 
-from .budget import AudioBudget
-from .flood import NOTICE as FLOOD_NOTICE
-from .flood import FloodGate, Verdict
+from .browser_reader import BrowserReader
 from .greeting import greeting_request
 from .handle_sync import HandleSync
 from .handles import HandleDirectory
 from .handshake import Resumption, avatar_urls, receive_hello, turns_so_far, with_voice
 from .ids import log_ref, new_session_id, owner_key
-from .inbound import BrowserGone, parse_message, read_video_frame, receive_raw
+from .inbound import BrowserGone
 from .live_events import LiveEvents
 from .outbox import Outbox
 from .recorder import SessionRecorder
 from .recording import SessionRecording
 from .running import RunningSession, RunningSessions
+from .teardown import first, run_to_end, step
 from .tool_calls import ToolCalls
 from .turns import FinishedTurn, TurnTracker
+from .watchdogs import (
+    SessionEnded,
+    sync_handles,
+    watch_age,
+    watch_blocked,
+    watch_replaced,
+    watch_shutdown,
+)
 
 logger = logging.getLogger(__name__)
 
 CLOSE_TIMEOUT_S = 2.0
 TEARDOWN_TIMEOUT_S = 10.0  # a cancelled session still waits this long for its teardown
-MAX_BAD_FRAMES = 20  # recoverable protocol errors tolerated per session
-RATE_NOTICE_INTERVAL_S = 1.0
-
-
-class _SessionEnded(Exception):
-    """The session ends on purpose (bye, shutdown, its age) with this close code."""
-
-    def __init__(self, code: int, reason: str = "") -> None:
-        self.code = code
-        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -95,7 +86,7 @@ class BridgeDeps:
     prices: PriceTable = dataclasses.field(default_factory=PriceTable)  # settings' LIVE_PRICES
     # The day's event counters (`day_counters.DayCounters.count`): never waits.
     count: Callable[[str], None] = lambda name: None
-    # SOCKET_MAX_AGE_S (None: no limit) and SOCKET_CLOSE_WAIT_S, see `_watch_age`.
+    # SOCKET_MAX_AGE_S (None: no limit) and SOCKET_CLOSE_WAIT_S, see `watchdogs.watch_age`.
     socket_max_age_s: float | None = None
     socket_close_wait_s: float = 30.0
 
@@ -147,9 +138,6 @@ class BridgeSession:
             on_turn=self._on_turn,
             count=deps.count,
         )
-        self._bad_frames = 0
-        self._budget = AudioBudget(self._loop.time())
-        self._rate_noticed_at = float("-inf")
         self._torn_down = False
         self._running: RunningSession | None = None
         self._close_reason = REASON_DRAINING  # sent with CLOSE_RECONNECT
@@ -167,7 +155,11 @@ class BridgeSession:
             close_code = await self._serve_to_close_code()
         finally:
             try:
-                await _run_to_end(self._teardown(close_code), name=f"{self._ref}-teardown")
+                await run_to_end(
+                    self._teardown(close_code),
+                    name=f"{self._ref}-teardown",
+                    timeout_s=TEARDOWN_TIMEOUT_S,
+                )
             finally:
                 metrics.active_sessions.dec()
                 session_id_var.reset(token)
@@ -181,7 +173,7 @@ class BridgeSession:
         except* BrowserGone:
             close_code = CLOSE_NORMAL
         except* AvatarError as group:
-            err = _first(group)
+            err = first(group)
             assert isinstance(err, AvatarError)
             if self._recorder is not None:
                 self._recorder.error()
@@ -192,9 +184,9 @@ class BridgeSession:
             await self._send_now(p.Error(code=err.fault.code, message=str(err), fatal=True))
             # A fatal error always closes with its own code, never a normal 1000.
             close_code = err.fault.close_code or CLOSE_BAD_REQUEST
-        except* _SessionEnded as group:
-            ended = _first(group)
-            assert isinstance(ended, _SessionEnded)
+        except* SessionEnded as group:
+            ended = first(group)
+            assert isinstance(ended, SessionEnded)
             if ended.code == CLOSE_RECONNECT:
                 self._close_reason = ended.reason
                 await self._send_now(p.GoingAway(reason=ended.reason, reconnect_after_ms=0))
@@ -275,17 +267,31 @@ class BridgeSession:
         if resumed is None and active.greeting:
             await link.send_text(greeting_request(active.greeting))  # the avatar speaks first
         async with asyncio.TaskGroup() as tg:
-            tg.create_task(self._read_browser(), name=f"{self._ref}-browser")
+            reader = BrowserReader(
+                self.ws,
+                link,
+                outbox=self._outbox,
+                turns=self._turns,
+                metrics=deps.metrics,
+                recording=self._recording,
+            )
+            tg.create_task(reader.run(), name=f"{self._ref}-browser")
             tg.create_task(self._read_live(link), name=f"{self._ref}-live")
             tg.create_task(self._write_browser(), name=f"{self._ref}-writer")
-            tg.create_task(self._watch_shutdown(), name=f"{self._ref}-watchdog")
-            tg.create_task(self._watch_replaced(running), name=f"{self._ref}-replaced")
-            tg.create_task(self._sync_handles(handles), name=f"{self._ref}-handles")
-            tg.create_task(self._watch_blocked(running), name=f"{self._ref}-blocked")
+            tg.create_task(watch_shutdown(deps.shutting_down), name=f"{self._ref}-watchdog")
+            tg.create_task(watch_replaced(running), name=f"{self._ref}-replaced")
+            tg.create_task(sync_handles(handles), name=f"{self._ref}-handles")
+            tg.create_task(watch_blocked(running), name=f"{self._ref}-blocked")
             tg.create_task(admission.quota.enforce(self._quota_warning), name=f"{self._ref}-quota")
             if deps.socket_max_age_s is not None:
-                max_age_s = deps.socket_max_age_s
-                tg.create_task(self._watch_age(max_age_s), name=f"{self._ref}-age")
+                age = watch_age(
+                    deps.socket_max_age_s,
+                    deps.socket_close_wait_s,
+                    self._turns,
+                    self._turn_ended,
+                    self._outbox,
+                )
+                tg.create_task(age, name=f"{self._ref}-age")
             if admission.spend is not None:  # each turn's cost, and the cost quota
                 tg.create_task(
                     admission.spend.enforce(self._quota_warning), name=f"{self._ref}-spend"
@@ -294,68 +300,6 @@ class BridgeSession:
 
     async def _quota_warning(self, warning: AvatarError) -> None:
         self._outbox.put_control(p.Error(code=warning.fault.code, message=str(warning)))
-
-    # ---- browser -> Live -------------------------------------------------------------
-
-    async def _read_browser(self) -> None:
-        assert self._link is not None
-        link = self._link
-        # JSON frames are rate-limited before they are parsed; audio has its own budget.
-        flood = FloodGate(self._loop.time())
-        while True:
-            try:
-                frame = await receive_raw(self.ws)
-                if isinstance(frame, bytes):
-                    await self._audio_in(link, frame)
-                    continue
-                verdict = flood.admit(self._loop.time())
-                if verdict is not Verdict.PASS:
-                    if verdict is Verdict.DROP_AND_TELL:
-                        self._outbox.put_control(p.Error(code="bad_request", message=FLOOD_NOTICE))
-                    continue
-                msg = parse_message(frame)
-                if isinstance(msg, p.TextInput):
-                    self._control(self._turns.typed(msg.text, self._loop.time()))
-                    await link.send_text(msg.text)
-                elif isinstance(msg, p.VideoFrame):
-                    # Checked (decoded in a thread) first: a bad image costs Live a reconnect.
-                    await link.send_video(await read_video_frame(msg), msg.mime_type)
-                elif isinstance(msg, p.AudioEnd):
-                    await link.audio_stream_end()
-                elif isinstance(msg, p.Ping):
-                    self._outbox.put_control(p.Pong(t=msg.t))
-                elif isinstance(msg, p.Bye):
-                    raise _SessionEnded(CLOSE_NORMAL)
-                else:
-                    raise RecoverableProtocolError("hello may only be sent once.")
-            except RecoverableProtocolError as err:
-                self._bad_frames += 1
-                self.deps.metrics.errors.labels("bad_request").inc()
-                if self._bad_frames > MAX_BAD_FRAMES:
-                    raise ProtocolError("Too many invalid messages.") from err
-                self._outbox.put_control(p.Error(code="bad_request", message=str(err)))
-
-    async def _audio_in(self, link: LiveLink, pcm: bytes) -> None:
-        if len(pcm) > p.MAX_AUDIO_FRAME_BYTES or len(pcm) % 2:
-            raise RecoverableProtocolError(
-                f"Audio frames must be PCM16 (an even number of bytes, at most "
-                f"{p.MAX_AUDIO_FRAME_BYTES})."
-            )
-        now = self._loop.time()
-        if not self._budget.admit(len(pcm), now):
-            # Dropped, and said once a second at most: a fast client is not a broken one.
-            if now - self._rate_noticed_at >= RATE_NOTICE_INTERVAL_S:
-                self._rate_noticed_at = now
-                self._outbox.put_control(
-                    p.Error(
-                        code="bad_request",
-                        message="Audio is arriving faster than real time; dropped.",
-                    )
-                )
-            return
-        if self._recording is not None:
-            self._recording.mic(pcm, now)
-        await link.send_audio(pcm)
 
     # ---- Live -> browser -------------------------------------------------------------
 
@@ -378,15 +322,11 @@ class BridgeSession:
         if self._admission is not None and self._admission.spend is not None:
             self._admission.spend.charge(done.cost_usd)
 
-    def _control(self, messages: list[p.ServerMessage]) -> None:
-        for message in messages:
-            self._outbox.put_control(message)
-
     async def _respond_to_tools(self, responses: list[ToolResponse]) -> None:
         if self._link is not None:
             await self._link.send_tool_responses(responses)
 
-    # ---- writer, watchdog, teardown ----------------------------------------------------
+    # ---- writer, teardown ----------------------------------------------------
 
     async def _write_browser(self) -> None:
         while True:
@@ -398,36 +338,6 @@ class BridgeSession:
                     await self.ws.send_text(frame)
             except (WebSocketDisconnect, RuntimeError, OSError) as exc:
                 raise BrowserGone from exc
-
-    async def _watch_shutdown(self) -> None:
-        await self.deps.shutting_down.wait()
-        # At once, not at a turn boundary: a draining instance has seconds left.
-        raise _SessionEnded(CLOSE_RECONNECT, REASON_DRAINING)
-
-    async def _watch_age(self, max_age_s: float) -> None:
-        """End the socket before the platform cuts it (its request timeout), between two
-        turns when one comes within SOCKET_CLOSE_WAIT_S, and after the answer's last audio
-        has gone out: the page reconnects at once and the user hears nothing cut."""
-        await asyncio.sleep(max_age_s)
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(self.deps.socket_close_wait_s):
-                while self._turns.active:
-                    self._turn_ended.clear()
-                    await self._turn_ended.wait()
-                await self._outbox.sent()
-        raise _SessionEnded(CLOSE_RECONNECT, REASON_SOCKET_AGE)
-
-    async def _watch_replaced(self, running: RunningSession) -> None:
-        await running.replaced.wait()
-        raise _SessionEnded(CLOSE_REPLACED)
-
-    async def _sync_handles(self, handles: HandleSync) -> None:
-        await handles.run()  # returns once a connection elsewhere took the session over
-        raise _SessionEnded(CLOSE_REPLACED)
-
-    async def _watch_blocked(self, running: RunningSession) -> None:
-        await running.blocked.wait()  # set by the instance's `BlockWatch`
-        raise Forbidden("This account has been blocked.")
 
     def _count_error(self, code: str) -> None:
         self.deps.count(ERROR_COUNTER_PREFIX + code)
@@ -451,22 +361,22 @@ class BridgeSession:
         self._torn_down = True
         if self._hello_ticket is not None:
             self._hello_ticket.done()
-        await _step("tools", self._tools.close())
-        await _step("turn in progress", self._record_turn_in_progress())
+        await step("tools", self._tools.close())
+        await step("turn in progress", self._record_turn_in_progress())
         if self._link is not None:
-            await _step("live", self._link.close())
-        await _step("socket", self._close_socket(close_code))
+            await step("live", self._link.close())
+        await step("socket", self._close_socket(close_code))
         if self._recording is not None:
-            await _step("recording", self._recording.finish(self._loop.time()))
+            await step("recording", self._recording.finish(self._loop.time()))
         if self._recorder is not None:
-            await _step("conversation record", self._recorder.finish())
+            await step("conversation record", self._recorder.finish())
         if self._admission is not None:
-            await _step("quota", self._admission.quota.finish())
+            await step("quota", self._admission.quota.finish())
             if self._admission.spend is not None:
-                await _step("cost", self._admission.spend.finish())
+                await step("cost", self._admission.spend.finish())
             self._admission.release()
         if self._handles is not None:
-            await _step("resumption handle", self._handles.flush())
+            await step("resumption handle", self._handles.flush())
         if self._running is not None:
             # Last: a connection taking this session over waits for everything above.
             self.deps.running.unregister(self.id, self._running)
@@ -487,29 +397,3 @@ class BridgeSession:
             # The browser closed first (the page's Stop sends bye and closes at once), or
             # the network is gone: either way the socket is done.
             pass
-
-
-async def _step(what: str, step: Awaitable[object]) -> None:
-    try:
-        await step
-    except Exception:
-        logger.exception("teardown step failed", extra={"step": what})
-
-
-async def _run_to_end(teardown: Coroutine[Any, Any, None], *, name: str) -> None:
-    """Run `teardown` in its own task so that cancelling the session (server shutdown)
-    cannot stop it halfway; a cancelled caller still waits for it, bounded."""
-    task = asyncio.create_task(teardown, name=name)
-    try:
-        await asyncio.shield(task)
-    except asyncio.CancelledError:
-        await asyncio.wait([task], timeout=TEARDOWN_TIMEOUT_S)
-        raise
-
-
-def _first(group: BaseExceptionGroup[Exception]) -> Exception:
-    exc: BaseException = group
-    while isinstance(exc, BaseExceptionGroup):
-        exc = exc.exceptions[0]
-    assert isinstance(exc, Exception)
-    return exc

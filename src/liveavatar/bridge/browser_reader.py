@@ -1,0 +1,113 @@
+"""The browser → Live half of a session: every frame the page sends, checked, limited and
+forwarded; bad frames answered without ending the session until there are too many."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import NoReturn
+
+from starlette.websockets import WebSocket
+
+from liveavatar import protocol as p
+from liveavatar.errors import CLOSE_NORMAL, ProtocolError, RecoverableProtocolError
+from liveavatar.live.link import LiveLink
+from liveavatar.metrics import Metrics
+
+from .budget import AudioBudget
+from .flood import NOTICE as FLOOD_NOTICE
+from .flood import FloodGate, Verdict
+from .inbound import parse_message, read_video_frame, receive_raw
+from .outbox import Outbox
+from .recording import SessionRecording
+from .turns import TurnTracker
+from .watchdogs import SessionEnded
+
+MAX_BAD_FRAMES = 20  # recoverable protocol errors tolerated per session
+RATE_NOTICE_INTERVAL_S = 1.0
+
+
+class BrowserReader:
+    """Reads one browser socket until `bye` (SessionEnded), the browser goes
+    (`BrowserGone`) or too many bad frames (`ProtocolError`)."""
+
+    def __init__(
+        self,
+        ws: WebSocket,
+        link: LiveLink,
+        *,
+        outbox: Outbox,
+        turns: TurnTracker,
+        metrics: Metrics,
+        recording: SessionRecording | None,
+    ) -> None:
+        self._ws = ws
+        self._link = link
+        self._outbox = outbox
+        self._turns = turns
+        self._metrics = metrics
+        self._recording = recording
+        self._loop = asyncio.get_running_loop()
+        self._bad_frames = 0
+        self._budget = AudioBudget(self._loop.time())
+        self._rate_noticed_at = float("-inf")
+
+    async def run(self) -> NoReturn:
+        """Forward frames until the session ends one of the ways above."""
+        link = self._link
+        # JSON frames are rate-limited before they are parsed; audio has its own budget.
+        flood = FloodGate(self._loop.time())
+        while True:
+            try:
+                frame = await receive_raw(self._ws)
+                if isinstance(frame, bytes):
+                    await self._audio_in(frame)
+                    continue
+                verdict = flood.admit(self._loop.time())
+                if verdict is not Verdict.PASS:
+                    if verdict is Verdict.DROP_AND_TELL:
+                        self._outbox.put_control(p.Error(code="bad_request", message=FLOOD_NOTICE))
+                    continue
+                msg = parse_message(frame)
+                if isinstance(msg, p.TextInput):
+                    for message in self._turns.typed(msg.text, self._loop.time()):
+                        self._outbox.put_control(message)
+                    await link.send_text(msg.text)
+                elif isinstance(msg, p.VideoFrame):
+                    # Checked (decoded in a thread) first: a bad image costs Live a reconnect.
+                    await link.send_video(await read_video_frame(msg), msg.mime_type)
+                elif isinstance(msg, p.AudioEnd):
+                    await link.audio_stream_end()
+                elif isinstance(msg, p.Ping):
+                    self._outbox.put_control(p.Pong(t=msg.t))
+                elif isinstance(msg, p.Bye):
+                    raise SessionEnded(CLOSE_NORMAL)
+                else:
+                    raise RecoverableProtocolError("hello may only be sent once.")
+            except RecoverableProtocolError as err:
+                self._bad_frames += 1
+                self._metrics.errors.labels("bad_request").inc()
+                if self._bad_frames > MAX_BAD_FRAMES:
+                    raise ProtocolError("Too many invalid messages.") from err
+                self._outbox.put_control(p.Error(code="bad_request", message=str(err)))
+
+    async def _audio_in(self, pcm: bytes) -> None:
+        if len(pcm) > p.MAX_AUDIO_FRAME_BYTES or len(pcm) % 2:
+            raise RecoverableProtocolError(
+                f"Audio frames must be PCM16 (an even number of bytes, at most "
+                f"{p.MAX_AUDIO_FRAME_BYTES})."
+            )
+        now = self._loop.time()
+        if not self._budget.admit(len(pcm), now):
+            # Dropped, and said once a second at most: a fast client is not a broken one.
+            if now - self._rate_noticed_at >= RATE_NOTICE_INTERVAL_S:
+                self._rate_noticed_at = now
+                self._outbox.put_control(
+                    p.Error(
+                        code="bad_request",
+                        message="Audio is arriving faster than real time; dropped.",
+                    )
+                )
+            return
+        if self._recording is not None:
+            self._recording.mic(pcm, now)
+        await self._link.send_audio(pcm)
