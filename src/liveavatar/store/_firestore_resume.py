@@ -3,11 +3,11 @@ the holder, the latest handle and `expiresAt`, a timestamp that is also the coll
 TTL field (`deploy/deploy.sh` sets the policy), so Firestore deletes expired entries
 itself; `purge_resumptions` does it at once where no policy runs (the emulator).
 
-A handle write reads the entry and updates it only while `holder` still holds it. Without
-transactions (the emulator has none) a claim can land between the two: the handle field
-then takes the older connection's handle, the holder stays the new one, and the older
-connection learns of the take-over at its next write. The new holder's next handle (after
-its first turn) replaces that handle.
+A handle write reads the entry and updates it only while `holder` still holds it, in one
+transaction, so a claim by another instance cannot land between the read and the write:
+Firestore retries the transaction, which then sees the new holder and writes nothing. (The
+local Firestore stand-in runs transactions without isolation; there the race stays
+possible, and is harmless: the new holder's next handle replaces the older one.)
 
 Mixed into `FirestoreStore`, whose module is long enough already (`_sqlite_resume.py` is
 SQLite's).
@@ -18,7 +18,13 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 
-from google.cloud.firestore import AsyncClient, AsyncDocumentReference, FieldFilter
+from google.cloud.firestore import (
+    AsyncClient,
+    AsyncDocumentReference,
+    AsyncTransaction,
+    FieldFilter,
+    async_transactional,
+)
 
 from liveavatar.store import _common as c
 from liveavatar.store.base import StoreError
@@ -69,14 +75,12 @@ class FirestoreResume:
     async def put_resumption_handle(
         self, session_id: str, holder: str, handle: str, expires_at: dt.datetime
     ) -> bool:
-        """The newest handle, if `holder` still holds the entry (a read, then one update)."""
+        """The newest handle, if `holder` still holds the entry (read and update in one
+        transaction)."""
         ref = self._resumption(session_id)
+        fields = {"handle": handle, TTL_FIELD: c.utc(expires_at)}
         async with self._guard():
-            snap = await ref.get(["holder"])
-            if not snap.exists or (snap.to_dict() or {}).get("holder") != holder:
-                return False
-            await ref.update({"handle": handle, TTL_FIELD: c.utc(expires_at)})
-        return True
+            return await _put_if_held(self._db.transaction(), ref, holder, fields)
 
     async def purge_resumptions(self, now: dt.datetime) -> int:
         """Delete the entries expired by `now`, in batches; how many."""
@@ -103,3 +107,17 @@ class FirestoreResume:
                 await batch.commit()
             deleted += len(refs)
             previous = ids
+
+
+@async_transactional
+async def _put_if_held(
+    transaction: AsyncTransaction,
+    ref: AsyncDocumentReference,
+    holder: str,
+    fields: dict[str, object],
+) -> bool:
+    snap = await ref.get(["holder"], transaction=transaction)
+    if not snap.exists or (snap.to_dict() or {}).get("holder") != holder:
+        return False
+    transaction.update(ref, fields)
+    return True
