@@ -146,9 +146,31 @@ class SessionRecorder:
             async with asyncio.timeout(WRITE_TIMEOUT_S):
                 # One call: the store counts the turn in the day's totals in the same atomic
                 # write, so a session ending mid-write can neither lose nor double that count.
-                await self._store.append_turn(self.conversation_id, record)
+                if not await self._store.append_turn(self.conversation_id, record):
+                    await self._place_elsewhere(record)
         except Exception:
             logger.exception("could not record a turn", extra={"turn": record.index})
+
+    async def _place_elsewhere(self, record: TurnRecord) -> None:
+        """The store already had a turn at this index: ours, written before (a repeated
+        write), or another connection's. The latter happens when the page resumed here while
+        the session's old connection, on another instance, was still finishing its turn:
+        both numbered their next turn alike. Ours then goes after the last stored turn, and
+        the turns after it follow."""
+        for _ in range(3):
+            turns = await self._store.get_turns(self.conversation_id)
+            if not turns or any(_same_turn(t, record) for t in turns):
+                return
+            index = max(t.index for t in turns) + 1
+            self._index = max(self._index, index + 1)
+            logger.warning(
+                "turn index taken by another connection; stored after it",
+                extra={"turn": record.index, "moved_to": index},
+            )
+            record = record.model_copy(update={"index": index})
+            if await self._store.append_turn(self.conversation_id, record):
+                return
+        logger.error("turn not recorded: its index kept being taken", extra={"turn": record.index})
 
     async def finish(self) -> None:
         """Write every turn still owed (bounded), then the conversation's end and duration.
@@ -195,3 +217,12 @@ class SessionRecorder:
                 )
         except Exception:
             logger.exception("could not record the conversation end")
+
+
+def _same_turn(stored: TurnRecord, record: TurnRecord) -> bool:
+    """The same turn, written before: the store keeps a turn's times as they were given."""
+    return (stored.ended_at, stored.user_text, stored.model_text) == (
+        record.ended_at,
+        record.user_text,
+        record.model_text,
+    )

@@ -134,6 +134,11 @@ async def test_get_turns_returns_the_whole_turn(store: Store) -> None:
     assert got[0].tool_calls[1].result == "x" * 2000 and not got[0].tool_calls[1].ok
     assert got[0].cost_usd == 0.00125 and got[0].input_audio_tokens == 200
     assert got[1].time_to_first_audio_ms is None and got[1].model_text == ""
+    # Times come back to the microsecond: the recorder tells its own earlier write of a
+    # turn from another connection's turn at the same index by them.
+    precise = turn(2, start=T0 + dt.timedelta(microseconds=123457))
+    assert await store.append_turn("c1", precise)
+    assert (await store.get_turns("c1"))[2] == precise
     assert await store.get_turns("nope") == []
     await store.start_conversation("empty", "u1", T0, None)
     assert await store.get_turns("empty") == []

@@ -112,3 +112,55 @@ async def test_a_turn_is_recorded_with_its_usage_cost_and_sources(tmp_path: Path
         ]
     finally:
         await store.close()
+
+
+@pytest.mark.parametrize("store_kind", ["sqlite", "stuck-after-write"])
+async def test_two_connections_of_one_conversation_keep_both_turns(
+    tmp_path: Path, store_kind: str
+) -> None:
+    # The page resumed on a new connection (reading 1 stored turn) while the old connection,
+    # on another instance, was still finishing its own turn: both number their turn 1.
+    store = (
+        SQLiteStore(tmp_path / "db.sqlite")
+        if store_kind == "sqlite"
+        else StuckStore(tmp_path / "db.sqlite", write_first=True)
+    )
+    try:
+        first = SessionRecorder(
+            store, conversation_id=CONVERSATION, user_id="u", persona_version=None
+        )
+        await first.start()
+        if isinstance(store, StuckStore):
+            store.calls = 1  # only the new connection's first write sticks (below)
+        first.turn(finished(1, "before"))
+        await first.finish()
+        old = SessionRecorder(
+            store, conversation_id=CONVERSATION, user_id="u", persona_version=None, first_index=1
+        )
+        new = SessionRecorder(
+            store, conversation_id=CONVERSATION, user_id="u", persona_version=None, first_index=1
+        )
+        await old.start()
+        await new.start()
+        old.turn(finished(2, "cut by the take-over"))
+        await old.finish()
+        if isinstance(store, StuckStore):
+            store.calls = 0  # the new connection's first write lands, then the store hangs
+        new.turn(finished(2, "after the take-over"))
+        new.turn(finished(3, "and one more"))
+        if isinstance(store, StuckStore):
+            await store.stuck.wait()
+        await new.finish()
+
+        turns = await store.get_turns(CONVERSATION)
+        assert [t.user_text for t in sorted(turns, key=lambda t: t.index)] == [
+            "before",
+            "cut by the take-over",
+            "after the take-over",
+            "and one more",
+        ]
+        assert sorted(t.index for t in turns) == [0, 1, 2, 3]
+        daily = await store.get_daily(dt.datetime.now(dt.UTC).date())
+        assert daily.total_turns == 4
+    finally:
+        await store.close()
