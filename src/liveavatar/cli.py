@@ -93,7 +93,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         msg = f"liveavatar: invalid configuration:\n{describe_errors(exc)}"
         print(msg, file=sys.stderr)  # noqa: T201
         return 2
-    configure_logging(settings.log_level)
+    configure_logging(
+        settings.log_level,
+        fmt=settings.log_format,
+        production=settings.environment in ("production", "staging"),
+    )
     if args.command == "emulator":
         return _run_emulator(args, settings)
     refusal = _production_refusal(args.command, settings)

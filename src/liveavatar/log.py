@@ -1,13 +1,17 @@
-"""JSON log lines on stdout in Cloud Logging's shape, with a per-session context."""
+"""Log lines on stdout: JSON in Cloud Logging's shape, or readable lines on a terminal,
+with a per-session context."""
 
 from __future__ import annotations
 
 import contextvars
 import json
 import logging
+import os
 import sys
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal, TextIO
+
+LogFormat = Literal["auto", "json", "text"]
 
 session_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "session_id", default=None
@@ -53,10 +57,90 @@ class CloudJsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
-def configure_logging(level: str = "INFO") -> None:
-    """Install the JSON formatter on the root logger; called only by entry points."""
+def _fields(record: logging.LogRecord) -> dict[str, Any]:
+    return {
+        key: value
+        for key, value in vars(record).items()
+        if key not in _RESERVED and key != "session_id" and not key.startswith("_")
+    }
+
+
+_COLOURS = {
+    "DEBUG": "\x1b[2m",
+    "WARNING": "\x1b[33m",
+    "ERROR": "\x1b[31m",
+    "CRITICAL": "\x1b[1;31m",
+}
+_RESET = "\x1b[0m"
+_SHORT_NAMES = {"uvicorn.error": "uvicorn"}
+
+
+class ReadableFormatter(logging.Formatter):
+    """One short line per record for a person at a terminal (`liveavatar up`):
+
+    `16:31:05 INFO  server.app  backend ready  live_backend=emulator store=sqlite`
+
+    local time, severity, the logger without its `liveavatar.` prefix (uvicorn's
+    "uvicorn.error" as "uvicorn": it logs its start-up there), the message, the
+    same extra fields as the JSON lines as key=value, the session's first 8 characters,
+    and a stack trace below the line. `colour` paints the severity (ANSI).
+    """
+
+    def __init__(self, *, colour: bool = False) -> None:
+        super().__init__()
+        self.colour = colour
+
+    def format(self, record: logging.LogRecord) -> str:
+        when = datetime.fromtimestamp(record.created).strftime("%H:%M:%S")
+        severity = _SEVERITY.get(record.levelno, "DEFAULT")
+        label = f"{severity:<5}"
+        if self.colour and severity in _COLOURS:
+            label = f"{_COLOURS[severity]}{label}{_RESET}"
+        # uvicorn logs its start-up and its errors alike under "uvicorn.error".
+        name = _SHORT_NAMES.get(record.name, record.name.removeprefix("liveavatar."))
+        parts = [when, label, name, " " + record.getMessage()]
+        extras = [f"{k}={_short(v)}" for k, v in _fields(record).items()]
+        sid = getattr(record, "session_id", None) or session_id_var.get()
+        if sid:
+            extras.append(f"session={str(sid)[:8]}")
+        if extras:
+            parts.append(" " + " ".join(extras))
+        line = " ".join(parts)
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
+def _short(value: object) -> str:
+    text = str(value)
+    return json.dumps(text) if not text or any(c.isspace() or c == "=" for c in text) else text
+
+
+def choose_format(
+    wanted: LogFormat, *, production: bool, stream: TextIO | None = None
+) -> Literal["json", "text"]:
+    """JSON in production whatever is asked (Cloud Logging parses it), else what LOG_FORMAT
+    asks; `auto` is readable lines on a terminal and JSON anywhere else (a pipe, a file, a
+    container's log collector)."""
+    if production or wanted == "json":
+        return "json"
+    if wanted == "text":
+        return "text"
+    isatty = getattr(stream or sys.stdout, "isatty", None)
+    return "text" if isatty is not None and isatty() else "json"
+
+
+def configure_logging(
+    level: str = "INFO", *, fmt: LogFormat = "json", production: bool = False
+) -> None:
+    """Install the formatter `choose_format` picks on the root logger; called only by
+    entry points."""
     handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(CloudJsonFormatter())
+    if choose_format(fmt, production=production) == "text":
+        colour = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+        handler.setFormatter(ReadableFormatter(colour=colour))
+    else:
+        handler.setFormatter(CloudJsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -11,6 +11,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from liveavatar.live.pricing import ModelPrices
+from liveavatar.log import LogFormat
 
 Environment = Literal["local", "development", "test", "staging", "production"]
 LiveBackend = Literal["emulator", "gemini", "vertex"]
@@ -165,6 +166,9 @@ class Settings(BaseSettings):
     admin_token: SecretStr | None = None
     secrets_backend: Literal["env", "secret-manager"] = "env"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # `auto`: readable lines on a terminal, JSON elsewhere; production and staging always
+    # log JSON (log.py `choose_format`).
+    log_format: LogFormat = "auto"
 
     # The HTTP edge (`server/limits.py`, `server/security.py`): who may speak for the
     # client's address, how long a socket may take, how many may be open, which sites may

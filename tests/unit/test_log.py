@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
+import re
 import sys
 
 import pytest
@@ -12,8 +14,13 @@ from liveavatar.log import (
     ClientFaultFilter,
     CloudJsonFormatter,
     FrameDumps,
+    LogFormat,
     QueryRedaction,
+    ReadableFormatter,
+    choose_format,
+    configure_logging,
     install_uvicorn_filters,
+    session_id_var,
 )
 
 
@@ -88,3 +95,94 @@ def test_the_filters_are_installed_once() -> None:
     ):
         filters = logging.getLogger(name).filters
         assert {k: sum(type(f) is k for f in filters) for k in kinds} == kinds
+
+
+# ---- the local console ----------------------------------------------------------------------
+
+
+class _Stream(io.StringIO):
+    def __init__(self, *, tty: bool) -> None:
+        super().__init__()
+        self._tty = tty
+
+    def isatty(self) -> bool:
+        return self._tty
+
+
+@pytest.mark.parametrize(
+    ("wanted", "production", "tty", "expected"),
+    [
+        ("auto", False, True, "text"),
+        ("auto", False, False, "json"),
+        ("auto", True, True, "json"),
+        ("text", True, True, "json"),
+        ("text", False, False, "text"),
+        ("json", False, True, "json"),
+    ],
+)
+def test_readable_lines_on_a_terminal_json_elsewhere_and_always_in_production(
+    wanted: LogFormat, production: bool, tty: bool, expected: str
+) -> None:
+    stream = _Stream(tty=tty)
+    assert choose_format(wanted, production=production, stream=stream) == expected
+
+
+def record_with(msg: str, **extra: object) -> logging.LogRecord:
+    record = logging.LogRecord("liveavatar.server.app", logging.INFO, __file__, 1, msg, (), None)
+    for key, value in extra.items():
+        setattr(record, key, value)
+    return record
+
+
+def test_a_readable_line_has_the_time_severity_source_message_and_fields() -> None:
+    record = record_with("backend ready", live_backend="emulator", auth=False, note="two words")
+    line = ReadableFormatter().format(record)
+    assert re.fullmatch(
+        r"\d\d:\d\d:\d\d INFO  server\.app  backend ready  "
+        r'live_backend=emulator auth=False note="two words"',
+        line,
+    ), line
+    assert "\x1b" not in line
+
+
+def test_a_readable_line_names_the_session_and_carries_the_stack_trace() -> None:
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        exc_info = sys.exc_info()
+    record = logging.LogRecord(
+        "liveavatar.bridge", logging.ERROR, __file__, 1, "turn failed", (), exc_info
+    )
+    token = session_id_var.set("0123456789abcdef")
+    try:
+        text = ReadableFormatter(colour=True).format(record)
+    finally:
+        session_id_var.reset(token)
+    first, *rest = text.splitlines()
+    assert "\x1b[31mERROR\x1b[0m" in first
+    assert first.endswith("turn failed  session=01234567")
+    assert rest[0].startswith("Traceback") and rest[-1] == "ValueError: boom"
+
+
+def test_configure_logging_installs_the_chosen_formatter(monkeypatch: pytest.MonkeyPatch) -> None:
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        monkeypatch.setattr(sys, "stdout", _Stream(tty=True))
+        configure_logging("INFO", fmt="auto")
+        assert isinstance(root.handlers[0].formatter, ReadableFormatter)
+        configure_logging("INFO", fmt="auto", production=True)
+        assert isinstance(root.handlers[0].formatter, CloudJsonFormatter)
+        monkeypatch.setattr(sys, "stdout", _Stream(tty=False))
+        configure_logging("INFO", fmt="auto")
+        assert isinstance(root.handlers[0].formatter, CloudJsonFormatter)
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+
+
+def test_uvicorns_start_up_lines_are_not_labelled_as_errors() -> None:
+    record = logging.LogRecord(
+        "uvicorn.error", logging.INFO, __file__, 1, "Application startup complete.", (), None
+    )
+    assert " INFO  uvicorn  Application startup complete." in ReadableFormatter().format(record)
