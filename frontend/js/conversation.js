@@ -332,6 +332,7 @@ export class Conversation extends EventTarget {
   toggleMute() {
     this._userMuted = !this._userMuted;
     this.ui.setMuted(this._userMuted);
+    this.hooks.record('mute', { muted: this._userMuted });
     this._applyMute();
     this._update();
     return this._userMuted;
@@ -352,6 +353,7 @@ export class Conversation extends EventTarget {
     if (this.mode !== 'ptt' || held === this._talkHeld) return;
     this._talkHeld = held && this.running;
     this.ui.setTalking(this._talkHeld);
+    this.hooks.record('talk', { held: this._talkHeld });
     this._applyMute();
     this._update();
   }

@@ -56,6 +56,25 @@ class Metrics:
             "Model audio chunks dropped because a browser read too slowly",
             registry=r,
         )
+        # What the pages send, counted where it arrives: mute and push-to-talk are
+        # visible here (no frames while muted, an end at each release), and sharing as
+        # frames per source.
+        self.browser_audio_frames = Counter(
+            "liveavatar_browser_audio_frames",
+            "Microphone audio frames received from browsers",
+            registry=r,
+        )
+        self.browser_audio_ends = Counter(
+            "liveavatar_browser_audio_ends",
+            "Utterances ended by the browser (mute, push-to-talk released)",
+            registry=r,
+        )
+        self.video_frames = Counter(
+            "liveavatar_video_frames",
+            "Camera and screen frames forwarded to Live",
+            ["source"],
+            registry=r,
+        )
         self.tool_calls = Counter(
             "liveavatar_tool_calls", "Server-side tool calls", ["tool", "outcome"], registry=r
         )

@@ -90,6 +90,26 @@ class AvatarPage:
         )
         return len(self.events(kind))
 
+    def mic_time_ms(self) -> float:
+        """Where the fake microphone's WAV is now, in ms from its start.
+
+        Chromium starts the file when getUserMedia opens the device, a moment before the
+        page logs `mic-started`, so this is at most a few ms behind the file.
+        """
+        elapsed: float = self.hook(
+            "performance.now() - h.events.find((e) => e.type === 'mic-started').t"
+        )
+        return elapsed
+
+    def wait_mic_time(self, ms: float, *, timeout_ms: int = TURN_TIMEOUT_MS) -> None:
+        """Wait until the fake microphone's WAV has played up to `ms` (see mic_time_ms)."""
+        self.wait_for(
+            "(() => { const m = h.events.find((e) => e.type === 'mic-started');"
+            " return m && performance.now() - m.t >= arg; })()",
+            ms,
+            timeout_ms=timeout_ms,
+        )
+
     def wait_for_answer_audio(self, *, timeout_ms: int = TURN_TIMEOUT_MS) -> None:
         """Wait until outputLevel() > 0.01 was seen while the state was `speaking`.
 

@@ -50,6 +50,7 @@ class BrowserReader:
         self._bad_frames = 0
         self._budget = AudioBudget(self._loop.time())
         self._rate_noticed_at = float("-inf")
+        self._audio_frames = metrics.browser_audio_frames
 
     async def run(self) -> NoReturn:
         """Forward frames until the session ends one of the ways above."""
@@ -75,7 +76,9 @@ class BrowserReader:
                 elif isinstance(msg, p.VideoFrame):
                     # Checked (decoded in a thread) first: a bad image costs Live a reconnect.
                     await link.send_video(await read_video_frame(msg), msg.mime_type)
+                    self._metrics.video_frames.labels(msg.source).inc()
                 elif isinstance(msg, p.AudioEnd):
+                    self._metrics.browser_audio_ends.inc()
                     await link.audio_stream_end()
                 elif isinstance(msg, p.Ping):
                     self._outbox.put_control(p.Pong(t=msg.t))
@@ -91,6 +94,7 @@ class BrowserReader:
                 self._outbox.put_control(p.Error(code="bad_request", message=str(err)))
 
     async def _audio_in(self, pcm: bytes) -> None:
+        self._audio_frames.inc()
         if len(pcm) > p.MAX_AUDIO_FRAME_BYTES or len(pcm) % 2:
             raise RecoverableProtocolError(
                 f"Audio frames must be PCM16 (an even number of bytes, at most "

@@ -156,3 +156,28 @@ async def test_the_sdk_client_path_works_too(
     assert [t["status"] for t in log.messages("tool")] == ["started", "finished"]
     assert log.final("model")[-1] == "My name is Ava."
     assert rms(log.audio()) > 0.01
+
+
+async def test_what_the_page_sends_is_counted(backend: Backend) -> None:
+    import base64
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (32, 24), (30, 30, 200)).save(buf, format="JPEG")
+    frame = {"type": "video_frame", "data": base64.b64encode(buf.getvalue()).decode()}
+    async with browser(backend.ws_url) as (ws, log):
+        await log.wait_for(lambda log: count("ready")(log) == 1)
+        for _ in range(5):
+            await ws.send(bytes(640))
+        await ws.send(json.dumps({"type": "audio_end"}))
+        await ws.send(json.dumps({**frame, "source": "screen"}))
+        # A ping answered means everything sent before it was read.
+        await ws.send(json.dumps({"type": "ping", "t": 1}))
+        await log.wait_for(lambda log: count("pong")(log) == 1)
+    async with httpx.AsyncClient(base_url=backend.http_url) as http:
+        text = (await http.get("/metrics")).text
+    assert "liveavatar_browser_audio_frames_total 5.0" in text
+    assert "liveavatar_browser_audio_ends_total 1.0" in text
+    assert 'liveavatar_video_frames_total{source="screen"} 1.0' in text
