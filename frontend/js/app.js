@@ -91,7 +91,7 @@ async function main() {
       try {
         await auth.signIn();
       } catch {
-        ui.showError(describeError('unauthorized'));
+        conversation.report('unauthorized');
         return;
       }
     }
@@ -103,14 +103,14 @@ async function main() {
   ui.el.mute.addEventListener('click', () => conversation.toggleMute());
   ui.el.camera.addEventListener('click', () => conversation.toggleShare('camera'));
   ui.el.screen.addEventListener('click', () => conversation.toggleShare('screen'));
-  ui.el.error.querySelector('.dismiss')?.addEventListener('click', () => ui.showError(null));
+  ui.el.error.querySelector('.dismiss')?.addEventListener('click', () => conversation.dismissProblems());
   ui.el.signIn?.addEventListener('click', async () => {
     if (!auth) return;
     if (auth.user()) {
       conversation.stop();
       await auth.signOut();
     } else {
-      await auth.signIn().catch(() => ui.showError(describeError('unauthorized')));
+      await auth.signIn().catch(() => conversation.report('unauthorized'));
     }
   });
   ui.el.mode.addEventListener('change', () => {
@@ -161,6 +161,6 @@ main().catch((err) => {
   const banner = document.querySelector('[data-testid="error"]');
   if (banner) {
     banner.hidden = false;
-    banner.querySelector('.text').textContent = `The page failed to load: ${err?.message ?? err}. Reload to try again.`;
+    banner.querySelector('.error-body').textContent = `The page failed to load: ${err?.message ?? err}. Reload to try again.`;
   }
 });

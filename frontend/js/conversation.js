@@ -9,16 +9,13 @@
 
 import { audioSupported, createAudioContext, resumeContext } from './audio-context.js';
 import { browserKey } from './browser-key.js';
-import { describeError, micErrorCode } from './errors.js';
+import { micErrorCode } from './errors.js';
 import { base64DecodedBytes, DEFAULT_LIMITS, normaliseAvatarMedia } from './messages.js';
 import { MicCapture, MicError } from './mic.js';
 import { Player } from './player.js';
+import { ProblemStack } from './problems.js';
 import { FrameSharer, ShareError } from './share.js';
 import { AvatarSocket } from './socket.js';
-
-/** Banner categories: which event clears which problem. */
-const CONNECTION_CODES = new Set(['backend_unreachable', 'connection_lost', 'server_busy', 'going_away']);
-const TRANSIENT_CODES = new Set(['live_reconnecting', 'tool_failed', 'autoplay']);
 
 /**
  * GET <backend>/api/videos; null when absent (404) or unreachable.
@@ -66,7 +63,7 @@ export class Conversation extends EventTarget {
     this._micAvailable = false;
     this._hadSession = false;
     this._videosChosen = false;
-    this._problem = null; // code shown in the banner
+    this._problems = new ProblemStack(); // what the banner shows
     this._ctx = null;
     this._mic = null;
     this._player = null;
@@ -99,7 +96,7 @@ export class Conversation extends EventTarget {
     this._videosChosen = false;
     this._userMuted = false;
     this.ui.setMuted(false);
-    this._clearProblem(null);
+    this._clearProblems(); // a new attempt: what still applies is raised again
     this.ui.setRunning(true);
     this._update();
     if (!audioSupported()) {
@@ -150,8 +147,7 @@ export class Conversation extends EventTarget {
     if (!this.running && !this._ctx) return;
     this.running = false;
     this._teardown();
-    this._clearProblem('transient');
-    this._clearProblem('connection');
+    this._clearProblems('notice', 'audio', 'connection');
     this._update();
   }
 
@@ -217,7 +213,7 @@ export class Conversation extends EventTarget {
     on('transcript', (msg) => {
       this.ui.addTranscript(msg);
       if (msg.final || msg.role === 'model') this._awaiting = true;
-      if (this._problem === 'live_reconnecting') this._clearProblem('transient');
+      this._resolveProblem('live_reconnecting');
       this._update();
     });
     on('interrupted', (msg) => {
@@ -229,7 +225,7 @@ export class Conversation extends EventTarget {
     on('turn_complete', () => {
       this._player?.endOfTurn();
       this._awaiting = false;
-      if (this._problem === 'live_reconnecting') this._clearProblem('transient');
+      this._clearProblems('notice');
       this._update();
     });
     on('tool', (msg) => {
@@ -269,7 +265,7 @@ export class Conversation extends EventTarget {
     this.hooks.sessionId = msg.session_id;
     if (!msg.resumed && this._hadSession) this.ui.newSession();
     this._hadSession = true;
-    this._clearProblem('connection');
+    this._clearProblems('connection');
     this.ui.setTextEnabled(true);
     if (!this._videosChosen) {
       this._videosChosen = true;
@@ -304,7 +300,7 @@ export class Conversation extends EventTarget {
     this._showProblem('autoplay');
     this._unlock = () => {
       this._ctx?.resume().then(() => {
-        if (this._problem === 'autoplay') this._clearProblem('transient');
+        this._clearProblems('audio');
       });
     };
     document.addEventListener('pointerdown', this._unlock, true);
@@ -397,6 +393,7 @@ export class Conversation extends EventTarget {
       await sharer.start();
       if (this._sharer !== sharer) return;
       this.ui.setSharing(source);
+      this._clearProblems('share');
       this.hooks.record('share-started', { source });
     } catch (err) {
       if (!(err instanceof ShareError)) throw err;
@@ -440,22 +437,41 @@ export class Conversation extends EventTarget {
     this.avatar.setState(state);
   }
 
-  _showProblem(code, extra = {}) {
-    const info = describeError(code, extra);
-    this._problem = code;
-    this.ui.showError(info);
-    this.hooks.lastError = { code, message: info.text };
-    this.hooks.record('problem', { code, message: info.text });
+  /**
+   * Show a problem with the others that still apply (problems.js).
+   * @param {string} code
+   * @param {{message?: string, url?: string, retryInMs?: number}} [extra]
+   */
+  report(code, extra = {}) {
+    this._showProblem(code, extra);
   }
 
-  /** @param {'connection'|'transient'|null} kind null clears whatever is shown */
-  _clearProblem(kind) {
-    const p = this._problem;
-    if (!p) return;
-    if (kind === 'connection' && !CONNECTION_CODES.has(p)) return;
-    if (kind === 'transient' && !TRANSIENT_CODES.has(p)) return;
-    this._problem = null;
-    this.ui.showError(null);
-    this.hooks.lastError = null;
+  /** The user dismissed the banner: every problem shown is acknowledged. */
+  dismissProblems() {
+    this._clearProblems();
+  }
+
+  _showProblem(code, extra = {}) {
+    const problem = this._problems.add(code, extra);
+    this.hooks.record('problem', { code, message: problem.text });
+    this._renderProblems();
+  }
+
+  /** @param {...import('./problems.js').Slot} slots none: every slot */
+  _clearProblems(...slots) {
+    if (this._problems.clear(...slots)) this._renderProblems();
+  }
+
+  /** @param {string} code */
+  _resolveProblem(code) {
+    if (this._problems.resolve(code)) this._renderProblems();
+  }
+
+  _renderProblems() {
+    const list = this._problems.list;
+    this.ui.showProblems(list);
+    const top = this._problems.top;
+    this.hooks.lastError = top ? { code: top.code, message: top.text } : null;
+    this.hooks.problems = list.map((p) => p.code);
   }
 }

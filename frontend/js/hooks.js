@@ -1,7 +1,8 @@
 /**
  * `window.__liveavatar`: live state for end-to-end tests (and curious developers).
  *
- * Fields: state, connected, sessionId, lastError ({code, message} or null), events
+ * Fields: state, connected, sessionId, lastError ({code, message} of the newest problem, or
+ * null), problems (codes of every problem shown, newest first), events
  * (array of {t: performance.now() ms, type, ...fields}: every server JSON message plus
  * local milestones such as 'mic-started', 'playback-started', 'playback-stopped',
  * 'flushed'), and functions outputLevel(), mouthOpenness(), underruns(), prebufferMs().
@@ -20,6 +21,7 @@ export function installHooks(target = globalThis) {
     connected: false,
     sessionId: null,
     lastError: null,
+    problems: [],
     events: [],
     outputLevel: () => 0,
     mouthOpenness: () => 0,

@@ -156,21 +156,42 @@ export class Ui {
   }
 
   /**
-   * Show a problem in the banner, or hide it.
+   * Show one problem in the banner, or hide it.
    * @param {import('./errors.js').ErrorInfo|null} info
    */
   showError(info) {
+    this.showProblems(info ? [info] : []);
+  }
+
+  /**
+   * Show every problem that applies, the newest first (problems.js), or hide the banner.
+   * The banner's data-code and data-severity are the newest problem's.
+   * @param {import('./errors.js').ErrorInfo[]} problems
+   */
+  showProblems(problems) {
     const e = this.el.error;
-    if (!info) {
-      e.hidden = true;
-      e.dataset.code = '';
-      return;
-    }
-    e.hidden = false;
-    e.dataset.code = info.code;
-    e.dataset.severity = info.severity;
-    e.querySelector('.title').textContent = info.title;
-    e.querySelector('.text').textContent = info.text;
+    const body = e.querySelector('.error-body');
+    body.replaceChildren(
+      ...problems.map((info) => {
+        const row = document.createElement('p');
+        row.className = 'problem';
+        row.dataset.code = info.code;
+        row.dataset.severity = info.severity;
+        const title = document.createElement('strong');
+        title.className = 'title';
+        title.textContent = info.title;
+        const text = document.createElement('span');
+        text.className = 'text';
+        text.textContent = info.text;
+        row.append(title, ' ', text);
+        return row;
+      }),
+    );
+    const top = problems[0];
+    e.hidden = !top;
+    e.dataset.code = top?.code ?? '';
+    e.dataset.codes = problems.map((p) => p.code).join(' ');
+    e.dataset.severity = top?.severity ?? '';
   }
 
   /** @returns {string} code of the banner shown, '' when hidden */
