@@ -386,6 +386,7 @@ export class Conversation extends EventTarget {
         !!this._socket?.isOpen && base64DecodedBytes(b64) <= limits.max_video_frame_bytes && this._socket.sendVideoFrame(b64, src),
     });
     this._sharer = sharer;
+    sharer.addEventListener('frame', (e) => this.hooks.record('share-frame', { source, ...e.detail }));
     sharer.addEventListener('ended', () => {
       if (this._sharer === sharer) this._stopShare();
     });

@@ -154,5 +154,6 @@ class AvatarPage:
         path.write_text(json.dumps(log, indent=1, default=str))
 
 
-#: The `open_page` fixture: `open_page(url, audio=MicAudio | None, grant_mic=True)`.
+#: The `open_page` fixture: `open_page(url, audio=MicAudio | None, grant_mic=True,
+#: extra_args=())`.
 OpenPage = Callable[..., AvatarPage]

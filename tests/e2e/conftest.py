@@ -9,7 +9,7 @@ the async tests of other modules.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -52,16 +52,25 @@ def open_page(
 ) -> Iterator[OpenPage]:
     """Open the avatar page in a fresh Chromium whose fake microphone plays `audio`.
 
-    Call as `open_page(url, audio=mic_audio(...), grant_mic=True)`. The browser is
+    Call as `open_page(url, audio=mic_audio(...), grant_mic=True, extra_args=[...])`
+    (more Chromium flags, e.g. a fake camera's file). The browser is
     closed at the end of the test; a failed test leaves its screenshot and event log in
     test-artifacts/e2e/.
     """
     browsers: list[Browser] = []
     pages: list[AvatarPage] = []
 
-    def open_(url: str, *, audio: MicAudio | None = None, grant_mic: bool = True) -> AvatarPage:
+    def open_(
+        url: str,
+        *,
+        audio: MicAudio | None = None,
+        grant_mic: bool = True,
+        extra_args: Sequence[str] = (),
+    ) -> AvatarPage:
         wav = (audio or mic_audio()).write(tmp_path / f"mic-{len(browsers)}.wav")
-        browser = playwright.chromium.launch(**launch_options(wav, grant_mic=grant_mic))
+        options = launch_options(wav, grant_mic=grant_mic)
+        options["args"] = [*options["args"], *extra_args]
+        browser = playwright.chromium.launch(**options)
         browsers.append(browser)
         context = browser.new_context(viewport={"width": 1100, "height": 760})
         page = context.new_page()
