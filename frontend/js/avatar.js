@@ -118,6 +118,9 @@ export class Avatar {
     this.drawnViseme = 'closed';
     /** 'drawn' or 'video' */
     this.mode = 'drawn';
+    /** @type {((detail: {kind: string, code: number|null}) => void)|null} called when a clip
+     *  failed to load and the drawn face took over */
+    this.onFallback = null;
     this.state = 'idle';
     root.classList.add('avatar');
     root.dataset.state = 'idle';
@@ -195,9 +198,12 @@ export class Avatar {
       v.className = `avatar-clip avatar-clip-${kind}`;
       v.src = new URL(list[Math.floor(this._random() * list.length)], baseUrl).href;
       v.hidden = true;
-      // A clip that cannot load (404, unsupported codec) sends us back to the drawn face.
+      // A clip that cannot load (404, unsupported codec) sends us back to the drawn face,
+      // and says so (onFallback), so the page can tell the user why the avatar changed.
       v.addEventListener('error', () => {
-        if (this._videos && Object.values(this._videos).includes(v)) this.useDrawn();
+        if (!this._videos || !Object.values(this._videos).includes(v)) return;
+        this.useDrawn();
+        this.onFallback?.({ kind, code: v.error?.code ?? null });
       });
       this._videoBox.append(v);
       this._videos[kind] = v;

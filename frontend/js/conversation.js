@@ -278,6 +278,10 @@ export class Conversation extends EventTarget {
     if (mode === 'drawn') return this.avatar.useDrawn();
     let clips = media;
     if (clips.idle.length === 0 && mode === 'video') clips = await fetchVideos(this.config.BACKEND_HTTP_URL);
+    this.avatar.onFallback = (detail) => {
+      this.hooks.record('avatar-fallback', detail);
+      this._showProblem('avatar_clip_failed');
+    };
     this.avatar.useVideos(clips, this.config.BACKEND_HTTP_URL || location.href);
     this.hooks.record('avatar-mode', { mode: this.avatar.mode });
   }

@@ -79,6 +79,10 @@ const TEXTS = {
   share_unsupported: ['Not available', 'This browser cannot share that here (screen sharing is desktop-only).'],
   share_failed: ['Sharing failed', 'The camera or screen could not be started.'],
   autoplay: ['Sound is paused', 'Tap or click anywhere on the page to let the avatar speak.'],
+  avatar_clip_failed: [
+    'Avatar video unavailable',
+    'A video clip of the avatar could not be loaded, so the drawn avatar is shown instead; the conversation goes on. If it keeps happening, tell the site administrator.',
+  ],
 };
 
 const SEVERITY = {
@@ -91,6 +95,7 @@ const SEVERITY = {
   autoplay: 'info',
   session_ended: 'info',
   session_replaced: 'info',
+  avatar_clip_failed: 'info',
 };
 
 /**

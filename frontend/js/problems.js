@@ -7,7 +7,7 @@
 
 import { describeError } from './errors.js';
 
-/** @typedef {'mic'|'share'|'connection'|'notice'|'audio'|'session'} Slot */
+/** @typedef {'mic'|'share'|'connection'|'notice'|'audio'|'avatar'|'session'} Slot */
 
 const SLOTS = {
   mic: ['mic_denied', 'mic_not_found', 'mic_in_use', 'mic_other'],
@@ -17,6 +17,8 @@ const SLOTS = {
   // Passing trouble inside a running session: the next transcript or turn ends these.
   notice: ['live_reconnecting', 'tool_failed'],
   audio: ['autoplay'],
+  // The clips of the avatar failed and the drawn face shows: true until the next Start.
+  avatar: ['avatar_clip_failed'],
 };
 const SLOT_OF = new Map(Object.entries(SLOTS).flatMap(([slot, codes]) => codes.map((c) => [c, slot])));
 

@@ -58,6 +58,7 @@ test('problems: slots, resolving one code, clearing everything', () => {
   assert.equal(slotOf('autoplay'), 'audio');
   assert.equal(slotOf('live_reconnecting'), 'notice');
   assert.equal(slotOf('screen_denied'), 'share');
+  assert.equal(slotOf('avatar_clip_failed'), 'avatar');
   assert.equal(slotOf('something_new'), 'session');
   const s = new ProblemStack();
   s.add('live_reconnecting');
