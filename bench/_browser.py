@@ -138,9 +138,11 @@ def log_tail(log: Path, lines: int = 30) -> str:
         return "(no log)"
 
 
-def origins(frontend_port: int) -> str:
-    """ALLOWED_ORIGINS for a frontend on `frontend_port` (pydantic-settings parses JSON)."""
-    return json.dumps([f"http://127.0.0.1:{frontend_port}", f"http://localhost:{frontend_port}"])
+def origins(frontend_port: int, extra: Sequence[str] = ()) -> str:
+    """ALLOWED_ORIGINS for a frontend on `frontend_port` and the `extra` origins (sites
+    embedding the widget), as JSON (pydantic-settings parses it)."""
+    local = [f"http://127.0.0.1:{frontend_port}", f"http://localhost:{frontend_port}"]
+    return json.dumps([*local, *extra])
 
 
 @dataclass(frozen=True)
@@ -177,8 +179,10 @@ def stack_env(
     backend_port: int,
     frontend_port: int,
     dashboard_port: int = 0,
+    extra_origins: Sequence[str] = (),
 ) -> dict[str, str]:
-    """Environment of `liveavatar up` on the given ports with its state under `workdir`."""
+    """Environment of `liveavatar up` on the given ports with its state under `workdir`;
+    `extra_origins` are allowed beside the frontend's."""
     dashboard_port = dashboard_port or free_ports(1)[0]
     return {
         "HOST": "127.0.0.1",
@@ -196,7 +200,7 @@ def stack_env(
         # relative to the working directory, which is the repository).
         "MEDIA_DIR": str(workdir / "media"),
         "NO_GCE_CHECK": "true",
-        "ALLOWED_ORIGINS": origins(frontend_port),
+        "ALLOWED_ORIGINS": origins(frontend_port, extra_origins),
         "SHUTDOWN_GRACE_S": "1",
     }
 
@@ -208,11 +212,13 @@ def liveavatar_up(
     timeout_s: float = START_TIMEOUT_S,
     env: Mapping[str, str] | None = None,
     dashboard: bool = False,
+    extra_origins: Sequence[str] = (),
 ) -> Iterator[Stack]:
     """Run `python -m liveavatar up` on free ports until the block ends.
 
     `env` adds to (or overrides) the stack's environment; with `dashboard` the stack is
-    ready only once the dashboard answers its health check too (`up` announces it apart).
+    ready only once the dashboard answers its health check too (`up` announces it apart);
+    `extra_origins` are sites allowed beside the frontend (ALLOWED_ORIGINS).
     """
     workdir.mkdir(parents=True, exist_ok=True)
     emulator_port, backend_port, frontend_port, dashboard_port = free_ports(4)
@@ -220,7 +226,7 @@ def liveavatar_up(
         emulator_port, backend_port, frontend_port, workdir / "liveavatar-up.log", dashboard_port
     )
     ports = (emulator_port, backend_port, frontend_port, dashboard_port)
-    full_env = {**stack_env(workdir, *ports), **(env or {})}
+    full_env = {**stack_env(workdir, *ports, extra_origins=extra_origins), **(env or {})}
     proc = start_process(["-m", "liveavatar", "up"], full_env, stack.log)
     try:
         try:

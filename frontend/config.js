@@ -116,3 +116,35 @@ export async function loadConfig({ location = globalThis.location, fetchImpl = g
   }
   return resolveConfig(location, deploy);
 }
+
+/**
+ * The configuration of the embeddable widget (widget.js), from its script tag's data-
+ * attributes: `data-backend` (the backend's ws(s)://…/ws URL, required), and optionally
+ * `data-mode` (ptt|handsfree), `data-avatar` (drawn|video|auto) and `data-voice`. The
+ * host page's address says nothing: it is someone else's site. No sign-in (see
+ * docs/EMBED.md). Pure.
+ * @param {{backend?: string, mode?: string, avatar?: string, voice?: string}} attrs
+ * @returns {Readonly<AppConfig>}
+ * @throws {Error} when data-backend is missing or not a ws(s) URL
+ */
+export function embedConfig(attrs) {
+  const backend = attrs.backend ?? '';
+  if (!/^wss?:\/\/[^/]/.test(backend)) {
+    throw new Error('widget.js needs data-backend="wss://<backend>/ws" on its script tag');
+  }
+  const { mode, avatar } = attrs;
+  return Object.freeze({
+    BACKEND_URL: backend,
+    BACKEND_HTTP_URL: httpBaseOf(backend),
+    DASHBOARD_URL: '',
+    DASHBOARD_OVERRIDE: null,
+    ENVIRONMENT: 'production',
+    FIREBASE: null,
+    AUTH_REQUIRED: false,
+    MODE: mode === 'ptt' || mode === 'handsfree' ? mode : null,
+    AVATAR: avatar === 'drawn' || avatar === 'video' ? avatar : 'auto',
+    AUTOSTART: false,
+    PREBUFFER_MS: 70,
+    VOICE: attrs.voice || null,
+  });
+}

@@ -1,18 +1,24 @@
 /**
- * Entry point: load the config, build the page's pieces and wire the controls.
+ * The avatar in a root: build the pieces over the markup of index.html found in `root`
+ * (the page's document, or the widget's shadow root) and wire the controls. Used by
+ * page.js (the full page) and widget-panel.js (the embeddable widget) alike.
  * Push-to-talk: hold Space (unless typing in a text field) or the "Hold to talk" button.
  */
 
-import { loadConfig } from '../config.js';
 import { Avatar } from './avatar.js';
 import { Conversation } from './conversation.js';
 import { describeError } from './errors.js';
 import { installHooks } from './hooks.js';
-import { avatarChoice, dashboardHref, fetchPageConfig, recordingNotice, startMode } from './page-config.js';
+import { avatarChoice, dashboardHref, fetchPageConfig, originRefused, recordingNotice, startMode } from './page-config.js';
 import { FrameSharer } from './share.js';
 import { Ui } from './ui.js';
 
 const MODE_KEY = 'liveavatar.mode';
+
+/** The element an event started on, inside a shadow root too (`target` is retargeted). */
+function origin(e) {
+  return (typeof e.composedPath === 'function' && e.composedPath()[0]) || e.target;
+}
 
 function isTextField(target) {
   if (!(target instanceof HTMLElement)) return false;
@@ -30,10 +36,22 @@ function savedMode() {
   }
 }
 
-async function main() {
+/**
+ * @typedef {object} RunningApp
+ * @property {Conversation} conversation
+ * @property {Ui} ui
+ */
+
+/**
+ * Start the avatar over the markup in `root`.
+ * @param {object} options
+ * @param {Document|ShadowRoot} options.root where the page's elements are (index.html's)
+ * @param {Readonly<import('../config.js').AppConfig>} options.config
+ * @returns {Promise<RunningApp>}
+ */
+export async function startApp({ root, config: loaded }) {
   const hooks = installHooks(window);
-  const loaded = await loadConfig();
-  const ui = new Ui(document);
+  const ui = new Ui(root);
   const avatar = new Avatar(ui.el.avatar);
   avatar.start();
   // The persona's page settings, before anything can start: the recording notice shows
@@ -45,6 +63,9 @@ async function main() {
     hooks.record('recording-notice', { shown: !ui.el.recordingNotice.hidden, recording: page?.recording ?? null });
   };
   showNotice();
+  // A site the backend does not allow (ALLOWED_ORIGINS, e.g. the widget on someone
+  // else's page) is told so before anyone presses Start.
+  const refused = page === null && (await originRefused(loaded.BACKEND_HTTP_URL));
   const config = Object.freeze({ ...loaded, AVATAR: avatarChoice(loaded.AVATAR, page) });
 
   let auth = null;
@@ -70,10 +91,14 @@ async function main() {
     // The persona may have changed since the page loaded: ask again (a few seconds'
     // cache), and the microphone opens only once the notice says what is true now.
     beforeMic: async () => {
-      page = (await fetchPageConfig(config.BACKEND_HTTP_URL)) ?? page;
+      const fresh = await fetchPageConfig(config.BACKEND_HTTP_URL);
+      page = fresh ?? page;
       showNotice();
+      // A site the backend does not allow (ALLOWED_ORIGINS) stops here, before the microphone.
+      return fresh === null && (await originRefused(config.BACKEND_HTTP_URL)) ? 'origin_refused' : null;
     },
   });
+  if (refused) conversation.report('origin_refused', { url: location.origin });
   ui.setMode(conversation.mode);
   ui.setRunning(false);
   ui.setTextEnabled(false);
@@ -128,7 +153,7 @@ async function main() {
   });
 
   // Push-to-talk: Space anywhere except text fields, and a press-and-hold button.
-  const pttActive = (e) => conversation.mode === 'ptt' && conversation.running && !isTextField(e.target);
+  const pttActive = (e) => conversation.mode === 'ptt' && conversation.running && !isTextField(origin(e));
   document.addEventListener('keydown', (e) => {
     if (e.code !== 'Space' || !pttActive(e)) return;
     e.preventDefault();
@@ -154,13 +179,5 @@ async function main() {
   window.addEventListener('pagehide', () => conversation.stop());
 
   if (config.AUTOSTART && (!auth || auth.user())) start();
+  return { conversation, ui };
 }
-
-main().catch((err) => {
-  console.error(err);
-  const banner = document.querySelector('[data-testid="error"]');
-  if (banner) {
-    banner.hidden = false;
-    banner.querySelector('.error-body').textContent = `The page failed to load: ${err?.message ?? err}. Reload to try again.`;
-  }
-});

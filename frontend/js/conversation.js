@@ -41,8 +41,9 @@ export class Conversation extends EventTarget {
    * @param {object} deps.hooks window.__liveavatar
    * @param {() => Promise<string|null>} [deps.getToken]
    * @param {'ptt'|'handsfree'} [deps.mode]
-   * @param {() => Promise<void>} [deps.beforeMic] runs before the microphone opens (the
-   *   recording notice); the microphone waits for it
+   * @param {() => Promise<string|null|void>} [deps.beforeMic] runs before the microphone
+   *   opens (the recording notice); the microphone waits for it, and a problem code it
+   *   returns ends the start there (the site is not allowed)
    */
   constructor({ config, ui, avatar, hooks, getToken = async () => null, mode = 'handsfree', beforeMic = async () => {} }) {
     super();
@@ -123,8 +124,12 @@ export class Conversation extends EventTarget {
     if (!current()) return;
     this.hooks.record('audio-route', { route: player.route, sampleRate: ctx.sampleRate });
     if (!(await resumed) && current()) this._waitForGesture();
-    await this.beforeMic();
+    const refusal = await this.beforeMic();
     if (!current()) return;
+    if (refusal) {
+      this._fail(refusal);
+      return;
+    }
     try {
       await mic.start();
       if (!current()) return;

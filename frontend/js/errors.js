@@ -78,6 +78,10 @@ const TEXTS = {
   screen_denied: ['Screen sharing cancelled', 'Screen sharing was cancelled or blocked. Press Screen to try again.'],
   share_unsupported: ['Not available', 'This browser cannot share that here (screen sharing is desktop-only).'],
   share_failed: ['Sharing failed', 'The camera or screen could not be started.'],
+  origin_refused: [
+    'Not available on this site',
+    'The avatar server does not accept conversations from this website, so the microphone was not opened. If this is your site, add its address to the server\'s ALLOWED_ORIGINS; otherwise tell the site\'s owner.',
+  ],
   autoplay: ['Sound is paused', 'Tap or click anywhere on the page to let the avatar speak.'],
   avatar_clip_failed: [
     'Avatar video unavailable',
@@ -117,6 +121,9 @@ export function describeError(code, extra = {}) {
   }
   if (code === 'backend_unreachable' && extra.url) {
     text = `The avatar server at ${extra.url} is not answering. Is it running (liveavatar up)? Retrying automatically…`;
+  }
+  if (code === 'origin_refused' && extra.url) {
+    text = text.replace('this website', `this website (${extra.url})`);
   }
   if (extra.retryInMs != null && /Retrying|Reconnecting/.test(text)) {
     text += ` (next try in ${Math.max(1, Math.round(extra.retryInMs / 1000))} s)`;

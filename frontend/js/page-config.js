@@ -1,7 +1,8 @@
 /**
  * The active persona's page settings, from the backend's GET /api/page-config: whether
  * conversations are recorded (the page says so before the microphone opens), the starting
- * talk mode, the avatar mode, and the dashboard's address. Pure helpers plus one fetch.
+ * talk mode, the avatar mode, and the dashboard's address; and whether the backend
+ * refuses this page's site. Pure helpers plus fetches.
  */
 
 const FETCH_TIMEOUT_MS = 3000;
@@ -51,6 +52,34 @@ export async function fetchPageConfig(httpBase, { fetchImpl = globalThis.fetch, 
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * Whether the backend at `httpBase` answers but refuses this page's origin: its CORS
+ * answer names other sites (ALLOWED_ORIGINS), so a CORS request fails while the same
+ * request without CORS (an opaque answer) succeeds. A backend that does not answer (down,
+ * or slower than `timeoutMs`) is not a refusal: that is said otherwise.
+ * @param {string} httpBase the backend's http(s) origin
+ * @param {{fetchImpl?: typeof fetch, timeoutMs?: number}} [options]
+ * @returns {Promise<boolean>}
+ */
+export async function originRefused(httpBase, { fetchImpl = globalThis.fetch, timeoutMs = FETCH_TIMEOUT_MS } = {}) {
+  if (!httpBase) return false;
+  const url = `${httpBase}/healthz`;
+  const attempt = async (mode) => {
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), timeoutMs);
+    try {
+      await fetchImpl(url, { mode, cache: 'no-store', signal: abort.signal });
+      return 'answered';
+    } catch {
+      return abort.signal.aborted ? 'slow' : 'failed';
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  if ((await attempt('cors')) !== 'failed') return false;
+  return (await attempt('no-cors')) === 'answered';
 }
 
 /**

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { httpBaseOf, loadConfig, resolveConfig } from '../config.js';
+import { embedConfig, httpBaseOf, loadConfig, resolveConfig } from '../config.js';
 
 const loc = (url) => {
   const u = new URL(url);
@@ -95,4 +95,23 @@ test('httpBaseOf', () => {
   assert.equal(httpBaseOf('wss://x.run.app/ws'), 'https://x.run.app');
   assert.equal(httpBaseOf('ws://localhost:8080/ws'), 'http://localhost:8080');
   assert.equal(httpBaseOf('nonsense'), '');
+});
+
+test('the widget is configured by its script tag, never by the host page', () => {
+  const c = embedConfig({ backend: 'wss://avatar.example.com/ws', mode: 'ptt', avatar: 'drawn', voice: 'Kore' });
+  assert.equal(c.BACKEND_URL, 'wss://avatar.example.com/ws');
+  assert.equal(c.BACKEND_HTTP_URL, 'https://avatar.example.com');
+  assert.equal(c.MODE, 'ptt');
+  assert.equal(c.AVATAR, 'drawn');
+  assert.equal(c.VOICE, 'Kore');
+  assert.equal(c.AUTOSTART, false);
+  assert.equal(c.AUTH_REQUIRED, false);
+  assert.ok(Object.isFrozen(c));
+  const plain = embedConfig({ backend: 'ws://127.0.0.1:8080/ws', mode: 'x', avatar: '3d' });
+  assert.equal(plain.MODE, null);
+  assert.equal(plain.AVATAR, 'auto');
+  assert.equal(plain.VOICE, null);
+  for (const backend of [undefined, '', 'https://x/ws', 'javascript:alert(1)', 'wss://']) {
+    assert.throws(() => embedConfig({ backend }), /data-backend/);
+  }
 });

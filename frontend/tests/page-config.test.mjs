@@ -6,6 +6,7 @@ import {
   avatarChoice,
   dashboardHref,
   fetchPageConfig,
+  originRefused,
   parsePageConfig,
   recordingNotice,
   startMode,
@@ -76,4 +77,22 @@ test('the Dashboard link: ?dashboard= wins, then the backend\'s DASHBOARD_URL, t
   assert.equal(dashboardHref(local, null), 'http://localhost:8501');
   const queried = resolveConfig(loc('http://localhost:8000/?dashboard=https://dash.example'));
   assert.equal(dashboardHref(queried, page), 'https://dash.example');
+});
+
+test('a refused site: the CORS request fails while the opaque one is answered', async () => {
+  const calls = [];
+  const backend = (corsOk, reachable) => async (url, init) => {
+    calls.push([url, init.mode]);
+    if (!reachable || (init.mode === 'cors' && !corsOk)) throw new TypeError('Failed to fetch');
+    return { ok: true, type: init.mode === 'cors' ? 'cors' : 'opaque' };
+  };
+  assert.equal(await originRefused('http://b:1', { fetchImpl: backend(false, true) }), true);
+  assert.deepEqual(calls, [['http://b:1/healthz', 'cors'], ['http://b:1/healthz', 'no-cors']]);
+  calls.length = 0;
+  assert.equal(await originRefused('http://b:1', { fetchImpl: backend(true, true) }), false);
+  assert.equal(calls.length, 1, 'an allowed site asks once');
+  assert.equal(await originRefused('http://b:1', { fetchImpl: backend(false, false) }), false, 'down is not refused');
+  assert.equal(await originRefused('', { fetchImpl: backend(false, true) }), false);
+  const slow = (url, { signal }) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted'))));
+  assert.equal(await originRefused('http://b:1', { fetchImpl: slow, timeoutMs: 5 }), false, 'slow is not refused');
 });

@@ -10,13 +10,16 @@ the async tests of other modules.
 from __future__ import annotations
 
 from collections.abc import Generator, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from bench._browser import PROBE_SCRIPT, MicAudio, Stack, launch_options, liveavatar_up, mic_audio
 from playwright.sync_api import Browser, Playwright, sync_playwright
 
 from tests.e2e.avatar_page import AvatarPage, OpenPage
+from tests.e2e.host_site import HostSite, host_site
 
 #: What a failed test's call phase reported, for the page fixture's teardown.
 FAILED = pytest.StashKey[bool]()
@@ -33,10 +36,26 @@ def pytest_runtest_makereport(
     return report
 
 
+@dataclass(frozen=True)
+class HostSites:
+    """Two other websites embedding the widget: the backend allows one, not the other."""
+
+    allowed: HostSite
+    refused: HostSite
+
+
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """`python -m liveavatar up` on free ports, shared by the tests that need no restart."""
-    with liveavatar_up(tmp_path_factory.mktemp("liveavatar-up")) as running:
+def host_sites() -> Iterator[HostSites]:
+    with host_site() as allowed, host_site() as refused:
+        yield HostSites(allowed, refused)
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory, host_sites: HostSites) -> Iterator[Stack]:
+    """`python -m liveavatar up` on free ports, shared by the tests that need no restart;
+    its ALLOWED_ORIGINS hold the frontend and the allowed host site."""
+    workdir = tmp_path_factory.mktemp("liveavatar-up")
+    with liveavatar_up(workdir, extra_origins=[host_sites.allowed.origin]) as running:
         yield running
 
 
@@ -52,10 +71,12 @@ def open_page(
 ) -> Iterator[OpenPage]:
     """Open the avatar page in a fresh Chromium whose fake microphone plays `audio`.
 
-    Call as `open_page(url, audio=mic_audio(...), grant_mic=True, extra_args=[...])`
-    (more Chromium flags, e.g. a fake camera's file). The browser is
-    closed at the end of the test; a failed test leaves its screenshot and event log in
-    test-artifacts/e2e/.
+    Call as `open_page(url, audio=mic_audio(...), grant_mic=True, extra_args=[...],
+    init_scripts=(), **context)`: `extra_args` are more Chromium flags (e.g. a fake
+    camera's file), `init_scripts` run in the page before its own, `context` overrides
+    the browser context's options (a phone's viewport, `is_mobile`, `has_touch`). The
+    browser is closed at the end of the test; a failed test leaves its screenshot and
+    event log in test-artifacts/e2e/.
     """
     browsers: list[Browser] = []
     pages: list[AvatarPage] = []
@@ -66,15 +87,19 @@ def open_page(
         audio: MicAudio | None = None,
         grant_mic: bool = True,
         extra_args: Sequence[str] = (),
+        init_scripts: Sequence[str] = (),
+        **context_options: Any,
     ) -> AvatarPage:
         wav = (audio or mic_audio()).write(tmp_path / f"mic-{len(browsers)}.wav")
         options = launch_options(wav, grant_mic=grant_mic)
         options["args"] = [*options["args"], *extra_args]
         browser = playwright.chromium.launch(**options)
         browsers.append(browser)
-        context = browser.new_context(viewport={"width": 1100, "height": 760})
+        viewport = {"viewport": {"width": 1100, "height": 760}}
+        context = browser.new_context(**{**viewport, **context_options})
         page = context.new_page()
-        page.add_init_script(PROBE_SCRIPT)
+        for script in (PROBE_SCRIPT, *init_scripts):
+            page.add_init_script(script)
         avatar = AvatarPage(page, request.node.name)
         page.on("pageerror", lambda exc: avatar.console.append(f"pageerror: {exc}"))
         page.on("console", lambda msg: avatar.console.append(f"{msg.type}: {msg.text}"))

@@ -48,6 +48,10 @@ FIREBASE_CONNECT = (
     "https://identitytoolkit.googleapis.com",
     "https://securetoken.googleapis.com",
 )
+#: The page's files as any site may read them (the widget, docs/EMBED.md): public static
+#: files, fetched without credentials, so a wildcard discloses nothing. Firebase Hosting
+#: sends it on the same files (firebase.json, for .js, .mjs, .css and .html).
+EMBEDDABLE = ("Access-Control-Allow-Origin", "*")
 #: The backend: no content of any kind, in no frame.
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 #: FastAPI's ReDoc page (local runs only, see app.py): its CDN script, fonts and the

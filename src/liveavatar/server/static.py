@@ -2,9 +2,12 @@
 production, with the same headers from frontend/firebase.json).
 
 Only what the page loads is published: index.html at /, config.js, styles.css, the
-deploy-time deploy-config.json, and the files under js/, worklets/, avatar/ and vendor/
-with the extensions those folders hold. Everything else in the folder (README.md,
-package.json, firebase.json, tests/, dotfiles) is a 404, and so is any path with an empty,
+deploy-time deploy-config.json, the embeddable widget's widget.js and widget.css, and the
+files under js/, worklets/, avatar/ and vendor/ with the extensions those folders hold.
+Every published file may be read from any site (`Access-Control-Allow-Origin: *`): the
+widget loads the page's modules, worklets and markup into other sites' pages.
+Everything else in the folder (README.md, package.json, firebase.json, tests/,
+dotfiles) is a 404, and so is any path with an empty,
 `.`, `..` or hidden segment, a backslash or a leftover percent sign, however it was
 encoded on the wire (uvicorn has decoded %XX before we look).
 """
@@ -22,11 +25,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from liveavatar.settings import Settings
 
-from .security import SecurityHeaders, page_headers
+from .security import EMBEDDABLE, SecurityHeaders, page_headers
 
 #: Files at the top of the folder that the page loads (deploy-config.json exists only
 #: where a deploy wrote it).
-ROOT_FILES = frozenset({"index.html", "config.js", "styles.css", "deploy-config.json"})
+ROOT_FILES = frozenset(
+    {"index.html", "config.js", "styles.css", "deploy-config.json", "widget.js", "widget.css"}
+)
 _SCRIPTS = frozenset({".js"})
 _MEDIA = frozenset({".png", ".jpg", ".jpeg", ".webp", ".gif", ".svg", ".mp4", ".webm"})
 #: Folders the page loads from, with the extensions published under each.
@@ -73,7 +78,7 @@ def create_static_app(directory: Path, settings: Settings) -> Starlette:
     if not (directory / "index.html").is_file():
         raise FileNotFoundError(f"no index.html in {directory}")
     # Local development: a reload always gets the files as they are on disk.
-    headers = [*page_headers(settings), ("Cache-Control", "no-store")]
+    headers = [*page_headers(settings), ("Cache-Control", "no-store"), EMBEDDABLE]
     files = _Allowlist(StaticFiles(directory=directory))
     return Starlette(
         routes=[Mount("/", app=files)],

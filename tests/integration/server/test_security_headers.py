@@ -70,6 +70,12 @@ async def test_the_page_gets_its_policy(emulator: EmulatorServer) -> None:
         module = await http.get("/js/app.js")
         assert module.headers["content-type"].startswith("text/javascript")
         assert module.headers["content-security-policy"] == csp
+        # Other sites' pages load the widget, its modules, worklets and markup.
+        embeddable = ("/widget.js", "/widget.css", "/js/app.js", "/worklets/capture-processor.js")
+        for path in (*embeddable, "/"):
+            embedded = await http.get(path, headers={"Origin": "https://shop.example"})
+            assert embedded.status_code == 200, path
+            assert embedded.headers["access-control-allow-origin"] == "*", path
 
 
 async def test_an_embeddable_page_names_its_sites(emulator: EmulatorServer) -> None:

@@ -22,3 +22,16 @@ def test_hosting_does_not_publish_the_folder_s_other_files() -> None:
     ignored = json.loads(FIREBASE_JSON.read_text())["hosting"]["ignore"]
     for pattern in ("firebase.json", "package.json", "README.md", "tests/**", "**/.*"):
         assert pattern in ignored
+
+
+def test_hosting_lets_other_sites_load_the_widget_and_its_modules() -> None:
+    """widget.js runs in other sites' pages and loads the page's modules, worklets,
+    stylesheets and index.html from Hosting: those need CORS, in both firebase.json files."""
+    for path in (FIREBASE_JSON, FIREBASE_JSON.parents[1] / "deploy" / "firebase.json"):
+        rules = json.loads(path.read_text())["hosting"]["headers"]
+        cors = [
+            rule["source"]
+            for rule in rules
+            if {"key": "Access-Control-Allow-Origin", "value": "*"} in rule["headers"]
+        ]
+        assert cors == ["**/*.@(js|mjs|css|html)"], path

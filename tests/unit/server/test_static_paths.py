@@ -14,6 +14,8 @@ from liveavatar.server.static import is_public
         "/config.js",
         "/styles.css",
         "/deploy-config.json",
+        "/widget.js",
+        "/widget.css",
         "/js/app.js",
         "/worklets/capture-processor.js",
         "/avatar/idle.webm",
