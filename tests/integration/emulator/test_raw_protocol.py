@@ -149,6 +149,7 @@ async def test_binary_frames_by_default(emulator: EmulatorServer) -> None:
             1007,
         ),
         (True, json.dumps({"realtimeInput": {"activityStart": {}}}), 1007),
+        (True, json.dumps({"realtimeInput": {"activityEnd": {}}}), 1007),
         (
             True,
             json.dumps({"realtimeInput": {"video": {"mimeType": "image/jpeg", "data": "AAAA"}}}),
@@ -164,6 +165,7 @@ async def test_binary_frames_by_default(emulator: EmulatorServer) -> None:
         "binary-garbage",
         "bad-base64",
         "activity-start-with-vad-on",
+        "activity-end-with-vad-on",
         "not-an-image",
         "oversized-frame",
     ],

@@ -1,0 +1,86 @@
+"""Manual activity (`automaticActivityDetection.disabled`, reference §4.2, §6): the client
+marks each utterance with `activityStart`/`activityEnd` and the emulator detects nothing
+itself; `activityStart` over a reply interrupts it."""
+
+from __future__ import annotations
+
+from google.genai import types
+
+from liveavatar.emulator.server import EmulatorServer
+from tests.support.live import MODEL, Transcript, reading, sdk_client, stream_pcm, turn_completes
+from tests.support.speech import silence, synthesize_pcm16
+
+MANUAL = types.LiveConnectConfig(
+    response_modalities=[types.Modality.AUDIO],
+    input_audio_transcription=types.AudioTranscriptionConfig(),
+    output_audio_transcription=types.AudioTranscriptionConfig(),
+    system_instruction="You are Ava, a friendly avatar.",
+    realtime_input_config=types.RealtimeInputConfig(
+        automatic_activity_detection=types.AutomaticActivityDetection(disabled=True)
+    ),
+)
+
+
+def kinds(t: Transcript) -> list[str]:
+    out = []
+    for m in t.messages:
+        sc = m.server_content
+        if sc and sc.interrupted:
+            out.append("interrupted")
+        if sc and sc.generation_complete:
+            out.append("generation_complete")
+        if sc and sc.turn_complete:
+            out.append("turn_complete")
+    return out
+
+
+async def test_speech_outside_an_activity_is_not_a_turn(emulator: EmulatorServer) -> None:
+    client = sdk_client(emulator)
+    async with (
+        client.aio.live.connect(model=MODEL, config=MANUAL) as session,
+        reading(session) as t,
+    ):
+        # With automatic detection this would be a turn after its trailing silence.
+        await stream_pcm(session, silence(200) + synthesize_pcm16("tell me a joke") + silence(800))
+        await session.send_realtime_input(activity_start=types.ActivityStart())
+        await stream_pcm(session, silence(200) + synthesize_pcm16("good morning") + silence(200))
+        await session.send_realtime_input(activity_end=types.ActivityEnd())
+        await t.wait_for(lambda t: turn_completes(t) >= 1)
+    assert t.input_text() == "good morning"
+    assert t.output_text().startswith("Hello! I am Ava")
+
+
+async def test_a_long_pause_inside_an_activity_does_not_end_the_turn(
+    emulator: EmulatorServer,
+) -> None:
+    client = sdk_client(emulator)
+    async with (
+        client.aio.live.connect(model=MODEL, config=MANUAL) as session,
+        reading(session) as t,
+    ):
+        await session.send_realtime_input(activity_start=types.ActivityStart())
+        # 1.2 s of silence mid-sentence: four times the automatic detector's window.
+        pcm = silence(200) + synthesize_pcm16("what is") + silence(1200) + synthesize_pcm16("your name")
+        await stream_pcm(session, pcm + silence(100))
+        await session.send_realtime_input(activity_end=types.ActivityEnd())
+        await t.wait_for(lambda t: turn_completes(t) >= 1)
+    assert t.input_text() == "what is your name"
+    assert t.output_text() == "My name is Ava."
+    assert kinds(t) == ["generation_complete", "turn_complete"]
+
+
+async def test_activity_start_over_a_reply_interrupts_it(emulator: EmulatorServer) -> None:
+    client = sdk_client(emulator)
+    async with (
+        client.aio.live.connect(model=MODEL, config=MANUAL) as session,
+        reading(session) as t,
+    ):
+        await session.send_realtime_input(text="tell me a joke")
+        await t.wait_for(lambda t: len(t.audio()) > 0)
+        await session.send_realtime_input(activity_start=types.ActivityStart())
+        await t.wait_for(lambda t: "interrupted" in kinds(t))
+        await stream_pcm(session, silence(200) + synthesize_pcm16("good morning") + silence(200))
+        await session.send_realtime_input(activity_end=types.ActivityEnd())
+        await t.wait_for(lambda t: turn_completes(t) >= 2)
+    assert kinds(t) == ["interrupted", "turn_complete", "generation_complete", "turn_complete"]
+    assert t.input_text() == "good morning"
