@@ -60,7 +60,12 @@ async def test_a_long_pause_inside_an_activity_does_not_end_the_turn(
     ):
         await session.send_realtime_input(activity_start=types.ActivityStart())
         # 1.2 s of silence mid-sentence: four times the automatic detector's window.
-        pcm = silence(200) + synthesize_pcm16("what is") + silence(1200) + synthesize_pcm16("your name")
+        pcm = (
+            silence(200)
+            + synthesize_pcm16("what is")
+            + silence(1200)
+            + synthesize_pcm16("your name")
+        )
         await stream_pcm(session, pcm + silence(100))
         await session.send_realtime_input(activity_end=types.ActivityEnd())
         await t.wait_for(lambda t: turn_completes(t) >= 1)
