@@ -154,7 +154,15 @@ class LiveLink:
 
     async def audio_stream_end(self) -> None:
         """The microphone went off (`utterance.py`). Held in order with held audio while no
-        connection is usable: that audio, sent after reconnecting, must end too."""
+        connection is usable: that audio, sent after reconnecting, must end too.
+
+        What was said before is no longer replayed into a next connection: it ended on
+        this one (replayed, it would be a second utterance, or with manual activity an
+        activity that never ends)."""
+        self._preroll.clear()
+        self._preroll_bytes = 0
+        if self._replay is not None:
+            self._replay = []
         if self._live is not None:
             try:
                 await self._live.conn.audio_stream_end()

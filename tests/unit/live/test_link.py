@@ -33,6 +33,7 @@ class FakeConnection:
         self.handle = handle
         self.sent: list[bytes] = []
         self.texts: list[str] = []
+        self.ended = 0
         self.closed = False
         self.dead = False
         self.queue: asyncio.Queue[LiveEvent] = asyncio.Queue()
@@ -44,6 +45,9 @@ class FakeConnection:
 
     async def send_text(self, text: str) -> None:
         self.texts.append(text)
+
+    async def audio_stream_end(self) -> None:
+        self.ended += 1
 
     async def events(self) -> AsyncIterator[LiveEvent]:
         while True:
@@ -110,6 +114,24 @@ async def test_rotation_between_turns_replays_recent_audio() -> None:
     first.queue.put_nowait(AudioOut(b"old"))
     second.queue.put_nowait(AudioOut(b"new"))
     assert await next_event(stream) == AudioOut(b"new")
+    await link.close()
+
+
+async def test_audio_before_the_mic_went_off_is_not_replayed() -> None:
+    opener = Opener()
+    link = LiveLink(opener, name="t", sleep=no_sleep)
+    await link.start()
+    first = opener.opened[0]
+    stream = link.events()
+    await link.send_audio(b"a" * 640)
+    await link.audio_stream_end()
+    first.queue.put_nowait(GoAway(50))
+    assert await next_event(stream) == GoAway(50)
+    await link.send_audio(b"b" * 640)  # while the next connection opens
+    rotated = await next_event(stream)
+    assert isinstance(rotated, Rotated)
+    assert opener.opened[1].sent == [b"b" * 640]
+    assert first.ended == 1
     await link.close()
 
 
