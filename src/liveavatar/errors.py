@@ -105,5 +105,10 @@ class LiveUnavailable(AvatarError):
     fault = ClientFault("live_unavailable", CLOSE_LIVE_UNAVAILABLE)
 
 
+class TurnDetectionUnavailable(AvatarError):
+    """The persona asks for smart turn detection and its model files are not installed
+    (turn/models.py): the session is refused rather than run with another detector."""
+
+
 class ToolFailed(AvatarError):
     fault = ClientFault("tool_failed", None)

@@ -78,6 +78,24 @@ class Metrics:
         self.tool_calls = Counter(
             "liveavatar_tool_calls", "Server-side tool calls", ["tool", "outcome"], registry=r
         )
+        # Smart turn detection (bridge/smart_turn.py): what ended each user turn, and the
+        # CPU it cost (with the seconds of audio it heard: CPU per second of audio).
+        self.smart_turn_ends = Counter(
+            "liveavatar_smart_turn_ends",
+            "User turns ended by smart turn detection",
+            ["by"],  # model, max_silence, mic_off
+            registry=r,
+        )
+        self.smart_turn_cpu = Counter(
+            "liveavatar_smart_turn_cpu_seconds",
+            "Worker-thread CPU time of smart turn detection",
+            registry=r,
+        )
+        self.smart_turn_audio = Counter(
+            "liveavatar_smart_turn_audio_seconds",
+            "Microphone audio heard by smart turn detection",
+            registry=r,
+        )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

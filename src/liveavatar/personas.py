@@ -12,6 +12,7 @@ from liveavatar.live.models import Api, check_api
 from liveavatar.live.persona import Persona, VadSettings
 from liveavatar.settings import Settings
 from liveavatar.store import PersonaConfig, Store
+from liveavatar.turn.settings import TurnSettings
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +50,12 @@ def from_config(config: PersonaConfig, api: Api | None = None) -> ActivePersona:
             end_sensitivity=vad.end_sensitivity,
             prefix_padding_ms=vad.prefix_padding_ms,
             silence_duration_ms=vad.silence_duration_ms,
+        ),
+        turn_detection=config.turn_detection,
+        smart_turn=TurnSettings(
+            short_silence_ms=config.smart_turn.short_silence_ms,
+            max_silence_ms=config.smart_turn.max_silence_ms,
+            threshold=config.smart_turn.threshold,
         ),
         google_search=config.google_search,
         thinking_level=config.thinking_level,

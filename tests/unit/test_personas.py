@@ -12,7 +12,8 @@ import pytest
 from liveavatar.live.models import UnsupportedSetting
 from liveavatar.personas import ActivePersona, PersonaSource
 from liveavatar.settings import Settings
-from liveavatar.store import PersonaConfig
+from liveavatar.store import PersonaConfig, SmartTurnSettings
+from liveavatar.turn.settings import TurnSettings
 
 
 class OnePersona:
@@ -112,8 +113,12 @@ async def test_the_page_and_session_fields_reach_the_active_persona() -> None:
         avatar_mode="video",
         recording=True,
         recording_retention_days=30,
+        turn_detection="smart",
+        smart_turn=SmartTurnSettings(short_silence_ms=160, max_silence_ms=900, threshold=0.6),
     )
     active = await source(store).current()
+    assert active.persona.turn_detection == "smart"
+    assert active.persona.smart_turn == TurnSettings(160, 900, 0.6)
     assert active.persona.voice == "Charon"
     assert active.greeting == "Welcome to the museum, I am Max"
     assert (active.push_to_talk, active.avatar_mode) == (True, "video")

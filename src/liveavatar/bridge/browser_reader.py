@@ -19,6 +19,7 @@ from .flood import FloodGate, Verdict
 from .inbound import parse_message, read_video_frame, receive_raw
 from .outbox import Outbox
 from .recording import SessionRecording
+from .smart_turn import MicPath
 from .turns import TurnTracker
 from .watchdogs import SessionEnded
 
@@ -35,6 +36,7 @@ class BrowserReader:
         ws: WebSocket,
         link: LiveLink,
         *,
+        mic: MicPath,
         outbox: Outbox,
         turns: TurnTracker,
         metrics: Metrics,
@@ -42,6 +44,7 @@ class BrowserReader:
     ) -> None:
         self._ws = ws
         self._link = link
+        self._mic = mic
         self._outbox = outbox
         self._turns = turns
         self._metrics = metrics
@@ -79,7 +82,7 @@ class BrowserReader:
                     self._metrics.video_frames.labels(msg.source).inc()
                 elif isinstance(msg, p.AudioEnd):
                     self._metrics.browser_audio_ends.inc()
-                    await link.audio_stream_end()
+                    await self._mic.end()
                 elif isinstance(msg, p.Ping):
                     self._outbox.put_control(p.Pong(t=msg.t))
                 elif isinstance(msg, p.Bye):
@@ -114,4 +117,4 @@ class BrowserReader:
             return
         if self._recording is not None:
             self._recording.mic(pcm, now)
-        await self._link.send_audio(pcm)
+        await self._mic.audio(pcm)

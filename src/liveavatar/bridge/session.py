@@ -50,6 +50,7 @@ from .outbox import Outbox
 from .recorder import SessionRecorder
 from .recording import SessionRecording
 from .running import RunningSession, RunningSessions
+from .smart_turn import mic_path
 from .teardown import first, run_to_end, step
 from .tool_calls import ToolCalls
 from .turns import FinishedTurn, TurnTracker
@@ -229,6 +230,7 @@ class BridgeSession:
         handles = self._handles = await deps.handles.claim(self.id, owner, handle)
         running = self._running = deps.running.register(self.id, admission.identity.uid)
         link = self._link = LiveLink(deps.opener_for(persona), name=self._ref)
+        mic = await mic_path(persona, link, deps.metrics)  # a smart persona needs its models
         await link.start(handle)
         first_index = await turns_so_far(deps.store, self.id) if resumed else 0
         self._turns.turn = first_index + 1  # the page's transcript goes on, not over
@@ -270,6 +272,7 @@ class BridgeSession:
             reader = BrowserReader(
                 self.ws,
                 link,
+                mic=mic,
                 outbox=self._outbox,
                 turns=self._turns,
                 metrics=deps.metrics,

@@ -14,6 +14,7 @@ import streamlit as st
 from liveavatar.live.models import THINKING_LEVELS
 from liveavatar.media.avatar import CATEGORIES
 from liveavatar.store.models import PersonaConfig
+from liveavatar.turn.settings import MIN_SHORT_SILENCE_MS, TURN_DETECTIONS
 
 from .persona_edit import model_names, tool_names, voice_names
 
@@ -38,6 +39,10 @@ def load(config: PersonaConfig) -> None:
     s["persona_vad_end"] = config.vad.end_sensitivity
     s["persona_vad_silence"] = config.vad.silence_duration_ms
     s["persona_vad_prefix"] = config.vad.prefix_padding_ms
+    s["persona_turn_detection"] = config.turn_detection
+    s["persona_turn_short"] = config.smart_turn.short_silence_ms
+    s["persona_turn_max"] = config.smart_turn.max_silence_ms
+    s["persona_turn_threshold"] = config.smart_turn.threshold
     s["persona_push_to_talk"] = config.push_to_talk
     s["persona_avatar_mode"] = config.avatar_mode
     for category in CATEGORIES:
@@ -74,6 +79,16 @@ def draw(clips: dict[str, list[str]]) -> dict[str, Any]:
     c.number_input("Silence (ms)", min_value=0, step=50, key="persona_vad_silence")
     d.number_input("Prefix padding (ms)", min_value=0, step=10, key="persona_vad_prefix")
     st.checkbox("Server VAD off (the page marks turns)", key="persona_vad_disabled")
+    st.radio("Turn detection (server: Live's detector, with the settings above; smart: "
+             "our end-of-turn model, Live in manual activity mode)", list(TURN_DETECTIONS),
+             key="persona_turn_detection", horizontal=True)  # fmt: skip
+    t1, t2, t3 = st.columns(3)
+    t1.number_input("Smart: short silence (ms)", min_value=MIN_SHORT_SILENCE_MS, step=16,
+                    key="persona_turn_short")  # fmt: skip
+    t2.number_input("Smart: max silence (ms)", min_value=MIN_SHORT_SILENCE_MS, step=50,
+                    key="persona_turn_max")  # fmt: skip
+    t3.number_input("Smart: model threshold", min_value=0.01, max_value=0.99, step=0.05,
+                    key="persona_turn_threshold")  # fmt: skip
     st.checkbox("Push-to-talk by default", key="persona_push_to_talk")
     st.markdown("**Avatar**")
     st.radio("Avatar", ["drawn", "video"], key="persona_avatar_mode", horizontal=True)
@@ -116,6 +131,12 @@ def read() -> dict[str, Any]:
             "end_sensitivity": s["persona_vad_end"],
             "silence_duration_ms": int(s["persona_vad_silence"]),
             "prefix_padding_ms": int(s["persona_vad_prefix"]),
+        },
+        "turn_detection": s["persona_turn_detection"],
+        "smart_turn": {
+            "short_silence_ms": int(s["persona_turn_short"]),
+            "max_silence_ms": int(s["persona_turn_max"]),
+            "threshold": float(s["persona_turn_threshold"]),
         },
         "push_to_talk": s["persona_push_to_talk"],
         "avatar_mode": s["persona_avatar_mode"],

@@ -14,7 +14,7 @@ from liveavatar.settings import Settings
 
 from .causes import auth_failure_is_permanent
 from .connection import LiveOpenError
-from .persona import Persona, model_fields
+from .persona import Persona, manual_activity, model_fields
 from .raw import Endpoint
 from .tools import FunctionSpec, declaration_json
 from .trust import live_tls
@@ -157,7 +157,7 @@ def setup_body(
         "systemInstruction": {"role": "user", "parts": [{"text": persona.system_instruction}]},
         "realtimeInputConfig": {
             "automaticActivityDetection": {
-                "disabled": vad.disabled,
+                "disabled": manual_activity(persona),
                 "startOfSpeechSensitivity": f"START_SENSITIVITY_{vad.start_sensitivity}",
                 "endOfSpeechSensitivity": f"END_SENSITIVITY_{vad.end_sensitivity}",
                 "prefixPaddingMs": vad.prefix_padding_ms,

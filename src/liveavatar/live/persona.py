@@ -7,6 +7,8 @@ from typing import Literal
 
 from google.genai import types
 
+from liveavatar.turn.settings import TurnDetection, TurnSettings
+
 from .models import LiveModel, MediaResolution, ThinkingLevel, check_choices, live_model
 from .tools import FunctionSpec
 
@@ -46,6 +48,10 @@ class Persona:
     )
     tools: tuple[str, ...] = ("get_current_time", "lookup_knowledge")
     vad: VadSettings = field(default_factory=VadSettings)
+    # Who decides that the user has finished: Live's own detector ("server", with `vad`)
+    # or ours ("smart", with `smart_turn`; Live in manual activity mode).
+    turn_detection: TurnDetection = "server"
+    smart_turn: TurnSettings = field(default_factory=TurnSettings)
     language_code: str | None = None
     # Google Search grounding (reference §13.3): the model may search the web and cite the
     # pages it drew on, which the page shows under its answer.
@@ -112,6 +118,12 @@ def model_fields(persona: Persona) -> ModelFields:
     )
 
 
+def manual_activity(persona: Persona) -> bool:
+    """Whether the client marks the user's activity (Live's automatic detection off):
+    so asked, or because our own detector decides (`turn_detection == "smart"`)."""
+    return persona.vad.disabled or persona.turn_detection == "smart"
+
+
 def connect_config(
     persona: Persona,
     declarations: list[FunctionSpec],
@@ -149,7 +161,7 @@ def connect_config(
         ),
         realtime_input_config=types.RealtimeInputConfig(
             automatic_activity_detection=types.AutomaticActivityDetection(
-                disabled=vad.disabled,
+                disabled=manual_activity(persona),
                 start_of_speech_sensitivity=types.StartSensitivity(
                     f"START_SENSITIVITY_{vad.start_sensitivity}"
                 ),

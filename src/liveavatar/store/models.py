@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, computed_field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, computed_field, model_validator
 
 from liveavatar.live.models import MediaResolution, ThinkingLevel, check_choices
 from liveavatar.live.persona import MIN_TRIGGER_TOKENS
 from liveavatar.live.persona import Persona as _LivePersona
 from liveavatar.live.persona import VadSettings as _LiveVad
+from liveavatar.turn.settings import MIN_SHORT_SILENCE_MS, TurnDetection, TurnSettings
+
+_LIVE_TURN = TurnSettings()
 
 _LIVE_VAD = _LiveVad()
 _LIVE = _LivePersona()
@@ -286,6 +289,20 @@ class VadSettings(_Frozen):
     silence_duration_ms: int = Field(default=_LIVE_VAD.silence_duration_ms, ge=0)
 
 
+class SmartTurnSettings(_Frozen):
+    """Our own end-of-turn detection (`turn_detection: smart`, `turn.settings`)."""
+
+    short_silence_ms: int = Field(default=_LIVE_TURN.short_silence_ms, ge=MIN_SHORT_SILENCE_MS)
+    max_silence_ms: int = Field(default=_LIVE_TURN.max_silence_ms, ge=MIN_SHORT_SILENCE_MS)
+    threshold: float = Field(default=_LIVE_TURN.threshold, gt=0.0, lt=1.0)
+
+    @model_validator(mode="after")
+    def _silences_in_order(self) -> SmartTurnSettings:
+        if self.max_silence_ms < self.short_silence_ms:
+            raise ValueError("max_silence_ms must be at least short_silence_ms")
+        return self
+
+
 class AvatarMedia(_Frozen):
     """Object names in the media store, per avatar state."""
 
@@ -304,6 +321,9 @@ class PersonaConfig(_Frozen):
     system_instruction: str = ""
     tools: list[str] = []
     vad: VadSettings = VadSettings()
+    # Who decides the user has finished: Live ("server", with `vad`) or our model ("smart").
+    turn_detection: TurnDetection = _LIVE.turn_detection
+    smart_turn: SmartTurnSettings = SmartTurnSettings()
     google_search: bool = False
     # Per model (which model takes which: `live.models`); the defaults are the Live setup's.
     thinking_level: ThinkingLevel | None = _LIVE.thinking_level

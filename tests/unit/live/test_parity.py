@@ -53,6 +53,8 @@ PERSONAS: dict[str, tuple[Persona, str | None, bool]] = {
     "default": (Persona(), None, False),
     "tools": (Persona(), None, True),
     "vad-manual": (Persona(vad=VadSettings(disabled=True)), None, False),
+    # Our detector marks the turns: Live's automatic detection is off.
+    "smart-turn": (Persona(turn_detection="smart"), None, False),
     "vad-tuned": (
         Persona(
             vad=VadSettings(
@@ -123,7 +125,7 @@ async def test_both_clients_send_the_same_setup(
     assert voice["voiceName"] == persona.voice
     assert setup["sessionResumption"] == ({"handle": handle} if handle else {})
     vad = setup["realtimeInputConfig"]["automaticActivityDetection"]
-    assert vad["disabled"] is persona.vad.disabled
+    assert vad["disabled"] is (persona.vad.disabled or persona.turn_detection == "smart")
     assert vad["silenceDurationMs"] == persona.vad.silence_duration_ms
     tools = setup.get("tools", [])
     assert sum(len(t.get("functionDeclarations", [])) for t in tools) == len(decls)

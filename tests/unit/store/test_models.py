@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -94,8 +96,10 @@ def test_persona_per_model_defaults_are_the_live_setups() -> None:
         "proactive_audio",
         "context_compression",
         "compression_trigger_tokens",
+        "turn_detection",
     ):
         assert getattr(stored, name) == getattr(live, name), name
+    assert stored.smart_turn.model_dump() == dataclasses.asdict(live.smart_turn)
     assert stored.context_compression  # on by default: conversations outlive 15 minutes
     stored.check_model()
 
@@ -114,4 +118,21 @@ def test_persona_defaults() -> None:
     with pytest.raises(ValidationError):
         PersonaConfig.model_validate(
             {"name": "A", "model": "m", "voice": "v", "vad": {"start_sensitivity": "MID"}}
+        )
+
+
+@pytest.mark.parametrize(
+    ("smart_turn", "field"),
+    [
+        ({"short_silence_ms": 10}, "short_silence_ms"),
+        ({"short_silence_ms": 300, "max_silence_ms": 200}, "max_silence_ms"),
+        ({"threshold": 1.0}, "threshold"),
+    ],
+)
+def test_smart_turn_settings_out_of_range_are_refused(
+    smart_turn: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(ValidationError, match=field):
+        PersonaConfig.model_validate(
+            {"name": "A", "model": "m", "voice": "v", "smart_turn": smart_turn}
         )

@@ -1,0 +1,1 @@
+"""Semantic end-of-turn detection: a voice-activity detector and the smart-turn model."""
