@@ -33,12 +33,16 @@ latency) and taps the microphone stream with its own AnalyserNode, to check the
 "mic-started + offset" clock against when each phrase's sound actually reached the page
 (`mic_alignment_ms`: observed onset - assumed onset).
 
+`--turn-detection server smart` runs the whole measurement once per mode (the persona's
+`turn_detection`, stored before the stack starts) and prints both, keyed by mode.
+
 Only the JSON object goes to stdout; the children's logs go to files in a temp folder.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import math
 import os
@@ -53,6 +57,10 @@ import numpy as np
 from numpy.typing import NDArray
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import sync_playwright
+
+from liveavatar.live.persona import Persona
+from liveavatar.store import DB_FILENAME, PersonaConfig, SQLiteStore
+from liveavatar.turn.settings import TURN_DETECTIONS, TurnDetection
 
 from ._browser import PROBE_SCRIPT, MicAudio, launch_options, liveavatar_up
 from ._loadgen import percentile
@@ -376,9 +384,34 @@ def analyse(
 # ---- the run ---------------------------------------------------------------------------------
 
 
-def run(blocks: int, workdir: Path) -> dict[str, Any]:
+def save_turn_detection(data_dir: Path, mode: TurnDetection) -> None:
+    """Store the built-in persona with `turn_detection: mode` where the stack will read it."""
+    live = Persona()
+    config = PersonaConfig(
+        name=live.name,
+        model=live.model,
+        voice=live.voice,
+        system_instruction=live.system_instruction,
+        tools=list(live.tools),
+        turn_detection=mode,
+    )
+
+    async def save() -> None:
+        store = SQLiteStore(data_dir / DB_FILENAME)
+        try:
+            await store.put_persona(config, expected_version=None)
+        finally:
+            await store.close()
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    asyncio.run(save())
+
+
+def run(blocks: int, workdir: Path, turn_detection: TurnDetection = "server") -> dict[str, Any]:
     audio, utterances = build_audio(blocks)
     wav = audio.write(workdir / "mic.wav")
+    if turn_detection != "server":
+        save_turn_detection(workdir / "stack" / "data", turn_detection)
     with liveavatar_up(workdir / "stack") as stack, sync_playwright() as p:
         browser = p.chromium.launch(**launch_options(wav))
         try:
@@ -456,6 +489,7 @@ def run(blocks: int, workdir: Path) -> dict[str, Any]:
             if mic.get("resolvedAt") is not None and mic.get("calledAt") is not None
             else None
         ),
+        "turn_detection": turn_detection,
         "finished": finished,
         "wav_s": round(audio.duration_ms / 1000, 1),
         "cpu_count": os.cpu_count(),
@@ -478,17 +512,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--keep", type=Path, help="keep the WAV and child logs in this folder")
     parser.add_argument("--detail", action="store_true", help="add every turn's figures")
+    parser.add_argument(
+        "--turn-detection",
+        nargs="+",
+        choices=TURN_DETECTIONS,
+        default=["server"],
+        help="the persona's turn detection; several: one run each, side by side in one "
+        "object keyed by mode (default: server)",
+    )
     args = parser.parse_args(argv)
     blocks = max(args.blocks, 4)  # at least 12 timed turns
-    if args.keep:
-        args.keep.mkdir(parents=True, exist_ok=True)
-        result = run(blocks, args.keep)
-    else:
-        with tempfile.TemporaryDirectory(prefix="browser-latency-") as tmp:
-            result = run(blocks, Path(tmp))
-    if not args.detail:
-        result.pop("per_turn")
-    print(json.dumps(result))
+    results: dict[str, dict[str, Any]] = {}
+    for mode in args.turn_detection:
+        if args.keep:
+            (args.keep / mode).mkdir(parents=True, exist_ok=True)
+            result = run(blocks, args.keep / mode, mode)
+        else:
+            with tempfile.TemporaryDirectory(prefix="browser-latency-") as tmp:
+                result = run(blocks, Path(tmp), mode)
+        if not args.detail:
+            result.pop("per_turn")
+        results[mode] = result
+    one = len(results) == 1
+    print(json.dumps(next(iter(results.values())) if one else results))
     return 0
 
 
