@@ -63,6 +63,7 @@ class ModelRules:
         default_behavior: a declaration without `behavior`.
         google_search, media_resolution: whether those fields are taken.
         interaction_status: turn completes carry `interactionStatus` (extended thinking).
+        avatar: `VIDEO` responses with `avatarConfig` on Vertex (reference §14.1).
     """
 
     flavors: frozenset[Flavor] = _BOTH
@@ -76,6 +77,7 @@ class ModelRules:
     google_search: bool = True
     media_resolution: bool = True
     interaction_status: bool = False
+    avatar: bool = False
 
     def non_blocking(self, behavior: str | None) -> bool:
         """Whether a function declared with `behavior` runs NON_BLOCKING on this model."""
@@ -88,6 +90,7 @@ _3_8 = ModelRules(
     affective_dialog="removed",
     proactive_audio="always",
     default_behavior="NON_BLOCKING",
+    avatar=True,
 )
 _2_5_VERTEX = ModelRules(flavors=_VERTEX, thinking="budget", media_resolution=False)
 _2_5_PREVIEW = ModelRules(
@@ -135,7 +138,7 @@ MODELS: dict[str, ModelRules] = {
 }
 
 
-_UNLISTED = ModelRules()  # a model a test server was configured with: no rules
+_UNLISTED = ModelRules(avatar=True)  # a model a test server was configured with: no rules
 
 
 def check_setup(setup: Setup, model: str, route: Route) -> ModelRules:

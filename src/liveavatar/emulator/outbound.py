@@ -9,6 +9,7 @@ from liveavatar.audio.pcm import encode_base64
 
 Flavor = Literal["gemini", "vertex"]
 OUTPUT_MIME = "audio/pcm;rate=24000"
+VIDEO_MIME = "video/mp4"  # the service's value is not documented (reference §14.3)
 
 
 def dumps(message: dict[str, Any]) -> str:
@@ -27,6 +28,17 @@ def audio_chunk(pcm24k: bytes) -> str:
         + OUTPUT_MIME
         + '","data":"'
         + encode_base64(pcm24k)
+        + '"}}]}}}'
+    )
+
+
+def video_chunk(fmp4: bytes) -> str:
+    """Live-avatar media (reference §14.3): fragmented MP4 bytes, base64 in `inlineData`."""
+    return (
+        '{"serverContent":{"modelTurn":{"parts":[{"inlineData":{"mimeType":"'
+        + VIDEO_MIME
+        + '","data":"'
+        + encode_base64(fmp4)
         + '"}}]}}}'
     )
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import logging
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,17 +12,11 @@ from websockets.asyncio.server import ServerConnection
 
 from liveavatar.audio.pcm import parse_pcm_rate
 
-from . import outbound
+from . import outbound, watchdogs
 from .brain import Brain, CallTool, Decision, Speak
 from .calls import FILLER, Answer, Calls
 from .config import EmulatorConfig
-from .errors import (
-    INTERNAL,
-    INVALID_ARGUMENT,
-    NORMAL,
-    REASON_INTERNAL,
-    LiveCloseError,
-)
+from .errors import INVALID_ARGUMENT, LiveCloseError
 from .listener import Listener, vad_config_for
 from .models import ModelRules
 from .prelude import prelude
@@ -31,13 +24,15 @@ from .resumption import Conversation, ResumptionStore, Turn
 from .routing import Route
 from .search import SearchAnswer, SearchIndex
 from .setup import accept_setup
-from .speaker import Speaker, TurnTimeline
+from .speaker import TurnTimeline
 from .stt import RecognizerPool
 from .toolmatch import describe_result
 from .tts import Synthesizer
 from .usage import Reply
 from .usage import report as usage_report
+from .video_speaker import VideoSpeaker
 from .vision import FrameInfo, InvalidFrameError, validate_frame
+from .voice import Voice, make_voice
 from .wire import (
     Blob,
     ClientContent,
@@ -49,8 +44,6 @@ from .wire import (
     ToolsUpdate,
     parse_client_message,
 )
-
-logger = logging.getLogger(__name__)
 
 SETUP_TIMEOUT_S = 30.0
 
@@ -85,7 +78,8 @@ class LiveSession:
         self._conv = Conversation(model="")
         self._functions: list[FunctionDeclaration] = []
         self._listener: Listener | None = None
-        self._speaker: Speaker | None = None
+        self._speaker: Voice | None = None
+        self._sends_handles = False  # sessionResumptionUpdate (never on avatar sessions)
         self._turn: asyncio.Task[None] | None = None
         self._turn_open = False
         self._turn_ids = itertools.count(1)
@@ -112,21 +106,38 @@ class LiveSession:
         kind, body = parse_client_message(first)
         if kind != "setup" or not isinstance(body, Setup):
             raise LiveCloseError(INVALID_ARGUMENT, "The first message must be setup.")
-        self._apply_setup(body)
+        try:
+            await self._serve(body)
+        finally:
+            if isinstance(self._speaker, VideoSpeaker):
+                self._speaker.close()
+
+    async def _serve(self, setup: Setup) -> None:
+        blocked = await self._apply_setup(setup)
         await self.send(outbound.setup_complete(self.id))
-        if self._setup.session_resumption is not None:
+        if self._sends_handles:
             await self._send_handle()
         async with asyncio.TaskGroup() as tg:
             self._tg = tg
             assert self._listener is not None
             tg.create_task(self._read(), name=f"{self.id}-reader")
             tg.create_task(self._listener.run(), name=f"{self.id}-listener")
-            tg.create_task(self._lifetime(), name=f"{self.id}-lifetime")
+            tg.create_task(
+                watchdogs.lifetime(self._cfg, self.send, self._stalled), name=f"{self.id}-lifetime"
+            )
+            if blocked:
+                tg.create_task(watchdogs.refuse_avatar(), name=f"{self.id}-avatar-refusal")
             faults = self._cfg.faults
             if faults.close_after_s is not None:
-                tg.create_task(self._fault_close(faults.close_after_s), name=f"{self.id}-fault")
+                tg.create_task(
+                    watchdogs.fault_close(faults.close_after_s, self._audio_streaming),
+                    name=f"{self.id}-fault",
+                )
             if faults.stall_after_s is not None:
-                tg.create_task(self._fault_stall(faults.stall_after_s), name=f"{self.id}-stall")
+                tg.create_task(
+                    watchdogs.fault_stall(faults.stall_after_s, self._stalled),
+                    name=f"{self.id}-stall",
+                )
 
     async def send(self, message: dict[str, Any] | str) -> None:
         if self._stalled.is_set():
@@ -134,20 +145,22 @@ class LiveSession:
         text = message if isinstance(message, str) else outbound.dumps(message)
         await self.ws.send(text if self._cfg.text_frames else text.encode())
 
-    def _apply_setup(self, setup: Setup) -> None:
-        faults = self._cfg.faults
+    async def _apply_setup(self, setup: Setup) -> bool:
+        """Accept `setup` (or raise LiveCloseError); True when the avatar's reference
+        image is to be refused after setupComplete."""
         accepted = accept_setup(setup, self._cfg, self.route, self.deps.resumption)
         self._setup, self._conv, self._functions = setup, accepted.conversation, setup.functions()
         self._rules, self._search_on = accepted.rules, accepted.search_on
         self._thinks, self._audio_out = accepted.thinks, accepted.audio_out
         self._interrupts = accepted.interrupts
-        self._speaker = Speaker(
+        # Avatar sessions accept sessionResumption but never send an update (§13.1).
+        self._sends_handles = setup.session_resumption is not None and accepted.avatar is None
+        self._speaker = await make_voice(
+            setup,
+            accepted,
             synth=self.deps.synth,
-            voice=accepted.voice,
             send=self.send,
-            audio_out=accepted.audio_out,
-            transcribe=setup.output_audio_transcription is not None,
-            first_audio_delay_s=faults.first_audio_delay_ms / 1000,
+            first_audio_delay_s=self._cfg.faults.first_audio_delay_ms / 1000,
             on_first_audio=self._audio_streaming.set,
         )
         self._listener = Listener(
@@ -158,6 +171,7 @@ class LiveSession:
             on_words=self._on_words,
             on_utterance=self._on_utterance,
         )
+        return isinstance(self._speaker, VideoSpeaker) and self._speaker.blocked
 
     # ---- input -----------------------------------------------------------------------
 
@@ -332,7 +346,7 @@ class LiveSession:
         assert self._speaker is not None
         self._turn_open = True
         self._audio_streaming.clear()
-        if self._setup.session_resumption is not None:
+        if self._sends_handles:
             await self.send(outbound.resumption_update(None))
         timeline = TurnTimeline()
         spoken: list[str] = []
@@ -367,7 +381,7 @@ class LiveSession:
         await self.send(self._turn_complete(self._usage(reply)))
         self._conv.history.append(Turn("model", " ".join(spoken), reply.audio_s))
         self._audio_streaming.clear()
-        if self._setup.session_resumption is not None:
+        if self._sends_handles:
             await self._send_handle()
 
     async def _interrupt(self, *, more: bool = False) -> None:
@@ -386,7 +400,7 @@ class LiveSession:
             await self.send(outbound.tool_call_cancellation(cancelled))
         await self.send(outbound.interrupted())
         await self.send(self._turn_complete(self._usage(Reply()), more=more))
-        if self._setup.session_resumption is not None:
+        if self._sends_handles:
             await self._send_handle()
 
     def _idle(self) -> bool:
@@ -417,25 +431,3 @@ class LiveSession:
             await self.send(outbound.resumption_update(None))
             return
         await self.send(outbound.resumption_update(self.deps.resumption.issue(self._conv)))
-
-    # ---- watchdogs -------------------------------------------------------------------
-
-    async def _lifetime(self) -> None:
-        life = self._cfg.connection_lifetime_s
-        notice = min(self._cfg.goaway_notice_s, life / 2)
-        await asyncio.sleep(life - notice)
-        await self.send(outbound.go_away(notice))
-        await asyncio.sleep(notice)
-        if self._stalled.is_set():
-            await asyncio.Future()
-        raise LiveCloseError(NORMAL, "Connection lifetime reached.")
-
-    async def _fault_close(self, after_s: float) -> None:
-        await asyncio.sleep(after_s)
-        await self._audio_streaming.wait()
-        raise LiveCloseError(INTERNAL, REASON_INTERNAL)
-
-    async def _fault_stall(self, after_s: float) -> None:
-        await asyncio.sleep(after_s)
-        logger.info("fault injection: stalling the connection")
-        self._stalled.set()

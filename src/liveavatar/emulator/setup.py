@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .avatar import AvatarRequest, avatar_request
 from .config import EmulatorConfig
 from .errors import (
     INVALID_ARGUMENT,
@@ -34,6 +35,7 @@ class Accepted:
     thinks: bool  # a thinking model: thoughts before each reply
     audio_out: bool  # AUDIO responses (else TEXT)
     interrupts: bool  # the user's activity interrupts the model
+    avatar: AvatarRequest | None = None  # VIDEO responses: the live avatar asked for
 
 
 def accept_setup(
@@ -54,7 +56,8 @@ def accept_setup(
         m.upper()
         for m in (setup.generation_config and setup.generation_config.response_modalities) or []
     }
-    if modalities - {"AUDIO", "TEXT"} or len(modalities) > 1:
+    avatar = avatar_request(setup, modalities, rules, route)
+    if avatar is None and (modalities - {"AUDIO", "TEXT"} or len(modalities) > 1):
         raise LiveCloseError(INVALID_ARGUMENT, REASON_INVALID_ARGUMENT)
     try:
         voice = voice_for(setup.voice_name())
@@ -80,4 +83,5 @@ def accept_setup(
         thinks=model in THINKING_MODELS,
         audio_out="TEXT" not in modalities,
         interrupts=(ric.activity_handling if ric else None) != "NO_INTERRUPTION",
+        avatar=avatar,
     )

@@ -185,6 +185,23 @@ class Proactivity(WireModel):
     proactive_video: bool | None = None
 
 
+class CustomizedAvatar(WireModel):
+    image_mime_type: str = ""
+    image_data: str = ""
+
+    def decoded(self) -> bytes:
+        return Blob(mime_type=self.image_mime_type, data=self.image_data).decoded()
+
+
+class AvatarConfig(WireModel):
+    """Live avatars (reference §14.2); the SDK sends these keys in snake_case."""
+
+    avatar_name: str | None = None
+    customized_avatar: CustomizedAvatar | None = None
+    audio_bitrate_bps: int | None = Field(default=None, gt=0)
+    video_bitrate_bps: int | None = Field(default=None, gt=0)
+
+
 class Setup(WireModel):
     model: str = ""
     generation_config: GenerationConfig | None = None
@@ -196,6 +213,7 @@ class Setup(WireModel):
     session_resumption: SessionResumptionConfig | None = None
     context_window_compression: ContextWindowCompression | None = None
     proactivity: Proactivity | None = None
+    avatar_config: AvatarConfig | None = None
 
     def instruction_text(self) -> str:
         si = self.system_instruction

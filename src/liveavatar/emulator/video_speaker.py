@@ -1,0 +1,152 @@
+"""The emulated live avatar's voice and face: one reply streamed as fragmented MP4.
+
+The same contract as `Speaker` (transcript per sentence, then the media, paced at real
+time), but each `modelTurn` part is `video/mp4` (reference §14.3): the first holds the init
+segment, then a fragment (moof + mdat) every half second of speech, the last one when the
+spoken text ends. Encoding runs on the session's own worker thread, one job at a time and
+in order, so the event loop never encodes and a cancelled job cannot race the next one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import re
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from . import outbound
+from .avatar import REASON_BLOCKED, Avatar
+from .avatar_encoder import FPS, FRAME_BYTES, AvatarEncoder
+from .errors import POLICY, LiveCloseError
+from .face import Face
+from .speaker import Send, TurnTimeline
+from .tts import EspeakVoice, Synthesizer
+
+FRAGMENT_FRAMES = 12  # half a second a fragment
+FRAGMENT_BYTES = FRAGMENT_FRAMES * FRAME_BYTES
+# A fragment goes out this long before it is due to play: a player's buffer never runs dry,
+# and what an interruption leaves queued at the client stays under a second.
+LEAD_S = 0.25
+# Frames left empty between segments: the next segment's AAC priming frame (1024 samples
+# before its speech) must not overlap the previous segment's last audio.
+GAP_FRAMES = 3
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+
+
+@dataclass
+class _Segment:
+    start: int  # first video frame
+    clock0: float  # loop time its first frame is due to play
+    frames: int = 0  # frames handed to the encoder so far
+
+
+class VideoSpeaker:
+    """Speaks text as `outputTranscription` plus fragmented-MP4 `modelTurn` parts."""
+
+    def __init__(
+        self,
+        *,
+        synth: Synthesizer,
+        voice: EspeakVoice,
+        send: Send,
+        avatar: Avatar,
+        transcribe: bool,
+        first_audio_delay_s: float = 0.0,
+        on_first_audio: Callable[[], None] | None = None,
+    ) -> None:
+        self._synth = synth
+        self._voice = voice
+        self._send = send
+        self._avatar = avatar
+        self._transcribe = transcribe
+        self._delay = first_audio_delay_s
+        self._on_first_audio = on_first_audio
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="avatar-encoder")
+        self._encoder: AvatarEncoder | None = None  # touched only on the worker thread
+        self._pool.submit(self._encoder_ready)  # warm up while the client gets ready
+        self._origin: float | None = None  # loop time of the stream's frame 0
+        self._next_frame = 0  # first frame no segment has claimed
+        self._init_sent = False
+
+    @property
+    def blocked(self) -> bool:
+        return self._avatar.blocked
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _encoder_ready(self) -> AvatarEncoder:
+        if self._encoder is None:
+            avatar = self._avatar
+            face = Face(name=avatar.name, photo=avatar.photo)
+            self._encoder = AvatarEncoder(
+                face, video_bps=avatar.video_bps, audio_bps=avatar.audio_bps
+            )
+        return self._encoder
+
+    def _encode(self, pcm: bytes, *, begin: int | None, last: bool, init: bool) -> bytes:
+        encoder = self._encoder_ready()
+        if begin is not None:
+            encoder.begin(max(begin, encoder.next_frame))
+        data = encoder.encode(pcm, last=last)
+        return encoder.init_segment() + data if init else data
+
+    async def say(self, text: str, timeline: TurnTimeline) -> None:
+        if self._avatar.blocked:
+            # The service refuses a blocked reference image once the avatar would animate.
+            raise LiveCloseError(POLICY, REASON_BLOCKED)
+        sentences = [s for s in _SENTENCE.split(text.strip()) if s]
+        if not sentences:
+            return
+        loop = asyncio.get_running_loop()
+        segment: _Segment | None = None
+        pcm = bytearray()
+        for sentence in sentences:
+            if self._transcribe:
+                await self._send(outbound.output_transcription(sentence + " "))
+            async for chunk in self._synth.stream(sentence, self._voice):
+                if segment is None:
+                    if timeline.t0 is None and self._delay:
+                        await asyncio.sleep(self._delay)
+                    segment = self._begin(loop.time())
+                pcm += chunk
+                while len(pcm) >= FRAGMENT_BYTES:
+                    await self._emit(segment, bytes(pcm[:FRAGMENT_BYTES]), False, timeline)
+                    del pcm[:FRAGMENT_BYTES]
+        if segment is not None:
+            await self._emit(segment, bytes(pcm), True, timeline)
+
+    def _begin(self, now: float) -> _Segment:
+        """A new segment at the current media time, after the previous one's gap: the
+        timestamps jump over the silence between turns, as the service's do."""
+        if self._origin is None:
+            self._origin = now
+            start = 0
+        else:
+            wall = math.ceil((now - self._origin) * FPS)
+            start = max(wall, self._next_frame + GAP_FRAMES)
+        self._next_frame = start
+        return _Segment(start=start, clock0=now)
+
+    async def _emit(self, seg: _Segment, pcm: bytes, last: bool, timeline: TurnTimeline) -> None:
+        loop = asyncio.get_running_loop()
+        frames = math.ceil(len(pcm) / FRAME_BYTES)
+        ahead = seg.clock0 + seg.frames / FPS - LEAD_S - loop.time()
+        if ahead > 0:
+            await asyncio.sleep(ahead)
+        begin = seg.start if seg.frames == 0 else None
+        init = not self._init_sent
+        seg.frames += frames
+        self._next_frame = seg.start + seg.frames  # claimed even if this job is cancelled
+        data = await loop.run_in_executor(
+            self._pool, lambda: self._encode(pcm, begin=begin, last=last, init=init)
+        )
+        if timeline.t0 is None:
+            timeline.t0 = loop.time()
+            if self._on_first_audio:
+                self._on_first_audio()
+        await self._send(outbound.video_chunk(data))
+        self._init_sent = True
+        timeline.audio_s += frames / FPS
