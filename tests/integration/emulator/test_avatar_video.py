@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from google.genai import types
 from PIL import Image
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
@@ -21,6 +22,7 @@ from liveavatar.emulator.avatar import REASON_AVATAR_REQUIRED, REASON_BLOCKED
 from liveavatar.emulator.server import EmulatorServer
 from tests.integration.conftest import StartEmulator
 from tests.support.avatar_stream import decode, top_boxes
+from tests.support.live import reading, sdk_client, turn_completes
 
 VERTEX_PATH = "/ws/google.cloud.aiplatform.v1beta1.LlmBidiService/BidiGenerateContent"
 GEMINI_PATH = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
@@ -209,3 +211,32 @@ async def test_barge_in_stops_the_video_at_once(server: EmulatorServer) -> None:
     assert media(after + following) == []
     assert not any("generationComplete" in m.get("serverContent", {}) for m in cut + after)
     assert media(rest), "the next turn is spoken"
+
+
+async def test_sdk_vertex_session_with_a_custom_avatar(emulator: EmulatorServer) -> None:
+    """The SDK's own setup (snake_case inside avatarConfig) and its parsing of the media."""
+    photo = base64.b64decode(image((720, 1280), "PNG", colour=(200, 170, 140)))
+    config = types.LiveConnectConfig(
+        response_modalities=[types.Modality.VIDEO],
+        avatar_config=types.AvatarConfig(
+            customized_avatar=types.CustomizedAvatar(image_mime_type="image/png", image_data=photo)
+        ),
+        output_audio_transcription=types.AudioTranscriptionConfig(),
+    )
+    client = sdk_client(emulator, vertex=True)
+    live = client.aio.live.connect(model="gemini-3.8-live", config=config)
+    async with live as session, reading(session) as transcript:
+        await session.send_realtime_input(text="what is your name")
+        await transcript.wait_for(lambda t: turn_completes(t) == 1)
+    parts = [
+        p.inline_data
+        for m in transcript.messages
+        if m.server_content and m.server_content.model_turn
+        for p in m.server_content.model_turn.parts or []
+        if p.inline_data
+    ]
+    assert {p.mime_type for p in parts} == {"video/mp4"}
+    got = decode(b"".join(p.data or b"" for p in parts))
+    assert (got.width, got.height) == (360, 640)
+    assert len(got.lumas) > 24
+    assert "name" in transcript.output_text().lower()
