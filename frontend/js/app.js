@@ -5,6 +5,7 @@
  * Push-to-talk: hold Space (unless typing in a text field) or the "Hold to talk" button.
  */
 
+import { unlockAudioOnGesture } from './audio-context.js';
 import { Avatar } from './avatar.js';
 import { Conversation } from './conversation.js';
 import { describeError } from './errors.js';
@@ -14,6 +15,7 @@ import { FrameSharer } from './share.js';
 import { Ui } from './ui.js';
 
 const MODE_KEY = 'liveavatar.mode';
+const SPEAKERPHONE_KEY = 'liveavatar.speakerphone';
 
 /** The element an event started on, inside a shadow root too (`target` is retargeted). */
 function origin(e) {
@@ -25,6 +27,22 @@ function isTextField(target) {
   if (target.isContentEditable) return true;
   if (target instanceof HTMLTextAreaElement || target instanceof HTMLSelectElement) return true;
   return target instanceof HTMLInputElement && !['checkbox', 'radio', 'button', 'submit', 'range'].includes(target.type);
+}
+
+function saved(key) {
+  try {
+    return localStorage.getItem(key);
+  } catch {
+    return null; // private mode
+  }
+}
+
+function save(key, value) {
+  try {
+    localStorage.setItem(key, value);
+  } catch {
+    /* private mode */
+  }
 }
 
 function savedMode() {
@@ -51,6 +69,7 @@ function savedMode() {
  */
 export async function startApp({ root, config: loaded }) {
   const hooks = installHooks(window);
+  unlockAudioOnGesture(root);
   const ui = new Ui(root);
   const avatar = new Avatar(ui.el.avatar);
   avatar.start();
@@ -88,6 +107,7 @@ export async function startApp({ root, config: loaded }) {
     hooks,
     getToken: auth ? () => auth.getToken() : async () => null,
     mode: startMode(config.MODE, page, savedMode()),
+    speakerphone: saved(SPEAKERPHONE_KEY) === '1',
     // The persona may have changed since the page loaded: ask again (a few seconds'
     // cache), and the microphone opens only once the notice says what is true now.
     beforeMic: async () => {
@@ -100,6 +120,7 @@ export async function startApp({ root, config: loaded }) {
   });
   if (refused) conversation.report('origin_refused', { url: location.origin });
   ui.setMode(conversation.mode);
+  if (ui.el.speakerphone) ui.el.speakerphone.checked = conversation.duplex.speakerphone;
   ui.setRunning(false);
   ui.setTextEnabled(false);
   ui.setConnection('offline');
@@ -147,6 +168,13 @@ export async function startApp({ root, config: loaded }) {
       /* private mode */
     }
   });
+  ui.el.speakerphone?.addEventListener('change', () => {
+    conversation.setSpeakerphone(ui.el.speakerphone.checked);
+    save(SPEAKERPHONE_KEY, ui.el.speakerphone.checked ? '1' : '0');
+  });
+  // Half duplex: a tap on the avatar (or its button) interrupts it.
+  ui.el.avatar?.addEventListener('pointerdown', () => conversation.tapInterrupt());
+  ui.el.interrupt?.addEventListener('click', () => conversation.tapInterrupt());
   ui.el.composer.addEventListener('submit', (e) => {
     e.preventDefault();
     if (conversation.sendText(ui.el.textInput.value)) ui.el.textInput.value = '';

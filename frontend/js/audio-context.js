@@ -1,9 +1,14 @@
 /**
- * The page's single AudioContext: created only after a user gesture (or the test
- * `autostart` parameter), resumed without hanging, worklet modules loaded once.
+ * The page's single AudioContext: created and resumed inside the first user gesture (iOS
+ * Safari's rule: a context made or resumed outside a gesture stays silent), kept for the
+ * page's life and only suspended between conversations (Safari allows a handful of
+ * contexts per page), resumed without hanging, worklet modules loaded once.
+ * See docs/BROWSERS.md.
  */
 
 const loaded = new WeakMap(); // AudioContext -> Map(url -> Promise)
+/** @type {AudioContext|null} */
+let shared = null;
 
 /** @returns {boolean} whether this browser has what the audio path needs */
 export function audioSupported() {
@@ -21,6 +26,35 @@ export function audioSupported() {
  */
 export function createAudioContext() {
   return new AudioContext({ latencyHint: 'interactive' });
+}
+
+/**
+ * The page's one AudioContext, created on first use. Call it from a user gesture's
+ * handler (before any await) the first time, and resume it there.
+ * @param {() => AudioContext} [create]
+ * @returns {AudioContext}
+ */
+export function sharedAudioContext(create = createAudioContext) {
+  if (!shared || shared.state === 'closed') shared = create();
+  return shared;
+}
+
+/**
+ * Create and resume the shared context in the first pointer, touch or key gesture inside
+ * `root` (the page's document, or the widget's shadow root: a tap elsewhere on someone
+ * else's page starts no audio). Idempotent per root.
+ * @param {Document|ShadowRoot|EventTarget} root
+ * @param {() => AudioContext} [create]
+ */
+export function unlockAudioOnGesture(root, create = createAudioContext) {
+  const events = ['pointerdown', 'touchend', 'keydown'];
+  const unlock = () => {
+    for (const type of events) root.removeEventListener(type, unlock, true);
+    if (!audioSupported()) return;
+    const ctx = sharedAudioContext(create);
+    if (ctx.state !== 'running') ctx.resume().catch(() => {});
+  };
+  for (const type of events) root.addEventListener(type, unlock, true);
 }
 
 /**

@@ -1,14 +1,16 @@
 /**
- * Conversation: one run of the product, from Start to Stop. Owns the AudioContext,
- * MicCapture, Player, AvatarSocket and FrameSharer, derives the visible state and
+ * Conversation: one run of the product, from Start to Stop. Runs on the page's one
+ * AudioContext and owns MicCapture, Player, AvatarSocket and FrameSharer, derives the
+ * visible state and
  * reports everything to the Ui, the Avatar and the test hooks.
  *
  * States: idle → connecting → listening ⇄ thinking ⇄ speaking, reconnecting on drops,
  * error after a fatal problem.
  */
 
-import { audioSupported, createAudioContext, resumeContext } from './audio-context.js';
+import { audioSupported, resumeContext, sharedAudioContext } from './audio-context.js';
 import { browserKey } from './browser-key.js';
+import { Duplex } from './duplex.js';
 import { micErrorCode } from './errors.js';
 import { base64DecodedBytes, DEFAULT_LIMITS, normaliseAvatarMedia } from './messages.js';
 import { MicCapture, MicError } from './mic.js';
@@ -41,11 +43,12 @@ export class Conversation extends EventTarget {
    * @param {object} deps.hooks window.__liveavatar
    * @param {() => Promise<string|null>} [deps.getToken]
    * @param {'ptt'|'handsfree'} [deps.mode]
+   * @param {boolean} [deps.speakerphone] half duplex whatever the microphone says (duplex.js)
    * @param {() => Promise<string|null|void>} [deps.beforeMic] runs before the microphone
    *   opens (the recording notice); the microphone waits for it, and a problem code it
    *   returns ends the start there (the site is not allowed)
    */
-  constructor({ config, ui, avatar, hooks, getToken = async () => null, mode = 'handsfree', beforeMic = async () => {} }) {
+  constructor({ config, ui, avatar, hooks, getToken = async () => null, mode = 'handsfree', speakerphone = false, beforeMic = async () => {} }) {
     super();
     this.config = config;
     this.ui = ui;
@@ -55,6 +58,7 @@ export class Conversation extends EventTarget {
     this.beforeMic = beforeMic;
     /** @type {'ptt'|'handsfree'} */
     this.mode = mode;
+    this.duplex = new Duplex({ speakerphone });
     this.state = 'idle';
     this.running = false;
     this._failed = false;
@@ -96,6 +100,8 @@ export class Conversation extends EventTarget {
     this._micAvailable = false;
     this._videosChosen = false;
     this._userMuted = false;
+    this.duplex.turnEnded();
+    this.duplex.echoCancellation = null; // known again once the microphone opens
     this.ui.setMuted(false);
     this._clearProblems(); // a new attempt: what still applies is raised again
     this.ui.setRunning(true);
@@ -104,7 +110,7 @@ export class Conversation extends EventTarget {
       this._fail(globalThis.isSecureContext === false ? 'insecure' : 'unsupported_browser');
       return;
     }
-    const ctx = (this._ctx = createAudioContext());
+    const ctx = (this._ctx = sharedAudioContext());
     const resumed = resumeContext(ctx);
     const player = (this._player = new Player(ctx, { prebufferMs: this.config.PREBUFFER_MS }));
     player.addEventListener('playing', () => this._onPlayback(true));
@@ -135,6 +141,8 @@ export class Conversation extends EventTarget {
       if (!current()) return;
       this._micAvailable = true;
       this.hooks.record('mic-started', { sampleRate: ctx.sampleRate });
+      this.duplex.echoCancellation = mic.echoCancellation;
+      this._recordDuplex();
     } catch (err) {
       if (!(err instanceof MicError)) throw err;
       if (!current()) return;
@@ -170,7 +178,8 @@ export class Conversation extends EventTarget {
       document.removeEventListener('keydown', this._unlock, true);
       this._unlock = null;
     }
-    this._ctx?.close().catch(() => {});
+    // The page keeps its one context (audio-context.js); idle, it costs nothing.
+    this._ctx?.suspend().catch(() => {});
     this._ctx = null;
     this._awaiting = false;
     this._talkHeld = false;
@@ -213,7 +222,9 @@ export class Conversation extends EventTarget {
       if (msg.type === 'pong') this.hooks.record('pong', { rtt_ms: socket.rttMs });
       else this.hooks.record(msg.type, msg);
     });
-    on('audio', ({ buffer }) => this._player?.enqueue(buffer));
+    on('audio', ({ buffer }) => {
+      if (!this.duplex.dropping) this._player?.enqueue(buffer); // a tap cut this answer
+    });
     on('ready', (msg) => this._onReady(msg));
     on('transcript', (msg) => {
       this.ui.addTranscript(msg);
@@ -222,12 +233,14 @@ export class Conversation extends EventTarget {
       this._update();
     });
     on('interrupted', (msg) => {
+      this.duplex.turnEnded();
       this._player?.flush();
       this.ui.markInterrupted(msg.turn);
       this._awaiting = false;
       this._update();
     });
     on('turn_complete', () => {
+      this.duplex.turnEnded();
       this._player?.endOfTurn();
       this._awaiting = false;
       this._clearProblems('notice');
@@ -295,6 +308,7 @@ export class Conversation extends EventTarget {
 
   _onPlayback(playing) {
     this.hooks.record(playing ? 'playback-started' : 'playback-stopped');
+    this._applyMute(); // half duplex: the microphone is closed while the avatar speaks
     this._update();
   }
 
@@ -366,14 +380,46 @@ export class Conversation extends EventTarget {
   _applyMute() {
     const mic = this._mic;
     if (!mic) return;
-    const muted = this._userMuted || (this.mode === 'ptt' && !this._talkHeld);
+    const byUser = this._userMuted || (this.mode === 'ptt' && !this._talkHeld);
+    const muted = byUser || this.duplex.holdsMic(!!this._player?.playing);
     const wasMuted = mic.muted;
     mic.setMuted(muted);
-    if (muted && !wasMuted && this._socket?.isOpen) {
+    // The user's turn ends when they mute; the avatar starting to speak ends nothing.
+    if (byUser && !wasMuted && this._socket?.isOpen) {
       this._socket.sendAudioEnd();
       this.hooks.record('audio-end-sent');
     }
   }
+
+  /** @param {boolean} on speakerphone mode (half duplex) chosen by the user */
+  setSpeakerphone(on) {
+    this.duplex.speakerphone = on;
+    this._recordDuplex();
+    this._applyMute();
+    this._update();
+  }
+
+  /**
+   * A tap on the avatar (or its Interrupt button). In half duplex while the avatar
+   * speaks, it stops the answer here and opens the microphone; otherwise nothing (speech
+   * interrupts in full duplex).
+   * @returns {boolean} whether it interrupted
+   */
+  tapInterrupt() {
+    if (!this.running || !this.duplex.tap(!!this._player?.playing)) return false;
+    this._player?.flush();
+    this.hooks.record('tap-interrupt');
+    this._applyMute();
+    this._update();
+    return true;
+  }
+
+  _recordDuplex() {
+    const d = this.duplex;
+    this.hooks.duplex = d.half ? 'half' : 'full';
+    this.hooks.record('duplex', { mode: this.hooks.duplex, reason: d.reason, echoCancellation: d.echoCancellation });
+  }
+
 
   /**
    * Start sharing `source`, or stop it when it is already shared. Only one source at a
@@ -441,6 +487,9 @@ export class Conversation extends EventTarget {
       else if (this._userMuted) hint = 'Muted';
       else if (this.mode === 'ptt') hint = this._talkHeld ? 'Listening' : 'Hold Space to talk';
     }
+    const interruptible = state === 'speaking' && this.duplex.half;
+    if (interruptible) hint = 'Speaking · tap to interrupt';
+    this.ui.setInterruptible(interruptible);
     this.state = state;
     this.hooks.state = state;
     this.ui.setState(state, hint);

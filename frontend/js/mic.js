@@ -138,6 +138,15 @@ export class MicCapture extends EventTarget {
   }
 
   /**
+   * Whether the browser cancels echo on the open track, as its settings report it.
+   * @returns {boolean|null} null while closed, or when the browser does not say
+   */
+  get echoCancellation() {
+    const settings = this._stream?.getAudioTracks()[0]?.getSettings?.();
+    return typeof settings?.echoCancellation === 'boolean' ? settings.echoCancellation : null;
+  }
+
+  /**
    * Stop or resume sending blocks (the track is disabled too, so the browser's mic
    * indicator reflects it).
    * @param {boolean} muted

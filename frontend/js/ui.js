@@ -43,6 +43,8 @@ export class Ui {
       screen: $('screen'),
       sharing: $('sharing-indicator'),
       mode: /** @type {HTMLInputElement} */ ($('mode')),
+      speakerphone: /** @type {HTMLInputElement} */ ($('speakerphone')),
+      interrupt: $('interrupt'),
       talk: doc.querySelector('.talk'),
       composer: doc.querySelector('.composer'),
       connection: doc.querySelector('.connection'),
@@ -119,6 +121,12 @@ export class Ui {
   setMode(mode) {
     this.el.mode.checked = mode === 'ptt';
     if (this.el.talk) this.el.talk.hidden = mode !== 'ptt';
+  }
+
+  /** @param {boolean} on half duplex while the avatar speaks: a tap interrupts it */
+  setInterruptible(on) {
+    if (this.el.interrupt) this.el.interrupt.hidden = !on;
+    this.el.avatar?.classList.toggle('interruptible', on);
   }
 
   /** @param {boolean} held push-to-talk is held down */
