@@ -15,7 +15,8 @@ position it decided the user had finished:
 Per mode: `premature_end_rate` (the turn ended before the utterance did: a reply would
 start in the user's pause), `missed_end_rate` (no end within the trailing
 `TAIL_MS` of silence), `end_delay_ms` p50/p95 (end of speech → end of turn decided, over
-the utterances not ended prematurely), and for `smart` its CPU (thread time) per second
+the utterances not ended prematurely, the deciding chunk's processing time included:
+`deciding_chunk_ms`), and for `smart` its CPU (thread time) per second
 of audio and per model judgement. `--sweep` adds `smart` at other settings, to choose
 the defaults from. Utterances are trimmed to their loud part (-40 dBFS), so the end of
 speech is known to the 20 ms frame.
@@ -173,23 +174,32 @@ def server_detector() -> Feed:
     return lambda chunk: any(isinstance(e, SpeechEnded) for e in detector.process(chunk))
 
 
-def first_end_ms(feed: Feed, pcm: bytes) -> float | None:
-    """Where in the stream the end was decided: the end of the chunk that decided it, plus
-    the wall time that chunk's processing took (the smart-turn model runs in it; in the
-    backend the chunk's audio is not forwarded, nor `activityEnd` sent, before it returns)."""
+@dataclass(frozen=True)
+class Decision:
+    """Where in the stream the end was decided (`at_ms`): the end of the chunk that decided
+    it plus `took_ms`, the wall time that chunk's processing took (the smart-turn model
+    runs in it; in the backend `activityEnd` is not sent before it returns)."""
+
+    at_ms: float
+    took_ms: float
+
+
+def first_end(feed: Feed, pcm: bytes) -> Decision | None:
     step = 2 * RATE * CHUNK_MS // 1000
     for at in range(0, len(pcm), step):
         started = time.perf_counter()
         if feed(pcm[at : at + step]):
             took_ms = 1000 * (time.perf_counter() - started)
-            return (at + step) * 1000 / (2 * RATE) + took_ms
+            return Decision((at + step) * 1000 / (2 * RATE) + took_ms, took_ms)
     return None
 
 
-def score(ends: list[tuple[Utterance, float | None]]) -> dict[str, Any]:
+def score(decisions: list[tuple[Utterance, Decision | None]]) -> dict[str, Any]:
+    ends = [(u, d.at_ms if d else None) for u, d in decisions]
     premature = [u.text for u, end in ends if end is not None and end < u.speech_end_ms]
     missed = [u.text for u, end in ends if end is None]
     delays = [end - u.speech_end_ms for u, end in ends if end and end >= u.speech_end_ms]
+    took = [d.took_ms for _, d in decisions if d is not None]
     paused = [(u, end) for u, end in ends if u.pause is not None]
     return {
         "utterances": len(ends),
@@ -200,22 +210,20 @@ def score(ends: list[tuple[Utterance, float | None]]) -> dict[str, Any]:
             3,
         ),
         "missed_end_rate": round(len(missed) / len(ends), 3),
-        "end_delay_ms": {
-            "p50": pct(delays, 50),
-            "p95": pct(delays, 95),
-            "n": len(delays),
-        },
+        "end_delay_ms": {"p50": pct(delays, 50), "p95": pct(delays, 95), "n": len(delays)},
+        # Of which the deciding chunk's processing (the model's inference, for `smart`).
+        "deciding_chunk_ms": {"p50": pct(took, 50), "p95": pct(took, 95)},
         "premature": premature,
     }
 
 
 def run_server(utterances: Sequence[Utterance]) -> dict[str, Any]:
-    return score([(u, first_end_ms(server_detector(), u.pcm)) for u in utterances])
+    return score([(u, first_end(server_detector(), u.pcm)) for u in utterances])
 
 
 def run_smart(utterances: Sequence[Utterance], settings: TurnSettings) -> dict[str, Any]:
     shared = models.shared()
-    ends: list[tuple[Utterance, float | None]] = []
+    ends: list[tuple[Utterance, Decision | None]] = []
     cpu_s = audio_s = 0.0
     judgements = 0
     for u in utterances:
@@ -224,7 +232,7 @@ def run_smart(utterances: Sequence[Utterance], settings: TurnSettings) -> dict[s
         def feed(chunk: bytes, detector: TurnDetector = detector) -> bool:
             return any(isinstance(e, Ended) for e in detector.process(chunk))
 
-        ends.append((u, first_end_ms(feed, u.pcm)))
+        ends.append((u, first_end(feed, u.pcm)))
         cpu_s += detector.cpu_s
         audio_s += len(u.pcm) / (2 * RATE)
         judgements += detector.judgements
@@ -255,8 +263,8 @@ def model_ms(repeats: int = 10) -> dict[str, Any]:
 SWEEP = [
     TurnSettings(short_silence_ms=short, max_silence_ms=1000, threshold=threshold)
     for short in (96, 128, 160)
-    for threshold in (0.5, 0.7, 0.8, 0.9)
-] + [TurnSettings(short_silence_ms=128, max_silence_ms=m, threshold=0.7) for m in (800, 1500)]
+    for threshold in (0.5, 0.7, 0.9)
+] + [TurnSettings(short_silence_ms=128, max_silence_ms=m, threshold=0.5) for m in (600, 800)]
 
 
 def run(complete: int, paused: int, sweep: bool) -> dict[str, Any]:

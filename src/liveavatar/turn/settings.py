@@ -21,7 +21,7 @@ class TurnSettings:
     The defaults are measured (docs/PERFORMANCE.md, "Smart turn detection")."""
 
     short_silence_ms: int = 128
-    max_silence_ms: int = 1000
+    max_silence_ms: int = 800
     threshold: float = 0.5
 
     def __post_init__(self) -> None:
