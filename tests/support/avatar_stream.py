@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import io
+import json
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any
 
 import av
 import numpy as np
 import numpy.typing as npt
+from websockets.asyncio.client import connect
 
 Luma = npt.NDArray[np.uint8]
 
@@ -73,3 +78,40 @@ def decode(stream: bytes) -> Decoded:
         if sound
         else np.zeros(0, dtype=np.float32),
     )
+
+
+VERTEX_PATH = "/ws/google.cloud.aiplatform.v1beta1.LlmBidiService/BidiGenerateContent"
+AVATAR_MODEL = "projects/p/locations/us-central1/publishers/google/models/gemini-3.8-live"
+
+
+def media_chunks(messages: list[dict[str, Any]]) -> list[bytes]:
+    """The fMP4 bytes of every `video/mp4` part, in order."""
+    out = []
+    for m in messages:
+        for part in m.get("serverContent", {}).get("modelTurn", {}).get("parts", []):
+            if "inlineData" in part:
+                assert part["inlineData"]["mimeType"] == "video/mp4"
+                out.append(base64.b64decode(part["inlineData"]["data"]))
+    return out
+
+
+async def avatar_replies(ws_url: str, questions: list[str], avatar: str = "Kira") -> list[bytes]:
+    """Ask a plain-ws emulator each typed question in an avatar session; the media chunks
+    of all the replies, in order."""
+    setup = {
+        "model": AVATAR_MODEL,
+        "generationConfig": {"responseModalities": ["VIDEO"]},
+        "avatarConfig": {"avatarName": avatar},
+    }
+    chunks: list[bytes] = []
+    async with connect(ws_url + VERTEX_PATH, max_size=2**22) as ws, asyncio.timeout(60):
+        await ws.send(json.dumps({"setup": setup}))
+        assert "setupComplete" in json.loads(await ws.recv())
+        for question in questions:
+            await ws.send(json.dumps({"realtimeInput": {"text": question}}))
+            while True:
+                message = json.loads(await ws.recv())
+                chunks += media_chunks([message])
+                if message.get("serverContent", {}).get("turnComplete"):
+                    break
+    return chunks

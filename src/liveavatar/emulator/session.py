@@ -30,7 +30,7 @@ from .toolmatch import describe_result
 from .tts import Synthesizer
 from .usage import Reply
 from .usage import report as usage_report
-from .video_speaker import VideoSpeaker
+from .video_speaker import INTERRUPTED_TO_TURN_COMPLETE_S, VideoSpeaker
 from .vision import FrameInfo, InvalidFrameError, validate_frame
 from .voice import Voice, make_voice
 from .wire import (
@@ -399,6 +399,8 @@ class LiveSession:
         if cancelled:
             await self.send(outbound.tool_call_cancellation(cancelled))
         await self.send(outbound.interrupted())
+        if isinstance(self._speaker, VideoSpeaker):
+            await asyncio.sleep(INTERRUPTED_TO_TURN_COMPLETE_S)
         await self.send(self._turn_complete(self._usage(Reply()), more=more))
         if self._sends_handles:
             await self._send_handle()

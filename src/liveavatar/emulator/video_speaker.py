@@ -32,6 +32,13 @@ LEAD_S = 0.25
 # Frames left empty between segments: the next segment's AAC priming frame (1024 samples
 # before its speech) must not overlap the previous segment's last audio.
 GAP_FRAMES = 3
+# Each spoken part ends with the face at rest this long: a Media Source player stalls a
+# little before the end of what it has buffered (Chromium: about 0.16 s) until the next
+# turn's media arrives, and what it holds back then is silence, not the last word.
+REST_FRAMES = 6
+# On avatar sessions `interrupted` and its `turnComplete` come as separate messages about
+# 140-150 ms apart (reference §14.3).
+INTERRUPTED_TO_TURN_COMPLETE_S = 0.145
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 
 
@@ -116,6 +123,7 @@ class VideoSpeaker:
                     await self._emit(segment, bytes(pcm[:FRAGMENT_BYTES]), False, timeline)
                     del pcm[:FRAGMENT_BYTES]
         if segment is not None:
+            pcm += bytes(REST_FRAMES * FRAME_BYTES)
             await self._emit(segment, bytes(pcm), True, timeline)
 
     def _begin(self, now: float) -> _Segment:
