@@ -180,8 +180,11 @@ export async function startApp({ root, config: loaded }) {
     if (conversation.sendText(ui.el.textInput.value)) ui.el.textInput.value = '';
   });
 
-  // Push-to-talk: Space anywhere except text fields, and a press-and-hold button.
-  const pttActive = (e) => conversation.mode === 'ptt' && conversation.running && !isTextField(origin(e));
+  // Push-to-talk: Space anywhere except text fields and check boxes (Space is the only
+  // key that ticks one: the Push-to-talk box itself must stay operable), and a
+  // press-and-hold button.
+  const spaceBound = (t) => isTextField(t) || (t instanceof HTMLInputElement && ['checkbox', 'radio'].includes(t.type));
+  const pttActive = (e) => conversation.mode === 'ptt' && conversation.running && !spaceBound(origin(e));
   document.addEventListener('keydown', (e) => {
     if (e.code !== 'Space' || !pttActive(e)) return;
     e.preventDefault();

@@ -17,6 +17,9 @@ const STATE_LABELS = {
   error: 'Stopped',
 };
 
+/** Lines kept in the screen readers' log (older ones are read already). */
+const ANNOUNCED_LINES = 20;
+
 const CONNECTION_LABELS = {
   offline: 'Offline',
   connecting: 'Connecting',
@@ -52,11 +55,13 @@ export class Ui {
       user: doc.querySelector('.user'),
       dashboard: doc.querySelector('.dashboard-link'),
       recordingNotice: $('recording-notice'),
+      announcer: $('announcer'),
       avatar: doc.querySelector('[data-avatar]'),
     };
     this.transcript = new TranscriptModel();
     this._nodes = new Map(); // entry key -> element
     this._sources = new Map(); // model entry key -> its sources' element
+    this._announced = new Set(); // entry keys read out by the announcer
     this._state = 'idle';
     this._hint = '';
   }
@@ -253,6 +258,24 @@ export class Ui {
     node.dataset.final = String(entry.final);
     node.textContent = entry.text;
     if (stick || created) box.scrollTop = box.scrollHeight;
+    if (entry.final) this._announce(entry);
+  }
+
+  /**
+   * Read a line out to screen readers once, when it is final (or cut off): the visible
+   * transcript is not a live region, so the words of a line being spoken are not read
+   * out one partial update at a time.
+   * @param {import('./transcript.js').TranscriptEntry} entry
+   * @param {string} [suffix]
+   */
+  _announce(entry, suffix = '') {
+    const log = this.el.announcer;
+    if (!log || this._announced.has(entry.key) || !entry.text) return;
+    this._announced.add(entry.key);
+    const line = document.createElement('p');
+    line.textContent = `${entry.role === 'user' ? 'You' : 'Avatar'}: ${entry.text}${suffix}`;
+    log.append(line);
+    while (log.childElementCount > ANNOUNCED_LINES) log.firstElementChild.remove();
   }
 
   /**
@@ -275,6 +298,7 @@ export class Ui {
     const entry = this.transcript.interrupt(turn);
     const node = entry && this._nodes.get(entry.key);
     if (node) node.dataset.interrupted = 'true';
+    if (entry) this._announce(entry, ' (interrupted)');
   }
 
   /** @param {{name?: string, status: string}} tool show tool activity on the status line */

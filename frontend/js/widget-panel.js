@@ -21,6 +21,11 @@ export async function mountPanel(body, { base, attrs }) {
   const page = new DOMParser().parseFromString(await res.text(), 'text/html');
   const main = page.querySelector('main');
   if (!main) throw new Error('index.html has no <main>');
-  body.replaceChildren(document.importNode(main, true));
+  // The host page has its own <main>: the panel's content is a plain block (one main
+  // landmark per page).
+  const layout = document.createElement('div');
+  layout.className = main.className;
+  layout.append(...document.importNode(main, true).childNodes);
+  body.replaceChildren(layout);
   return startApp({ root: /** @type {ShadowRoot} */ (body.getRootNode()), config });
 }

@@ -2,7 +2,8 @@
 widget.js with one script tag. On a site the backend allows, spoken and typed turns work
 in the panel, driven from the keyboard; closing the panel releases the microphone and
 closes the socket. On a site it does not allow, the panel says so and no microphone is
-opened. Neither page's styles reach the other.
+opened. Neither page's styles reach the other, and axe-core finds no serious or critical
+violation in the widget.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from bench._browser import Stack, mic_audio
 from playwright.sync_api import expect
 
 from tests.e2e.avatar_page import TURN_TIMEOUT_MS, AvatarPage, OpenPage
+from tests.e2e.axe import axe_violations
 from tests.e2e.conftest import HostSites
 
 pytestmark = pytest.mark.slow
@@ -120,6 +122,7 @@ def test_on_an_allowed_site_the_widget_talks_and_types_and_closes_cleanly(
     expect(page.transcript("model")).to_have_count(2, timeout=TURN_TIMEOUT_MS)
     expect(page.testid("error")).to_be_hidden()
     page.screenshot("after-turns")
+    assert axe_violations(p, "liveavatar-widget") == []
 
     # No style leaks either way: the host's button keeps the host's look, the widget's
     # controls keep theirs whatever the host's inherited fonts and colours are.
@@ -169,5 +172,6 @@ def test_on_a_site_the_backend_does_not_allow_the_widget_says_so_and_opens_no_mi
     expect(page.testid("status")).to_have_attribute("data-state", "error", timeout=TURN_TIMEOUT_MS)
     expect(banner).to_have_attribute("data-code", "origin_refused")
     page.screenshot("refused")
+    assert axe_violations(page.page, "liveavatar-widget") == []
     assert page.page.evaluate("window.__media.micRequests") == 0
     assert not page.events("mic-started")
