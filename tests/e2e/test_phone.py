@@ -78,6 +78,11 @@ def test_the_page_fits_a_phone_and_keeps_one_audio_context(
     page.wait_for("window.__spy.contexts[0].state === 'running'")
     assert page.page.evaluate("window.__spy.contexts.length") == 1
 
+    # Speakerphone mode: half duplex although the browser cancels echo.
+    page.page.tap('[data-testid="speakerphone"]')
+    page.wait_for("h.duplex === 'half'")
+    assert page.events("duplex")[-1]["reason"] == "speakerphone"
+
 
 def test_without_echo_cancellation_the_microphone_closes_while_the_avatar_speaks(
     stack: Stack, open_page: OpenPage

@@ -198,8 +198,10 @@ def hosting_headers() -> Headers:
     unit test keeps the two equal): the backend on Cloud Run (`*.run.app`), clips from
     Cloud Storage, Google sign-in, same-origin framing, https only.
 
-    A backend on a custom domain, or an embeddable widget, needs its origin written into
-    firebase.json's policy (connect-src, media-src, frame-ancestors) at deploy time.
+    A backend on a custom domain needs its origin written into firebase.json's policy
+    (connect-src, media-src) at deploy time, and a site framing the page into
+    frame-ancestors. The widget (docs/EMBED.md) is not framed: it runs under the host
+    site's own policy and needs only `EMBEDDABLE` on the files it loads.
     """
     csp = page_csp(backends=HOSTING_BACKENDS, media=[CLOUD_STORAGE], firebase=True)
     return _page_set(csp, ["'self'"], https=True)
