@@ -25,7 +25,8 @@ from .speaker import Send, TurnTimeline
 from .tts import EspeakVoice, Synthesizer
 
 FRAGMENT_FRAMES = 12  # half a second a fragment
-FRAGMENT_BYTES = FRAGMENT_FRAMES * FRAME_BYTES
+# A spoken part's first fragment is shorter, so its first frame waits for less speech.
+FIRST_FRAGMENT_FRAMES = 4
 # A fragment goes out this long before it is due to play: a player's buffer never runs dry,
 # and what an interruption leaves queued at the client stays under a second.
 LEAD_S = 0.25
@@ -47,6 +48,11 @@ class _Segment:
     start: int  # first video frame
     clock0: float  # loop time its first frame is due to play
     frames: int = 0  # frames handed to the encoder so far
+
+
+def _fragment_bytes(segment: _Segment) -> int:
+    frames = FRAGMENT_FRAMES if segment.frames else FIRST_FRAGMENT_FRAMES
+    return frames * FRAME_BYTES
 
 
 class VideoSpeaker:
@@ -119,9 +125,9 @@ class VideoSpeaker:
                         await asyncio.sleep(self._delay)
                     segment = self._begin(loop.time())
                 pcm += chunk
-                while len(pcm) >= FRAGMENT_BYTES:
-                    await self._emit(segment, bytes(pcm[:FRAGMENT_BYTES]), False, timeline)
-                    del pcm[:FRAGMENT_BYTES]
+                while len(pcm) >= (size := _fragment_bytes(segment)):
+                    await self._emit(segment, bytes(pcm[:size]), False, timeline)
+                    del pcm[:size]
         if segment is not None:
             pcm += bytes(REST_FRAMES * FRAME_BYTES)
             await self._emit(segment, bytes(pcm), True, timeline)
