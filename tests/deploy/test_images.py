@@ -368,6 +368,10 @@ async def test_backend_serves_on_all_interfaces_as_non_root(backend: Running) ->
     assert ready.json()["store"] == "reachable"
     uid = await asyncio.to_thread(podman.podman, "exec", backend.name, "id", "-u")
     assert uid.stdout.strip() == APP_UID
+    # `turn_detection: smart` finds and loads its models (deploy/model-packages.txt).
+    probe = "from liveavatar.turn import models; print(type(models.shared()).__name__)"
+    loaded = await asyncio.to_thread(podman.podman, "exec", backend.name, "python", "-c", probe)
+    assert loaded.stdout.strip() == "TurnModels"
 
 
 async def test_backend_holds_a_signed_in_conversation_kept_in_firestore(
