@@ -63,6 +63,12 @@ def _emulator_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         help="refuse every setup with this close code",
     )
     p.add_argument(
+        "--fault-refuse-avatar",
+        type=int,
+        choices=[1007, 1008],
+        help="refuse every live-avatar (VIDEO) setup with this close code",
+    )
+    p.add_argument(
         "--fault-stall-after",
         type=float,
         metavar="S",
@@ -144,6 +150,7 @@ def _run_emulator(args: argparse.Namespace, settings: Settings) -> int:
         first_audio_delay_ms=_pick(args.fault_first_audio_delay_ms, faults.first_audio_delay_ms),
         refuse_setup=_pick(args.fault_refuse_setup, faults.refuse_setup),
         stall_after_s=_pick(args.fault_stall_after, faults.stall_after_s),
+        refuse_avatar=_pick(args.fault_refuse_avatar, faults.refuse_avatar),
     )
     cfg = replace(
         cfg,

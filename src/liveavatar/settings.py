@@ -213,6 +213,7 @@ class Settings(BaseSettings):
     emulator_fault_first_audio_delay_ms: int = Field(default=0, ge=0)
     emulator_fault_refuse_setup: Literal[1007, 1008] | None = None
     emulator_fault_stall_after_s: float | None = Field(default=None, ge=0)
+    emulator_fault_refuse_avatar: Literal[1007, 1008] | None = None
 
     @property
     def emulator_url(self) -> str:

@@ -44,6 +44,9 @@ FRAME_TICKS = TIMESCALE // FPS  # samples of speech per video frame
 FRAME_BYTES = FRAME_TICKS * 2  # PCM16 mono
 AAC_FRAME = 1024
 DEFAULT_AUDIO_BPS = 64_000
+# The bitrates a setup may ask for are kept within what the encoders take well.
+AUDIO_BPS_RANGE = (16_000, 256_000)
+VIDEO_BPS_RANGE = (50_000, 8_000_000)
 _BLINK_EVERY = 84  # frames (3.5 s)
 _BLINK_FRAMES = 3
 # Mouth opening from loudness: silent below -42 dBFS, wide open at -18 dBFS; it opens at
@@ -62,6 +65,10 @@ def opening_for(pcm: npt.NDArray[np.int16]) -> float:
     return min(1.0, max(0.0, (db - _QUIET_DB) / (_LOUD_DB - _QUIET_DB)))
 
 
+def _clamp(value: int, bounds: tuple[int, int]) -> int:
+    return min(bounds[1], max(bounds[0], value))
+
+
 class AvatarEncoder:
     """Turns speech into fMP4: `init_segment()` once, then per segment `begin(frame)` and
     `encode(pcm, last=...)` calls, each returning one fragment (moof + mdat)."""
@@ -70,7 +77,7 @@ class AvatarEncoder:
         self, face: Face, *, video_bps: int | None = None, audio_bps: int | None = None
     ) -> None:
         self._face = face
-        self._audio_bps = audio_bps or DEFAULT_AUDIO_BPS
+        self._audio_bps = _clamp(audio_bps or DEFAULT_AUDIO_BPS, AUDIO_BPS_RANGE)
         video = av.CodecContext.create("libx264", "w")
         assert isinstance(video, av.VideoCodecContext)
         video.width, video.height, video.pix_fmt = WIDTH, HEIGHT, "yuv420p"
@@ -86,7 +93,7 @@ class AvatarEncoder:
             "x264-params": "keyint=240:scenecut=0",
         }
         if video_bps:
-            video.bit_rate = video_bps
+            video.bit_rate = _clamp(video_bps, VIDEO_BPS_RANGE)
         else:
             options["crf"] = "26"
         video.options = options

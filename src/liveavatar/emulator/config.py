@@ -25,12 +25,15 @@ class FaultConfig:
         refuse_setup: answer setup with this close code (1008 unknown model, 1007 bad
             argument) instead of `setupComplete`.
         stall_after_s: after this many seconds, stop sending and reading without closing.
+        refuse_avatar: answer a live-avatar (`VIDEO`) setup with this close code, as the
+            service does for a project not allowed to use avatars (reference §14.1).
     """
 
     close_after_s: float | None = None
     first_audio_delay_ms: int = 0
     refuse_setup: Literal[1007, 1008] | None = None
     stall_after_s: float | None = None
+    refuse_avatar: Literal[1007, 1008] | None = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,7 @@ class EmulatorConfig:
                 first_audio_delay_ms=s.emulator_fault_first_audio_delay_ms,
                 refuse_setup=s.emulator_fault_refuse_setup,
                 stall_after_s=s.emulator_fault_stall_after_s,
+                refuse_avatar=s.emulator_fault_refuse_avatar,
             ),
         )
 

@@ -11,6 +11,7 @@ INTERNAL = 1011
 REASON_INVALID_ARGUMENT = "Request contains an invalid argument."
 REASON_INTERNAL = "Internal error occurred."
 REASON_NOT_FOUND = "Requested entity was not found."
+REASON_PERMISSION = "The caller does not have permission"  # Google's PERMISSION_DENIED
 
 
 def model_not_found(model: str, api_version: str) -> str:

@@ -13,6 +13,7 @@ from .errors import (
     POLICY,
     REASON_INVALID_ARGUMENT,
     REASON_NOT_FOUND,
+    REASON_PERMISSION,
     LiveCloseError,
     model_not_found,
 )
@@ -57,6 +58,9 @@ def accept_setup(
         for m in (setup.generation_config and setup.generation_config.response_modalities) or []
     }
     avatar = avatar_request(setup, modalities, rules, route)
+    if avatar is not None and faults.refuse_avatar is not None:
+        reason = REASON_PERMISSION if faults.refuse_avatar == POLICY else REASON_INVALID_ARGUMENT
+        raise LiveCloseError(faults.refuse_avatar, reason)
     if avatar is None and (modalities - {"AUDIO", "TEXT"} or len(modalities) > 1):
         raise LiveCloseError(INVALID_ARGUMENT, REASON_INVALID_ARGUMENT)
     try:

@@ -19,6 +19,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from liveavatar.emulator.avatar import REASON_AVATAR_REQUIRED, REASON_BLOCKED
+from liveavatar.emulator.config import FaultConfig
 from liveavatar.emulator.server import EmulatorServer
 from tests.integration.conftest import StartEmulator
 from tests.support.avatar_stream import decode, top_boxes
@@ -144,6 +145,16 @@ async def test_refused_setups_close_before_setup_complete(
         got_code, got_reason, seen = await closed_with(ws)
     assert (got_code, seen) == (code, [])
     assert reason.lower() in got_reason.lower()
+
+
+async def test_fault_refuses_avatars_only(start_emulator: StartEmulator) -> None:
+    server = await start_emulator(tls=False, faults=FaultConfig(refuse_avatar=1008))
+    async with connected(server) as ws:
+        await ws.send(avatar_setup({"avatarName": "Kira"}))
+        assert (await closed_with(ws))[:2] == (1008, "The caller does not have permission")
+    async with connected(server) as ws:
+        await ws.send(avatar_setup(None, ["AUDIO"]))
+        assert "setupComplete" in json.loads(await ws.recv())
 
 
 async def test_blocked_reference_image_is_refused_after_setup_complete(

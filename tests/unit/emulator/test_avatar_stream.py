@@ -75,6 +75,14 @@ def test_segments_keep_their_frames_and_jump_over_gaps(encoder: AvatarEncoder) -
     assert voiced.sum() / RATE == pytest.approx((12 + 5 + 7) / 24, abs=0.15)
 
 
+def test_bitrates_asked_for_are_kept_within_range() -> None:
+    encoder = AvatarEncoder(Face(name="Leo"), audio_bps=1, video_bps=10**12)
+    encoder.begin(0)
+    data = encoder.init_segment() + encoder.encode(tone(12, 0.3), last=True)
+    assert encoder.format.avg_bitrate == 16_000
+    assert len(decode(data).lumas) == 12
+
+
 def test_encode_takes_whole_frames_unless_last(encoder: AvatarEncoder) -> None:
     encoder.begin(encoder.next_frame + 3)
     with pytest.raises(ValueError, match="whole video frames"):
