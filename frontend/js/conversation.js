@@ -1,8 +1,7 @@
 /**
  * Conversation: one run of the product, from Start to Stop. Runs on the page's one
  * AudioContext and owns MicCapture, Player, AvatarSocket and FrameSharer, derives the
- * visible state and
- * reports everything to the Ui, the Avatar and the test hooks.
+ * visible state and reports everything to the Ui, the Avatar and the test hooks.
  *
  * States: idle → connecting → listening ⇄ thinking ⇄ speaking, reconnecting on drops,
  * error after a fatal problem.
@@ -419,7 +418,6 @@ export class Conversation extends EventTarget {
     this.hooks.duplex = d.half ? 'half' : 'full';
     this.hooks.record('duplex', { mode: this.hooks.duplex, reason: d.reason, echoCancellation: d.echoCancellation });
   }
-
 
   /**
    * Start sharing `source`, or stop it when it is already shared. Only one source at a
