@@ -9,11 +9,15 @@ PYTHON ?= python3
 system-deps:
 	@bash scripts/install-system-deps.sh
 
-# The Firestore emulator the store tests start (pinned in package-lock.json).
+# The Firestore and Firebase Auth emulators the tests start, and the Firebase JS SDK the
+# page's sign-in loads from frontend/vendor/ (all pinned in package-lock.json).
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 
-node-deps: node_modules/.package-lock.json
+frontend/vendor/firebase/VERSION: node_modules/.package-lock.json scripts/vendor_firebase.py
+	$(PYTHON) scripts/vendor_firebase.py
+
+node-deps: node_modules/.package-lock.json frontend/vendor/firebase/VERSION
 
 $(STAMP): pyproject.toml deploy/model-packages.txt | system-deps
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)

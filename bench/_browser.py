@@ -213,15 +213,17 @@ def liveavatar_up(
     env: Mapping[str, str] | None = None,
     dashboard: bool = False,
     extra_origins: Sequence[str] = (),
+    ports: Sequence[int] | None = None,
 ) -> Iterator[Stack]:
     """Run `python -m liveavatar up` on free ports until the block ends.
 
     `env` adds to (or overrides) the stack's environment; with `dashboard` the stack is
     ready only once the dashboard answers its health check too (`up` announces it apart);
-    `extra_origins` are sites allowed beside the frontend (ALLOWED_ORIGINS).
+    `extra_origins` are sites allowed beside the frontend (ALLOWED_ORIGINS); `ports`
+    (emulator, backend, frontend, dashboard) when the caller needed them first.
     """
     workdir.mkdir(parents=True, exist_ok=True)
-    emulator_port, backend_port, frontend_port, dashboard_port = free_ports(4)
+    emulator_port, backend_port, frontend_port, dashboard_port = ports or free_ports(4)
     stack = Stack(
         emulator_port, backend_port, frontend_port, workdir / "liveavatar-up.log", dashboard_port
     )

@@ -177,6 +177,10 @@ done
 step="deploy the page and the Firestore indexes"
 mkdir -p "$work/site"
 cp -R "$root/frontend" "$work/site/public"
+# The sign-in SDK from the pinned npm package (package-lock.json), served by the site itself.
+python3 "$root/scripts/vendor_firebase.py" --node-modules "$root/node_modules" \
+  --out "$work/site/public/vendor/firebase" ||
+  fail 1 "the Firebase JS SDK could not be copied: run 'npm ci' in the repository first"
 cp "$here/firebase.json" "$here/firestore.indexes.json" "$work/site/"
 cat >"$work/site/public/deploy-config.json" <<JSON
 {"backendUrl": "${backend_url/https:/wss:}/ws", "dashboardUrl": "${dashboard_url}",

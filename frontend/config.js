@@ -6,7 +6,8 @@
  * - Anywhere else (production, e.g. Firebase Hosting): settings come from
  *   /deploy-config.json, written at deploy time:
  *     {"backendUrl": "wss://…/ws", "dashboardUrl": "https://…",
- *      "firebase": {"apiKey": "…", "authDomain": "…", "projectId": "…"} | null,
+ *      "firebase": {"apiKey": "…", "authDomain": "…", "projectId": "…",
+ *                   "authEmulatorUrl": "http://127.0.0.1:9099" (local runs, tests)} | null,
  *      "authRequired": true}
  *   If it is missing, the backend is assumed at wss://<same host>/ws.
  * - Query parameters override, for tests and debugging: ?backend=<ws url>,
@@ -23,7 +24,7 @@ const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
  * @property {string} DASHBOARD_URL the page's own guess (the backend's page config names it better)
  * @property {string|null} DASHBOARD_OVERRIDE ?dashboard=, which wins over the backend's
  * @property {'development'|'production'} ENVIRONMENT
- * @property {{apiKey: string, authDomain: string, projectId: string}|null} FIREBASE
+ * @property {{apiKey: string, authDomain: string, projectId: string, authEmulatorUrl?: string}|null} FIREBASE
  * @property {boolean} AUTH_REQUIRED sign in with Google before starting
  * @property {'handsfree'|'ptt'|null} MODE null: the user's saved choice (default handsfree)
  * @property {'auto'|'drawn'|'video'} AVATAR auto: video clips when the backend offers them
@@ -68,8 +69,14 @@ export function resolveConfig(loc, deploy = null) {
     backend = deploy?.backendUrl || `${wsScheme}//${loc.host}/ws`;
     dashboard = deploy?.dashboardUrl || '';
     const fb = deploy?.firebase;
+    const emulator = typeof fb?.authEmulatorUrl === 'string' && /^https?:\/\//.test(fb.authEmulatorUrl) ? fb.authEmulatorUrl : null;
     firebase = fb && fb.apiKey && fb.authDomain && fb.projectId
-      ? Object.freeze({ apiKey: fb.apiKey, authDomain: fb.authDomain, projectId: fb.projectId })
+      ? Object.freeze({
+          apiKey: fb.apiKey,
+          authDomain: fb.authDomain,
+          projectId: fb.projectId,
+          ...(emulator ? { authEmulatorUrl: emulator } : {}),
+        })
       : null;
     authRequired = Boolean(deploy?.authRequired && firebase);
   }

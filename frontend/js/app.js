@@ -88,10 +88,12 @@ export async function startApp({ root, config: loaded }) {
   const config = Object.freeze({ ...loaded, AVATAR: avatarChoice(loaded.AVATAR, page) });
 
   let auth = null;
+  let signInProblem = null;
   if (config.FIREBASE && config.AUTH_REQUIRED) {
     try {
-      const { createAuth } = await import('./auth.js');
-      auth = await createAuth(config.FIREBASE);
+      const authModule = await import('./auth.js');
+      signInProblem = authModule.signInProblem;
+      auth = await authModule.createAuth(config.FIREBASE);
       ui.el.signIn.hidden = false;
       ui.setUser(auth.user()?.displayName ?? auth.user()?.email ?? null);
       auth.onChange((u) => ui.setUser(u ? u.displayName ?? u.email ?? 'Signed in' : null));
@@ -132,15 +134,21 @@ export async function startApp({ root, config: loaded }) {
     ui.el.dashboard.hidden = false;
   }
 
-  const start = async () => {
-    if (auth && !auth.user()) {
-      try {
-        await auth.signIn();
-      } catch {
-        conversation.report('unauthorized');
-        return;
-      }
+  const signIn = async () => {
+    try {
+      await auth.signIn();
+      hooks.record('signed-in');
+      return true;
+    } catch (err) {
+      const { code, message } = signInProblem(err);
+      hooks.record('sign-in-failed', { code: err?.code ?? null });
+      conversation.report(code, { message });
+      return false;
     }
+  };
+
+  const start = async () => {
+    if (auth && !auth.user() && !(await signIn())) return;
     await conversation.start();
   };
 
@@ -155,8 +163,9 @@ export async function startApp({ root, config: loaded }) {
     if (auth.user()) {
       conversation.stop();
       await auth.signOut();
+      hooks.record('signed-out');
     } else {
-      await auth.signIn().catch(() => conversation.report('unauthorized'));
+      await signIn();
     }
   });
   ui.el.mode.addEventListener('change', () => {

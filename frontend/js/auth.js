@@ -1,12 +1,14 @@
 /**
- * Firebase Authentication (Google sign-in), loaded from the Firebase CDN only when the
- * deploy config asks for it (firebase settings present and authRequired). Never loaded
- * on localhost by default.
+ * Firebase Authentication (Google sign-in), loaded only when the deploy config asks for it
+ * (firebase settings present and authRequired). The SDK is the project's own copy of the
+ * pinned npm package (frontend/vendor/firebase/, made by scripts/vendor_firebase.py): no CDN
+ * at run time, and the page's `script-src 'self'` covers it.
+ *
+ * With `authEmulatorUrl` in the firebase settings the SDK talks to the Firebase Auth
+ * emulator instead of Google (local runs and tests; deploy.sh never writes it).
  */
 
-/** Firebase JS SDK version served from gstatic. */
-export const FIREBASE_SDK_VERSION = '10.12.2';
-const CDN = `https://www.gstatic.com/firebasejs/${FIREBASE_SDK_VERSION}`;
+const SDK = new URL('../vendor/firebase/', import.meta.url);
 
 /**
  * @typedef {object} Auth
@@ -18,17 +20,38 @@ const CDN = `https://www.gstatic.com/firebasejs/${FIREBASE_SDK_VERSION}`;
  */
 
 /**
+ * Why a sign-in failed, in words a user can act on. Pure.
+ * @param {unknown} err a FirebaseError (its `code` is `auth/...`) or anything else
+ * @returns {{code: string, message: string}} code 'sign_in_cancelled' or 'sign_in_failed'
+ */
+export function signInProblem(err) {
+  const code = /** @type {any} */ (err)?.code ?? '';
+  if (code === 'auth/popup-closed-by-user' || code === 'auth/cancelled-popup-request') {
+    return { code: 'sign_in_cancelled', message: '' };
+  }
+  const reasons = {
+    'auth/popup-blocked': 'The browser blocked the sign-in window; allow pop-ups for this site.',
+    'auth/network-request-failed': 'The sign-in service could not be reached; check the connection.',
+    'auth/user-disabled': 'This account has been disabled.',
+    'auth/unauthorized-domain': 'This site is not allowed to sign in with this project.',
+  };
+  return { code: 'sign_in_failed', message: reasons[code] ?? `Sign-in failed (${code || 'unknown error'}).` };
+}
+
+/**
  * Load the SDK and restore any existing sign-in.
- * @param {{apiKey: string, authDomain: string, projectId: string}} firebaseConfig
+ * @param {{apiKey: string, authDomain: string, projectId: string, authEmulatorUrl?: string}} firebaseConfig
  * @returns {Promise<Auth>}
  */
 export async function createAuth(firebaseConfig) {
   const [appSdk, authSdk] = await Promise.all([
-    import(`${CDN}/firebase-app.js`),
-    import(`${CDN}/firebase-auth.js`),
+    import(new URL('firebase-app.js', SDK).href),
+    import(new URL('firebase-auth.js', SDK).href),
   ]);
-  const app = appSdk.initializeApp(firebaseConfig);
+  const { authEmulatorUrl, ...appConfig } = firebaseConfig;
+  const app = appSdk.initializeApp(appConfig);
   const auth = authSdk.getAuth(app);
+  if (authEmulatorUrl) authSdk.connectAuthEmulator(auth, authEmulatorUrl, { disableWarnings: true });
   if (typeof auth.authStateReady === 'function') await auth.authStateReady();
   return {
     user: () => auth.currentUser,
@@ -36,6 +59,7 @@ export async function createAuth(firebaseConfig) {
       await authSdk.signInWithPopup(auth, new authSdk.GoogleAuthProvider());
     },
     signOut: () => authSdk.signOut(auth),
+    // The SDK refreshes an expired (or nearly expired) token here before handing it out.
     getToken: async () => (auth.currentUser ? auth.currentUser.getIdToken() : null),
     onChange: (cb) => authSdk.onAuthStateChanged(auth, cb),
   };

@@ -63,6 +63,8 @@ const TEXTS = {
   ],
   rate_limited: ['Too many sessions', 'Too many conversations were started in a short time. Wait a minute and press Start again.'],
   unauthorized: ['Sign-in needed', 'Please sign in and press Start again.'],
+  sign_in_failed: ['Sign-in failed', 'Signing in did not work. Press "Sign in with Google" to try again.'],
+  sign_in_cancelled: ['Not signed in', 'The sign-in window was closed. Press "Sign in with Google" to try again.'],
   forbidden: ['Not allowed', 'Your account is not allowed to use this avatar. Contact the site administrator.'],
   unsupported_version: [
     'Page out of date',
@@ -118,6 +120,12 @@ export function describeError(code, extra = {}) {
   } else {
     title = 'Something went wrong';
     text = extra.message ? `${extra.message} Press Start to try again.` : 'Press Start to try again.';
+  }
+  // The reason a sign-in was refused (the server's or the SDK's words) comes first.
+  if ((code === 'unauthorized' || code === 'sign_in_failed') && extra.message) {
+    text = code === 'unauthorized'
+      ? `The server refused the sign-in: ${extra.message.replace(/\.?$/, '.')} Sign in again and press Start.`
+      : `${extra.message} Press "Sign in with Google" to try again.`;
   }
   if (code === 'backend_unreachable' && extra.url) {
     text = `The avatar server at ${extra.url} is not answering. Is it running (liveavatar up)? Retrying automatically…`;

@@ -45,7 +45,15 @@ test('production reads the deploy config', () => {
   assert.equal(c.BACKEND_HTTP_URL, 'https://backend-x.a.run.app');
   assert.equal(c.DASHBOARD_URL, 'https://dash.a.run.app');
   assert.equal(c.FIREBASE.projectId, 'avatar');
+  assert.equal(c.FIREBASE.authEmulatorUrl, undefined);
   assert.equal(c.AUTH_REQUIRED, true);
+});
+
+test('the deploy config may point sign-in at the Auth emulator (http(s) URLs only)', () => {
+  const fb = { apiKey: 'k', authDomain: 'd', projectId: 'p' };
+  const at = (authEmulatorUrl) => resolveConfig(loc('http://avatar.test:8000/'), { firebase: { ...fb, authEmulatorUrl } }).FIREBASE;
+  assert.equal(at('http://127.0.0.1:9099').authEmulatorUrl, 'http://127.0.0.1:9099');
+  assert.equal(at('javascript:alert(1)').authEmulatorUrl, undefined);
 });
 
 test('production without a deploy config falls back to the same host', () => {

@@ -128,6 +128,8 @@ def test_the_page_gets_the_deploy_config_it_reads(fake_cloud: FakeCloud) -> None
     }
     assert config["authRequired"] is True
     assert (site / "public" / "index.html").exists()
+    sdk = site / "public" / "vendor" / "firebase" / "firebase-auth.js"
+    assert "gstatic" not in sdk.read_text(), "the sign-in SDK is the site's own copy"
     firebase = json.loads((site / "firebase.json").read_text())
     assert (site / firebase["firestore"]["indexes"]).exists()
     assert firebase["hosting"]["public"] == "public"

@@ -12,13 +12,15 @@ refusal is an `AvatarError` with its close code.
 from __future__ import annotations
 
 import asyncio
+import os
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Protocol
 
 from liveavatar.errors import Forbidden
 
-from .config import AuthSettings, firebase_project
+from .config import AUTH_EMULATOR_VARIABLE, AuthSettings, firebase_project
+from .emulator_tokens import EmulatorVerifier
 from .quota import QuotaMeter, QuotaPolicy, QuotaStatus, SessionQuota, UsageStore
 from .ratelimit import ConnectionRateLimiter, SessionCap, SessionSlot
 from .spend import SessionSpend, SpendMeter, SpendStore
@@ -147,6 +149,10 @@ def build_verifier(settings: AuthSettings) -> TokenVerifier:
     project = firebase_project(settings)
     if not project:
         raise ValueError("AUTH_ENABLED needs FIREBASE_PROJECT_ID (or PROJECT_ID)")
+    emulator = os.environ.get(AUTH_EMULATOR_VARIABLE)
+    if emulator and settings.environment != "production":
+        # Local and test runs against the Auth emulator (production refuses the variable).
+        return EmulatorVerifier(project_id=project, emulator_host=emulator)
     return FirebaseVerifier(project_id=project, certs_url=settings.firebase_certs_url)
 
 

@@ -132,25 +132,30 @@ class FirebaseVerifier:
         )
 
     def _check_claims(self, claims: Mapping[str, Any]) -> None:
-        now = self._clock()
-        aud, iss, sub = claims.get("aud"), claims.get("iss"), claims.get("sub")
-        if aud != self.project_id:
-            raise Unauthorized("the ID token was issued for another project (audience)")
-        if iss != self.issuer:
-            raise Unauthorized("the ID token was not issued by this project's Firebase (issuer)")
-        if not isinstance(sub, str) or not sub or len(sub) > _MAX_UID_CHARS:
-            raise Unauthorized("the ID token has no valid user id (subject)")
-        iat, exp = _number(claims.get("iat")), _number(claims.get("exp"))
-        if iat is None or exp is None:
-            raise Unauthorized("the ID token lacks its issue or expiry time")
-        if exp + self._skew < now:
-            raise Unauthorized("the ID token has expired; sign in again")
-        if iat - self._skew > now:
-            raise Unauthorized("the ID token is not valid yet; check the device clock")
-        if "auth_time" in claims:
-            auth_time = _number(claims["auth_time"])
-            if auth_time is None or auth_time - self._skew > now:
-                raise Unauthorized("the ID token's sign-in time is in the future")
+        check_claims(claims, project_id=self.project_id, skew_s=self._skew, now=self._clock())
+
+
+def check_claims(claims: Mapping[str, Any], *, project_id: str, skew_s: float, now: float) -> None:
+    """Firebase's rules for an ID token's claims: audience and issuer of `project_id`, a
+    subject, and sane issue, expiry and sign-in times. Raises `Unauthorized`."""
+    aud, iss, sub = claims.get("aud"), claims.get("iss"), claims.get("sub")
+    if aud != project_id:
+        raise Unauthorized("the ID token was issued for another project (audience)")
+    if iss != FIREBASE_ISSUER_PREFIX + project_id:
+        raise Unauthorized("the ID token was not issued by this project's Firebase (issuer)")
+    if not isinstance(sub, str) or not sub or len(sub) > _MAX_UID_CHARS:
+        raise Unauthorized("the ID token has no valid user id (subject)")
+    iat, exp = _number(claims.get("iat")), _number(claims.get("exp"))
+    if iat is None or exp is None:
+        raise Unauthorized("the ID token lacks its issue or expiry time")
+    if exp + skew_s < now:
+        raise Unauthorized("the ID token has expired; sign in again")
+    if iat - skew_s > now:
+        raise Unauthorized("the ID token is not valid yet; check the device clock")
+    if "auth_time" in claims:
+        auth_time = _number(claims["auth_time"])
+        if auth_time is None or auth_time - skew_s > now:
+            raise Unauthorized("the ID token's sign-in time is in the future")
 
 
 def _number(value: object) -> float | None:

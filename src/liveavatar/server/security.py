@@ -15,12 +15,14 @@ Two policies:
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from liveavatar.auth.config import AUTH_EMULATOR_VARIABLE
 from liveavatar.settings import Settings
 
 Headers = list[tuple[str, str]]
@@ -39,10 +41,11 @@ CLOUD_STORAGE = "https://storage.googleapis.com"
 #: The backend as Firebase Hosting's page reaches it: any Cloud Run service URL
 #: (`<service>-<hash>.a.run.app` and `<service>-<number>.<region>.run.app`).
 HOSTING_BACKENDS = ("wss://*.run.app",)
-#: What the Firebase Auth SDK (frontend/js/auth.js, Google sign-in in a popup) needs: its
-#: modules from gstatic, Google's API loader for the popup's helper iframe, that iframe on
-#: the project's auth domain, and the token endpoints.
-FIREBASE_SCRIPTS = ("https://www.gstatic.com/firebasejs/", "https://apis.google.com")
+#: What the Firebase Auth SDK (frontend/js/auth.js, Google sign-in in a popup) needs beyond
+#: its own modules, which the page serves itself (frontend/vendor/firebase/): Google's API
+#: loader for the popup's helper iframe, that iframe on the project's auth domain, and the
+#: token endpoints.
+FIREBASE_SCRIPTS = ("https://apis.google.com",)
 FIREBASE_FRAMES = ("https://*.firebaseapp.com",)
 FIREBASE_CONNECT = (
     "https://identitytoolkit.googleapis.com",
@@ -117,14 +120,18 @@ def page_csp(
     backends: Sequence[str],
     media: Sequence[str] = (),
     firebase: bool = False,
+    auth_emulator: str | None = None,
     ancestors: Sequence[str] = ("'self'",),
 ) -> str:
     """The page's Content-Security-Policy.
 
     `backends` are backend URLs the page may talk to (WebSocket and HTTP for
     /api/videos); `media` extra origins of avatar clips; `firebase` whether sign-in may
-    load the Firebase Auth SDK; `ancestors` the sites that may frame the page.
+    load the Firebase Auth SDK; `auth_emulator` the Firebase Auth emulator's origin the SDK
+    then talks to instead of Google (local runs and tests); `ancestors` the sites that may
+    frame the page.
     """
+    emulator = [auth_emulator] if firebase and auth_emulator else []
     origins = [o for url in backends for o in backend_origins(url)]
     http_backends = [o for o in origins if o.startswith("http")]
     directives = [
@@ -134,8 +141,8 @@ def page_csp(
         # The favicon is a data: URL in index.html.
         "img-src 'self' data:",
         "media-src " + _join(["'self'"], http_backends, media),
-        "connect-src " + _join(["'self'"], origins, FIREBASE_CONNECT if firebase else ()),
-        "frame-src " + _join(["'self'"], FIREBASE_FRAMES if firebase else ()),
+        "connect-src " + _join(["'self'"], origins, FIREBASE_CONNECT if firebase else (), emulator),
+        "frame-src " + _join(["'self'"], FIREBASE_FRAMES if firebase else (), emulator),
         "object-src 'none'",
         "base-uri 'self'",
         "form-action 'self'",
@@ -184,10 +191,13 @@ def page_headers(settings: Settings) -> Headers:
     media = [_origin(settings.media_base_url)] if settings.media_base_url else []
     if settings.media_backend == "gcs":
         media.append(CLOUD_STORAGE)
+    # The Auth emulator (never in production, which refuses the variable at start).
+    emulator_host = None if settings.is_production else os.environ.get(AUTH_EMULATOR_VARIABLE)
     csp = page_csp(
         backends=local_backends(settings),
         media=media,
         firebase=settings.auth_enabled,
+        auth_emulator=f"http://{emulator_host}" if emulator_host else None,
         ancestors=settings.frame_ancestors,
     )
     return _page_set(csp, settings.frame_ancestors, https=settings.is_production)

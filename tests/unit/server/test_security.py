@@ -74,7 +74,7 @@ def test_firebase_sources_only_with_sign_in() -> None:
     off = page_csp(backends=["wss://api.example.com/ws"])
     on = directives(page_csp(backends=["wss://api.example.com/ws"], firebase=True))
     assert "gstatic" not in off and "firebaseapp" not in off
-    assert "https://www.gstatic.com/firebasejs/" in on["script-src"]
+    assert "https://apis.google.com" in on["script-src"] and "gstatic" not in on["script-src"]
     assert "https://identitytoolkit.googleapis.com" in on["connect-src"]
     assert "https://securetoken.googleapis.com" in on["connect-src"]
     assert "https://*.firebaseapp.com" in on["frame-src"]
