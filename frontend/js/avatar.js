@@ -2,8 +2,11 @@
  * The avatar on screen.
  *
  * Drawn mode (default): an SVG face whose mouth follows the lip-sync of the audio being
- * played, redrawn on requestAnimationFrame at a steady ~30 fps (frames closer than 33 ms
- * to the previous drawn one are skipped), with blinking every 2–6 s, small eye
+ * heard, redrawn on requestAnimationFrame at a steady ~30 fps (frames closer than 33 ms
+ * to the previous drawn one are skipped). A frame drawn now reaches the screen at the
+ * next display refresh and stays up until the next drawn frame, so it shows the sound
+ * heard in the middle of that span (plus the smoothing's own lag): the audio features
+ * are asked for that moment, read from the playback clock (player.js). Blinking every 2–6 s, small eye
  * movements, breathing and head sway. The state (idle/connecting/listening/thinking/
  * speaking/reconnecting/error) shows as the ring colour via `data-state` on the root.
  *
@@ -102,8 +105,9 @@ export class Avatar {
   /**
    * @param {HTMLElement} root container; the face is rendered into it
    * @param {object} [options]
-   * @param {() => {level: number, bands: object|null}} [options.getFeatures] audio
-   *   features of what is being played (Player.features), read once per drawn frame
+   * @param {(perfTime: number) => {level: number, bands: object|null}} [options.getFeatures]
+   *   audio features of what is heard at a performance.now() time (Player.features), read
+   *   once per drawn frame
    * @param {() => number} [options.random]
    * @param {LipSync} [options.lipSync]
    */
@@ -122,6 +126,8 @@ export class Avatar {
      *  failed to load and the drawn face took over */
     this.onFallback = null;
     this.state = 'idle';
+    /** called after each drawn frame with its animation time and mouth openness */
+    this.onDrawn = (_now, _openness) => {};
     root.classList.add('avatar');
     root.dataset.state = 'idle';
     root.dataset.mode = 'drawn';
@@ -140,6 +146,9 @@ export class Avatar {
     this._videos = null;
     this._raf = 0;
     this._lastDraw = 0;
+    this._lastTick = 0;
+    /** display refresh interval, ms (an average of the animation frames' spacing) */
+    this.refreshMs = 1000 / 60;
     this._t0 = 0;
     this._nextBlink = 0;
     this._blinkStart = -1;
@@ -248,16 +257,25 @@ export class Avatar {
     return 2000 + this._random() * 4000;
   }
 
+  /** How far ahead of an animation frame's time the sound it shows is heard, ms. */
+  leadMs() {
+    return this.refreshMs + FRAME_MS / 2 + this._lipSync.lagMs;
+  }
+
   _frame(now) {
     this._raf = requestAnimationFrame(this._tick);
+    const gap = now - this._lastTick;
+    this._lastTick = now;
+    if (gap > 3 && gap < 60) this.refreshMs += (gap - this.refreshMs) * 0.05;
     const dt = now - this._lastDraw;
     if (dt < FRAME_MS - 4) return; // keep a ~33 ms cadence at any display refresh rate
     this._lastDraw = now;
-    const { level, bands } = this.getFeatures();
+    const { level, bands } = this.getFeatures(now + this.leadMs());
     const { openness, viseme } = this._lipSync.update(level, bands, Math.min(dt, 100));
     if (this.mode === 'drawn') this._draw(now, openness, viseme);
     this.drawnOpenness = openness;
     this.drawnViseme = viseme;
+    this.onDrawn(now, openness);
   }
 
   _draw(now, openness, viseme) {

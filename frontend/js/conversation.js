@@ -17,6 +17,7 @@ import { Player } from './player.js';
 import { ProblemStack } from './problems.js';
 import { FrameSharer, ShareError } from './share.js';
 import { AvatarSocket } from './socket.js';
+import { VoiceFollower } from './voice-follow.js';
 
 /**
  * GET <backend>/api/videos; null when absent (404) or unreachable.
@@ -75,11 +76,19 @@ export class Conversation extends EventTarget {
     this._sharer = null;
     this._unlock = null;
     this._gen = 0;
+    // The model's words are shown as they are heard (the user's as they come).
+    this._voice = new VoiceFollower({
+      ui,
+      avatar,
+      hooks,
+      player: () => this._player,
+      send: (turn, words, av) => this._socket?.sendPlayed(turn, words, av),
+    });
     hooks.outputLevel = () => this._player?.outputLevel() ?? 0;
     hooks.underruns = () => this._player?.underruns ?? 0;
     hooks.prebufferMs = () => this._player?.prebufferMs ?? config.PREBUFFER_MS;
     hooks.mouthOpenness = () => avatar.drawnOpenness;
-    avatar.getFeatures = () => this._player?.features() ?? { level: 0, bands: null };
+    avatar.getFeatures = (at) => this._player?.features(at) ?? { level: 0, bands: null };
   }
 
   // ---- lifecycle --------------------------------------------------------------------
@@ -114,7 +123,10 @@ export class Conversation extends EventTarget {
     const player = (this._player = new Player(ctx, { prebufferMs: this.config.PREBUFFER_MS }));
     player.addEventListener('playing', () => this._onPlayback(true));
     player.addEventListener('stopped', () => this._onPlayback(false));
-    player.addEventListener('flushed', (e) => this.hooks.record('flushed', e.detail));
+    player.addEventListener('flushed', (e) => {
+      this._voice.flushed(e.detail.position);
+      this.hooks.record('flushed', e.detail);
+    });
     player.addEventListener('underrun', (e) => this.hooks.record('underrun', e.detail));
     const mic = (this._mic = new MicCapture(ctx));
     mic.addEventListener('audio', (e) => this._socket?.sendAudio(e.detail.buffer));
@@ -150,6 +162,7 @@ export class Conversation extends EventTarget {
       this._showProblem(micErrorCode(err.kind));
     }
     this.ui.setMicAvailable(this._micAvailable);
+    this._voice.start();
     this._connect();
     await this._socket?.start().catch(() => {}); // failures arrive as 'closed' events
   }
@@ -164,6 +177,7 @@ export class Conversation extends EventTarget {
   }
 
   _teardown() {
+    this._voice.stop(); // what was heard of an answer cut by Stop goes before `bye`
     this._sharer?.stop();
     this._sharer = null;
     this._socket?.stop();
@@ -222,11 +236,12 @@ export class Conversation extends EventTarget {
       else this.hooks.record(msg.type, msg);
     });
     on('audio', ({ buffer }) => {
-      if (!this.duplex.dropping) this._player?.enqueue(buffer); // a tap cut this answer
+      if (!this.duplex.dropping) this._voice.audio(buffer); // a tap cut this answer
     });
     on('ready', (msg) => this._onReady(msg));
     on('transcript', (msg) => {
-      this.ui.addTranscript(msg);
+      if (msg.role === 'model') this._voice.transcript(msg);
+      else this.ui.addTranscript(msg);
       if (msg.final || msg.role === 'model') this._awaiting = true;
       this._resolveProblem('live_reconnecting');
       this._update();
@@ -234,13 +249,15 @@ export class Conversation extends EventTarget {
     on('interrupted', (msg) => {
       this.duplex.turnEnded();
       this._player?.flush();
+      this._voice.interrupted(msg.turn);
       this.ui.markInterrupted(msg.turn);
       this._awaiting = false;
       this._update();
     });
-    on('turn_complete', () => {
+    on('turn_complete', (msg) => {
       this.duplex.turnEnded();
       this._player?.endOfTurn();
+      this._voice.turnComplete(msg.turn);
       this._awaiting = false;
       this._clearProblems('notice');
       this._update();
@@ -281,6 +298,7 @@ export class Conversation extends EventTarget {
   _onReady(msg) {
     this.hooks.sessionId = msg.session_id;
     if (!msg.resumed && this._hadSession) this.ui.newSession();
+    if (!msg.resumed) this._voice.newSession();
     this._hadSession = true;
     this._clearProblems('connection');
     this.ui.setTextEnabled(true);

@@ -52,15 +52,18 @@ export function classifyViseme(openness, bands) {
 export class LipSync {
   /**
    * @param {object} [options]
-   * @param {number} [options.attackMs=35] time constant while opening, ms
-   * @param {number} [options.releaseMs=110] time constant while closing, ms
+   * @param {number} [options.attackMs=20] time constant while opening, ms
+   * @param {number} [options.releaseMs=80] time constant while closing, ms
+   * @param {number} [options.lagMs=21] how far the smoothing delays the mouth: the caller
+   *   asks for the features that much ahead (the playback clock knows them)
    * @param {number} [options.pressMs=120] how long 'M' shows after the mouth closes, ms
    * @param {number} [options.floorDb=-50] see levelToOpenness
    * @param {number} [options.fullDb=-16] see levelToOpenness
    */
-  constructor({ attackMs = 35, releaseMs = 110, pressMs = 120, floorDb = -50, fullDb = -16 } = {}) {
+  constructor({ attackMs = 20, releaseMs = 80, lagMs = 21, pressMs = 120, floorDb = -50, fullDb = -16 } = {}) {
     this.attackMs = attackMs;
     this.releaseMs = releaseMs;
+    this.lagMs = lagMs;
     this.pressMs = pressMs;
     this._range = { floorDb, fullDb };
     this.reset();

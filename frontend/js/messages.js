@@ -144,6 +144,23 @@ export function videoFrameMessage(data, source, mimeType = 'image/jpeg') {
   return { type: 'video_frame', data, mime_type: mimeType, source };
 }
 
+/**
+ * What the user heard of the model's answer in `turn`: the first `words` words of its
+ * transcript (all of them for an answer played to its end), and the page's measured
+ * audio/video offset over it (ms, + = audio ahead of the mouth), when it has one.
+ * @param {number} turn
+ * @param {number} words
+ * @param {number|null} [avOffsetMs]
+ * @returns {object} the `played` message
+ */
+export function playedMessage(turn, words, avOffsetMs = null) {
+  const msg = { type: 'played', turn, words: Math.max(0, Math.floor(words)) };
+  if (typeof avOffsetMs === 'number' && Number.isFinite(avOffsetMs)) {
+    msg.av_offset_ms = Math.max(-1000, Math.min(1000, Math.round(avOffsetMs * 10) / 10));
+  }
+  return msg;
+}
+
 /** Size in bytes of the data a base64 string decodes to. */
 export function base64DecodedBytes(b64) {
   const pad = b64.endsWith('==') ? 2 : b64.endsWith('=') ? 1 : 0;

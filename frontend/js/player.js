@@ -7,19 +7,27 @@
  * knows is being played, and it reliably sees media-element/WebRTC output but not always
  * raw Web Audio output; routing the voice through an <audio> element lets it subtract the
  * avatar's voice from the mic, so the avatar does not interrupt itself on speakers. The
- * AnalyserNode sits on the same path and gives the level the mouth follows. When the
- * element route is unavailable (no createMediaStreamDestination, or play() is refused)
- * the analyser is connected to context.destination instead.
+ * AnalyserNode on the same path measures what is rendered (`outputLevel`, and the page's
+ * own audio/video offset check, avsync.js); the mouth does not follow it, since it sees
+ * the audio before it is heard. When the element route is unavailable (no
+ * createMediaStreamDestination, or play() is refused) the analyser is connected to
+ * context.destination instead.
+ *
+ * The playback clock: the player keeps what it enqueued by stream position
+ * (voice-history.js) and the worklet reports which positions it rendered at which context
+ * frame (playback-clock.js); with the output device's timestamp that gives the sample
+ * heard at any moment (`heardPosition`), the features the mouth follows (`features`), and
+ * the position where a barge-in cut the voice (`flushed`'s `position`).
  *
  * Events (CustomEvent): 'status' (detail: worklet report, ~60/s), 'playing', 'stopped',
- * 'flushed' (detail: {droppedMs}), 'underrun' (detail: {underruns, prebufferMs}).
+ * 'flushed' (detail: {droppedMs, position}), 'underrun' (detail: {underruns, prebufferMs}).
  */
 
 import { loadWorklet } from './audio-context.js';
+import { heardContextTime, PlaybackClock } from './playback-clock.js';
+import { VoiceHistory } from './voice-history.js';
 
 const DEFAULT_WORKLET = new URL('../worklets/playback-processor.js', import.meta.url);
-/** Band edges for lip-sync, Hz. */
-const BANDS = Object.freeze({ low: [150, 900], mid: [900, 2500], high: [2500, 6000] });
 
 export class Player extends EventTarget {
   /**
@@ -63,7 +71,10 @@ export class Player extends EventTarget {
     this._started = null;
     this._stopped = false;
     this._time = null;
-    this._freq = null;
+    /** what was enqueued, by stream position (24 kHz samples since start) */
+    this.history = new VoiceHistory({ rate: this._opts.inputRate });
+    /** @type {PlaybackClock|null} */
+    this.clock = null;
   }
 
   /**
@@ -91,9 +102,9 @@ export class Player extends EventTarget {
       },
     });
     this._node.port.onmessage = (ev) => this._onWorklet(ev.data);
+    this.clock = new PlaybackClock({ sampleRate: ctx.sampleRate, inputRate: this._opts.inputRate });
     this._analyser = new AnalyserNode(ctx, { fftSize: 1024, smoothingTimeConstant: 0 });
     this._time = new Float32Array(this._analyser.fftSize);
-    this._freq = new Float32Array(this._analyser.frequencyBinCount);
     this._node.connect(this._analyser);
     if (this._opts.useMediaElement && (await this._routeThroughElement())) {
       this.route = 'element';
@@ -130,6 +141,7 @@ export class Player extends EventTarget {
    */
   enqueue(buffer) {
     if (!this._node || this._stopped || buffer.byteLength < 2) return;
+    this.history.push(new Int16Array(buffer, 0, buffer.byteLength >> 1));
     this._node.port.postMessage(buffer, [buffer]);
   }
 
@@ -144,7 +156,8 @@ export class Player extends EventTarget {
   }
 
   /**
-   * RMS of what is being played right now, from the AnalyserNode.
+   * RMS of what the graph rendered last (the AnalyserNode: ahead of what is heard by the
+   * output latency). For measurements, not for the mouth.
    * @returns {number} 0..1
    */
   outputLevel() {
@@ -157,24 +170,40 @@ export class Player extends EventTarget {
   }
 
   /**
-   * Level and coarse band energies for lip-sync (read from the analyser; call at most
-   * once per animation frame).
+   * The stream position heard at `perfNow` (performance.now() ms), or null when silence
+   * is heard then. Moments a little ahead (what the worklet already rendered, or still
+   * holds while it plays) are answered too.
+   * @param {number} [perfNow]
+   * @returns {number|null}
+   */
+  heardPosition(perfNow = performance.now()) {
+    if (!this.clock || this._stopped) return null;
+    const frame = heardContextTime(this.context, perfNow) * this.context.sampleRate;
+    const ahead = this.playing ? (this.bufferedMs * this.context.sampleRate) / 1000 : 0;
+    return this.clock.positionAt(frame, ahead);
+  }
+
+  /**
+   * The furthest stream position heard by `perfNow` (through silences), or -1.
+   * @param {number} [perfNow]
+   * @returns {number}
+   */
+  heardThrough(perfNow = performance.now()) {
+    if (!this.clock) return -1;
+    return this.clock.playedThrough(heardContextTime(this.context, perfNow) * this.context.sampleRate);
+  }
+
+  /**
+   * Level and coarse band energies of the voice heard at `perfNow`: a 20 ms window
+   * centred on the sample heard then (call at most once per animation frame).
+   * @param {number} [perfNow]
    * @returns {{level: number, bands: {low: number, mid: number, high: number}|null}}
    */
-  features() {
-    const level = this.outputLevel();
-    if (!this._analyser || level === 0) return { level, bands: null };
-    this._analyser.getFloatFrequencyData(this._freq);
-    const binHz = this.context.sampleRate / this._analyser.fftSize;
-    const bands = { low: 0, mid: 0, high: 0 };
-    for (const [name, [lo, hi]] of Object.entries(BANDS)) {
-      const a = Math.max(1, Math.floor(lo / binHz));
-      const b = Math.min(this._freq.length - 1, Math.ceil(hi / binHz));
-      let e = 0;
-      for (let i = a; i <= b; i++) e += Math.pow(10, this._freq[i] / 10);
-      bands[name] = e;
-    }
-    return { level, bands };
+  features(perfNow = performance.now()) {
+    const pos = this.heardPosition(perfNow);
+    if (pos === null) return { level: 0, bands: null };
+    const level = this.history.level(pos);
+    return { level, bands: level > 0 ? this.history.bands(pos) : null };
   }
 
   /** Stop playback and release the graph. Idempotent. */
@@ -204,6 +233,7 @@ export class Player extends EventTarget {
       return;
     }
     if (msg?.type !== 'status') return;
+    if (msg.played) this.clock?.add(msg.played);
     this.level = msg.level;
     this.bufferedMs = msg.bufferedMs;
     this.prebufferMs = msg.prebufferMs;

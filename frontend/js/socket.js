@@ -25,6 +25,7 @@ import {
   DEFAULT_LIMITS,
   helloMessage,
   parseServerMessage,
+  playedMessage,
   ProtocolParseError,
   reconnectPlan,
   textMessage,
@@ -210,6 +211,17 @@ export class AvatarSocket extends EventTarget {
   /** Tell the backend the user's utterance ended (mic muted / push-to-talk released). */
   sendAudioEnd() {
     return this._sendJson({ type: 'audio_end' });
+  }
+
+  /**
+   * Tell the backend what was heard of an answer (see messages.playedMessage).
+   * @param {number} turn
+   * @param {number} words
+   * @param {number|null} [avOffsetMs]
+   * @returns {boolean} whether it was sent
+   */
+  sendPlayed(turn, words, avOffsetMs = null) {
+    return this._sendJson(playedMessage(turn, words, avOffsetMs));
   }
 
   /** @returns {boolean} true when the socket is backed up beyond `maxBufferedBytes` */

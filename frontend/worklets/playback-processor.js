@@ -16,8 +16,16 @@
  *   {type: 'config', prebufferMs}
  *   {type: 'stop'}
  * Port messages out, every ~reportMs:
- *   {type: 'status', level, bufferedMs, underruns, playing, prebufferMs, droppedMs}
+ *   {type: 'status', level, bufferedMs, underruns, playing, prebufferMs, droppedMs, played}
  *   level: RMS (0..1) of what was output since the previous report.
+ *   played: Float64Array of [frame, position, count] triples, one per render quantum since
+ *     the previous report that output audio: at context frame `frame` (currentFrame) the
+ *     quantum started playing `count` samples, the first of them at stream `position`.
+ *     A stream position counts input samples (inputRate) since the processor started:
+ *     the n-th sample ever posted to it is position n, whatever was flushed before it, so
+ *     the page can tell which of the samples it sent is being rendered (the playback
+ *     clock, player.js). Quanta of silence are left out.
+ *   {type: 'flushed', droppedMs, position}: position is where the faded-out audio stops.
  *
  * Underrun policy: when the buffer runs dry mid-turn the output is silence; if more
  * audio of the same turn arrives (within starveTimeoutMs) that gap counts as an underrun
@@ -60,6 +68,13 @@ class PlaybackProcessor extends AudioWorkletProcessor {
     this._sumN = 0;
     this._sinceReport = 0;
     this._alive = true;
+    this._ratio = this._inputRate / sampleRate; // stream positions per output sample
+    this._received = 0; // input samples received: the next chunk's first position
+    this._readPos = 0; // stream position of the next sample in the ring
+    this._fadePos = 0;
+    this._frames = 0; // rendered by this processor (when `currentFrame` is not provided)
+    this._played = new Float64Array(3 * 64);
+    this._playedN = 0;
     this.port.onmessage = (ev) => this._onMessage(ev.data);
   }
 
@@ -89,6 +104,10 @@ class PlaybackProcessor extends AudioWorkletProcessor {
 
   _enqueue(buffer) {
     const pcm = new Int16Array(buffer, 0, buffer.byteLength >> 1);
+    // After a flush (or at the start) the ring is empty and the resampler fresh: what is
+    // played next starts at this chunk's first position.
+    if (this._ring.available === 0) this._readPos = this._received;
+    this._received += pcm.length;
     const inp = this._in;
     const out = this._out;
     for (let off = 0; off < pcm.length; off += SLICE) {
@@ -107,16 +126,22 @@ class PlaybackProcessor extends AudioWorkletProcessor {
 
   _flush() {
     const dropped = this._ring.available;
+    let cut = this._readPos; // where what was played stops
     if (this._state === PLAYING) {
+      this._fadePos = this._readPos;
       this._fadeLen = this._ring.pull(this._fade, 0, this._fade.length);
+      cut = this._fadePos + this._fadeLen * this._ratio;
       this._state = this._fadeLen > 0 ? FADING : IDLE;
-    } else if (this._state !== FADING) {
+    } else if (this._state === FADING) {
+      cut = this._fadePos + this._fadeLen * this._ratio;
+    } else {
       this._state = IDLE;
     }
     this._ring.clear();
     this._resampler.reset();
     this._ending = false;
-    this.port.postMessage({ type: 'flushed', droppedMs: (dropped * 1000) / sampleRate });
+    this._readPos = this._received;
+    this.port.postMessage({ type: 'flushed', droppedMs: (dropped * 1000) / sampleRate, position: cut });
   }
 
   process(_inputs, outputs) {
@@ -129,9 +154,13 @@ class PlaybackProcessor extends AudioWorkletProcessor {
       const prebuffer = (sampleRate * this._prebufferMs) / 1000;
       if (ring.available >= prebuffer || (this._ending && ring.available > 0)) this._state = PLAYING;
     }
+    const frame = typeof currentFrame === 'number' ? currentFrame : this._frames;
+    this._frames += frames;
     if (this._state === PLAYING) {
       const n = ring.pull(out, 0, frames);
       if (n < frames) out.fill(0, n);
+      this._mark(frame, this._readPos, n);
+      this._readPos += n * this._ratio;
       if (ring.available === 0) {
         if (this._ending) {
           this._ending = false;
@@ -144,6 +173,7 @@ class PlaybackProcessor extends AudioWorkletProcessor {
     } else if (this._state === FADING) {
       const len = this._fadeLen;
       for (let i = 0; i < frames; i++) out[i] = i < len ? this._fade[i] * (1 - (i + 1) / len) : 0;
+      this._mark(frame, this._fadePos, len);
       this._state = IDLE;
     } else {
       out.fill(0);
@@ -162,7 +192,19 @@ class PlaybackProcessor extends AudioWorkletProcessor {
     return true;
   }
 
+  /** Remember that `count` samples from stream `position` started at context `frame`. */
+  _mark(frame, position, count) {
+    if (count <= 0) return;
+    if (this._playedN * 3 >= this._played.length) this._report();
+    const i = this._playedN++ * 3;
+    this._played[i] = frame;
+    this._played[i + 1] = position;
+    this._played[i + 2] = count;
+  }
+
   _report() {
+    const played = this._played.slice(0, this._playedN * 3);
+    this._playedN = 0;
     this.port.postMessage({
       type: 'status',
       level: this._sumN > 0 ? Math.sqrt(this._sumSq / this._sumN) : 0,
@@ -171,7 +213,8 @@ class PlaybackProcessor extends AudioWorkletProcessor {
       playing: this._state === PLAYING,
       prebufferMs: this._prebufferMs,
       droppedMs: (this._dropped * 1000) / sampleRate,
-    });
+      played,
+    }, [played.buffer]);
     this._sumSq = 0;
     this._sumN = 0;
     this._sinceReport = 0;

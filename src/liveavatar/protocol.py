@@ -85,6 +85,26 @@ class Ping(BrowserMessage):
     t: FiniteFloat = 0.0
 
 
+MAX_TURN = 10_000_000
+MAX_HEARD_WORDS = 100_000
+MAX_AV_OFFSET_MS = 1_000.0
+
+
+class Played(BrowserMessage):
+    """What the user heard of the model's answer in `turn`, sent once the page has played
+    it to its end or stopped it (barge-in, Stop): the first `words` words of its
+    transcript, and the page's measured audio/video (mouth) offset over it, ms, positive
+    when the audio is ahead. The backend keeps no more than the generated text: `words`
+    only ever selects a prefix of it."""
+
+    type: Literal["played"]
+    turn: int = Field(ge=1, le=MAX_TURN)
+    words: int = Field(ge=0, le=MAX_HEARD_WORDS)
+    av_offset_ms: FiniteFloat | None = Field(
+        default=None, ge=-MAX_AV_OFFSET_MS, le=MAX_AV_OFFSET_MS
+    )
+
+
 class Bye(BrowserMessage):
     """The user ended the conversation; the server closes with 1000."""
 
@@ -92,7 +112,7 @@ class Bye(BrowserMessage):
 
 
 ClientMessage = Annotated[
-    Hello | TextInput | VideoFrame | AudioEnd | Ping | Bye, Field(discriminator="type")
+    Hello | TextInput | VideoFrame | AudioEnd | Ping | Played | Bye, Field(discriminator="type")
 ]
 client_message: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
 

@@ -17,6 +17,7 @@ from .budget import AudioBudget
 from .flood import NOTICE as FLOOD_NOTICE
 from .flood import FloodGate, Verdict
 from .inbound import parse_message, read_video_frame, receive_raw
+from .live_events import LiveEvents
 from .outbox import Outbox
 from .recording import SessionRecording
 from .smart_turn import MicPath
@@ -41,8 +42,10 @@ class BrowserReader:
         turns: TurnTracker,
         metrics: Metrics,
         recording: SessionRecording | None,
+        events: LiveEvents | None = None,
     ) -> None:
         self._ws = ws
+        self._events = events
         self._link = link
         self._mic = mic
         self._outbox = outbox
@@ -85,6 +88,9 @@ class BrowserReader:
                     await self._mic.end()
                 elif isinstance(msg, p.Ping):
                     self._outbox.put_control(p.Pong(t=msg.t))
+                elif isinstance(msg, p.Played):
+                    if self._events is not None:
+                        self._events.played(msg.turn, msg.words, msg.av_offset_ms)
                 elif isinstance(msg, p.Bye):
                     raise SessionEnded(CLOSE_NORMAL)
                 else:

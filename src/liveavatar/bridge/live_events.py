@@ -76,11 +76,14 @@ class LiveEvents:
         on_handle: Callable[[str, float], None],
         on_turn: Callable[[FinishedTurn], None],
         count: Callable[[str], None] = lambda name: None,
+        on_played: Callable[[int, int, float | None], None] = lambda turn, words, av: None,
     ) -> None:
         """`on_handle(handle, now)` keeps the newest resumption handle; `on_turn` gets each
         finished turn (to record it); `count` each reconnect and rotation (the day's
-        counters)."""
+        counters); `on_played(turn, words, av_offset_ms)` the page's report on a turn already
+        recorded."""
         self._turns = turns
+        self._on_played = on_played
         self._outbox = outbox
         self._tools = tools
         self._metrics = metrics
@@ -144,6 +147,17 @@ class LiveEvents:
         elif isinstance(event, Reconnected):
             self._count(COUNTER_LIVE_RECONNECT)  # lost and opened again: one reconnect
             logger.info("Live connection restored", extra={"resumed": event.resumed})
+
+    def played(self, turn: int, words: int, av_offset_ms: float | None) -> None:
+        """The page says how much of `turn`'s answer was heard: kept on the turn in
+        progress, on a finished turn not yet recorded, or added to the recorded one."""
+        if self._turns.played(turn, words, av_offset_ms):
+            return
+        done = self._unrecorded
+        if done is not None and done.turn == turn:
+            done.hear(words, av_offset_ms)
+            return
+        self._on_played(turn, words, av_offset_ms)
 
     def cut_turn_in_progress(self, now: float) -> None:
         """The session is ending: a turn in which the user or the model said anything is

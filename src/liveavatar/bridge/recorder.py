@@ -6,16 +6,30 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from liveavatar.live.events import Usage
 from liveavatar.store import Source, Store, TurnRecord
 
-from .turns import FinishedTurn
+from .turns import FinishedTurn, heard_prefix
 
 logger = logging.getLogger(__name__)
 
 QUEUE_TURNS = 256
+RECENT_TURNS = 16  # turns the page may still report on (their answers may still play)
+
+
+@dataclass(frozen=True)
+class PlaybackReport:
+    """What the page heard of a recorded turn's answer, to add to its stored record."""
+
+    index: int
+    heard_text: str
+    av_offset_ms: float | None
+
+
 WRITE_TIMEOUT_S = 10.0
 DRAIN_TIMEOUT_S = 3.0  # within Cloud Run's 10 s after SIGTERM, with room for the rest
 
@@ -54,8 +68,10 @@ class SessionRecorder:
         self._clock = clock
         self._name = name
         self._started_at = clock()
-        self._queue: asyncio.Queue[TurnRecord] = asyncio.Queue(QUEUE_TURNS)
-        self._in_flight: TurnRecord | None = None
+        self._queue: asyncio.Queue[TurnRecord | PlaybackReport] = asyncio.Queue(QUEUE_TURNS)
+        self._in_flight: TurnRecord | PlaybackReport | None = None
+        # Protocol turn -> (store index, generated model text, reported yet).
+        self._recent: OrderedDict[int, tuple[int, str, bool]] = OrderedDict()
         self._writer: asyncio.Task[None] | None = None
         self._index = first_index
         self._errors = 0
@@ -118,12 +134,31 @@ class SessionRecorder:
             sources=[Source(title=s.title, uri=s.uri, domain=s.domain) for s in done.sources],
             search_queries=list(done.queries),
             tool_calls=list(done.tool_calls),
+            heard_text=done.heard_text,
+            av_offset_ms=done.av_offset_ms,
         )
         self._index += 1
+        self._recent[done.turn] = (record.index, record.model_text, done.heard_words is not None)
+        while len(self._recent) > RECENT_TURNS:
+            self._recent.popitem(last=False)
         try:
             self._queue.put_nowait(record)
         except asyncio.QueueFull:
             logger.error("turn not recorded: the store is far behind", extra={"turn": record.index})
+
+    def played(self, turn: int, words: int, av_offset_ms: float | None) -> None:
+        """The page's report on a recorded turn's answer: the heard prefix of its text is
+        added to the stored turn (once; a report on an unknown turn is dropped)."""
+        known = self._recent.get(turn)
+        if known is None or known[2] or self._finished:
+            return
+        index, model_text, _ = known
+        self._recent[turn] = (index, model_text, True)
+        report = PlaybackReport(index, heard_prefix(model_text, words), av_offset_ms)
+        try:
+            self._queue.put_nowait(report)
+        except asyncio.QueueFull:
+            logger.error("playback report dropped: the store is far behind", extra={"turn": index})
 
     def error(self) -> None:
         self._errors += 1
@@ -139,11 +174,16 @@ class SessionRecorder:
             self._in_flight = None
             self._queue.task_done()
 
-    async def _write(self, record: TurnRecord) -> None:
+    async def _write(self, record: TurnRecord | PlaybackReport) -> None:
         if not self._started:
             return
         try:
             async with asyncio.timeout(WRITE_TIMEOUT_S):
+                if isinstance(record, PlaybackReport):
+                    await self._store.record_playback(
+                        self.conversation_id, record.index, record.heard_text, record.av_offset_ms
+                    )
+                    return
                 # One call: the store counts the turn in the day's totals in the same atomic
                 # write, so a session ending mid-write can neither lose nor double that count.
                 if not await self._store.append_turn(self.conversation_id, record):

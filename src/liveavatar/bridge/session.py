@@ -138,6 +138,7 @@ class BridgeSession:
             on_handle=self._on_handle,
             on_turn=self._on_turn,
             count=deps.count,
+            on_played=self._on_played,
         )
         self._torn_down = False
         self._running: RunningSession | None = None
@@ -277,6 +278,7 @@ class BridgeSession:
                 turns=self._turns,
                 metrics=deps.metrics,
                 recording=self._recording,
+                events=self._events,
             )
             tg.create_task(reader.run(), name=f"{self._ref}-browser")
             tg.create_task(self._read_live(link), name=f"{self._ref}-live")
@@ -318,6 +320,10 @@ class BridgeSession:
     def _on_handle(self, handle: str, now: float) -> None:
         if self._handles is not None:
             self._handles.put(handle)
+
+    def _on_played(self, turn: int, words: int, av_offset_ms: float | None) -> None:
+        if self._recorder is not None:
+            self._recorder.played(turn, words, av_offset_ms)
 
     def _on_turn(self, done: FinishedTurn) -> None:
         if self._recorder is not None:

@@ -28,6 +28,12 @@ def _tidy(text: str) -> str:
     return " ".join(text.split())
 
 
+def heard_prefix(generated: str, words: int) -> str:
+    """The first `words` words of the generated text (all of it if it has fewer): the
+    page's report selects what was heard, it never adds to it."""
+    return " ".join(generated.split()[: max(0, words)])
+
+
 @dataclass
 class FinishedTurn:
     """What the store and metrics need about a turn that just ended."""
@@ -43,6 +49,19 @@ class FinishedTurn:
     sources: tuple[Source, ...] = ()
     queries: tuple[str, ...] = ()
     tool_calls: tuple[ToolCallRecord, ...] = ()
+    # The page's `played` report, when it came before the turn was recorded.
+    heard_words: int | None = None
+    av_offset_ms: float | None = None
+
+    @property
+    def heard_text(self) -> str | None:
+        """What the user heard of the model's text, if the page said."""
+        return None if self.heard_words is None else heard_prefix(self.model_text, self.heard_words)
+
+    def hear(self, words: int, av_offset_ms: float | None) -> None:
+        """The page's report (the first one counts)."""
+        if self.heard_words is None:
+            self.heard_words, self.av_offset_ms = words, av_offset_ms
 
 
 def turn_metrics(done: FinishedTurn) -> TurnMetrics:
@@ -113,6 +132,10 @@ class TurnTracker:
     # A usage report's estimated cost: the session sets its model's prices once it knows
     # the persona.
     price: Callable[[Usage], float] = field(default=lambda usage: 0.0)
+    # The page's `played` report for the turn in progress (a barge-in: it may come before
+    # Live ends the turn).
+    heard_words: int | None = None
+    av_offset_ms: float | None = None
 
     @property
     def active(self) -> bool:
@@ -165,6 +188,15 @@ class TurnTracker:
         if len(self.tool_calls) < MAX_TOOL_CALLS:
             self.tool_calls.append(record)
 
+    def played(self, turn: int, words: int, av_offset_ms: float | None) -> bool:
+        """The page's report of what was heard of `turn`; True if that is the turn in
+        progress (kept for when it ends; the first report counts)."""
+        if turn != self.turn or not self.active:
+            return False
+        if self.heard_words is None:
+            self.heard_words, self.av_offset_ms = words, av_offset_ms
+        return True
+
     def interrupt(self, now: float) -> list[ServerMessage]:
         self.interrupted = True
         return [Interrupted(turn=self.turn)]
@@ -195,6 +227,8 @@ class TurnTracker:
             tuple(self.sources),
             tuple(self.queries),
             tuple(self.tool_calls),
+            self.heard_words,
+            self.av_offset_ms,
         )
         out.append(TurnComplete(turn=self.turn))
         out.append(turn_metrics(self.last_finished))
@@ -225,3 +259,4 @@ class TurnTracker:
         self.user_final = self.interrupted = False
         self.started_at = self.last_user_input_at = self.first_audio_at = None
         self.sources, self.queries, self.tool_calls = [], [], []
+        self.heard_words = self.av_offset_ms = None

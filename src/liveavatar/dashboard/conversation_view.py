@@ -12,6 +12,7 @@ from liveavatar.media.base import MediaError
 from liveavatar.store.models import ConversationSummary, TurnRecord
 
 from .context import DashboardContext
+from .heard import av_summary, heard_markdown
 from .player import cues_for, player_height, player_html
 from .recordings import MAX_RECORDING_BYTES, list_recordings
 
@@ -32,6 +33,7 @@ def show_conversation(
         f"prompt tokens {m.prompt_tokens} · response tokens {m.response_tokens} · "
         f"errors {m.errors} · interrupted turns {m.interrupted_turns}"
     )
+    st.caption(av_summary(turns))
     _show_recordings(ctx, conversation, turns)
     st.subheader("Turns")
     if not turns:
@@ -79,8 +81,8 @@ def _show_turn(turn: TurnRecord) -> None:
             st.markdown("**User:**")
             st.text(turn.user_text)
         if turn.model_text:
-            st.markdown("**Avatar:**")
-            st.text(turn.model_text)
+            st.markdown("**Avatar:**" + ("" if turn.heard_text is None else " (struck: not heard)"))
+            st.markdown(heard_markdown(turn.model_text, turn.heard_text))
         st.caption(_timings(turn) + " · " + _tokens(turn))
         if turn.tool_calls:
             st.dataframe(
@@ -104,7 +106,8 @@ def _timings(turn: TurnRecord) -> str:
     ttfa = turn.time_to_first_audio_ms
     first = "no audio" if ttfa is None else f"first audio {ttfa:.0f} ms"
     took = (turn.ended_at - turn.started_at) / dt.timedelta(seconds=1)
-    return f"{first} · latency {turn.turn_latency_ms:.0f} ms · {took:.1f} s"
+    av = "" if turn.av_offset_ms is None else f" · A/V offset {turn.av_offset_ms:+.0f} ms"
+    return f"{first} · latency {turn.turn_latency_ms:.0f} ms · {took:.1f} s{av}"
 
 
 def _tokens(turn: TurnRecord) -> str:

@@ -15,9 +15,11 @@ Layout (the seed's collections; field names camelCase as in the seed):
   `sessionEnds` (or at the seed's `endedAt`, which conversations ended before sessions were
   told apart have instead). Subcollections: `turns/{index:06d}` (one per stored turn; the
   idempotency key; the whole `TurnRecord` with its texts, token counts, cost, sources,
-  search queries and tool calls; the transcript lines are derived from it; earlier versions
-  left the texts out, which `messages` then holds) and `markers/{_common.end_marker(part)}`
-  (one per ended session: `ended-{part}`, or `ended` for the default part).
+  search queries and tool calls, and what the user heard of the answer (`heard_text`,
+  `av_offset_ms`, set by `record_playback` when the page reports it); the transcript
+  lines are derived from it; earlier versions left the texts out, which `messages` then
+  holds) and `markers/{_common.end_marker(part)}` (one per ended session: `ended-{part}`,
+  or `ended` for the default part).
 - `metrics/{YYYY-MM-DD}|{shard}`: one of the day's shards (`_firestore_daily.SHARDS`; an
   unsharded `metrics/{YYYY-MM-DD}` of earlier versions reads as one more): date,
   totalSessions, totalTurns, latencyMsSum, latencyCount, durationSSum, endedSessions,
@@ -188,6 +190,8 @@ TURN_LINE_FIELDS = [
     "started_at",
     "ended_at",
     "sources",
+    "heard_text",
+    "av_offset_ms",
 ]
 
 
@@ -207,6 +211,8 @@ def turn_lines(doc: dict[str, Any]) -> list[Message]:
         ended_at=plain_utc(doc["ended_at"]),
         turn_latency_ms=0.0,  # not a line's; the model requires one
         sources=[Source.model_validate(s) for s in doc.get("sources") or ()],
+        heard_text=doc.get("heard_text"),
+        av_offset_ms=doc.get("av_offset_ms"),
     ).messages()
 
 

@@ -29,14 +29,16 @@ from liveavatar.store.models import (
 )
 
 _LINE = (
-    "(SELECT text FROM messages m WHERE m.conversation_id = t.conversation_id"
+    "(SELECT {col} FROM messages m WHERE m.conversation_id = t.conversation_id"
     " AND m.turn_index = t.turn_index AND m.role = '{role}')"
 )
 _TURNS = (
     "SELECT turn_index, interrupted, started_us, ended_us, ttfa_ms, latency_ms, prompt_tokens,"
     " response_tokens, sources_json, queries_json, tool_calls_json, "
     + ", ".join(TOKEN_SUMS)
-    + f", {_LINE.format(role='user')}, {_LINE.format(role='model')}"
+    + f", {_LINE.format(col='text', role='user')}, {_LINE.format(col='text', role='model')}"
+    + f", {_LINE.format(col='heard_text', role='model')}"
+    + f", {_LINE.format(col='av_offset_ms', role='model')}"
     " FROM turns t WHERE conversation_id = ? ORDER BY turn_index"
 )
 _HAS_TEXT = (
@@ -50,7 +52,7 @@ def _turn(row: tuple[Any, ...]) -> TurnRecord:
     (index, interrupted, started_us, ended_us, ttfa, latency, p_tok, r_tok) = row[:8]
     sources_json, queries_json, tools_json = row[8:11]
     tokens = row[11 : 11 + len(TOKEN_SUMS)]
-    user_text, model_text = row[11 + len(TOKEN_SUMS) :]
+    user_text, model_text, heard_text, av_offset_ms = row[11 + len(TOKEN_SUMS) :]
     return TurnRecord(
         index=index,
         user_text=user_text or "",
@@ -65,6 +67,8 @@ def _turn(row: tuple[Any, ...]) -> TurnRecord:
         sources=[Source.model_validate(s) for s in json.loads(sources_json)],
         search_queries=json.loads(queries_json),
         tool_calls=[ToolCallRecord.model_validate(t) for t in json.loads(tools_json)],
+        heard_text=heard_text,
+        av_offset_ms=av_offset_ms,
         **dict(zip(TOKEN_SUMS, tokens, strict=True)),
     )
 

@@ -23,7 +23,7 @@ from liveavatar.store.models import (
     User,
 )
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 _SCHEMA_V1 = """
 CREATE TABLE IF NOT EXISTS conversations (
@@ -178,8 +178,23 @@ CREATE TABLE IF NOT EXISTS resumptions (
 CREATE INDEX IF NOT EXISTS resumptions_by_expiry ON resumptions (expires_us);
 """
 
+# v6: on the model's line of a turn, what the user heard of it (the page's report, which
+# comes after the turn is stored) and the page's audio/video offset over it. Lines written
+# before: NULL, not reported.
+_SCHEMA_V6 = """
+ALTER TABLE messages ADD COLUMN heard_text TEXT;
+ALTER TABLE messages ADD COLUMN av_offset_ms REAL;
+"""
+
 # What brings a file from the version before each one to it, applied in order on open.
-_MIGRATIONS = {1: _SCHEMA_V1, 2: _SCHEMA_V2, 3: _SCHEMA_V3, 4: _SCHEMA_V4, 5: _SCHEMA_V5}
+_MIGRATIONS = {
+    1: _SCHEMA_V1,
+    2: _SCHEMA_V2,
+    3: _SCHEMA_V3,
+    4: _SCHEMA_V4,
+    5: _SCHEMA_V5,
+    6: _SCHEMA_V6,
+}
 
 
 def connect(path: Path, *, busy_timeout_ms: int, synchronous: str) -> sqlite3.Connection:
@@ -351,8 +366,17 @@ TURN_INSERT = (
     + ", ".join(TOKEN_SUMS)
     + f") VALUES (?{', ?' * (11 + len(TOKEN_SUMS))}) ON CONFLICT DO NOTHING"
 )
-MESSAGE_INSERT = "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
-MESSAGE_COLS = "role, text, at_us, turn_index, interrupted, sources_json"
+MESSAGE_INSERT = (
+    "INSERT INTO messages (conversation_id, turn_index, role, text, at_us, interrupted,"
+    " sources_json, heard_text, av_offset_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT DO NOTHING"
+)
+MESSAGE_COLS = "role, text, at_us, turn_index, interrupted, sources_json, heard_text, av_offset_ms"
+# The page's report of what was heard of a stored turn's answer.
+PLAYBACK_UPDATE = (
+    "UPDATE messages SET heard_text = ?, av_offset_ms = ?"
+    " WHERE conversation_id = ? AND turn_index = ? AND role = 'model'"
+)
 
 
 def turn_row(conversation_id: str, turn: TurnRecord) -> tuple[Any, ...]:
@@ -385,6 +409,8 @@ def message_rows(conversation_id: str, turn: TurnRecord) -> list[tuple[Any, ...]
             to_us(m.at),
             m.interrupted,
             _sources_json(m.sources),
+            m.heard_text,
+            m.av_offset_ms,
         )
         for m in turn.messages()
     ]
@@ -392,7 +418,7 @@ def message_rows(conversation_id: str, turn: TurnRecord) -> list[tuple[Any, ...]
 
 def message_row(row: tuple[Any, ...]) -> Message:
     """A transcript line read with `MESSAGE_COLS`."""
-    role, text, at_us, turn_index, interrupted, sources_json = row
+    role, text, at_us, turn_index, interrupted, sources_json, heard_text, av_offset_ms = row
     return Message(
         role=role,
         text=text,
@@ -400,6 +426,8 @@ def message_row(row: tuple[Any, ...]) -> Message:
         turn_index=turn_index,
         interrupted=bool(interrupted),
         sources=[Source.model_validate(s) for s in json.loads(sources_json)],
+        heard_text=heard_text,
+        av_offset_ms=av_offset_ms,
     )
 
 

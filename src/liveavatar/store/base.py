@@ -86,6 +86,14 @@ class Store(Protocol):
         """
         ...
 
+    async def record_playback(
+        self, conversation_id: str, index: int, heard_text: str, av_offset_ms: float | None
+    ) -> bool:
+        """What the user heard of stored turn `index`'s answer (a prefix of its model text,
+        cut by the caller) and the page's audio/video offset over it; they come from the
+        page after the turn was stored. Returns False when no such turn is stored."""
+        ...
+
     async def end_conversation(
         self,
         conversation_id: str,

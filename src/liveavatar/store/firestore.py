@@ -151,6 +151,17 @@ class FirestoreStore(FirestoreCosts, FirestoreDaily, FirestoreAdmin, FirestoreRe
                 raise NotFound(f"conversation {conversation_id!r}") from None
         return True
 
+    async def record_playback(
+        self, conversation_id: str, index: int, heard_text: str, av_offset_ms: float | None
+    ) -> bool:
+        turn = self._conv(conversation_id).collection("turns").document(f"{index:06d}")
+        async with self._guard():
+            try:
+                await turn.update({"heard_text": heard_text, "av_offset_ms": av_offset_ms})
+            except gexc.NotFound:
+                return False
+        return True
+
     async def end_conversation(
         self,
         conversation_id: str,

@@ -74,6 +74,11 @@ class Message(_Frozen):
     turn_index: int = Field(default=0, ge=0)
     interrupted: bool = False
     sources: list[Source] = []
+    # The model's line: what the user heard of it (a prefix of `text`; shorter when a
+    # barge-in or Stop cut the voice), None when the page did not say.
+    heard_text: str | None = None
+    # The page's measured audio/video (mouth) offset over this answer, ms, + = audio ahead.
+    av_offset_ms: float | None = None
 
 
 # What one tool call's arguments and result may take in a stored turn; longer values are
@@ -122,6 +127,8 @@ class TurnRecord(_Frozen, TokenSums):
     sources: list[Source] = []
     search_queries: list[str] = []
     tool_calls: list[ToolCallRecord] = []
+    heard_text: str | None = None  # see Message; may be added after the turn is stored
+    av_offset_ms: float | None = None
 
     def tokens(self) -> TokenSums:
         """This turn's per-modality counts and cost."""
@@ -143,6 +150,8 @@ class TurnRecord(_Frozen, TokenSums):
                     turn_index=self.index,
                     interrupted=self.interrupted,
                     sources=self.sources,
+                    heard_text=self.heard_text,
+                    av_offset_ms=self.av_offset_ms,
                 )
             )
         return out

@@ -27,6 +27,7 @@ from liveavatar.store._sqlite_schema import (
     END_UPDATE,
     MESSAGE_COLS,
     MESSAGE_INSERT,
+    PLAYBACK_UPDATE,
     TURN_INSERT,
     TURN_UPDATE,
     USER_COLS,
@@ -138,6 +139,17 @@ class SQLiteStore(SQLiteCosts, SQLiteDaily, SQLiteAdmin, SQLiteResume):
             return True
 
         return await self._writer.call(write_tx(append))
+
+    async def record_playback(
+        self, conversation_id: str, index: int, heard_text: str, av_offset_ms: float | None
+    ) -> bool:
+        c.check_id(conversation_id, "conversation_id")
+        values = (heard_text, av_offset_ms, conversation_id, index)
+
+        def update(db: sqlite3.Connection) -> bool:
+            return bool(db.execute(PLAYBACK_UPDATE, values).rowcount)
+
+        return await self._writer.call(write_tx(update))
 
     async def end_conversation(
         self,

@@ -159,6 +159,33 @@ async def test_append_turn_alone_updates_the_daily_totals(store: Store) -> None:
     ]
 
 
+async def test_what_was_heard_of_an_answer_is_added_to_its_stored_turn(store: Store) -> None:
+    await store.start_conversation("c1", "u1", T0, persona_version=None)
+    cut = turn(0, model_text="one two three four", interrupted=True)
+    assert await store.append_turn("c1", cut)
+    assert await store.append_turn("c1", turn(1, heard_text="answer 1", av_offset_ms=-4.5))
+    assert await store.record_playback("c1", 0, "one two", 12.5)
+    assert not await store.record_playback("c1", 7, "nothing", None)  # no such turn
+    assert not await store.record_playback("nope", 0, "nothing", None)
+    conv = await store.get_conversation("c1")
+    assert conv is not None
+    model = [m for m in conv.messages if m.role == "model"]
+    assert [(m.text, m.heard_text, m.av_offset_ms) for m in model] == [
+        ("one two three four", "one two", 12.5),
+        ("answer 1", "answer 1", -4.5),
+    ]
+    user = [m for m in conv.messages if m.role == "user"]
+    assert all(m.heard_text is None and m.av_offset_ms is None for m in user)
+    turns = await store.get_turns("c1")
+    assert [(t.heard_text, t.av_offset_ms) for t in turns] == [
+        ("one two", 12.5),
+        ("answer 1", -4.5),
+    ]
+    # A turn reported before it was stored, then never again: stays without a report.
+    assert await store.append_turn("c1", turn(2))
+    assert (await store.get_turns("c1"))[2].heard_text is None
+
+
 async def test_end_conversation_twice_counts_one_ended_session(store: Store) -> None:
     await store.start_conversation("c1", "u1", T0, None)
     await store.start_conversation("c2", "u1", T0, None)
