@@ -5,7 +5,9 @@
  * null), problems (codes of every problem shown, newest first), events
  * (array of {t: performance.now() ms, type, ...fields}: every server JSON message plus
  * local milestones such as 'mic-started', 'playback-started', 'playback-stopped',
- * 'flushed'), and functions outputLevel(), mouthOpenness(), underruns(), prebufferMs().
+ * 'flushed', 'heard'), heard (each answer's `played` report: {turn, words, total,
+ * interrupted, text, avOffsetMs}), and functions outputLevel(), mouthOpenness(),
+ * underruns(), prebufferMs().
  */
 
 const MAX_EVENTS = 5000;
@@ -23,6 +25,7 @@ export function installHooks(target = globalThis) {
     lastError: null,
     problems: [],
     events: [],
+    heard: [],
     outputLevel: () => 0,
     mouthOpenness: () => 0,
     underruns: () => 0,

@@ -12,7 +12,7 @@ from liveavatar.media.base import MediaError
 from liveavatar.store.models import ConversationSummary, TurnRecord
 
 from .context import DashboardContext
-from .heard import av_summary, heard_markdown
+from .heard import av_summary, heard_markdown, split_heard
 from .player import cues_for, player_height, player_html
 from .recordings import MAX_RECORDING_BYTES, list_recordings
 
@@ -81,8 +81,13 @@ def _show_turn(turn: TurnRecord) -> None:
             st.markdown("**User:**")
             st.text(turn.user_text)
         if turn.model_text:
-            st.markdown("**Avatar:**" + ("" if turn.heard_text is None else " (struck: not heard)"))
-            st.markdown(heard_markdown(turn.model_text, turn.heard_text))
+            _, unheard = split_heard(turn.model_text, turn.heard_text)
+            if unheard:  # a barge-in or Stop cut the voice: what was never heard is struck
+                st.markdown("**Avatar** (struck through: generated, not heard)**:**")
+                st.markdown(heard_markdown(turn.model_text, turn.heard_text))
+            else:
+                st.markdown("**Avatar:**")
+                st.text(turn.model_text)
         st.caption(_timings(turn) + " · " + _tokens(turn))
         if turn.tool_calls:
             st.dataframe(

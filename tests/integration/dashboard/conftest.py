@@ -69,6 +69,8 @@ class Turn:
     cost_usd: float = 0.0
     interrupted: bool = False
     tool: ToolCallRecord | None = None
+    heard: str | None = None  # what the page reported as heard
+    av_offset_ms: float | None = None
 
 
 USERS = {
@@ -98,10 +100,10 @@ TURNS = [
          input_text=40, input_video=10, output_audio=250, output_text=25, thoughts=5,
          cost_usd=0.03, tool=WEATHER),
     Turn("conv-a2", "Tell me a joke", "Why did the robot cross the road?", None, 700,
-         input_text=30, output_text=40, cost_usd=0.005),
+         input_text=30, output_text=40, cost_usd=0.005, av_offset_ms=-6.0),
     Turn("conv-a2", "Another one", "A second joke, cut short", 800, 2000,
          input_audio=200, output_audio=400, output_text=50, thoughts=10, cost_usd=0.04,
-         interrupted=True),
+         interrupted=True, heard="A second joke,", av_offset_ms=12.0),
     Turn("conv-c1", "Hello", "Hi Carol!", 300, 600,
          input_audio=50, output_audio=100, output_text=10, cost_usd=0.005),
 ]  # fmt: skip
@@ -159,8 +161,11 @@ async def seed_store(store: Store, today: dt.date) -> None:
             response_tokens=t.output_audio + t.output_text,
             cost_usd=t.cost_usd,
             tool_calls=[t.tool] if t.tool else [],
+            av_offset_ms=t.av_offset_ms,
         )
         assert await store.append_turn(conv.id, record)
+        if t.heard is not None:  # the page's report comes after the turn is stored
+            assert await store.record_playback(conv.id, i, t.heard, t.av_offset_ms)
     await store.increment_daily(
         today - dt.timedelta(days=2),
         counters={"live.reconnect": 1, "error.live_unavailable": 1},

@@ -37,6 +37,22 @@ def _media_dir(seeded: Seeded) -> Path:
     return seeded.data_dir.parent / "media"
 
 
+def test_what_was_not_heard_of_a_cut_answer_is_struck_through(seeded: Seeded) -> None:
+    at = _page(seeded)
+    at.selectbox(key="conversations_open").set_value("conv-a2").run()
+    assert not at.exception
+    markdown = " ".join(m.value for m in at.markdown)
+    assert r"A second joke, ~~cut short~~" in markdown
+    assert [t.value for t in at.text] == [
+        "Tell me a joke",
+        "Why did the robot cross the road?",
+        "Another one",
+    ]
+    captions = " ".join(c.value for c in at.caption)
+    assert "A/V offset +12 ms" in captions and "A/V offset -6 ms" in captions
+    assert "median +3 ms over 2 answers, from -6 to +12 ms" in captions
+
+
 def test_search_by_user_days_and_text(seeded: Seeded) -> None:
     at = _page(seeded)
     assert _listed(at) == ["conv-c1", "conv-a2", "conv-b1", "conv-a1"]
