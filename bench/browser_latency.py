@@ -19,12 +19,19 @@ An init script samples `__liveavatar.outputLevel()` (RMS of the player's Analyse
 - `barge_in_ms`: start of the speech that overlaps an answer → output silent (after the
   last non-silent poll before the next answer, minus the analyser window, since the RMS
   of the last 1024 samples only reaches zero that long after the last sample played);
-- `lipsync_offset_ms`: per answer, the lag that best aligns the mouth with the level
-  (cross-correlation of mouthOpenness() with the openness the level asks for, ±5 ms
-  steps refined by a parabola); positive = audio ahead of the mouth. `lipsync_onset_ms`
-  is the same from onsets (level above -48 dBFS vs mouth above 0.06, its drawn-open
-  threshold). `lipsync_window` checks them against ITU-R BT.1359's detectability window:
-  audio at most 45 ms ahead, at most 125 ms behind, i.e. [-125, +45] in this convention;
+- `lipsync_offset_ms`: per answer, the lag that best aligns the mouth with the voice as
+  heard and seen (cross-correlation of mouthOpenness() with the openness the level asks
+  for, ±5 ms steps refined by a parabola); positive = audio ahead of the mouth. The level
+  is moved to when it is heard: the analyser holds what was rendered, which the output
+  device plays `renderAheadMs` later (the AudioContext's currentTime minus its output
+  timestamp, sampled every 23 ms by the bench script, median), minus half the analyser
+  window (its centre); the mouth is moved to when it is seen, one display refresh after
+  it is drawn (the median spacing of animation frames). `lipsync_offset_rendered_ms` is
+  the same lag without either move (the figure this bench reported before the page drove
+  the mouth from its playback clock). `lipsync_onset_ms` is the rendered lag from onsets
+  (level above -48 dBFS vs mouth above 0.06, its drawn-open threshold). `lipsync_window`
+  checks the heard/seen offsets against ITU-R BT.1359's detectability window: audio at
+  most 45 ms ahead, at most 125 ms behind, i.e. [-125, +45] in this convention;
 - `playback_underruns`: `__liveavatar.underruns()` at the end;
 - `browser_share_ms`: the 20 ms capture block plus the player's pre-buffer (prebufferMs()).
 

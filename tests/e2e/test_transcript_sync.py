@@ -93,9 +93,9 @@ class Heard:
         ahead = statistics.median(state["clock"]["renderAheadMs"])
         half_window = 512 / state["sampleRate"] * 1000
         probe = state["probe"]
-        self.t = [x + ahead - half_window for x in probe["t"]]
-        self.sound = [level > SOUND for level in probe["level"]]
-        self.played = [0.0]
+        self.t: list[float] = [float(x) + ahead - half_window for x in probe["t"]]
+        self.sound: list[bool] = [level > SOUND for level in probe["level"]]
+        self.played: list[float] = [0.0]
         for i in range(1, len(self.t)):
             step = self.t[i] - self.t[i - 1] if probe["speaking"][i - 1] else 0.0
             self.played.append(self.played[-1] + step)
