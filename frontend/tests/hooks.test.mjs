@@ -9,7 +9,7 @@ test('hooks publish the documented fields and record events', () => {
   assert.equal(target.__liveavatar, hooks);
   assert.deepEqual(
     Object.keys(hooks).sort(),
-    ['connected', 'events', 'lastError', 'mouthOpenness', 'outputLevel', 'prebufferMs', 'problems', 'sessionId', 'state', 'underruns'],
+    ['connected', 'events', 'heard', 'lastError', 'mouthOpenness', 'outputLevel', 'prebufferMs', 'problems', 'sessionId', 'state', 'underruns'],
   );
   assert.equal(hooks.state, 'idle');
   hooks.record('transcript', { type: 'transcript', role: 'user', text: 'hi', t: 99 });
