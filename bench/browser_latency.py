@@ -28,10 +28,12 @@ An init script samples `__liveavatar.outputLevel()` (RMS of the player's Analyse
   window (its centre); the mouth is moved to when it is seen, one display refresh after
   it is drawn (the median spacing of animation frames). `lipsync_offset_rendered_ms` is
   the same lag without either move (the figure this bench reported before the page drove
-  the mouth from its playback clock). `lipsync_onset_ms` is the rendered lag from onsets
-  (level above -48 dBFS vs mouth above 0.06, its drawn-open threshold). `lipsync_window`
-  checks the heard/seen offsets against ITU-R BT.1359's detectability window: audio at
-  most 45 ms ahead, at most 125 ms behind, i.e. [-125, +45] in this convention;
+  the mouth from its playback clock). `lipsync_page_reported_ms`: the offsets the page
+  measured itself, one per answer, as it reports them to the backend. `lipsync_onset_ms`
+  is the rendered lag from onsets (level above -48 dBFS vs mouth above 0.06, its
+  drawn-open threshold). `lipsync_window` checks the heard/seen offsets against ITU-R
+  BT.1359's detectability window: audio at most 45 ms ahead, at most 125 ms behind, i.e.
+  [-125, +45] in this convention;
 - `playback_underruns`: `__liveavatar.underruns()` at the end;
 - `browser_share_ms`: the 20 ms capture block plus the player's pre-buffer (prebufferMs()).
 
@@ -525,12 +527,19 @@ def run(blocks: int, workdir: Path, turn_detection: TurnDetection = "server") ->
         if e["type"] == "metrics" and e.get("time_to_first_audio_ms") is not None
     ]
     result["breakdown"]["backend_time_to_first_audio_ms"] = summary(ttfa)
+    page_av = [
+        float(e["av_offset_ms"])
+        for e in state["events"]
+        if e["type"] == "heard" and e.get("av_offset_ms") is not None
+    ]
     ordered = {
         "mouth_to_ear_ms": result.pop("mouth_to_ear_ms"),
         "barge_in_ms": result.pop("barge_in_ms"),
         "playback_underruns": int(state["underruns"]),
         "lipsync_offset_ms": result.pop("lipsync_offset_ms"),
         "lipsync_offset_rendered_ms": result.pop("lipsync_offset_rendered_ms"),
+        # What the page itself measured and reported with each answer (`played`).
+        "lipsync_page_reported_ms": summary(page_av),
         "browser_share_ms": {
             "capture_block_ms": CAPTURE_BLOCK_MS,
             "prebuffer_ms": prebuffer,
