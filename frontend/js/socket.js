@@ -64,6 +64,9 @@ export class AvatarSocket extends EventTarget {
    *   ≈1 s of 16 kHz audio) mic frames and video frames are dropped instead of queued
    * @param {number} [options.pendingAudioMs=1000] mic audio kept while not yet `ready`, ms
    * @param {number} [options.pingIntervalMs=15000] ping period while open, ms (0: off)
+   * @param {number} [options.openTimeoutMs=20000] a socket not open by then is given up and
+   *   retried like an unreachable server (a connection that hangs, or one the browser
+   *   blocked without closing it, would otherwise say "Connecting…" forever), ms
    * @param {typeof WebSocket} [options.WebSocketImpl] for tests
    * @param {() => number} [options.now] ms clock, for tests
    * @param {() => number} [options.random] [0,1) source for jitter, for tests
@@ -80,6 +83,7 @@ export class AvatarSocket extends EventTarget {
       maxBufferedBytes: 32_000,
       pendingAudioMs: 1000,
       pingIntervalMs: 15_000,
+      openTimeoutMs: 20_000, // above a cold start of the backend behind Cloud Run
       WebSocketImpl: globalThis.WebSocket,
       now: () => performance.now(),
       random: Math.random,
@@ -101,6 +105,7 @@ export class AvatarSocket extends EventTarget {
     this._attempt = 0;
     this._timer = null;
     this._pingTimer = null;
+    this._openTimer = null;
     this._stopped = false;
     this._fatal = null;
     this._goingAway = null;
@@ -266,7 +271,22 @@ export class AvatarSocket extends EventTarget {
       browserKey: this._opts.browserKey,
       voice: this._opts.voice,
     });
-    ws.onopen = () => ws.send(JSON.stringify(hello));
+    this._openTimer = setTimeout(() => {
+      this._openTimer = null;
+      if (this._ws !== ws) return;
+      ws.onclose = null;
+      try {
+        ws.close();
+      } catch {
+        /* never opened */
+      }
+      this._onClose(1006, 'The connection did not open in time.');
+    }, this._opts.openTimeoutMs);
+    ws.onopen = () => {
+      clearTimeout(this._openTimer);
+      this._openTimer = null;
+      ws.send(JSON.stringify(hello));
+    };
     ws.onmessage = (ev) => this._onFrame(ev.data);
     ws.onclose = (ev) => {
       if (this._ws === ws) this._onClose(ev.code, ev.reason);
@@ -414,7 +434,8 @@ export class AvatarSocket extends EventTarget {
   _clearTimers() {
     if (this._timer !== null) clearTimeout(this._timer);
     if (this._pingTimer !== null) clearInterval(this._pingTimer);
-    this._timer = this._pingTimer = null;
+    if (this._openTimer !== null) clearTimeout(this._openTimer);
+    this._timer = this._pingTimer = this._openTimer = null;
   }
 
   _setState(state) {

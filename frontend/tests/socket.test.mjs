@@ -216,6 +216,27 @@ test('an unreachable backend is retried, then given up', async (t) => {
   assert.equal(socket.state, 'failed');
 });
 
+test('a socket that never opens is given up after openTimeoutMs and retried', async (t) => {
+  const { socket, events, advance } = setup(t, { openTimeoutMs: 5000 });
+  socket.start();
+  await flush();
+  const hung = FakeWS.instances[0];
+  advance(4999);
+  assert.equal(events.filter(([k]) => k === 'reconnecting').length, 0);
+  advance(1);
+  assert.equal(hung.closedWith, 1000, 'the hung attempt is closed');
+  const rec = events.find(([k]) => k === 'reconnecting')[1];
+  assert.deepEqual([rec.code, rec.reason, rec.delayMs], [1006, 'unreachable', 500]);
+  advance(500);
+  await flush();
+  assert.equal(FakeWS.instances.length, 2);
+  FakeWS.instances[1].open();
+  FakeWS.instances[1].receive(READY);
+  advance(60_000);
+  assert.equal(socket.state, 'open', 'an opened socket has no deadline');
+  socket.stop();
+});
+
 test('audio before ready is held (≤ 1 s) and sent on ready; backed-up sockets drop frames', async (t) => {
   const { socket, advance } = setup(t, { maxBufferedBytes: 1000 });
   socket.start();

@@ -166,3 +166,16 @@ def test_live_unavailable_says_so_and_the_session_stops(
     expect(page.testid("start")).to_be_enabled()
     closed = page.events("socket-closed")
     assert [e["code"] for e in closed] == [4503], json.dumps(closed)
+
+
+def test_a_backend_the_page_may_not_reach_is_reported_not_waited_for(
+    stack: Stack, open_page: OpenPage
+) -> None:
+    # The stack's page may connect only to its own backend (CSP connect-src): Chromium
+    # blocks the socket without ever closing it, and the page gives the attempt up.
+    (other,) = free_ports(1)
+    page = open_page(stack.page_url(backend=ws(other)))
+    expect(page.testid("error")).to_have_attribute(
+        "data-code", "backend_unreachable", timeout=2 * TURN_TIMEOUT_MS
+    )
+    page.wait_state("reconnecting")
