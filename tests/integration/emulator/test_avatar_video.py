@@ -23,7 +23,7 @@ from liveavatar.emulator.config import FaultConfig
 from liveavatar.emulator.server import EmulatorServer
 from tests.integration.conftest import StartEmulator
 from tests.support.avatar_stream import decode, top_boxes
-from tests.support.live import reading, sdk_client, turn_completes
+from tests.support.live import reading, sdk_client, speak, turn_completes
 
 VERTEX_PATH = "/ws/google.cloud.aiplatform.v1beta1.LlmBidiService/BidiGenerateContent"
 GEMINI_PATH = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
@@ -225,7 +225,8 @@ async def test_barge_in_stops_the_video_at_once(server: EmulatorServer) -> None:
 
 
 async def test_sdk_vertex_session_with_a_custom_avatar(emulator: EmulatorServer) -> None:
-    """The SDK's own setup (snake_case inside avatarConfig) and its parsing of the media."""
+    """The SDK's own setup (snake_case inside avatarConfig), a spoken question, and the
+    SDK's parsing of the media."""
     photo = base64.b64decode(image((720, 1280), "PNG", colour=(200, 170, 140)))
     config = types.LiveConnectConfig(
         response_modalities=[types.Modality.VIDEO],
@@ -237,7 +238,7 @@ async def test_sdk_vertex_session_with_a_custom_avatar(emulator: EmulatorServer)
     client = sdk_client(emulator, vertex=True)
     live = client.aio.live.connect(model="gemini-3.8-live", config=config)
     async with live as session, reading(session) as transcript:
-        await session.send_realtime_input(text="what is your name")
+        await speak(session, "what is your name")  # the microphone's path: VAD, recognition
         await transcript.wait_for(lambda t: turn_completes(t) == 1)
     parts = [
         p.inline_data
