@@ -6,17 +6,16 @@ from __future__ import annotations
 import asyncio
 from typing import NoReturn
 
-from starlette.websockets import WebSocket
-
 from liveavatar import protocol as p
 from liveavatar.errors import CLOSE_NORMAL, ProtocolError, RecoverableProtocolError
 from liveavatar.live.link import LiveLink
 from liveavatar.metrics import Metrics
 
+from .browser_wire import BrowserWire
 from .budget import AudioBudget
 from .flood import NOTICE as FLOOD_NOTICE
 from .flood import FloodGate, Verdict
-from .inbound import parse_message, read_video_frame, receive_raw
+from .inbound import parse_message, read_video_frame
 from .live_events import LiveEvents
 from .outbox import Outbox
 from .recording import SessionRecording
@@ -34,7 +33,7 @@ class BrowserReader:
 
     def __init__(
         self,
-        ws: WebSocket,
+        wire: BrowserWire,
         link: LiveLink,
         *,
         mic: MicPath,
@@ -44,7 +43,7 @@ class BrowserReader:
         recording: SessionRecording | None,
         events: LiveEvents | None = None,
     ) -> None:
-        self._ws = ws
+        self._wire = wire
         self._events = events
         self._link = link
         self._mic = mic
@@ -61,11 +60,12 @@ class BrowserReader:
     async def run(self) -> NoReturn:
         """Forward frames until the session ends one of the ways above."""
         link = self._link
+        frame_of = self._wire.frame
         # JSON frames are rate-limited before they are parsed; audio has its own budget.
         flood = FloodGate(self._loop.time())
         while True:
             try:
-                frame = await receive_raw(self._ws)
+                frame = await frame_of()
                 if isinstance(frame, bytes):
                     await self._audio_in(frame)
                     continue

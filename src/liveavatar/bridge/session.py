@@ -11,7 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from liveavatar import protocol as p
 from liveavatar.auth import Admission, Gatekeeper
@@ -39,6 +39,7 @@ from liveavatar.store.models import ERROR_COUNTER_PREFIX
 from liveavatar.tools import ToolRegistry
 
 from .browser_reader import BrowserReader
+from .browser_wire import BrowserWire
 from .greeting import greeting_request
 from .handle_sync import HandleSync
 from .handles import HandleDirectory
@@ -103,13 +104,14 @@ class BridgeSession:
 
     def __init__(
         self,
-        ws: WebSocket,
+        wire: BrowserWire,
         deps: BridgeDeps,
         *,
         client_ip: str,
         hello_ticket: HelloTicket | None = None,
     ) -> None:
-        self.ws = ws
+        self.ws = wire.ws
+        self._wire = wire
         self.deps = deps
         self.client_ip = client_ip
         self._hello_ticket = hello_ticket
@@ -271,7 +273,7 @@ class BridgeSession:
             await link.send_text(greeting_request(active.greeting))  # the avatar speaks first
         async with asyncio.TaskGroup() as tg:
             reader = BrowserReader(
-                self.ws,
+                self._wire,
                 link,
                 mic=mic,
                 outbox=self._outbox,
@@ -282,7 +284,7 @@ class BridgeSession:
             )
             tg.create_task(reader.run(), name=f"{self._ref}-browser")
             tg.create_task(self._read_live(link), name=f"{self._ref}-live")
-            tg.create_task(self._write_browser(), name=f"{self._ref}-writer")
+            tg.create_task(self._wire.write_from(self._outbox), name=f"{self._ref}-writer")
             tg.create_task(watch_shutdown(deps.shutting_down), name=f"{self._ref}-watchdog")
             tg.create_task(watch_replaced(running), name=f"{self._ref}-replaced")
             tg.create_task(sync_handles(handles), name=f"{self._ref}-handles")
@@ -336,17 +338,6 @@ class BridgeSession:
             await self._link.send_tool_responses(responses)
 
     # ---- writer, teardown ----------------------------------------------------
-
-    async def _write_browser(self) -> None:
-        while True:
-            frame = await self._outbox.get()
-            try:
-                if isinstance(frame, bytes):
-                    await self.ws.send_bytes(frame)
-                else:
-                    await self.ws.send_text(frame)
-            except (WebSocketDisconnect, RuntimeError, OSError) as exc:
-                raise BrowserGone from exc
 
     def _count_error(self, code: str) -> None:
         self.deps.count(ERROR_COUNTER_PREFIX + code)

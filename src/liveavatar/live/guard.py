@@ -67,7 +67,13 @@ class StallGuard:
         self._on_stall = on_stall
         self._loop = asyncio.get_running_loop()
         self._deadline: float | None = None
-        self._timer: asyncio.Timeout | None = None
+        # One timer for the bound, armed only while it runs (not a timeout per event):
+        # when it fires while `events` waits, that task is cancelled and reports the stall.
+        self._timer: asyncio.TimerHandle | None = None
+        self._task: asyncio.Task[object] | None = None
+        self._waiting = False
+        self._expired = False
+        self._cancelling = 0
         self._user_speaking = False
         self._calls: set[str] = set()
 
@@ -110,40 +116,64 @@ class StallGuard:
         if self._deadline is not None:
             return
         self._deadline = self._loop.time() + self._timeout_s
-        timer = self._timer
-        if timer is not None and not timer.expired():
-            timer.reschedule(self._deadline)
+        if self._timer is None:
+            self._timer = self._loop.call_at(self._deadline, self._expire)
+
+    def _expire(self) -> None:
+        self._timer = None
+        task = self._task
+        if self._waiting and task is not None and not self._expired:
+            self._expired = True
+            self._cancelling = task.cancelling()
+            task.cancel()
+        # Otherwise `events` is not waiting: it arms the bound again (already past, so it
+        # fires at once) before it next waits, as a timeout entered late would.
 
     # ---- events ------------------------------------------------------------------------
 
     async def events(self) -> AsyncIterator[LiveEvent]:
         inner = aiter(self._conn.events())
-        while True:
-            timer = asyncio.timeout_at(self._deadline)
-            event: LiveEvent | None = None
-            try:
-                async with timer:
-                    self._timer = timer
+        task = self._task = asyncio.current_task()
+        assert task is not None
+        try:
+            while True:
+                if self._deadline is not None and self._timer is None:
+                    self._timer = self._loop.call_at(self._deadline, self._expire)
+                event: LiveEvent | None = None
+                self._waiting = True
+                try:
                     event = await anext(inner)
-            except TimeoutError:
-                if not timer.expired():
-                    raise  # not our bound: the wrapped connection's own error
-            except StopAsyncIteration:
-                return
-            finally:
+                except asyncio.CancelledError:
+                    if not self._expired:
+                        raise
+                    self._expired = False
+                    if task.uncancel() > self._cancelling:
+                        raise  # cancelled by someone else as well
+                except StopAsyncIteration:
+                    return
+                finally:
+                    self._waiting = False
+                self._expired = False  # an event won the race: no stall
+                if event is None:
+                    yield self._stalled()
+                    return
+                self._observe(event)
+                if isinstance(event, Closed) and event.stalled:
+                    self._report()
+                yield event
+                if isinstance(event, Closed):
+                    return
+        finally:
+            self._task = None
+            if self._timer is not None:
+                self._timer.cancel()
                 self._timer = None
-            if event is None:
-                yield self._stalled()
-                return
-            self._observe(event)
-            if isinstance(event, Closed) and event.stalled:
-                self._report()
-            yield event
-            if isinstance(event, Closed):
-                return
 
     def _observe(self, event: LiveEvent) -> None:
         self._deadline = None  # anything at all answers what was sent before it
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         if isinstance(event, InputText):
             self._user_speaking = True
         elif isinstance(event, AudioOut | OutputText | TurnComplete):

@@ -22,6 +22,7 @@ from google import genai
 from google.genai import types
 
 from liveavatar.errors import LiveRefused, LiveUnavailable
+from liveavatar.mailbox import Mailbox
 
 from .causes import open_failure
 from .connection import OPEN_TIMEOUT_S, LiveChannel, LiveConnection, LiveOpenError, LiveSendError
@@ -70,7 +71,7 @@ class _Ready:
     """The background rotation finished opening the next connection (in `_next`)."""
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _Event:
     conn_id: int
     event: LiveEvent
@@ -113,7 +114,8 @@ class LiveLink:
         self._sleep = sleep
         self._clock = clock or asyncio.get_running_loop().time
         self._ids = itertools.count(1)
-        self._queue: asyncio.Queue[_Event | _Ready] = asyncio.Queue(EVENT_QUEUE)
+        # One hand-over per Live message: a Mailbox, lighter than asyncio.Queue.
+        self._queue: Mailbox[_Event | _Ready] = Mailbox(EVENT_QUEUE)
         self._live: _Live | None = None
         self._handle: str | None = None
         self._in_turn = False
