@@ -36,6 +36,11 @@ recording adds, target <= 2 ms), `recording.cpu_percent_per_recorded_session` (t
 backend's CPU on minus off, divided by the sessions, in % of one core) and what was
 recorded (`recording.files`, `recording.bytes`).
 
+`--peer light` puts `bench/_echo_peer.py` in the emulator's place for both phases: the
+same echo (setup answered, each audio chunk returned at 24 kHz) on picows, light enough
+that a few hundred sessions fit beside the load generator on one core, where the emulator
+fills that core at about 140 (docs/PERFORMANCE.md). The emulator stays the default.
+
 The result is one JSON object on stdout; children's logs are drained and summarized, never
 echoed. `--find-max` searches (doubling, then bisection to 5 %; fresh children per probe,
 a probe disturbed by other processes is repeated once) for the most sessions whose p95
@@ -423,6 +428,10 @@ class RunConfig:
     # The backend's HTTP/WebSocket server: `uvicorn` (`liveavatar serve`) or `granian`
     # (bench/_granian_serve.py, an experiment).
     server: str = "uvicorn"
+    # The Live peer of both phases: `emulator` (its echo brain) or `light`
+    # (bench/_echo_peer.py: the same echo on picows, so hundreds of sessions fit beside
+    # the load generator on one core).
+    peer: str = "emulator"
 
 
 async def run_once(cfg: RunConfig) -> dict[str, Any]:
@@ -433,20 +442,26 @@ async def run_once(cfg: RunConfig) -> dict[str, Any]:
         "seconds": cfg.seconds,
         "live_client": cfg.live_client,
         "server": cfg.server,
+        "peer": cfg.peer,
     }
     load_before = round(os.getloadavg()[0], 2)
     emulator: Child | None = None
     backend: Child | None = None
     with tempfile.TemporaryDirectory(prefix="bench-proxy-") as tmp:
         try:
+            light = cfg.peer == "light"
             emulator = await Child.spawn(
                 "emulator",
-                [sys.executable, "-m", "liveavatar", "emulator", "--port", "0"]
+                [sys.executable, "-m", "bench._echo_peer", "--cert-dir", tmp]
+                if light
+                else [sys.executable, "-m", "liveavatar", "emulator", "--port", "0"]
                 + ["--brain", "echo", "--cert-dir", tmp],
                 _child_env(LOG_LEVEL="INFO", NO_GCE_CHECK="true"),
                 cfg.layout.emulator,
             )
-            listening = await emulator.wait_for_log("live emulator listening", START_TIMEOUT_S)
+            listening = await emulator.wait_for_log(
+                "echo peer listening" if light else "live emulator listening", START_TIMEOUT_S
+            )
             emu_port = urlsplit(str(listening["url"])).port
             assert emu_port is not None
             port = _free_port()
@@ -722,9 +737,7 @@ async def find_max(start: int, limit: int, threshold_ms: float, base: RunConfig)
     probes: list[dict[str, Any]] = []
 
     async def probe(n: int) -> bool:
-        cfg = RunConfig(
-            n, base.seconds, base.warmup_s, base.drain_timeout_s, base.layout, base.live_client
-        )
+        cfg = replace(base, sessions=n)
         for attempt in range(2):
             _log(f"probe: {n} sessions")
             r = await run_once(cfg)
@@ -763,6 +776,7 @@ async def find_max(start: int, limit: int, threshold_ms: float, base: RunConfig)
         "criterion": f"added_ms.p95 < {threshold_ms:g}, no errors, dropped <= 0.1% of sent",
         "limit_reached": hi is None,
         "probe_seconds": base.seconds,
+        "peer": base.peer,
         "warmup_s": base.warmup_s,
         "probes": probes,
         "cpu_layout": base.layout.describe(),
@@ -793,6 +807,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="backend's Live client (picows, the product's default)",
     )
     parser.add_argument(
+        "--peer",
+        choices=["emulator", "light"],
+        default="emulator",
+        help="Live peer: the emulator's echo brain, or bench/_echo_peer.py (light)",
+    )
+    parser.add_argument(
         "--recording", action="store_true", help="recording off vs on, side by side"
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="progress on stderr")
@@ -808,6 +828,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.drain_timeout,
         CpuLayout.detect(),
         args.live_client,
+        peer=args.peer,
     )
     try:
         if args.recording:

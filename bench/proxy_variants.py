@@ -139,6 +139,7 @@ async def run(variants: Sequence[Variant], base: RunConfig, repeat: int) -> dict
         "sessions": base.sessions,
         "seconds": base.seconds,
         "repeat": repeat,
+        "peer": base.peer,
         "order": "interleaved: " + " ".join(v.name for v in variants) + " per round",
         "variants": summarize(variants, rounds),
         "cpu_layout": base.layout.describe(),
@@ -159,6 +160,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=8.0, help="audio per phase (8)")
     parser.add_argument("--warmup", type=float, default=1.0, help="seconds excluded (1)")
     parser.add_argument("--repeat", type=int, default=3, help="rounds (3)")
+    parser.add_argument(
+        "--peer", choices=["emulator", "light"], default="emulator", help="as bench.proxy's"
+    )
     parser.add_argument("--json", action="store_true", help="one compact JSON line")
     parser.add_argument("--summary", action="store_true", help="leave out the full runs")
     parser.add_argument("-v", "--verbose", action="store_true", help="progress on stderr")
@@ -170,7 +174,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if len({v.name for v in variants}) != len(variants) or args.repeat < 1:
         parser.error("variant names must differ and --repeat be at least 1")
     proxy._VERBOSE = args.verbose
-    base = RunConfig(args.sessions, args.seconds, args.warmup, 5.0, CpuLayout.detect())
+    base = RunConfig(
+        args.sessions, args.seconds, args.warmup, 5.0, CpuLayout.detect(), peer=args.peer
+    )
     try:
         result = asyncio.run(run(variants, base, args.repeat))
     except KeyboardInterrupt:
