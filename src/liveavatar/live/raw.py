@@ -237,6 +237,13 @@ def translate_json(
     if not isinstance(sc, dict):
         sc = None
     else:
+        if len(sc) == 1 and len(message) == 1:
+            # Nothing but the model's turn (each chunk of its audio): none of the fields
+            # below can be there, so only its parts are read.
+            turn = sc.get("modelTurn")
+            if isinstance(turn, dict):
+                _turn_parts(turn, out)
+                return out
         if sc.get("interrupted"):
             out.append(Interrupted())
         it = _get(sc, "inputTranscription", "input_transcription")
@@ -244,14 +251,7 @@ def translate_json(
             out.append(InputText(str(it["text"])))
         turn = _get(sc, "modelTurn", "model_turn")
         if isinstance(turn, dict):
-            for part in turn.get("parts") or ():
-                if not isinstance(part, dict):
-                    continue
-                inline = _get(part, "inlineData", "inline_data")
-                if isinstance(inline, dict) and inline.get("data"):
-                    out.append(AudioOut(_b64(inline["data"])))
-                elif part.get("text") and not part.get("thought"):
-                    out.append(OutputText(str(part["text"])))
+            _turn_parts(turn, out)
         ot = _get(sc, "outputTranscription", "output_transcription")
         if isinstance(ot, dict) and ot.get("text"):
             out.append(OutputText(str(ot["text"])))
@@ -294,6 +294,17 @@ def translate_json(
     if isinstance(go_away, dict):
         out.append(GoAway(seconds(_get(go_away, "timeLeft", "time_left"))))
     return out
+
+
+def _turn_parts(turn: dict[str, Any], out: list[LiveEvent]) -> None:
+    for part in turn.get("parts") or ():
+        if not isinstance(part, dict):
+            continue
+        inline = _get(part, "inlineData", "inline_data")
+        if isinstance(inline, dict) and inline.get("data"):
+            out.append(AudioOut(_b64(inline["data"])))
+        elif part.get("text") and not part.get("thought"):
+            out.append(OutputText(str(part["text"])))
 
 
 def _usage(meta: Any, vertex: bool) -> Usage | None:
