@@ -751,7 +751,7 @@ async def find_max(start: int, limit: int, threshold_ms: float, base: RunConfig)
             "sessions", "added_ms", "direct_ms", "proxied_ms", "backend_cpu_percent",
             "loadgen_cpu_percent", "emulator_cpu_percent", "backend_rss_mb",
             "rss_mb_per_session", "dropped_chunks", "errors", "error_details",
-            "other_cpu_percent", "warnings",
+            "other_cpu_percent", "warnings", "backend_cpu_us_per_chunk", "host_load_avg_1m",
         )  # fmt: skip
         probes.append({k: r.get(k) for k in keys} | {"pass": ok, "attempts": attempt + 1})
         return ok
