@@ -126,7 +126,7 @@ export class Avatar {
      *  failed to load and the drawn face took over */
     this.onFallback = null;
     this.state = 'idle';
-    /** called after each drawn frame with its animation time and mouth openness */
+    /** called on every animation frame with its time and the mouth openness it shows */
     this.onDrawn = (_now, _openness) => {};
     root.classList.add('avatar');
     root.dataset.state = 'idle';
@@ -268,7 +268,10 @@ export class Avatar {
     this._lastTick = now;
     if (gap > 3 && gap < 60) this.refreshMs += (gap - this.refreshMs) * 0.05;
     const dt = now - this._lastDraw;
-    if (dt < FRAME_MS - 4) return; // keep a ~33 ms cadence at any display refresh rate
+    if (dt < FRAME_MS - 4) {
+      this.onDrawn(now, this.drawnOpenness); // the frame on screen stays up
+      return; // keep a ~33 ms cadence at any display refresh rate
+    }
     this._lastDraw = now;
     const { level, bands } = this.getFeatures(now + this.leadMs());
     const { openness, viseme } = this._lipSync.update(level, bands, Math.min(dt, 100));

@@ -3,7 +3,7 @@
  * leads) the voice as heard, measured the way bench.browser_latency does it, so every
  * session reports it (with the turn, `played` message) and the dashboard can show it.
  *
- * On each animation frame the meter records the rendered level (the player's
+ * On every animation frame the meter records the rendered level (the player's
  * AnalyserNode, i.e. the audio itself, not the clock the mouth is driven by) at the time it
  * will be heard (plus the render's lead over the output device, minus half the analyser
  * window), and the mouth drawn at the time it will be seen (plus one display refresh).
@@ -118,7 +118,18 @@ export class AvSyncMeter {
 
   /** @returns {number|null} ms, positive = audio ahead of the mouth */
   offsetMs() {
-    const lag = xcorrLagMs(this._heardT, this._level, this._seenT, this._mouth);
+    // The mouth holds each drawn shape until the next one: a step, not a ramp.
+    const t = [];
+    const m = [];
+    for (let i = 0; i < this._seenT.length; i++) {
+      if (i > 0 && this._mouth[i] !== this._mouth[i - 1]) {
+        t.push(this._seenT[i] - 0.01);
+        m.push(this._mouth[i - 1]);
+      }
+      t.push(this._seenT[i]);
+      m.push(this._mouth[i]);
+    }
+    const lag = xcorrLagMs(this._heardT, this._level, t, m);
     return lag === null ? null : Math.round(lag * 10) / 10;
   }
 }

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 
-import { xcorrLagMs } from '../js/avsync.js';
+import { AvSyncMeter, xcorrLagMs } from '../js/avsync.js';
+import { levelToOpenness } from '../js/lipsync.js';
 import { heardContextTime, PlaybackClock } from '../js/playback-clock.js';
 import { VoiceHistory } from '../js/voice-history.js';
 import { loadProcessor } from './worklet-harness.mjs';
@@ -73,4 +74,17 @@ test('av sync: the lag of a delayed copy is found to within a few ms', () => {
   const lag = xcorrLagMs(t, x, delayed, x);
   assert.ok(Math.abs(lag - 40) < 4, `${lag}`);
   assert.equal(xcorrLagMs(t.slice(0, 5), x.slice(0, 5), t.slice(0, 5), x.slice(0, 5)), null);
+});
+
+test('av sync meter: a mouth that follows the heard level, held between drawn frames', () => {
+  const meter = new AvSyncMeter();
+  const level = (t) => 0.003 + 0.1 * Math.max(0, Math.sin(t / 90)) ** 2;
+  let shape = 0;
+  for (let i = 0; i < 240; i++) {
+    const t = i * 16.7;
+    if (i % 2 === 0) shape = levelToOpenness(level(t + 16.7)); // drawn for the middle of its 33 ms
+    meter.add(t, level(t), t, shape);
+  }
+  const off = meter.offsetMs();
+  assert.ok(Math.abs(off) < 5, `${off}`);
 });

@@ -119,6 +119,17 @@ class Heard:
         return [(self.played_at(a), self.played_at(b)) for a, b in edges]
 
 
+def stored_av_offsets(data_dir: Path, conversation: str) -> list[float | None]:
+    """The A/V offsets stored with the conversation's answers, in turn order."""
+    with sqlite3.connect(f"file:{data_dir / DB_FILENAME}?mode=ro", uri=True) as conn:
+        rows = conn.execute(
+            "SELECT av_offset_ms FROM messages WHERE conversation_id = ? AND role = 'model'"
+            " ORDER BY turn_index",
+            (conversation,),
+        ).fetchall()
+    return [None if r[0] is None else float(r[0]) for r in rows]
+
+
 def stored_cut(data_dir: Path, conversation: str, *, timeout_s: float = 10.0) -> tuple[str, str]:
     """The interrupted answer's generated and heard text, once the page's report is stored."""
     deadline = time.monotonic() + timeout_s
@@ -196,3 +207,9 @@ def test_the_transcript_follows_the_voice_and_the_heard_text_is_stored(
     played = heard.played_at(flushed + 40) - heard.played_at(cut_start)
     expected = spoken_words(spans[0][0] + played, spans)
     assert abs(cut["words"] - expected) <= TOLERANCE_WORDS, (cut, expected, played)
+
+    # The page measured its own audio/video offset over the whole first answer and the
+    # backend stored it with that turn.
+    assert full["avOffsetMs"] is not None
+    offsets = stored_av_offsets(stack.log.parent / "data", state["sessionId"])
+    assert offsets[0] == full["avOffsetMs"]
