@@ -62,7 +62,7 @@ def joke_twice_audio() -> MicAudio:
     """The question, its whole answer heard; the question again, cut about a second into
     the answer by a greeting."""
     audio = mic_audio(QUESTION, tail_ms=0).pause(8_000).say(QUESTION)
-    return audio.pad_to(audio.phrases[1].start_ms + 2_300).say(GREETING).pause(1_500)
+    return audio.pad_to(audio.phrases[1].start_ms + 2_500).say(GREETING).pause(1_500)
 
 
 def word_starts(sentence: str) -> list[float]:
