@@ -59,6 +59,12 @@ class BrowserReader:
 
     async def run(self) -> NoReturn:
         """Forward frames until the session ends one of the ways above."""
+        try:
+            await self._forward()
+        finally:
+            await self._mic.close()  # the detector's task ends with the reader
+
+    async def _forward(self) -> NoReturn:
         link = self._link
         frame_of = self._wire.frame
         # JSON frames are rate-limited before they are parsed; audio has its own budget.

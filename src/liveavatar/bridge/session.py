@@ -233,7 +233,7 @@ class BridgeSession:
         handles = self._handles = await deps.handles.claim(self.id, owner, handle)
         running = self._running = deps.running.register(self.id, admission.identity.uid)
         link = self._link = LiveLink(deps.opener_for(persona), name=self._ref)
-        mic = await mic_path(persona, link, deps.metrics)  # a smart persona needs its models
+        mic = await mic_path(persona, link, deps.metrics, self._ref)  # smart: needs its models
         await link.start(handle)
         first_index = await turns_so_far(deps.store, self.id) if resumed else 0
         self._turns.turn = first_index + 1  # the page's transcript goes on, not over
