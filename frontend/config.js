@@ -11,7 +11,7 @@
  *      "authRequired": true}
  *   If it is missing, the backend is assumed at wss://<same host>/ws.
  * - Query parameters override, for tests and debugging: ?backend=<ws url>,
- *   ?dashboard=<url>, ?mode=ptt|handsfree, ?avatar=drawn|video|auto, ?autostart=1,
+ *   ?dashboard=<url>, ?mode=ptt|handsfree, ?avatar=drawn|clips|native|auto (video: clips), ?autostart=1,
  *   ?prebuffer_ms=<n>, ?voice=<name>.
  */
 
@@ -97,7 +97,7 @@ export function resolveConfig(loc, deploy = null) {
     FIREBASE: firebase,
     AUTH_REQUIRED: authRequired,
     MODE: mode === 'ptt' || mode === 'handsfree' ? mode : null,
-    AVATAR: avatar === 'drawn' || avatar === 'video' ? avatar : 'auto',
+    AVATAR: avatarQuery(avatar),
     AUTOSTART: ['1', 'true', 'yes'].includes(q.get('autostart') ?? ''),
     PREBUFFER_MS: Number.isFinite(prebuffer) && prebuffer > 0 ? Math.min(500, Math.max(20, prebuffer)) : 70,
     VOICE: q.get('voice') || null,
@@ -127,7 +127,7 @@ export async function loadConfig({ location = globalThis.location, fetchImpl = g
 /**
  * The configuration of the embeddable widget (widget.js), from its script tag's data-
  * attributes: `data-backend` (the backend's ws(s)://…/ws URL, required), and optionally
- * `data-mode` (ptt|handsfree), `data-avatar` (drawn|video|auto) and `data-voice`. The
+ * `data-mode` (ptt|handsfree), `data-avatar` (drawn|clips|native|auto) and `data-voice`. The
  * host page's address says nothing: it is someone else's site. No sign-in (see
  * docs/EMBED.md). Pure.
  * @param {{backend?: string, mode?: string, avatar?: string, voice?: string}} attrs
@@ -149,9 +149,19 @@ export function embedConfig(attrs) {
     FIREBASE: null,
     AUTH_REQUIRED: false,
     MODE: mode === 'ptt' || mode === 'handsfree' ? mode : null,
-    AVATAR: avatar === 'drawn' || avatar === 'video' ? avatar : 'auto',
+    AVATAR: avatarQuery(avatar),
     AUTOSTART: false,
     PREBUFFER_MS: 70,
     VOICE: attrs.voice || null,
   });
+}
+
+/**
+ * `?avatar=`: drawn, clips (also "video", its older name) or native; anything else 'auto'.
+ * @param {string|null} value
+ * @returns {'auto'|'drawn'|'video'|'native'}
+ */
+function avatarQuery(value) {
+  if (value === 'drawn' || value === 'native') return value;
+  return value === 'clips' || value === 'video' ? 'video' : 'auto';
 }

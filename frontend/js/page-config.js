@@ -7,11 +7,15 @@
 
 const FETCH_TIMEOUT_MS = 3000;
 
+/** The API's avatar modes, by the page's names for them. */
+const AVATAR_MODES = Object.freeze({ __proto__: null, drawn: 'drawn', clips: 'video', video: 'video', native: 'native' });
+
 /**
  * @typedef {object} PageConfig
  * @property {boolean} recording
  * @property {boolean} pushToTalk
- * @property {'drawn'|'video'} avatarMode
+ * @property {'drawn'|'video'|'native'} avatarMode 'video': the persona's clips ("clips"
+ *   in the API; "video" before the native avatar came)
  * @property {string} dashboardUrl '' when the backend names none
  */
 
@@ -24,12 +28,13 @@ export function parsePageConfig(body) {
   if (!body || typeof body !== 'object') return null;
   const b = /** @type {Record<string, unknown>} */ (body);
   if (typeof b.recording !== 'boolean' || typeof b.push_to_talk !== 'boolean') return null;
-  if (b.avatar_mode !== 'drawn' && b.avatar_mode !== 'video') return null;
+  const mode = AVATAR_MODES[/** @type {string} */ (b.avatar_mode)];
+  if (typeof b.avatar_mode !== 'string' || !mode) return null;
   const url = typeof b.dashboard_url === 'string' && /^https?:\/\//.test(b.dashboard_url) ? b.dashboard_url : '';
   return Object.freeze({
     recording: b.recording,
     pushToTalk: b.push_to_talk,
-    avatarMode: b.avatar_mode,
+    avatarMode: mode,
     dashboardUrl: url,
   });
 }
@@ -110,9 +115,9 @@ export function startMode(queryMode, page, saved) {
 
 /**
  * The avatar to show: the page's ?avatar= first, else the persona's mode.
- * @param {'auto'|'drawn'|'video'} queryAvatar 'auto' when the query names none
+ * @param {'auto'|'drawn'|'video'|'native'} queryAvatar 'auto' when the query names none
  * @param {Readonly<PageConfig>|null} page
- * @returns {'auto'|'drawn'|'video'}
+ * @returns {'auto'|'drawn'|'video'|'native'}
  */
 export function avatarChoice(queryAvatar, page) {
   if (queryAvatar !== 'auto') return queryAvatar;

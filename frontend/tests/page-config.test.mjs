@@ -65,6 +65,9 @@ test('talk mode: ?mode= wins, then the persona\'s push-to-talk, then the saved c
 test('avatar: ?avatar= wins, else the persona\'s mode, else auto', () => {
   const video = parsePageConfig(BODY);
   assert.equal(avatarChoice('auto', video), 'video');
+  // "clips" is the API's name since the native avatar came; "video" is still read.
+  assert.equal(parsePageConfig({ ...BODY, avatar_mode: 'clips' }).avatarMode, 'video');
+  assert.equal(parsePageConfig({ ...BODY, avatar_mode: 'native' }).avatarMode, 'native');
   assert.equal(avatarChoice('drawn', video), 'drawn');
   assert.equal(avatarChoice('auto', null), 'auto');
 });

@@ -75,6 +75,22 @@ class Metrics:
             ["source"],
             registry=r,
         )
+        self.dropped_video = Counter(
+            "liveavatar_dropped_video_chunks",
+            "Native avatar fMP4 chunks dropped because a browser read too slowly",
+            registry=r,
+        )
+        self.dropped_video_bytes = Counter(
+            "liveavatar_dropped_video_bytes",
+            "Native avatar fMP4 bytes dropped because a browser read too slowly",
+            registry=r,
+        )
+        self.avatar_fallbacks = Counter(
+            "liveavatar_avatar_fallbacks",
+            "Sessions that wanted the native avatar and went on with the drawn one",
+            ["reason"],
+            registry=r,
+        )
         self.tool_calls = Counter(
             "liveavatar_tool_calls", "Server-side tool calls", ["tool", "outcome"], registry=r
         )

@@ -26,7 +26,9 @@ class ActivePersona:
     avatar_media: dict[str, list[str]] = field(default_factory=dict)
     greeting: str = ""  # said first in a new conversation; "": the avatar waits
     push_to_talk: bool = False  # the page's starting talk mode
-    avatar_mode: Literal["drawn", "video"] = "drawn"
+    avatar_mode: Literal["drawn", "clips", "native"] = "drawn"
+    native_avatar: str | None = None  # a prebuilt avatar's name
+    native_avatar_image: str | None = None  # the reference image's media name
     recording: bool = False  # both sides recorded; the page says so first
     recording_retention_days: int | None = None
 
@@ -74,6 +76,8 @@ def from_config(config: PersonaConfig, api: Api | None = None) -> ActivePersona:
         greeting=config.greeting.strip(),
         push_to_talk=config.push_to_talk,
         avatar_mode=config.avatar_mode,
+        native_avatar=config.native_avatar,
+        native_avatar_image=config.native_avatar_image,
         recording=config.recording,
         recording_retention_days=config.recording_retention_days,
     )

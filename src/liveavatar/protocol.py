@@ -3,6 +3,12 @@
 Audio never travels in JSON: binary WebSocket frames carry raw PCM16 LE mono, 16 kHz from
 the browser and 24 kHz to it. Every other frame is one of the JSON messages below, told
 apart by its `type`. See docs/API.md for the conversation flow and close codes.
+
+Version 2 adds media frames to the browser (the native avatar's fragmented MP4, as Live
+sent it): binary frames of ODD length, which PCM16 frames never are. Their first byte is
+the kind, `MEDIA_FMP4` (0xF0) or `MEDIA_FMP4_PADDED` (0xF1: one padding byte follows it,
+so that the frame's length is odd); the rest is the media. Only pages that say `hello`
+with version 2 get them; a version 1 page gets the drawn avatar.
 """
 
 from __future__ import annotations
@@ -11,7 +17,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
+MIN_PROTOCOL_VERSION = 1  # version 1 pages are served, without media frames
+MEDIA_FMP4 = 0xF0
+MEDIA_FMP4_PADDED = 0xF1
 INPUT_SAMPLE_RATE = 16_000
 OUTPUT_SAMPLE_RATE = 24_000
 MAX_TEXT_CHARS = 2_000
@@ -146,6 +155,9 @@ class Ready(Message):
     voice: str
     persona: str
     avatar: AvatarMedia = AvatarMedia()
+    # What this session shows: "native" only when media frames will come (version 2 pages
+    # on an endpoint that renders it); otherwise the persona's "drawn" or "clips".
+    avatar_mode: Literal["drawn", "clips", "native"] = "drawn"
     limits: Limits = Limits()
 
 
@@ -249,6 +261,16 @@ class Error(Message):
     fatal: bool = False
 
 
+class AvatarFallbackNotice(Message):
+    """The native avatar is not available for this session (the endpoint cannot render
+    it, or refused the avatar, possibly mid-session): the conversation goes on, its voice
+    as audio frames from here on, and the page draws the avatar and shows `message`."""
+
+    type: Literal["avatar_fallback"] = "avatar_fallback"
+    reason: Literal["unsupported_api", "image_invalid", "refused"]
+    message: str
+
+
 class GoingAway(Message):
     """The server ends this socket on purpose (it is draining, or the socket reached its
     age limit): reconnect (with `session_id`) after the delay, and resume."""
@@ -272,6 +294,14 @@ ServerMessage = (
     | TurnMetrics
     | Sources
     | Error
+    | AvatarFallbackNotice
     | GoingAway
     | Pong
 )
+
+
+def media_frame(data: bytes) -> bytes:
+    """One binary frame carrying fMP4 bytes, of odd length (docs/API.md, Frames)."""
+    if len(data) % 2:
+        return b"".join((bytes((MEDIA_FMP4_PADDED, 0)), data))
+    return b"".join((bytes((MEDIA_FMP4,)), data))

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from liveavatar.live.models import UnsupportedSetting
-from liveavatar.personas import ActivePersona, PersonaSource
+from liveavatar.personas import ActivePersona, PersonaSource, from_config
 from liveavatar.settings import Settings
 from liveavatar.store import PersonaConfig, SmartTurnSettings
 from liveavatar.turn.settings import TurnSettings
@@ -110,7 +110,7 @@ async def test_the_page_and_session_fields_reach_the_active_persona() -> None:
         voice="Charon",
         greeting="  Welcome to the museum, I am Max  ",
         push_to_talk=True,
-        avatar_mode="video",
+        avatar_mode="clips",
         recording=True,
         recording_retention_days=30,
         turn_detection="smart",
@@ -121,5 +121,20 @@ async def test_the_page_and_session_fields_reach_the_active_persona() -> None:
     assert active.persona.smart_turn == TurnSettings(160, 900, 0.6)
     assert active.persona.voice == "Charon"
     assert active.greeting == "Welcome to the museum, I am Max"
-    assert (active.push_to_talk, active.avatar_mode) == (True, "video")
+    assert (active.push_to_talk, active.avatar_mode) == (True, "clips")
     assert (active.recording, active.recording_retention_days) == (True, 30)
+
+
+def test_a_stored_video_mode_reads_as_clips_and_native_needs_an_avatar() -> None:
+    # Personas saved before the native avatar said "video" for the clips.
+    stored = '{"version": 3, "name": "Max", "model": "gemini-3.8-live", "voice": "Puck",'
+    old = PersonaConfig.model_validate_json(stored + ' "avatar_mode": "video"}')
+    assert old.avatar_mode == "clips"
+    assert from_config(old).avatar_mode == "clips"
+    base: dict[str, Any] = {"name": "Max", "model": "gemini-3.8-live", "voice": "Puck"}
+    with pytest.raises(ValueError, match="needs a prebuilt avatar or a reference image"):
+        PersonaConfig(**base, avatar_mode="native")
+    with pytest.raises(ValueError, match="unknown prebuilt avatar"):
+        PersonaConfig(**base, avatar_mode="native", native_avatar="Nobody")
+    native = from_config(PersonaConfig(**base, avatar_mode="native", native_avatar="Kira"))
+    assert (native.avatar_mode, native.native_avatar) == ("native", "Kira")

@@ -52,7 +52,7 @@ async def receive_hello(ws: WebSocket, timeout_s: float, ticket: HelloTicket | N
     if not isinstance(msg, p.Hello):
         # Audio or anything else before hello is a protocol violation.
         raise ProtocolError("The first message must be hello.")
-    if msg.version != p.PROTOCOL_VERSION:
+    if not p.MIN_PROTOCOL_VERSION <= msg.version <= p.PROTOCOL_VERSION:
         raise UnsupportedVersion(
             f"Protocol version {msg.version} is not supported; use {p.PROTOCOL_VERSION}."
         )

@@ -26,6 +26,7 @@ from dataclasses import fields
 from liveavatar import protocol as p
 from liveavatar.live.events import (
     AudioOut,
+    AvatarFallback,
     Grounding,
     Handle,
     InputText,
@@ -39,10 +40,12 @@ from liveavatar.live.events import (
     ToolCancel,
     TurnComplete,
     Usage,
+    VideoOut,
 )
 from liveavatar.metrics import Metrics
 from liveavatar.store.models import COUNTER_LIVE_RECONNECT, COUNTER_LIVE_ROTATION
 
+from .native_avatar import fallback_notice
 from .outbox import Outbox
 from .tool_calls import ToolCalls
 from .turns import FinishedTurn, TurnTracker, turn_metrics
@@ -53,6 +56,7 @@ logger = logging.getLogger(__name__)
 # recorded without it first.
 _NEXT_TURN = (
     AudioOut,
+    VideoOut,
     InputText,
     OutputText,
     Grounding,
@@ -102,12 +106,16 @@ class LiveEvents:
         if isinstance(event, AudioOut):
             self._control(t.audio(now))
             self._outbox.put_audio(event.pcm)
+        elif isinstance(event, VideoOut):
+            self._control(t.audio(now))  # the voice is in it: the same turn timings
+            self._outbox.put_media(event.data)
         elif isinstance(event, InputText):
             self._control(t.user_fragment(event.text, now))
         elif isinstance(event, OutputText):
             self._control(t.model_fragment(event.text, now))
         elif isinstance(event, Interrupted):
             self._outbox.flush_audio()
+            self._outbox.flush_media()
             self._control(t.interrupt(now))
             self._tools.interrupted()
         elif isinstance(event, Grounding):
@@ -140,6 +148,12 @@ class LiveEvents:
             self._outbox.put_control(
                 p.Error(code="live_reconnecting", message="Reconnecting to the voice service.")
             )
+        elif isinstance(event, AvatarFallback):
+            self._metrics.avatar_fallbacks.labels(event.reason).inc()
+            if t.active:  # the refused connection took this turn with it
+                self._control(t.complete(self._take_usage(), now))
+                self._finished()
+            self._outbox.put_control(fallback_notice(event.reason))
         elif isinstance(event, Rotated):
             self._metrics.live_rotations.inc()
             self._count(COUNTER_LIVE_ROTATION)

@@ -7,10 +7,18 @@ from collections import deque
 from collections.abc import Callable
 
 from liveavatar.errors import BrowserNotReading
-from liveavatar.protocol import Error, ServerMessage
+from liveavatar.protocol import Error, ServerMessage, media_frame
 
 CONTROL_LIMIT = 1_000
 """Control messages waiting for the browser before it counts as not reading (docs/API.md)."""
+MEDIA_LIMIT_BYTES = 2 * 1024 * 1024
+"""The native avatar's fMP4 waiting for the browser: about 16 s at Live's 1 Mbit/s."""
+
+
+def is_init_segment(chunk: bytes) -> bool:
+    """Whether an fMP4 chunk starts with the init segment (an `ftyp` box), without which
+    the page can play nothing of the stream."""
+    return chunk[4:8] == b"ftyp"
 
 
 class OutboxOverflow(BrowserNotReading):
@@ -32,6 +40,11 @@ class Outbox:
     Audio chunks already waiting when the writer asks are sent as one frame: nothing is
     held back to wait for more, but under load each WebSocket and TLS write carries
     several chunks instead of one (docs/PERFORMANCE.md).
+
+    The native avatar's fMP4 has a lane of its own, bounded by MEDIA_LIMIT_BYTES and
+    drained the same way (the chunks waiting go as one media frame: MSE takes
+    concatenated fragments as one append). Over the bound the oldest chunks are dropped
+    and counted, and a barge-in drops them all, except an init segment not yet sent.
     """
 
     def __init__(
@@ -49,6 +62,11 @@ class Outbox:
         self._ready = asyncio.Event()
         self._sent = asyncio.Event()  # nothing waiting, and the writer is back for more
         self.dropped_chunks = 0
+        self._media: deque[bytes] = deque()
+        self._media_bytes = 0
+        self._media_limit = MEDIA_LIMIT_BYTES
+        self.dropped_media_chunks = 0
+        self.dropped_media_bytes = 0
 
     def put_control(self, message: ServerMessage) -> None:
         """Queue a control message.
@@ -84,9 +102,46 @@ class Outbox:
     def queued_audio_bytes(self) -> int:
         return self._audio_bytes
 
+    def put_media(self, chunk: bytes) -> None:
+        """Queue a piece of the native avatar's fMP4 stream, as Live sent it."""
+        self._media.append(chunk)
+        self._media_bytes += len(chunk)
+        if self._media_bytes > self._media_limit:
+            self._drop_media(keep_newest=True)
+        self._ready.set()
+        self._sent.clear()
+
+    def flush_media(self) -> int:
+        """Drop the queued fMP4 (barge-in), except an init segment; returns how many."""
+        return self._drop_media(keep_newest=False, count=False)
+
+    @property
+    def queued_media_bytes(self) -> int:
+        return self._media_bytes
+
+    def _drop_media(self, *, keep_newest: bool, count: bool = True) -> int:
+        kept: deque[bytes] = deque()
+        dropped = 0
+        while self._media:
+            over = self._media_bytes > self._media_limit
+            if keep_newest and (not over or len(self._media) == 1):
+                break
+            chunk = self._media.popleft()
+            if is_init_segment(chunk):
+                kept.append(chunk)
+                continue
+            self._media_bytes -= len(chunk)
+            dropped += 1
+            if count:
+                self.dropped_media_chunks += 1
+                self.dropped_media_bytes += len(chunk)
+        kept.extend(self._media)
+        self._media = kept
+        return dropped
+
     async def get(self) -> str | bytes:
         """The next frame to send: text for JSON control messages, bytes for audio (every
-        chunk queued at this moment, in order, joined)."""
+        chunk queued at this moment, in order, joined) or for media (likewise, framed)."""
         while True:
             if self._control:
                 return self._control.popleft()
@@ -95,6 +150,11 @@ class Outbox:
                 self._audio.clear()
                 self._audio_bytes = 0
                 return pcm
+            if self._media:
+                data = b"".join(self._media)
+                self._media.clear()
+                self._media_bytes = 0
+                return media_frame(data)
             self._ready.clear()
             self._sent.set()
             await self._ready.wait()

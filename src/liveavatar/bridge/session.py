@@ -11,8 +11,6 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from starlette.websockets import WebSocketDisconnect, WebSocketState
-
 from liveavatar import protocol as p
 from liveavatar.auth import Admission, Gatekeeper
 from liveavatar.bridge.capacity import HelloTicket
@@ -47,11 +45,13 @@ from .handshake import Resumption, avatar_urls, receive_hello, turns_so_far, wit
 from .ids import log_ref, new_session_id, owner_key
 from .inbound import BrowserGone
 from .live_events import LiveEvents
+from .native_avatar import ConversationSoFar, fallback_notice, plan_avatar
 from .outbox import Outbox
 from .recorder import SessionRecorder
 from .recording import SessionRecording
 from .running import RunningSession, RunningSessions
 from .smart_turn import mic_path
+from .socket_out import close_socket, send_now
 from .teardown import first, run_to_end, step
 from .tool_calls import ToolCalls
 from .turns import FinishedTurn, TurnTracker
@@ -66,7 +66,6 @@ from .watchdogs import (
 
 logger = logging.getLogger(__name__)
 
-CLOSE_TIMEOUT_S = 2.0
 TEARDOWN_TIMEOUT_S = 10.0  # a cancelled session still waits this long for its teardown
 
 
@@ -91,6 +90,7 @@ class BridgeDeps:
     # SOCKET_MAX_AGE_S (None: no limit) and SOCKET_CLOSE_WAIT_S, see `watchdogs.watch_age`.
     socket_max_age_s: float | None = None
     socket_close_wait_s: float = 30.0
+    native_avatar: bool = False  # the endpoint may render Gemini's own avatar (not the Gemini API)
 
 
 class BridgeSession:
@@ -147,6 +147,7 @@ class BridgeSession:
         self._close_reason = REASON_DRAINING  # sent with CLOSE_RECONNECT
         self._turn_ended = asyncio.Event()  # set by the Live reader between turns
         self._handles: HandleSync | None = None
+        self._so_far = ConversationSoFar()
 
     async def run(self) -> None:
         """Handshake, then bridge until the end; then tear down, always to the end."""
@@ -232,7 +233,10 @@ class BridgeSession:
         handle = resumed.handle if resumed else None
         handles = self._handles = await deps.handles.claim(self.id, owner, handle)
         running = self._running = deps.running.register(self.id, admission.identity.uid)
-        link = self._link = LiveLink(deps.opener_for(persona), name=self._ref)
+        plan = await plan_avatar(
+            active, deps.media, native_api=deps.native_avatar, page_version=hello.version
+        )
+        link = self._link = plan.link(deps.opener_for, persona, self._so_far, name=self._ref)
         mic = await mic_path(persona, link, deps.metrics, self._ref)  # smart: needs its models
         await link.start(handle)
         first_index = await turns_so_far(deps.store, self.id) if resumed else 0
@@ -263,8 +267,12 @@ class BridgeSession:
                 voice=persona.voice,
                 persona=persona.name,
                 avatar=p.AvatarMedia(**await avatar_urls(deps.media, active)),
+                avatar_mode=plan.ready_mode(active, link),
             )
         )
+        if plan.fallback is not None:
+            deps.metrics.avatar_fallbacks.labels(plan.fallback).inc()
+            self._outbox.put_control(fallback_notice(plan.fallback))
         logger.info(
             "session ready",
             extra={"resumed": resumed is not None, "uid": admission.identity.uid},
@@ -328,6 +336,7 @@ class BridgeSession:
             self._recorder.played(turn, words, av_offset_ms)
 
     def _on_turn(self, done: FinishedTurn) -> None:
+        self._so_far.add(done.user_text, done.model_text)
         if self._recorder is not None:
             self._recorder.turn(done)
         if self._admission is not None and self._admission.spend is not None:
@@ -345,13 +354,7 @@ class BridgeSession:
     async def _send_now(self, message: p.ServerMessage) -> None:
         if isinstance(message, p.Error):
             self._count_error(message.code)
-        if self.ws.client_state != WebSocketState.CONNECTED:
-            return
-        try:
-            async with asyncio.timeout(CLOSE_TIMEOUT_S):
-                await self.ws.send_text(message.model_dump_json())
-        except (TimeoutError, WebSocketDisconnect, RuntimeError, OSError):
-            pass
+        await send_now(self.ws, message)
 
     async def _teardown(self, close_code: int) -> None:
         """Give back everything the session took, exactly once, each step on its own:
@@ -380,20 +383,15 @@ class BridgeSession:
         if self._running is not None:
             # Last: a connection taking this session over waits for everything above.
             self.deps.running.unregister(self.id, self._running)
-        self.deps.metrics.dropped_audio.inc(self._outbox.dropped_chunks)
+        metrics = self.deps.metrics
+        metrics.dropped_audio.inc(self._outbox.dropped_chunks)
+        metrics.dropped_video.inc(self._outbox.dropped_media_chunks)
+        metrics.dropped_video_bytes.inc(self._outbox.dropped_media_bytes)
         logger.info("session closed", extra={"close_code": close_code})
 
     async def _record_turn_in_progress(self) -> None:
         self._events.cut_turn_in_progress(self._loop.time())
 
     async def _close_socket(self, close_code: int) -> None:
-        if self.ws.client_state != WebSocketState.CONNECTED:
-            return
-        try:
-            async with asyncio.timeout(CLOSE_TIMEOUT_S):
-                reason = self._close_reason if close_code == CLOSE_RECONNECT else None
-                await self.ws.close(close_code, reason=reason)
-        except (TimeoutError, WebSocketDisconnect, RuntimeError, OSError):
-            # The browser closed first (the page's Stop sends bye and closes at once), or
-            # the network is gone: either way the socket is done.
-            pass
+        reason = self._close_reason if close_code == CLOSE_RECONNECT else None
+        await close_socket(self.ws, close_code, reason)

@@ -11,6 +11,7 @@ from typing import Any
 
 import streamlit as st
 
+from liveavatar.live.avatar import PREBUILT_AVATARS
 from liveavatar.live.models import THINKING_LEVELS
 from liveavatar.media.avatar import CATEGORIES
 from liveavatar.store.models import PersonaConfig
@@ -20,6 +21,7 @@ from .persona_edit import model_names, tool_names, voice_names
 
 LOADED = "persona_loaded_version"  # the version the form's edit started from
 _DEFAULT = "(model default)"
+_NONE = "(none)"
 _SWITCH = {_DEFAULT: None, "on": True, "off": False}
 
 
@@ -45,6 +47,8 @@ def load(config: PersonaConfig) -> None:
     s["persona_turn_threshold"] = config.smart_turn.threshold
     s["persona_push_to_talk"] = config.push_to_talk
     s["persona_avatar_mode"] = config.avatar_mode
+    s["persona_native_avatar"] = config.native_avatar or _NONE
+    s["persona_native_image"] = config.native_avatar_image or _NONE
     for category in CATEGORIES:
         s[f"persona_clips_{category}"] = list(getattr(config.avatar_media, category))
     s["persona_recording"] = config.recording
@@ -57,8 +61,9 @@ def load(config: PersonaConfig) -> None:
     s["persona_trigger_tokens"] = config.compression_trigger_tokens
 
 
-def draw(clips: dict[str, list[str]]) -> dict[str, Any]:
-    """Draw the widgets; the edit they hold, as `PersonaConfig` fields."""
+def draw(clips: dict[str, list[str]], images: Sequence[str] = ()) -> dict[str, Any]:
+    """Draw the widgets (`images`: the reference images on the Media page); the edit they
+    hold, as `PersonaConfig` fields."""
     models, voices, tools = model_names(), voice_names(), tool_names()
     s = st.session_state
     # A stored value the lists no longer hold (a retired model) stays selectable, so the
@@ -91,7 +96,16 @@ def draw(clips: dict[str, list[str]]) -> dict[str, Any]:
                     key="persona_turn_threshold")  # fmt: skip
     st.checkbox("Push-to-talk by default", key="persona_push_to_talk")
     st.markdown("**Avatar**")
-    st.radio("Avatar", ["drawn", "video"], key="persona_avatar_mode", horizontal=True)
+    st.radio("Avatar", ["drawn", "clips", "native"], key="persona_avatar_mode", horizontal=True)
+    st.caption(
+        "native: Gemini renders the avatar itself (Vertex AI); a reference image wins over a "
+        "prebuilt avatar. Where the service cannot, the page draws it and says so."
+    )
+    n1, n2 = st.columns(2)
+    n1.selectbox("Native: prebuilt avatar", [_NONE, *PREBUILT_AVATARS], key="persona_native_avatar")
+    n2.selectbox("Native: reference image (Media page)",
+                 _with([_NONE, *images], s.get("persona_native_image")),
+                 key="persona_native_image")  # fmt: skip
     cols = st.columns(len(CATEGORIES))
     for col, category in zip(cols, CATEGORIES, strict=True):
         key = f"persona_clips_{category}"
@@ -140,6 +154,8 @@ def read() -> dict[str, Any]:
         },
         "push_to_talk": s["persona_push_to_talk"],
         "avatar_mode": s["persona_avatar_mode"],
+        "native_avatar": _chosen(s.get("persona_native_avatar")),
+        "native_avatar_image": _chosen(s.get("persona_native_image")),
         "avatar_media": {c: list(s[f"persona_clips_{c}"]) for c in CATEGORIES},
         "recording": s["persona_recording"],
         "recording_retention_days": retention or None,
@@ -152,6 +168,10 @@ def read() -> dict[str, Any]:
         "context_compression": s["persona_compression"],
         "compression_trigger_tokens": int(s["persona_trigger_tokens"]),
     }
+
+
+def _chosen(value: object) -> str | None:
+    return value if isinstance(value, str) and value != _NONE else None
 
 
 def _switch_label(value: bool | None) -> str:

@@ -36,6 +36,7 @@ from .events import (
     ToolCancel,
     TurnComplete,
     Usage,
+    VideoOut,
     interaction_status,
 )
 from .metadata import Detail, grounding_event, usage_event
@@ -158,13 +159,16 @@ class LiveConnection:
         stack: AsyncExitStack,
         utterance: UtterancePolicy,
         non_blocking: frozenset[str] = frozenset(),
+        video: bool = False,
     ) -> None:
         """`utterance`: how the end of the user's speech is sent (`utterance.py`);
-        `non_blocking`: the functions this connection declared NON_BLOCKING."""
+        `non_blocking`: the functions this connection declared NON_BLOCKING; `video`: it
+        asked for the native avatar's video."""
         self._session = session
         self._stack = stack
         self._utterance = utterance
         self._non_blocking = non_blocking
+        self._video = video
         self._activity_open = False  # manual activity: activityStart sent, no activityEnd yet
         self._closed = False
 
@@ -230,7 +234,8 @@ class LiveConnection:
             if d.behavior == types.Behavior.NON_BLOCKING
         )
         utterance = policy_from_config(config, vertex=bool(client.vertexai))
-        return cls(session, stack, utterance, non_blocking)
+        video = types.Modality.VIDEO in (config.response_modalities or ())
+        return cls(session, stack, utterance, non_blocking, video)
 
     async def send_audio(self, pcm: bytes) -> None:
         if self._utterance.manual and not self._activity_open:
@@ -284,7 +289,7 @@ class LiveConnection:
         try:
             while True:
                 async for message in self._session.receive():
-                    for event in translate(message, self._non_blocking):
+                    for event in translate(message, self._non_blocking, video=self._video):
                         yield event
         except errors.APIError as exc:
             # The SDK turns the socket's close into an APIError raised while handling it.
@@ -312,10 +317,14 @@ async def _quiet_close(stack: AsyncExitStack) -> None:
 
 
 def translate(
-    message: types.LiveServerMessage, non_blocking: frozenset[str] = frozenset()
+    message: types.LiveServerMessage,
+    non_blocking: frozenset[str] = frozenset(),
+    *,
+    video: bool = False,
 ) -> list[LiveEvent]:
     """The events in one server message, in the order a client should act on them; calls
-    of the functions in `non_blocking` are marked so.
+    of the functions in `non_blocking` are marked so; with `video` (the connection asked
+    for the native avatar) inline data is the avatar's fMP4, not PCM.
 
     The same events as `raw.translate_json` yields for the wire JSON the SDK parsed
     (tests/unit/live/test_parity.py holds both to every shape in the reference).
@@ -330,7 +339,8 @@ def translate(
         if sc.model_turn and sc.model_turn.parts:
             for part in sc.model_turn.parts:
                 if part.inline_data and part.inline_data.data:
-                    out.append(AudioOut(part.inline_data.data))
+                    data = part.inline_data.data
+                    out.append(VideoOut(data) if video else AudioOut(data))
                 elif part.text and not part.thought:
                     out.append(OutputText(part.text))
         if sc.output_transcription and sc.output_transcription.text:

@@ -12,6 +12,7 @@ from google.auth.exceptions import GoogleAuthError
 
 from liveavatar.settings import Settings
 
+from .avatar import avatar_config_json
 from .causes import auth_failure_is_permanent
 from .connection import LiveOpenError
 from .persona import Persona, manual_activity, model_fields
@@ -145,7 +146,8 @@ def setup_body(
     speech: dict[str, Any] = {"voiceConfig": {"prebuiltVoiceConfig": {"voiceName": persona.voice}}}
     if persona.language_code:
         speech["languageCode"] = persona.language_code
-    generation: dict[str, Any] = {"responseModalities": ["AUDIO"], "speechConfig": speech}
+    modality = "VIDEO" if persona.avatar else "AUDIO"  # the avatar's voice is in its video
+    generation: dict[str, Any] = {"responseModalities": [modality], "speechConfig": speech}
     if fields.thinking_level:
         generation["thinkingConfig"] = {"thinkingLevel": fields.thinking_level}
     if fields.media_resolution:
@@ -175,6 +177,8 @@ def setup_body(
             "triggerTokens": trigger,
             "slidingWindow": {"targetTokens": target},
         }
+    if persona.avatar is not None:
+        body["avatarConfig"] = avatar_config_json(persona.avatar)
     if fields.proactive_audio is not None:
         body["proactivity"] = {"proactiveAudio": fields.proactive_audio}
     tools: list[dict[str, Any]] = [{"googleSearch": {}}] if persona.google_search else []

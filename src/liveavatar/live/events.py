@@ -14,6 +14,14 @@ class AudioOut:
 
 
 @dataclass(frozen=True, slots=True)
+class VideoOut:
+    """A piece of the native avatar's fragmented MP4 stream (H.264 video, the voice muxed
+    in as AAC), as Live sent it: the first holds the init segment (§14.3)."""
+
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class InputText:
     """A fragment of the user's transcript, to append."""
 
@@ -156,6 +164,7 @@ class Closed:
 
 LiveEvent = (
     AudioOut
+    | VideoOut
     | InputText
     | OutputText
     | Interrupted
@@ -191,4 +200,12 @@ class Rotated:
     replayed_ms: float
 
 
-LinkEvent = LiveEvent | Reconnecting | Reconnected | Rotated
+@dataclass(frozen=True, slots=True)
+class AvatarFallback:
+    """Live would not render the native avatar (`avatar.FallbackReason`): the conversation
+    goes on in audio, with the drawn avatar, from here on."""
+
+    reason: str
+
+
+LinkEvent = LiveEvent | Reconnecting | Reconnected | Rotated | AvatarFallback

@@ -6,6 +6,11 @@ boundary, replaying the last moments of microphone audio so nothing the user say
 lost. On an unexpected close (or a stalled connection, see `guard.py`) it reconnects with
 backoff and the handle; on an instant refusal (bad key, unknown model, invalid setup) it
 stops and says why.
+
+A link whose connections ask for the native avatar (§14) has a `fallback`: when Live
+refuses the avatar (a close at setup, or 1008 after `setupComplete` once it starts to
+animate, `avatar.py`), the link says so (`AvatarFallback`) and goes on with audio
+connections from the fallback's opener, for good.
 """
 
 from __future__ import annotations
@@ -24,10 +29,12 @@ from google.genai import types
 from liveavatar.errors import LiveRefused, LiveUnavailable
 from liveavatar.mailbox import Mailbox
 
+from .avatar import REFUSED_AT_SETUP, REFUSED_LATER
 from .causes import open_failure
 from .connection import OPEN_TIMEOUT_S, LiveChannel, LiveConnection, LiveOpenError, LiveSendError
 from .events import (
     AudioOut,
+    AvatarFallback,
     Closed,
     GoAway,
     Handle,
@@ -40,6 +47,7 @@ from .events import (
     Rotated,
     ToolCall,
     TurnComplete,
+    VideoOut,
 )
 from .tools import ToolResponse
 
@@ -106,10 +114,15 @@ class LiveLink:
         opener: Opener,
         *,
         name: str,
+        fallback: Callable[[], Opener] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Callable[[], float] | None = None,
     ) -> None:
+        """`fallback`: `opener` asks for the native avatar, and this gives the opener of
+        audio connections to go on with if Live refuses it (called once, then)."""
         self._open = opener
+        self._fallback = fallback
+        self._notices: list[LinkEvent] = []
         self._name = name
         self._sleep = sleep
         self._clock = clock or asyncio.get_running_loop().time
@@ -136,6 +149,11 @@ class LiveLink:
     @property
     def handle(self) -> str | None:
         return self._handle
+
+    @property
+    def native(self) -> bool:
+        """Whether the connections still ask for the native avatar (no fallback yet)."""
+        return self._fallback is not None
 
     async def start(self, handle: str | None = None) -> None:
         """Open the first connection (resuming `handle` if given)."""
@@ -223,6 +241,8 @@ class LiveLink:
             LiveUnavailable: reconnecting failed MAX_RECONNECTS times, or for RETRY_WINDOW_S.
         """
         while True:
+            while self._notices:
+                yield self._notices.pop(0)
             item = await self._queue.get()
             if isinstance(item, _Ready):
                 conn, self._next = self._next, None
@@ -236,13 +256,15 @@ class LiveLink:
             event = item.event
             self._track(event)
             if isinstance(event, Closed):
+                if self._fallback is not None and event.code in REFUSED_LATER:
+                    self._fall_back(event.code, after_setup=True)
                 async for e in self._recover(event):
                     yield e
                 continue
             yield event
 
     def _track(self, event: LiveEvent) -> None:
-        if isinstance(event, AudioOut | OutputText | ToolCall):
+        if isinstance(event, AudioOut | VideoOut | OutputText | ToolCall):
             self._in_turn = True
         elif isinstance(event, Interrupted) or (isinstance(event, TurnComplete) and event.final):
             # A turn complete `IN_PROGRESS` is no boundary: the answer goes on (§13.2).
@@ -305,6 +327,11 @@ class LiveLink:
         if self._in_turn:
             self._in_turn = False
             yield Interrupted()  # the reply in progress is gone; flush what was queued of it
+        if self._notices:  # falling back: no reconnect to announce, the page is told this
+            while self._notices:
+                yield self._notices.pop(0)
+            await self._connect_with_retries(first=False, cause=closed)
+            return
         if self._rotation is not None and not self._rotation.done():
             # The next connection is already opening: let it finish instead of a second one.
             await asyncio.wait([self._rotation])
@@ -342,6 +369,9 @@ class LiveLink:
                     "Live connection attempt failed",
                     extra={"attempt": attempt + 1, **open_failure(exc)},
                 )
+                if self._fallback is not None and exc.code in REFUSED_AT_SETUP:
+                    self._fall_back(exc.code, after_setup=False)
+                    continue
                 if exc.permanent and self._handle is not None and exc.code == 1008:
                     # An expired or unknown handle: continue as a new conversation.
                     logger.warning("resumption handle refused; starting afresh")
@@ -378,6 +408,22 @@ class LiveLink:
                 await self._live.conn.send_audio(pcm)
             while self._held_text:
                 await self._live.conn.send_text(self._held_text.pop(0))
+
+    def _fall_back(self, code: int, *, after_setup: bool) -> None:
+        """From now on, audio connections: Live refused the native avatar."""
+        assert self._fallback is not None
+        logger.warning(
+            "Live refused the native avatar; going on with audio and the drawn avatar",
+            extra={"close_code": code, "after_setup_complete": after_setup},
+        )
+        self._open = self._fallback()
+        self._fallback = None
+        if self._rotation is not None and not self._rotation.done():
+            self._rotation.cancel()  # it is opening another avatar connection
+        if self._next is not None:
+            self._retire(self._next)
+            self._next = None
+        self._notices.append(AvatarFallback("refused"))
 
     # ---- connection bookkeeping ------------------------------------------------------
 

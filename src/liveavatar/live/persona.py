@@ -9,6 +9,7 @@ from google.genai import types
 
 from liveavatar.turn.settings import TurnDetection, TurnSettings
 
+from .avatar import NativeAvatar
 from .models import LiveModel, MediaResolution, ThinkingLevel, check_choices, live_model
 from .tools import FunctionSpec
 
@@ -66,6 +67,9 @@ class Persona:
     # limit: from this many tokens on, the oldest turns go, down to half of it.
     context_compression: bool = True
     compression_trigger_tokens: int = 25_600
+    # Gemini's own live avatar (§14): the model answers in fragmented MP4 (its voice muxed
+    # in as AAC) instead of PCM. None: audio, and the page draws the avatar.
+    avatar: NativeAvatar | None = None
 
     def __post_init__(self) -> None:
         """Raises `UnsupportedSetting` (a ValueError naming the setting) for a combination
@@ -135,8 +139,11 @@ def connect_config(
     per-model fields its model takes (`model_fields`)."""
     vad = persona.vad
     fields = model_fields(persona)
+    avatar = persona.avatar
     return types.LiveConnectConfig(
-        response_modalities=[types.Modality.AUDIO],
+        # The avatar's video alone: its voice comes muxed in (AUDIO beside it is 1007, §14.2).
+        response_modalities=[types.Modality.VIDEO if avatar else types.Modality.AUDIO],
+        avatar_config=_avatar_config(avatar) if avatar else None,
         speech_config=types.SpeechConfig(
             voice_config=types.VoiceConfig(
                 prebuilt_voice_config=types.PrebuiltVoiceConfig(voice_name=persona.voice)
@@ -184,6 +191,16 @@ def connect_config(
             if fields.compression
             else None
         ),
+    )
+
+
+def _avatar_config(avatar: NativeAvatar) -> types.AvatarConfig:
+    if avatar.name is not None:
+        return types.AvatarConfig(avatar_name=avatar.name)
+    return types.AvatarConfig(
+        customized_avatar=types.CustomizedAvatar(
+            image_mime_type=avatar.image_mime, image_data=avatar.image
+        )
     )
 
 

@@ -48,7 +48,7 @@ from .connection import (
 )
 from .events import Closed, LiveEvent
 from .outgoing import LiveSender
-from .raw import MAX_MESSAGE_BYTES, Endpoint, translate_json
+from .raw import MAX_MESSAGE_BYTES, Endpoint, asks_video, translate_json
 from .tools import declared_non_blocking
 from .utterance import UtterancePolicy, policy_from_setup
 
@@ -135,12 +135,14 @@ class PicowsLiveConnection(LiveSender):
         vertex: bool,
         utterance: UtterancePolicy,
         non_blocking: frozenset[str] = frozenset(),
+        video: bool = False,
     ) -> None:
         super().__init__(utterance)
         self._transport = transport
         self._listener = listener
         self._vertex = vertex
         self._non_blocking = non_blocking
+        self._video = video
         self._closed = False
 
     @classmethod
@@ -216,6 +218,7 @@ class PicowsLiveConnection(LiveSender):
             endpoint.vertex,
             policy_from_setup(setup, vertex=endpoint.vertex),
             declared_non_blocking(setup.get("tools")),
+            asks_video(setup),
         )
 
     async def _send(self, text: str | bytes) -> None:
@@ -237,7 +240,10 @@ class PicowsLiveConnection(LiveSender):
                     continue
                 if isinstance(message, dict):
                     for event in translate_json(
-                        message, vertex=self._vertex, non_blocking=self._non_blocking
+                        message,
+                        vertex=self._vertex,
+                        non_blocking=self._non_blocking,
+                        video=self._video,
                     ):
                         yield event
             if listener.disconnected:

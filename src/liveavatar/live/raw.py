@@ -49,6 +49,7 @@ from .events import (
     ToolCancel,
     TurnComplete,
     Usage,
+    VideoOut,
     interaction_status,
 )
 from .metadata import Detail, grounding_event, usage_event
@@ -81,13 +82,16 @@ class RawLiveConnection(LiveSender):
         vertex: bool,
         utterance: UtterancePolicy,
         non_blocking: frozenset[str] = frozenset(),
+        video: bool = False,
     ) -> None:
         """`utterance`: how the end of the user's speech is sent (`utterance.py`);
-        `non_blocking`: the functions this connection declared NON_BLOCKING."""
+        `non_blocking`: the functions this connection declared NON_BLOCKING; `video`: it
+        asked for the native avatar's video."""
         super().__init__(utterance)
         self._ws = ws
         self._vertex = vertex
         self._non_blocking = non_blocking
+        self._video = video
         self._closed = False
 
     @classmethod
@@ -159,6 +163,7 @@ class RawLiveConnection(LiveSender):
             endpoint.vertex,
             policy_from_setup(setup, vertex=endpoint.vertex),
             declared_non_blocking(setup.get("tools")),
+            asks_video(setup),
         )
 
     async def _send(self, text: str | bytes) -> None:
@@ -179,7 +184,10 @@ class RawLiveConnection(LiveSender):
                     continue
                 if isinstance(message, dict):
                     for event in translate_json(
-                        message, vertex=self._vertex, non_blocking=self._non_blocking
+                        message,
+                        vertex=self._vertex,
+                        non_blocking=self._non_blocking,
+                        video=self._video,
                     ):
                         yield event
         except ConnectionClosed as exc:
@@ -206,6 +214,12 @@ async def _close_quietly(ws: ClientConnection) -> None:
         logger.info("Live connection closed uncleanly")
 
 
+def asks_video(setup: dict[str, Any]) -> bool:
+    """Whether a setup body asks for the native avatar's video (§14.2)."""
+    generation = setup.get("generationConfig") or {}
+    return "VIDEO" in (generation.get("responseModalities") or ())
+
+
 def _b64(data: str) -> bytes:
     # Strict first: the lenient decoder silently drops the URL-safe alphabet's `-` and `_`
     # and returns wrong bytes; the SDK (and so the service's clients) accept both alphabets,
@@ -224,10 +238,15 @@ def _get(d: dict[str, Any], camel: str, snake: str) -> Any:
 
 
 def translate_json(
-    message: dict[str, Any], *, vertex: bool, non_blocking: frozenset[str] = frozenset()
+    message: dict[str, Any],
+    *,
+    vertex: bool,
+    non_blocking: frozenset[str] = frozenset(),
+    video: bool = False,
 ) -> list[LiveEvent]:
     """The events in one server message (camelCase, as the service sends), in order;
-    calls of the functions in `non_blocking` are marked so.
+    calls of the functions in `non_blocking` are marked so; with `video` (the connection
+    asked for the native avatar) inline data is the avatar's fMP4, not PCM.
 
     The same events as `connection.translate` yields for the SDK's parse of the same
     message (tests/unit/live/test_parity.py holds both to every shape in the reference).
@@ -242,7 +261,7 @@ def translate_json(
             # below can be there, so only its parts are read.
             turn = sc.get("modelTurn")
             if isinstance(turn, dict):
-                _turn_parts(turn, out)
+                _turn_parts(turn, out, video)
                 return out
         if sc.get("interrupted"):
             out.append(Interrupted())
@@ -251,7 +270,7 @@ def translate_json(
             out.append(InputText(str(it["text"])))
         turn = _get(sc, "modelTurn", "model_turn")
         if isinstance(turn, dict):
-            _turn_parts(turn, out)
+            _turn_parts(turn, out, video)
         ot = _get(sc, "outputTranscription", "output_transcription")
         if isinstance(ot, dict) and ot.get("text"):
             out.append(OutputText(str(ot["text"])))
@@ -296,13 +315,14 @@ def translate_json(
     return out
 
 
-def _turn_parts(turn: dict[str, Any], out: list[LiveEvent]) -> None:
+def _turn_parts(turn: dict[str, Any], out: list[LiveEvent], video: bool) -> None:
     for part in turn.get("parts") or ():
         if not isinstance(part, dict):
             continue
         inline = _get(part, "inlineData", "inline_data")
         if isinstance(inline, dict) and inline.get("data"):
-            out.append(AudioOut(_b64(inline["data"])))
+            data = _b64(inline["data"])
+            out.append(VideoOut(data) if video else AudioOut(data))
         elif part.get("text") and not part.get("thought"):
             out.append(OutputText(str(part["text"])))
 

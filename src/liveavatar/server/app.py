@@ -86,6 +86,7 @@ def create_app(settings: Settings) -> FastAPI:
             count=counters.count,
             socket_max_age_s=settings.socket_max_age_s,
             socket_close_wait_s=settings.socket_close_wait_s,
+            native_avatar=settings.live_backend != "gemini",  # §14.1: Vertex (and the emulator)
         )
         capacity = SocketCapacity(
             max_waiting=settings.max_waiting_hello,

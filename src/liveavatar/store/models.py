@@ -9,8 +9,17 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, computed_field, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    computed_field,
+    field_validator,
+    model_validator,
+)
 
+from liveavatar.live.avatar import PREBUILT_AVATARS
 from liveavatar.live.models import MediaResolution, ThinkingLevel, check_choices
 from liveavatar.live.persona import MIN_TRIGGER_TOKENS
 from liveavatar.live.persona import Persona as _LivePersona
@@ -312,6 +321,9 @@ class SmartTurnSettings(_Frozen):
         return self
 
 
+AvatarMode = Literal["drawn", "clips", "native"]
+
+
 class AvatarMedia(_Frozen):
     """Object names in the media store, per avatar state."""
 
@@ -344,8 +356,13 @@ class PersonaConfig(_Frozen):
         default=_LIVE.compression_trigger_tokens, ge=MIN_TRIGGER_TOKENS
     )
     avatar_media: AvatarMedia = AvatarMedia()
-    # "drawn": the built-in animated face; "video": the clips in `avatar_media`.
-    avatar_mode: Literal["drawn", "video"] = "drawn"
+    # "drawn": the built-in animated face; "clips": the clips in `avatar_media` (stored
+    # as "video" before the native avatar came; read as "clips"); "native": Gemini's own
+    # live avatar (§14), `native_avatar` by name or `native_avatar_image` from the media
+    # store, drawn where the endpoint cannot render it.
+    avatar_mode: AvatarMode = "drawn"
+    native_avatar: str | None = None
+    native_avatar_image: str | None = Field(default=None, max_length=200)
     # What the avatar says first in a new (not resumed) conversation; "" : it waits.
     greeting: str = Field(default="", max_length=500)
     # The page's starting talk mode: hold-to-talk instead of hands-free.
@@ -357,6 +374,24 @@ class PersonaConfig(_Frozen):
     recording_retention_days: int | None = Field(default=None, ge=1)
     updated_at: AwareDatetime | None = None
     updated_by: str | None = None
+
+    @field_validator("avatar_mode", mode="before")
+    @classmethod
+    def _clips_were_video(cls, value: object) -> object:
+        return "clips" if value == "video" else value
+
+    @field_validator("native_avatar")
+    @classmethod
+    def _prebuilt(cls, value: str | None) -> str | None:
+        if value is not None and value not in PREBUILT_AVATARS:
+            raise ValueError(f"unknown prebuilt avatar {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _native_has_an_avatar(self) -> PersonaConfig:
+        if self.avatar_mode == "native" and not (self.native_avatar or self.native_avatar_image):
+            raise ValueError("the native avatar needs a prebuilt avatar or a reference image")
+        return self
 
     def check_model(self) -> None:
         """Refuse what the persona's model does not accept (`live.models.check_choices`).

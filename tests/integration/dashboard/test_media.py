@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
+from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from liveavatar.dashboard.clips import MAX_CLIP_BYTES
@@ -90,7 +93,7 @@ def test_assigning_clips_saves_a_persona_version(seeded: Seeded) -> None:
     persona = with_store(seeded.data_dir, read)
     assert persona is not None
     assert persona.version == 1
-    assert persona.avatar_mode == "video"
+    assert persona.avatar_mode == "clips"
     assert (persona.avatar_media.idle, persona.avatar_media.talking) == (
         ["idle/wave.mp4"],
         ["talking/talk.webm"],
@@ -108,3 +111,42 @@ def test_the_video_avatar_needs_an_idle_clip(seeded: Seeded) -> None:
     at.button(key="media_assign_save").click().run()
     assert "needs at least one idle clip" in at.error[0].value
     assert with_store(seeded.data_dir, lambda s: s.get_persona()) is None
+
+
+def _image(width: int, height: int, fmt: str) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (120, 90, 70)).save(out, format=fmt)
+    return out.getvalue()
+
+
+def test_a_reference_image_is_checked_stored_and_used_for_the_native_avatar(
+    seeded: Seeded,
+) -> None:
+    at = _page()
+    wide = _image(1280, 720, "PNG")
+    at.file_uploader(key="media_image_upload").set_value(("wide.png", wide, "image/png")).run()
+    at.button(key="media_image_store").click().run()
+    assert not at.exception
+    assert "is not portrait 9:16" in at.error[0].value
+    assert "Nothing was stored." in at.error[0].value
+    assert _stored(seeded) == []
+    face = _image(720, 1280, "JPEG")
+    at.file_uploader(key="media_image_upload").set_value(("My face.jpg", face, "image/jpeg"))
+    at.run()
+    at.button(key="media_image_store").click().run()
+    assert not at.exception
+    assert at.success[0].value == "Stored avatar-images/My-face.jpg."
+    assert _stored(seeded) == ["avatar-images/My-face.jpg"]
+    at.selectbox(key="media_image_selected").set_value("avatar-images/My-face.jpg").run()
+    at.button(key="media_image_use").click().run()
+    assert not at.exception
+
+    async def read(store: SQLiteStore) -> PersonaConfig | None:
+        return await store.get_persona()
+
+    persona = with_store(seeded.data_dir, read)
+    assert persona is not None
+    assert (persona.avatar_mode, persona.native_avatar_image) == (
+        "native",
+        "avatar-images/My-face.jpg",
+    )

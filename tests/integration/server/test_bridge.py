@@ -78,7 +78,7 @@ async def test_http_endpoints(backend: Backend) -> None:
         ready = await http.get("/readyz")
         assert ready.status_code == 200 and ready.json()["live"] == "reachable"
         config = (await http.get("/api/config")).json()
-        assert config["protocol_version"] == 1
+        assert config["protocol_version"] == 2
         assert "key" not in json.dumps(config).lower()
         async with browser(backend.ws_url) as (ws, log):
             await ws.send(json.dumps({"type": "text", "text": "hello"}))

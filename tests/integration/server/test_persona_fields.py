@@ -95,7 +95,7 @@ async def test_the_page_config_follows_the_saved_persona(
     async with httpx.AsyncClient(base_url=backend.http_url) as http:
         before = await http.get("/api/page-config", headers={"Origin": origin})
         await save_persona(
-            settings.data_dir, recording=True, push_to_talk=True, avatar_mode="video"
+            settings.data_dir, recording=True, push_to_talk=True, avatar_mode="clips"
         )
         after = await http.get("/api/page-config")
         foreign = await http.get("/api/page-config", headers={"Origin": "http://evil.example"})
@@ -111,7 +111,7 @@ async def test_the_page_config_follows_the_saved_persona(
     assert after.json() == {
         "recording": True,
         "push_to_talk": True,
-        "avatar_mode": "video",
+        "avatar_mode": "clips",
         "dashboard_url": "http://dashboard.example:8501",
     }
     assert "access-control-allow-origin" not in foreign.headers

@@ -345,7 +345,7 @@ async def test_persona_history_and_rollback(store: Store) -> None:
             voice="Puck",
             greeting="Hello! Ask me anything.",
             push_to_talk=True,
-            avatar_mode="video",
+            avatar_mode="clips",
             recording=True,
             recording_retention_days=30,
         ),
@@ -363,7 +363,7 @@ async def test_persona_history_and_rollback(store: Store) -> None:
     assert (old.greeting, old.push_to_talk, old.avatar_mode) == (
         "Hello! Ask me anything.",
         True,
-        "video",
+        "clips",
     )
     assert (old.recording, old.recording_retention_days) == (True, 30)
     assert await store.get_persona_version(4) is None

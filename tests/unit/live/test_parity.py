@@ -10,12 +10,15 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
 import pytest
 
+from liveavatar.live.avatar import NativeAvatar
 from liveavatar.live.connection import translate
+from liveavatar.live.events import AudioOut, OutputText, VideoOut
 from liveavatar.live.models import live_model
 from liveavatar.live.persona import Persona, VadSettings
 from liveavatar.live.raw import translate_json
@@ -106,6 +109,12 @@ PERSONAS: dict[str, tuple[Persona, str | None, bool]] = {
     "translate": (Persona(model="gemini-3.5-live-translate-preview", tools=()), None, False),
     "compression-off": (Persona(context_compression=False), None, False),
     "compression-tuned": (Persona(compression_trigger_tokens=64_000), None, False),
+    "native-prebuilt": (Persona(avatar=NativeAvatar(name="Kira")), None, True),
+    "native-image": (
+        Persona(avatar=NativeAvatar(image=b"\x89PNG\xfb\xff\xfe", image_mime="image/png")),
+        None,
+        False,
+    ),
 }
 
 
@@ -149,6 +158,17 @@ async def test_both_clients_send_the_same_setup(
         if persona.context_compression
         else None
     )
+    # The native avatar: VIDEO alone, and its avatarConfig (snake_case inside, §14.2).
+    avatar = persona.avatar
+    assert gen["responseModalities"] == (["VIDEO"] if avatar else ["AUDIO"])
+    if avatar is None:
+        assert "avatarConfig" not in setup
+    elif avatar.name:
+        assert setup["avatarConfig"] == {"avatarName": avatar.name}
+    else:
+        custom = setup["avatarConfig"]["customizedAvatar"]
+        assert custom["imageMimeType"] == "image/png"
+        assert base64.urlsafe_b64decode(custom["imageData"]) == avatar.image
     if backend == "vertex":
         assert setup["model"] == (
             f"projects/parity-proj/locations/us-central1/publishers/google/models/{persona.model}"
@@ -176,3 +196,23 @@ async def test_both_clients_yield_the_reference_events(
     sdk = translate(await sdk_receive(monkeypatch, backend, shape.message))
     assert ours == sdk, "the two Live clients disagree"
     assert ours == shape.events
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_a_video_connection_yields_the_avatars_fmp4(
+    monkeypatch: pytest.MonkeyPatch, backend: Backend
+) -> None:
+    fmp4 = b"\x00\x00\x00\x18ftypiso5\xfb\xff"
+    inline = {"mimeType": "video/mp4", "data": base64.b64encode(fmp4).decode()}
+    message = {
+        "serverContent": {
+            "modelTurn": {"parts": [{"inlineData": inline}]},
+            "outputTranscription": {"text": "Hello"},
+        }
+    }
+    wire = json.loads(json.dumps(message))
+    ours = translate_json(wire, vertex=backend == "vertex", video=True)
+    sdk = translate(await sdk_receive(monkeypatch, backend, message), video=True)
+    assert ours == sdk == [VideoOut(fmp4), OutputText("Hello")]
+    # The same bytes on an audio connection are audio, as before.
+    assert translate_json(wire, vertex=backend == "vertex")[0] == AudioOut(fmp4)

@@ -1,7 +1,9 @@
-"""The Media page: upload, preview and delete the avatar's clips, and assign them.
+"""The Media page: upload, preview and delete the avatar's clips, and assign them; upload
+the native avatar's reference image and use it.
 
-An upload is checked whole in memory (`clips.check_clip`) before anything is written, so a
-refused file leaves nothing behind. Assigning saves a new persona version.
+An upload is checked whole in memory (`clips.check_clip`, `reference_images.check_upload`)
+before anything is written, so a refused file leaves nothing behind. Assigning saves a new
+persona version.
 """
 
 from __future__ import annotations
@@ -19,6 +21,15 @@ from liveavatar.dashboard.clips import (
 from liveavatar.dashboard.context import DashboardContext, get_context
 from liveavatar.dashboard.guard import signed_in_as
 from liveavatar.dashboard.persona_edit import starting_persona
+from liveavatar.dashboard.reference_images import (
+    ACCEPTED_EXTENSIONS as IMAGE_EXTENSIONS,
+)
+from liveavatar.dashboard.reference_images import (
+    MAX_IMAGE_BYTES,
+    ReferenceImageError,
+    check_upload,
+)
+from liveavatar.live.avatar import REFERENCE_IMAGES_PREFIX
 from liveavatar.media.avatar import CATEGORIES
 from liveavatar.media.base import MediaError, MediaObject
 from liveavatar.store.base import StoreError, VersionConflict
@@ -44,6 +55,7 @@ def render() -> None:
     _upload(ctx)
     _library(ctx, clips, persona)
     _assign(ctx, clips, persona)
+    _reference_image(ctx, persona)
 
 
 def _upload(ctx: DashboardContext) -> None:
@@ -145,8 +157,8 @@ def _assign(
             f"{category} clips", names, default=now, key=f"media_assign_{category}"
         )
     video = st.checkbox(
-        "Show the video avatar (off: the drawn one)",
-        value=base.avatar_mode == "video",
+        "Show the clips (off: the drawn avatar, or the native one if chosen)",
+        value=base.avatar_mode == "clips",
         key="media_assign_video",
     )
     if not st.button("Save as a new persona version", key="media_assign_save"):
@@ -157,7 +169,7 @@ def _assign(
     updated = base.model_copy(
         update={
             "avatar_media": AvatarMedia(**chosen),
-            "avatar_mode": "video" if video else "drawn",
+            "avatar_mode": "clips" if video else _not_clips(base),
             "updated_by": signed_in_as(),
         }
     )
@@ -174,6 +186,66 @@ def _assign(
     # The Persona page's form starts again from the new version.
     st.session_state["persona_reload"] = True
     st.session_state[_FLASH] = f"Clips assigned: persona version {saved.version}."
+    st.rerun()
+
+
+def _not_clips(persona: PersonaConfig) -> str:
+    return "native" if persona.avatar_mode == "native" else "drawn"
+
+
+def _reference_image(ctx: DashboardContext, persona: PersonaConfig | None) -> None:
+    st.subheader("Native avatar: reference image")
+    st.caption(
+        "Gemini renders the avatar itself from this picture (Vertex AI): PNG or JPEG, "
+        f"portrait 9:16, at least 704x1280, at most {MAX_IMAGE_BYTES // (1024 * 1024)} MB. "
+        "Checked before it is stored, and again before it is ever sent."
+    )
+    upload = st.file_uploader(
+        "Image", type=list(IMAGE_EXTENSIONS), key="media_image_upload", max_upload_size=5
+    )
+    if upload is not None and st.button("Store the image", key="media_image_store"):
+        data = upload.getvalue()
+        try:
+            image = check_upload(upload.name, upload.type, data)
+            ctx.run(ctx.media.put(image.name, data, image.content_type), timeout=60)
+        except ReferenceImageError as exc:
+            st.error(f"Refused: {exc}. Nothing was stored.")
+            return
+        except (MediaError, TimeoutError) as exc:
+            st.error(f"The image could not be stored: {exc}")
+            return
+        st.session_state[_FLASH] = f"Stored {image.name}."
+        st.rerun()
+    try:
+        images = [o.name for o in ctx.run(ctx.media.list(REFERENCE_IMAGES_PREFIX, limit=50))]
+    except (MediaError, TimeoutError) as exc:
+        st.warning(f"The images cannot be listed now: {exc}")
+        return
+    if not images:
+        return
+    chosen = st.selectbox("Image", images, key="media_image_selected")
+    if chosen is None or not st.button("Use it for the native avatar", key="media_image_use"):
+        return
+    base = persona or starting_persona(ctx.settings)
+    updated = base.model_copy(
+        update={
+            "avatar_mode": "native",
+            "native_avatar_image": chosen,
+            "updated_by": signed_in_as(),
+        }
+    )
+    try:
+        saved = ctx.run(
+            ctx.store.put_persona(updated, expected_version=persona.version if persona else 0)
+        )
+    except VersionConflict:
+        st.error("Not saved: the persona changed meanwhile. Try again.")
+        return
+    except (StoreError, ValueError, TimeoutError) as exc:
+        st.error(f"Not saved: {exc}")
+        return
+    st.session_state["persona_reload"] = True
+    st.session_state[_FLASH] = f"Native avatar from {chosen}: persona version {saved.version}."
     st.rerun()
 
 

@@ -24,6 +24,7 @@ from liveavatar.dashboard.persona_edit import (
     starting_persona,
 )
 from liveavatar.dashboard.voices import SampleUnavailable, voice_sample
+from liveavatar.live.avatar import REFERENCE_IMAGES_PREFIX
 from liveavatar.live.models import UnsupportedSetting
 from liveavatar.media.avatar import CATEGORIES, list_avatar_media
 from liveavatar.media.base import MediaError
@@ -60,7 +61,7 @@ def render() -> None:
         persona_form.load(current or starting_persona(ctx.settings))
     loaded = int(st.session_state[persona_form.LOADED])
     _version_note(current, loaded)
-    values = persona_form.draw(_clips(ctx))
+    values = persona_form.draw(_clips(ctx), _images(ctx))
     _voice_sample(ctx, str(values["voice"]))
     if st.button("Save as a new version", key="persona_save", type="primary"):
         _save(ctx, values, loaded)
@@ -88,6 +89,13 @@ def _clips(ctx: DashboardContext) -> dict[str, list[str]]:
     except (MediaError, TimeoutError):
         st.caption("The media store did not answer: clips cannot be listed now.")
         return {c: [] for c in CATEGORIES}
+
+
+def _images(ctx: DashboardContext) -> list[str]:
+    try:
+        return [o.name for o in ctx.run(ctx.media.list(REFERENCE_IMAGES_PREFIX, limit=50))]
+    except (MediaError, TimeoutError):
+        return []
 
 
 def _voice_sample(ctx: DashboardContext, voice: str) -> None:

@@ -1,0 +1,122 @@
+"""LiveLink with the native avatar: each way Live refuses it ends in audio connections from
+the fallback opener and one `AvatarFallback`; other failures keep the avatar."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from liveavatar.errors import LiveRefused
+from liveavatar.live.connection import LiveChannel, LiveOpenError
+from liveavatar.live.events import (
+    AudioOut,
+    AvatarFallback,
+    Closed,
+    Interrupted,
+    LinkEvent,
+    Reconnected,
+    Reconnecting,
+    VideoOut,
+)
+from liveavatar.live.link import LiveLink
+
+from .fakes import FakeChannel
+
+
+class Script:
+    """Opens fake channels of one kind ("video" or "audio"); `refuse` lists close codes
+    to fail the next opens with, in order."""
+
+    def __init__(self, kind: str, refuse: list[int] | None = None) -> None:
+        self.kind = kind
+        self.refuse = list(refuse or [])
+        self.opened: list[FakeChannel] = []
+        self.attempts = 0
+        self.opened_one = asyncio.Event()
+
+    async def __call__(self, handle: str | None) -> LiveChannel:
+        self.attempts += 1
+        if self.refuse:
+            code = self.refuse.pop(0)
+            raise LiveOpenError(f"refused ({code})", permanent=code != 1011, code=code)
+        channel = FakeChannel(handle)
+        self.opened.append(channel)
+        self.opened_one.set()
+        return channel
+
+
+async def _no_sleep(_: float) -> None:
+    return None
+
+
+def _link(video: Script, audio: Script) -> tuple[LiveLink, list[int]]:
+    asked: list[int] = []
+
+    def fallback() -> Script:
+        asked.append(1)
+        return audio
+
+    return LiveLink(video, name="t", fallback=fallback, sleep=_no_sleep), asked
+
+
+async def _take(events: AsyncIterator[LinkEvent], n: int) -> list[LinkEvent]:
+    out: list[LinkEvent] = []
+    async with asyncio.timeout(5):
+        while len(out) < n:
+            out.append(await anext(events))
+    return out
+
+
+@pytest.mark.parametrize("code", [1007, 1008, 1011])
+async def test_a_refusal_at_setup_falls_back_to_audio(code: int) -> None:
+    video, audio = Script("video", refuse=[code]), Script("audio")
+    link, asked = _link(video, audio)
+    await link.start()
+    assert not link.native
+    assert (video.attempts, len(audio.opened), asked) == (1, 1, [1])
+    events = link.events()
+    audio.opened[0].push(AudioOut(b"\x01\x00"))
+    assert await _take(events, 2) == [AvatarFallback("refused"), AudioOut(b"\x01\x00")]
+    await link.close()
+
+
+async def test_a_1008_after_setup_complete_falls_back_mid_turn() -> None:
+    video, audio = Script("video"), Script("audio")
+    link, asked = _link(video, audio)
+    await link.start()
+    assert link.native
+    events = link.events()
+    first = video.opened[0]
+    first.push(VideoOut(b"fmp4"), Closed(1008, "Avatar reference image was blocked"))
+    got = await _take(events, 3)
+    assert got == [VideoOut(b"fmp4"), Interrupted(), AvatarFallback("refused")]
+    # No reconnect to announce: the page hears of the fallback instead.
+    following = asyncio.create_task(_take(events, 1))
+    await asyncio.wait_for(audio.opened_one.wait(), 5)
+    assert first.closed and asked == [1] and not link.native
+    audio.opened[0].push(AudioOut(b"\x02\x00"))
+    assert await following == [AudioOut(b"\x02\x00")]
+    await link.close()
+
+
+async def test_other_drops_keep_the_avatar() -> None:
+    video, audio = Script("video"), Script("audio")
+    link, asked = _link(video, audio)
+    await link.start()
+    events = link.events()
+    video.opened[0].push(Closed(1011, "internal"))
+    got = await _take(events, 2)
+    assert got == [Reconnecting(attempt=1, code=1011), Reconnected(resumed=False)]
+    assert (len(video.opened), audio.attempts, asked) == (2, 0, [])
+    assert link.native
+    await link.close()
+
+
+async def test_an_audio_refusal_after_falling_back_ends_the_session() -> None:
+    video, audio = Script("video", refuse=[1008]), Script("audio", refuse=[1008])
+    link, _ = _link(video, audio)
+    with pytest.raises(LiveRefused):
+        await link.start()
+    await link.close()
