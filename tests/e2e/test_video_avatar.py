@@ -112,7 +112,7 @@ async def save_video_persona(data_dir: Path) -> None:
                 system_instruction=base.system_instruction,
                 tools=list(base.tools),
                 avatar_media=AvatarMedia(idle=[IDLE_CLIP], talking=[TALKING_CLIP]),
-                avatar_mode="video",
+                avatar_mode="clips",
             ),
             expected_version=0,
         )
