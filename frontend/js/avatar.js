@@ -120,7 +120,7 @@ export class Avatar {
     this.drawnOpenness = 0;
     /** viseme of the last drawn frame */
     this.drawnViseme = 'closed';
-    /** 'drawn' or 'video' */
+    /** 'drawn', 'video' (clips) or 'native' */
     this.mode = 'drawn';
     /** @type {((detail: {kind: string, code: number|null}) => void)|null} called when a clip
      *  failed to load and the drawn face took over */
@@ -223,6 +223,25 @@ export class Avatar {
     this._svg.style.display = 'none';
     this._showClip(this.state === 'speaking' ? 'talking' : 'idle');
     return true;
+  }
+
+  /**
+   * Show Gemini's own avatar: a <video> the caller feeds (MsePlayer). Its sound is the
+   * avatar's voice, so it is not muted.
+   * @returns {HTMLVideoElement}
+   */
+  useNative() {
+    const v = document.createElement('video');
+    v.className = 'avatar-clip avatar-native';
+    v.playsInline = true;
+    v.autoplay = true;
+    this._videoBox.replaceChildren(v);
+    this._videos = null;
+    this.mode = 'native';
+    this.root.dataset.mode = 'native';
+    this._videoBox.hidden = false;
+    this._svg.style.display = 'none';
+    return v;
   }
 
   /** Back to the drawn face. */

@@ -13,6 +13,7 @@ import { Duplex } from './duplex.js';
 import { micErrorCode } from './errors.js';
 import { base64DecodedBytes, DEFAULT_LIMITS, normaliseAvatarMedia } from './messages.js';
 import { MicCapture, MicError } from './mic.js';
+import { NativeAvatar } from './native-avatar.js';
 import { Player } from './player.js';
 import { ProblemStack } from './problems.js';
 import { FrameSharer, ShareError } from './share.js';
@@ -83,6 +84,11 @@ export class Conversation extends EventTarget {
       hooks,
       player: () => this._player,
       send: (turn, words, av) => this._socket?.sendPlayed(turn, words, av),
+    });
+    this._native = new NativeAvatar({
+      avatar,
+      hooks,
+      onUnavailable: (message) => this._showProblem('avatar_native_unavailable', { message }),
     });
     hooks.outputLevel = () => this._player?.outputLevel() ?? 0;
     hooks.underruns = () => this._player?.underruns ?? 0;
@@ -186,6 +192,7 @@ export class Conversation extends EventTarget {
     this._mic = null;
     this._player?.stop();
     this._player = null;
+    this._native.end();
     if (this._unlock) {
       document.removeEventListener('pointerdown', this._unlock, true);
       document.removeEventListener('keydown', this._unlock, true);
@@ -238,9 +245,15 @@ export class Conversation extends EventTarget {
     on('audio', ({ buffer }) => {
       if (!this.duplex.dropping) this._voice.audio(buffer); // a tap cut this answer
     });
+    on('media', ({ bytes }) => {
+      if (!this.duplex.dropping) this._native.media(bytes); // a tap cut this answer
+    });
+    on('avatar_fallback', (msg) => this._native.unavailable(msg.message));
     on('ready', (msg) => this._onReady(msg));
     on('transcript', (msg) => {
-      if (msg.role === 'model') this._voice.transcript(msg);
+      // The native avatar's voice is in its video, which the playback clock does not see:
+      // its words are shown as they come.
+      if (msg.role === 'model' && !this._native.player) this._voice.transcript(msg);
       else this.ui.addTranscript(msg);
       if (msg.final || msg.role === 'model') this._awaiting = true;
       this._resolveProblem('live_reconnecting');
@@ -250,6 +263,7 @@ export class Conversation extends EventTarget {
       this.duplex.turnEnded();
       this._player?.flush();
       this._voice.interrupted(msg.turn);
+      this._native.interrupt();
       this.ui.markInterrupted(msg.turn);
       this._awaiting = false;
       this._update();
@@ -302,7 +316,12 @@ export class Conversation extends EventTarget {
     this._hadSession = true;
     this._clearProblems('connection');
     this.ui.setTextEnabled(true);
-    if (!this._videosChosen) {
+    if (msg.avatar_mode === 'native') {
+      // Each socket's Live stream starts anew (its own init segment and timestamps).
+      this._videosChosen = true;
+      this._native.end();
+      this._native.begin();
+    } else if (!this._videosChosen) {
       this._videosChosen = true;
       this._chooseAvatar(msg.avatar);
     }
@@ -398,7 +417,7 @@ export class Conversation extends EventTarget {
     const mic = this._mic;
     if (!mic) return;
     const byUser = this._userMuted || (this.mode === 'ptt' && !this._talkHeld);
-    const muted = byUser || this.duplex.holdsMic(!!this._player?.playing);
+    const muted = byUser || this.duplex.holdsMic(this._speaking());
     const wasMuted = mic.muted;
     mic.setMuted(muted);
     // The user's turn ends when they mute; the avatar starting to speak ends nothing.
@@ -423,12 +442,18 @@ export class Conversation extends EventTarget {
    * @returns {boolean} whether it interrupted
    */
   tapInterrupt() {
-    if (!this.running || !this.duplex.tap(!!this._player?.playing)) return false;
+    if (!this.running || !this.duplex.tap(this._speaking())) return false;
     this._player?.flush();
+    this._native.interrupt();
     this.hooks.record('tap-interrupt');
     this._applyMute();
     this._update();
     return true;
+  }
+
+  /** Whether the avatar's voice is playing (PCM, or the native avatar's video). */
+  _speaking() {
+    return !!this._player?.playing || this._native.playing;
   }
 
   _recordDuplex() {

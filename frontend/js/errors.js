@@ -85,6 +85,10 @@ const TEXTS = {
     'The avatar server does not accept conversations from this website, so the microphone was not opened. If this is your site, add its address to the server\'s ALLOWED_ORIGINS; otherwise tell the site\'s owner.',
   ],
   autoplay: ['Sound is paused', 'Tap or click anywhere on the page to let the avatar speak.'],
+  avatar_native_unavailable: [
+    'Video avatar unavailable',
+    'The video avatar is not available right now, so the drawn avatar is shown instead; the conversation goes on.',
+  ],
   avatar_clip_failed: [
     'Avatar video unavailable',
     'A video clip of the avatar could not be loaded, so the drawn avatar is shown instead; the conversation goes on. If it keeps happening, tell the site administrator.',
@@ -102,6 +106,7 @@ const SEVERITY = {
   session_ended: 'info',
   session_replaced: 'info',
   avatar_clip_failed: 'info',
+  avatar_native_unavailable: 'info',
 };
 
 /**
@@ -127,6 +132,7 @@ export function describeError(code, extra = {}) {
       ? `The server refused the sign-in: ${extra.message.replace(/\.?$/, '.')} Sign in again and press Start.`
       : `${extra.message} Press "Sign in with Google" to try again.`;
   }
+  if (code === 'avatar_native_unavailable' && extra.message) text = extra.message; // the server's line
   if (code === 'backend_unreachable' && extra.url) {
     text = `The avatar server at ${extra.url} is not answering. Is it running (liveavatar up)? Retrying automatically…`;
   }

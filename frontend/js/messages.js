@@ -4,7 +4,9 @@
  * Pure; audio never goes through here (it travels as binary frames).
  */
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
+export const MEDIA_FMP4 = 0xf0; // a media frame: the fMP4 follows the kind byte
+export const MEDIA_FMP4_PADDED = 0xf1; // one padding byte, then the fMP4
 export const INPUT_SAMPLE_RATE = 16_000; // Hz, browser → backend
 export const OUTPUT_SAMPLE_RATE = 24_000; // Hz, backend → browser
 export const AUDIO_FRAME_MS = 20;
@@ -35,6 +37,7 @@ const SERVER_SCHEMAS = {
   metrics: { turn: int, time_to_first_audio_ms: numOrNull, turn_latency_ms: num },
   sources: { turn: int, sources: Array.isArray },
   error: { code: str, message: str },
+  avatar_fallback: { reason: str, message: str },
   going_away: { reason: str },
   pong: { t: num },
 };
@@ -95,6 +98,20 @@ export function parseServerMessage(text) {
       break;
   }
   return msg;
+}
+
+/**
+ * The media a binary frame carries, or null for audio (docs/API.md, Frames): PCM16 frames
+ * are always of even length, media frames of odd length behind a kind byte.
+ * @param {ArrayBuffer} buffer
+ * @returns {Uint8Array|null}
+ */
+export function mediaPayload(buffer) {
+  if (buffer.byteLength % 2 === 0) return null;
+  const bytes = new Uint8Array(buffer);
+  if (bytes[0] === MEDIA_FMP4) return bytes.subarray(1);
+  if (bytes[0] === MEDIA_FMP4_PADDED && bytes.length >= 2) return bytes.subarray(2);
+  return new Uint8Array(0); // a kind this page does not know: nothing to play
 }
 
 /**

@@ -18,7 +18,7 @@ const SLOTS = {
   notice: ['live_reconnecting', 'tool_failed'],
   audio: ['autoplay'],
   // The clips of the avatar failed and the drawn face shows: true until the next Start.
-  avatar: ['avatar_clip_failed'],
+  avatar: ['avatar_clip_failed', 'avatar_native_unavailable'],
 };
 const SLOT_OF = new Map(Object.entries(SLOTS).flatMap(([slot, codes]) => codes.map((c) => [c, slot])));
 

@@ -6,7 +6,9 @@
  *   'tool', 'metrics', 'sources', 'error', 'going_away', 'pong' — detail is the parsed
  *   message;
  * - 'message' for every server JSON message (detail: the message);
- * - 'audio' for every binary frame (detail: {buffer: ArrayBuffer}, 24 kHz PCM16 LE mono);
+ * - 'audio' for every PCM binary frame (detail: {buffer: ArrayBuffer}, 24 kHz PCM16 LE mono);
+ * - 'media' for every media frame (odd length; detail: {bytes: Uint8Array}, the native
+ *   avatar's fMP4);
  * - 'state' when the connection state changes (detail: {state, previous});
  * - 'reconnecting' before a retry (detail: {attempt, delayMs, code, reason}); reason
  *   'renew' (the backend closed a healthy socket on purpose, close 4000: reconnected at
@@ -24,6 +26,7 @@ import {
   CLOSE_CODE_ERRORS,
   DEFAULT_LIMITS,
   helloMessage,
+  mediaPayload,
   parseServerMessage,
   playedMessage,
   ProtocolParseError,
@@ -296,7 +299,9 @@ export class AvatarSocket extends EventTarget {
 
   _onFrame(data) {
     if (typeof data !== 'string') {
-      this.dispatchEvent(new CustomEvent('audio', { detail: { buffer: data } }));
+      const media = mediaPayload(data);
+      if (media) this.dispatchEvent(new CustomEvent('media', { detail: { bytes: media } }));
+      else this.dispatchEvent(new CustomEvent('audio', { detail: { buffer: data } }));
       return;
     }
     let msg;

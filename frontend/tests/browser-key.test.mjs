@@ -46,6 +46,6 @@ test('refused storage still yields a key for the page', () => {
 
 test('hello carries the browser key', () => {
   assert.deepEqual(helloMessage({ sessionId: 's', browserKey: 'k'.repeat(32) }), {
-    type: 'hello', version: 1, session_id: 's', browser_key: 'k'.repeat(32),
+    type: 'hello', version: 2, session_id: 's', browser_key: 'k'.repeat(32),
   });
 });

@@ -5,6 +5,9 @@ import { backoffDelay } from '../js/backoff.js';
 import {
   base64DecodedBytes,
   helloMessage,
+  MEDIA_FMP4,
+  MEDIA_FMP4_PADDED,
+  mediaPayload,
   normaliseAvatarMedia,
   parseServerMessage,
   ProtocolParseError,
@@ -41,6 +44,7 @@ test('parses every server message type', () => {
     sources: { turn: 1, sources: [{ title: 'T', uri: 'https://t.example/', domain: 't.example' }] },
     error: { code: 'live_refused', message: 'no', fatal: true },
     going_away: { reason: 'restart', reconnect_after_ms: 500 },
+    avatar_fallback: { reason: 'refused', message: 'Drawn avatar.' },
     pong: { t: 12.5 },
   };
   assert.deepEqual(Object.keys(samples).sort(), [...SERVER_MESSAGE_TYPES].sort());
@@ -67,9 +71,9 @@ test('rejects malformed frames', () => {
 });
 
 test('outgoing messages', () => {
-  assert.deepEqual(helloMessage(), { type: 'hello', version: 1 });
+  assert.deepEqual(helloMessage(), { type: 'hello', version: 2 });
   assert.deepEqual(helloMessage({ token: 't', sessionId: 's', voice: null }), {
-    type: 'hello', version: 1, token: 't', session_id: 's',
+    type: 'hello', version: 2, token: 't', session_id: 's',
   });
   assert.equal(textMessage('   '), null);
   assert.deepEqual(textMessage('  hi  '), { type: 'text', text: 'hi' });
@@ -102,4 +106,14 @@ test('avatar media shapes', () => {
   assert.deepEqual(normaliseAvatarMedia({ videos: { idle: 'a.mp4', talking: ['b.mp4', 3] } }), {
     idle: ['a.mp4'], talking: ['b.mp4'], expressive: [],
   });
+});
+
+test('binary frames: even length is PCM, odd length is media behind its kind byte', () => {
+  assert.equal(mediaPayload(new ArrayBuffer(640)), null);
+  assert.equal(mediaPayload(new ArrayBuffer(0)), null);
+  const even = new Uint8Array([MEDIA_FMP4, 1, 2, 3, 4, 5, 6]);
+  assert.deepEqual([...mediaPayload(even.buffer)], [1, 2, 3, 4, 5, 6]);
+  const odd = new Uint8Array([MEDIA_FMP4_PADDED, 0, 7, 8, 9]);
+  assert.deepEqual([...mediaPayload(odd.buffer)], [7, 8, 9]);
+  assert.equal(mediaPayload(new Uint8Array([0x42, 1, 2]).buffer).length, 0); // unknown kind
 });

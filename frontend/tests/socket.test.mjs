@@ -67,7 +67,7 @@ test('hello, ready, typed events and binary audio', async (t) => {
   assert.equal(ws.url, 'ws://test/ws');
   assert.equal(ws.binaryType, 'arraybuffer');
   ws.open();
-  assert.deepEqual(ws.json()[0], { type: 'hello', version: 1, voice: 'Kore' });
+  assert.deepEqual(ws.json()[0], { type: 'hello', version: 2, voice: 'Kore' });
   ws.receive(READY);
   const ready = await started;
   assert.equal(ready.session_id, 'sess-1');
@@ -78,6 +78,7 @@ test('hello, ready, typed events and binary audio', async (t) => {
   ws.receive(pcm);
   assert.deepEqual(events.filter(([k]) => k === 'transcript').map(([, d]) => d.text), ['hi']);
   assert.equal(events.find(([k]) => k === 'audio')[1].buffer, pcm);
+  assert.equal(events.filter(([k]) => k === 'media').length, 0);
   assert.equal(socket.sendText('hello'), true);
   assert.deepEqual(ws.json().at(-1), { type: 'text', text: 'hello' });
   const block = new ArrayBuffer(640);
@@ -105,7 +106,7 @@ test('a dropped connection reconnects with backoff and resumes with session_id',
   assert.equal(FakeWS.instances.length, 2);
   const ws2 = FakeWS.instances[1];
   ws2.open();
-  assert.deepEqual(ws2.json()[0], { type: 'hello', version: 1, session_id: 'sess-1' });
+  assert.deepEqual(ws2.json()[0], { type: 'hello', version: 2, session_id: 'sess-1' });
   ws2.receive({ ...READY, resumed: true });
   assert.equal(socket.state, 'open');
   socket.stop();
@@ -137,7 +138,7 @@ test('a socket the backend renews (4000) reconnects at once, quietly, and resume
     // More renewals than maxAttempts: each one is a fresh start, never a failure.
     const ws = FakeWS.instances.at(-1);
     ws.open();
-    assert.deepEqual(ws.json()[0], i === 0 ? { type: 'hello', version: 1 } : { type: 'hello', version: 1, session_id: 'sess-1' });
+    assert.deepEqual(ws.json()[0], i === 0 ? { type: 'hello', version: 2 } : { type: 'hello', version: 2, session_id: 'sess-1' });
     ws.receive(i === 0 ? READY : { ...READY, resumed: true });
     assert.equal(socket.state, 'open');
     ws.receive({ type: 'going_away', reason: 'socket age limit', reconnect_after_ms: 0 });

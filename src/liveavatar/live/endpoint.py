@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from google.auth.exceptions import GoogleAuthError
@@ -24,7 +24,15 @@ GEMINI_PATH = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGen
 VERTEX_PATH = "/ws/google.cloud.aiplatform.v1beta1.LlmBidiService/BidiGenerateContent"
 CLOUD_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 
-EndpointFactory = Callable[[str], Awaitable[Endpoint]]
+
+class EndpointFactory(Protocol):
+    """Where to open a connection for `model`; `avatar`: it asks for the native avatar."""
+
+    def __call__(self, model: str, *, avatar: bool = False) -> Awaitable[Endpoint]: ...
+
+
+# The emulator's stand-in for a Vertex project (it accepts any credential).
+EMULATOR_PROJECT = "local-emulator"
 
 
 def _ws_base(url: str) -> str:
@@ -59,13 +67,17 @@ def endpoint_factory(settings: Settings) -> EndpointFactory:
 
     A Vertex token fetch is bounded by `LIVE_OPEN_TIMEOUT_S` and fails with
     `LiveOpenError` (see `_AccessToken.headers`), so the link retries it like any open.
+
+    The emulator speaks the Gemini API's protocol, except for the native avatar: Live
+    renders avatars on Vertex alone (§14.1), so avatar connections go to the emulator's
+    Vertex route, as they would to Vertex.
     """
     base = base_url(settings)
     ctx = live_tls(settings, _ws_base(base))
     if settings.live_backend == "vertex":
         token = _AccessToken(settings.live_open_timeout_s)
 
-        async def vertex(model: str) -> Endpoint:
+        async def vertex(model: str, *, avatar: bool = False) -> Endpoint:
             path = (
                 f"projects/{settings.project_id}/locations/{settings.vertex_location}"
                 f"/publishers/google/models/{model}"
@@ -77,7 +89,13 @@ def endpoint_factory(settings: Settings) -> EndpointFactory:
     key = settings.gemini_api_key or settings.emulator_api_key
     headers = {"x-goog-api-key": key.get_secret_value() if key else "local-emulator"}
 
-    async def gemini(model: str) -> Endpoint:
+    async def gemini(model: str, *, avatar: bool = False) -> Endpoint:
+        if avatar and settings.live_backend == "emulator":
+            path = (
+                f"projects/{settings.project_id or EMULATOR_PROJECT}/locations/"
+                f"{settings.vertex_location}/publishers/google/models/{model}"
+            )
+            return Endpoint(_ws_base(base) + VERTEX_PATH, headers, path, ctx, vertex=True)
         return Endpoint(_ws_base(base) + GEMINI_PATH, headers, f"models/{model}", ctx, False)
 
     return gemini

@@ -52,7 +52,7 @@ def make_opener_for(
 
             async def open_raw(handle: str | None) -> LiveChannel:
                 return await own.open(
-                    await endpoint(persona.model),
+                    await endpoint(persona.model, avatar=persona.avatar is not None),
                     setup_body(persona, declarations, handle),
                     open_timeout_s=open_s,
                     keepalive_s=stall_s,

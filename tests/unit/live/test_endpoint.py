@@ -76,6 +76,20 @@ async def test_plain_ws_endpoint_gets_no_tls_context(tmp_path: Path) -> None:
     assert endpoint.url.startswith("ws://") and endpoint.ssl is None
 
 
+async def test_the_emulator_is_reached_on_its_vertex_route_for_the_native_avatar(
+    tmp_path: Path,
+) -> None:
+    cert, _ = ensure_certificate(tmp_path)
+    settings = _settings(vertex_ai_endpoint="https://127.0.0.1:9000", live_ca_file=cert)
+    avatar = await endpoint_factory(settings)("gemini-3.8-live", avatar=True)
+    assert avatar.url == "wss://127.0.0.1:9000" + VERTEX_PATH and avatar.vertex
+    assert avatar.model == (
+        "projects/local-emulator/locations/us-central1/publishers/google/models/gemini-3.8-live"
+    )
+    audio = await endpoint_factory(settings)("gemini-3.8-live")
+    assert audio.url.endswith(GEMINI_PATH) and not audio.vertex
+
+
 async def test_configured_ca_file_is_trusted_instead(tmp_path: Path) -> None:
     cert, _ = ensure_certificate(tmp_path)
     settings = _settings(vertex_ai_endpoint="https://127.0.0.1:9000", live_ca_file=cert)

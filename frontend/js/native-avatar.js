@@ -1,0 +1,66 @@
+/**
+ * NativeAvatar: one session's Gemini-rendered avatar (docs/AVATARS.md). The socket's media
+ * frames go to an MsePlayer playing in the avatar's <video>; `interrupted` stops it at
+ * once; `avatar_fallback` (or a stream this browser cannot play) brings the drawn face
+ * back, and the voice then comes as PCM through the usual player.
+ */
+
+import { MsePlayer } from './mse-player.js';
+
+export class NativeAvatar {
+  /**
+   * @param {object} deps
+   * @param {import('./avatar.js').Avatar} deps.avatar
+   * @param {{record: (name: string, detail?: object) => void}} deps.hooks
+   * @param {(message: string|undefined) => void} deps.onUnavailable the drawn face is back;
+   *   tell the user (the server's line, when it sent one)
+   */
+  constructor({ avatar, hooks, onUnavailable }) {
+    this.avatar = avatar;
+    this.hooks = hooks;
+    this.onUnavailable = onUnavailable;
+    /** @type {MsePlayer|null} */
+    this.player = null;
+  }
+
+  /** The session said `avatar_mode: "native"`: show the video. Idempotent. */
+  begin() {
+    if (this.player) return;
+    const video = this.avatar.useNative();
+    const player = (this.player = new MsePlayer(video));
+    player.addEventListener('type', (e) => this.hooks.record('native-type', e.detail));
+    player.addEventListener('error', (e) => {
+      this.hooks.record('native-error', e.detail);
+      if (e.detail.fatal !== false && this.player === player) this.unavailable();
+    });
+    this.hooks.record('avatar-mode', { mode: 'native' });
+  }
+
+  /** @param {Uint8Array} bytes one media frame's fMP4 */
+  media(bytes) {
+    this.player?.push(bytes);
+  }
+
+  /** Barge-in: the avatar stops now. */
+  interrupt() {
+    this.player?.interrupt();
+  }
+
+  /**
+   * The native avatar is gone for this session: the drawn face, and a notice.
+   * @param {string} [message]
+   */
+  unavailable(message) {
+    const had = this.player !== null;
+    this.end();
+    this.avatar.useDrawn();
+    this.hooks.record('avatar-mode', { mode: 'drawn' });
+    if (had || message) this.onUnavailable(message);
+  }
+
+  /** Release the player (the session ended). Idempotent. */
+  end() {
+    this.player?.stop();
+    this.player = null;
+  }
+}
