@@ -39,6 +39,7 @@ from .events import (
     ToolCall,
     ToolCancel,
     TurnComplete,
+    VideoOut,
 )
 from .health import LiveHealth
 from .link import Opener
@@ -176,7 +177,7 @@ class StallGuard:
             self._timer = None
         if isinstance(event, InputText):
             self._user_speaking = True
-        elif isinstance(event, AudioOut | OutputText | TurnComplete):
+        elif isinstance(event, AudioOut | VideoOut | OutputText | TurnComplete):
             self._user_speaking = False
         elif isinstance(event, ToolCall):
             self._user_speaking = False
