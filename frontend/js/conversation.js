@@ -89,6 +89,7 @@ export class Conversation extends EventTarget {
       avatar,
       hooks,
       onUnavailable: (message) => this._showProblem('avatar_native_unavailable', { message }),
+      onChange: () => this._update(),
     });
     hooks.outputLevel = () => this._player?.outputLevel() ?? 0;
     hooks.underruns = () => this._player?.underruns ?? 0;
@@ -519,7 +520,7 @@ export class Conversation extends EventTarget {
     else if (!this.running) state = 'idle';
     else if (!socket || socket.state === 'idle' || socket.state === 'connecting') state = 'connecting';
     else if (socket.state === 'reconnecting') state = 'reconnecting';
-    else if (this._player?.playing) state = 'speaking';
+    else if (this._player?.playing || this._native.playing) state = 'speaking';
     else if (this._awaiting) state = 'thinking';
     else state = 'listening';
     let hint = '';

@@ -14,11 +14,13 @@ export class NativeAvatar {
    * @param {{record: (name: string, detail?: object) => void}} deps.hooks
    * @param {(message: string|undefined) => void} deps.onUnavailable the drawn face is back;
    *   tell the user (the server's line, when it sent one)
+   * @param {() => void} [deps.onChange] the video started or stopped playing
    */
-  constructor({ avatar, hooks, onUnavailable }) {
+  constructor({ avatar, hooks, onUnavailable, onChange = () => {} }) {
     this.avatar = avatar;
     this.hooks = hooks;
     this.onUnavailable = onUnavailable;
+    this.onChange = onChange;
     /** @type {MsePlayer|null} */
     this.player = null;
   }
@@ -27,13 +29,20 @@ export class NativeAvatar {
   begin() {
     if (this.player) return;
     const video = this.avatar.useNative();
+    for (const kind of ['playing', 'waiting', 'pause', 'ended']) video.addEventListener(kind, () => this.onChange());
     const player = (this.player = new MsePlayer(video));
-    player.addEventListener('type', (e) => this.hooks.record('native-type', e.detail));
+    player.addEventListener('type', (e) => this.hooks.record('native-type', { mime: e.detail.type, codecs: e.detail.codecs }));
     player.addEventListener('error', (e) => {
       this.hooks.record('native-error', e.detail);
       if (e.detail.fatal !== false && this.player === player) this.unavailable();
     });
     this.hooks.record('avatar-mode', { mode: 'native' });
+  }
+
+  /** Whether the avatar is speaking: its video plays with media ahead of it. */
+  get playing() {
+    const v = this.player?.video;
+    return !!v && !v.paused && v.readyState >= 3;
   }
 
   /** @param {Uint8Array} bytes one media frame's fMP4 */

@@ -140,7 +140,8 @@ def page_csp(
         "style-src 'self'",
         # The favicon is a data: URL in index.html.
         "img-src 'self' data:",
-        "media-src " + _join(["'self'"], http_backends, media),
+        # blob: the native avatar's MediaSource (mse-player.js), an object URL of the page's.
+        "media-src " + _join(["'self'", "blob:"], http_backends, media),
         "connect-src " + _join(["'self'"], origins, FIREBASE_CONNECT if firebase else (), emulator),
         "frame-src " + _join(["'self'"], FIREBASE_FRAMES if firebase else (), emulator),
         "object-src 'none'",

@@ -64,7 +64,7 @@ def test_page_csp_allows_the_backend_and_nothing_foreign() -> None:
     assert csp["script-src"] == ["'self'"]
     assert csp["style-src"] == ["'self'"]
     assert csp["connect-src"] == ["'self'", "wss://api.example.com", "https://api.example.com"]
-    assert csp["media-src"] == ["'self'", "https://api.example.com"]
+    assert csp["media-src"] == ["'self'", "blob:", "https://api.example.com"]
     assert csp["object-src"] == ["'none'"]
     assert csp["frame-ancestors"] == ["'self'"]
     assert "'unsafe-inline'" not in str(csp) and "'unsafe-eval'" not in str(csp)
