@@ -520,7 +520,7 @@ export class Conversation extends EventTarget {
     else if (!this.running) state = 'idle';
     else if (!socket || socket.state === 'idle' || socket.state === 'connecting') state = 'connecting';
     else if (socket.state === 'reconnecting') state = 'reconnecting';
-    else if (this._player?.playing || this._native.playing) state = 'speaking';
+    else if (this._speaking()) state = 'speaking';
     else if (this._awaiting) state = 'thinking';
     else state = 'listening';
     let hint = '';
