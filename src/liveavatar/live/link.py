@@ -23,15 +23,12 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
-from google import genai
-from google.genai import types
-
 from liveavatar.errors import LiveRefused, LiveUnavailable
 from liveavatar.mailbox import Mailbox
 
 from .avatar import REFUSED_AT_SETUP, REFUSED_LATER
 from .causes import open_failure
-from .connection import OPEN_TIMEOUT_S, LiveChannel, LiveConnection, LiveOpenError, LiveSendError
+from .connection import LiveChannel, LiveOpenError, LiveSendError
 from .events import (
     AudioOut,
     AvatarFallback,
@@ -49,14 +46,13 @@ from .events import (
     TurnComplete,
     VideoOut,
 )
+from .held_input import REPLAY_MAX_BYTES, HeldInput
 from .tools import ToolResponse
 
 logger = logging.getLogger(__name__)
 
 PREROLL_BYTES = 32_000  # 1 s of 16 kHz PCM16 kept for replay into the next connection
-REPLAY_MAX_BYTES = 320_000  # 10 s; audio held while no connection is usable
 EVENT_QUEUE = 256
-MAX_HELD_TEXT = 10
 MAX_RECONNECTS = 6
 BACKOFF_S = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0)
 # No attempt starts later than this after the first: quick refusals still get all six
@@ -83,23 +79,6 @@ class _Ready:
 class _Event:
     conn_id: int
     event: LiveEvent
-
-
-def sdk_opener(
-    client: genai.Client,
-    model: str,
-    config_for: Callable[[str | None], types.LiveConnectConfig],
-    *,
-    open_timeout_s: float = OPEN_TIMEOUT_S,
-) -> Opener:
-    """Open connections through the SDK with the setup for a given resumption handle."""
-
-    async def open_(handle: str | None) -> LiveChannel:
-        return await LiveConnection.open(
-            client, model, config_for(handle), open_timeout_s=open_timeout_s
-        )
-
-    return open_
 
 
 class LiveLink:
@@ -138,10 +117,7 @@ class LiveLink:
         self._preroll: deque[bytes] = deque()
         self._preroll_bytes = 0
         self._replay: list[bytes] | None = None  # recording while the next connection opens
-        # Audio waiting for a usable connection; None where the microphone went off.
-        self._held: deque[bytes | None] = deque()
-        self._held_bytes = 0
-        self._held_text: list[str] = []
+        self._held = HeldInput()  # what the user sent while no connection was usable
         self._closing: set[asyncio.Task[None]] = set()
         self.reconnects = 0
         self.rotations = 0
@@ -170,7 +146,7 @@ class LiveLink:
                 return
             except LiveSendError:
                 pass  # the connection is going; its close event starts recovery
-        self._hold(pcm)
+        self._held.audio(pcm)
 
     async def audio_stream_end(self) -> None:
         """The microphone went off (`utterance.py`). Held in order with held audio while no
@@ -189,19 +165,16 @@ class LiveLink:
                 return
             except LiveSendError:
                 pass
-        if self._held and self._held[-1] is not None:
-            self._held.append(None)
+        self._held.stream_end()
 
     async def send_text(self, text: str) -> None:
         if self._live is None:
-            if len(self._held_text) < MAX_HELD_TEXT:
-                self._held_text.append(text)
+            self._held.text(text)
             return
         try:
             await self._live.conn.send_text(text)
         except LiveSendError:
-            if len(self._held_text) < MAX_HELD_TEXT:
-                self._held_text.append(text)
+            self._held.text(text)
 
     async def send_video(self, data: bytes, mime_type: str) -> None:
         # Frames are only useful fresh: one lost during a reconnect is replaced within a second.
@@ -224,12 +197,6 @@ class LiveLink:
             self._preroll_bytes -= len(self._preroll.popleft())
         if self._replay is not None and sum(map(len, self._replay)) < REPLAY_MAX_BYTES:
             self._replay.append(pcm)
-
-    def _hold(self, pcm: bytes) -> None:
-        self._held.append(pcm)
-        self._held_bytes += len(pcm)
-        while self._held_bytes > REPLAY_MAX_BYTES:
-            self._held_bytes -= len(self._held.popleft() or b"")
 
     # ---- output ----------------------------------------------------------------------
 
@@ -398,16 +365,7 @@ class LiveLink:
 
     async def _flush_held(self) -> None:
         assert self._live is not None
-        with contextlib.suppress(LiveSendError):
-            while self._held:
-                pcm = self._held.popleft()
-                if pcm is None:
-                    await self._live.conn.audio_stream_end()
-                    continue
-                self._held_bytes -= len(pcm)
-                await self._live.conn.send_audio(pcm)
-            while self._held_text:
-                await self._live.conn.send_text(self._held_text.pop(0))
+        await self._held.flush(self._live.conn)
 
     def _fall_back(self, code: int, *, after_setup: bool) -> None:
         """From now on, audio connections: Live refused the native avatar."""

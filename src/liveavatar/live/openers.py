@@ -6,15 +6,16 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from google import genai
+from google.genai import types
 
 from liveavatar.settings import Settings
 from liveavatar.tools import ToolRegistry
 
-from .connection import LiveChannel
+from .connection import OPEN_TIMEOUT_S, LiveChannel, LiveConnection
 from .endpoint import endpoint_factory, setup_body
 from .guard import guarded
 from .health import LiveHealth
-from .link import Opener, sdk_opener
+from .link import Opener
 from .persona import Persona, connect_config
 from .picows_client import PicowsLiveConnection
 from .raw import RawLiveConnection
@@ -62,3 +63,20 @@ def make_opener_for(
         return guarded(opener, stall_timeout_s=stall_s, health=health)
 
     return opener_for
+
+
+def sdk_opener(
+    client: genai.Client,
+    model: str,
+    config_for: Callable[[str | None], types.LiveConnectConfig],
+    *,
+    open_timeout_s: float = OPEN_TIMEOUT_S,
+) -> Opener:
+    """Open connections through the SDK with the setup for a given resumption handle."""
+
+    async def open_(handle: str | None) -> LiveChannel:
+        return await LiveConnection.open(
+            client, model, config_for(handle), open_timeout_s=open_timeout_s
+        )
+
+    return open_

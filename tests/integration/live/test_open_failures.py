@@ -17,7 +17,8 @@ from pydantic import SecretStr
 from liveavatar.errors import LiveRefused, LiveUnavailable
 from liveavatar.live.connection import LiveChannel, build_client
 from liveavatar.live.endpoint import endpoint_factory
-from liveavatar.live.link import MAX_RECONNECTS, LiveLink, Opener, sdk_opener
+from liveavatar.live.link import MAX_RECONNECTS, LiveLink, Opener
+from liveavatar.live.openers import sdk_opener
 from liveavatar.live.picows_client import PicowsLiveConnection
 from liveavatar.live.raw import RawLiveConnection
 from liveavatar.log import CloudJsonFormatter
