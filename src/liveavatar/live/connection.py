@@ -122,6 +122,22 @@ def build_client(settings: Settings) -> tuple[genai.Client, str]:
     hands the `async_client_args` that `websockets.connect` accepts to its Live socket
     (and drops them from its HTTP client).
     """
+    options = http_options(settings)
+    if settings.live_backend == "vertex":
+        client = genai.Client(
+            vertexai=True,
+            project=settings.project_id,
+            location=settings.vertex_location,
+            http_options=options,
+        )
+        return client, "vertex"
+    key = settings.gemini_api_key or settings.emulator_api_key
+    api_key = key.get_secret_value() if key else "local-emulator"
+    return genai.Client(api_key=api_key, http_options=options), settings.live_backend
+
+
+def http_options(settings: Settings) -> types.HttpOptions:
+    """The SDK's options for the configured endpoint (`build_client`)."""
     http: dict[str, Any] = {}
     if settings.vertex_ai_endpoint or settings.live_backend == "emulator":
         from .endpoint import base_url  # endpoint builds on this module's errors
@@ -136,18 +152,7 @@ def build_client(settings: Settings) -> tuple[genai.Client, str]:
     if ctx is not None:
         socket_args["ssl"] = ctx
     http["async_client_args"] = socket_args
-    options = types.HttpOptions(**http)
-    if settings.live_backend == "vertex":
-        client = genai.Client(
-            vertexai=True,
-            project=settings.project_id,
-            location=settings.vertex_location,
-            http_options=options,
-        )
-        return client, "vertex"
-    key = settings.gemini_api_key or settings.emulator_api_key
-    api_key = key.get_secret_value() if key else "local-emulator"
-    return genai.Client(api_key=api_key, http_options=options), settings.live_backend
+    return types.HttpOptions(**http)
 
 
 class LiveConnection:

@@ -11,8 +11,8 @@ from google.genai import types
 from liveavatar.settings import Settings
 from liveavatar.tools import ToolRegistry
 
-from .connection import OPEN_TIMEOUT_S, LiveChannel, LiveConnection
-from .endpoint import endpoint_factory, setup_body
+from .connection import OPEN_TIMEOUT_S, LiveChannel, LiveConnection, http_options
+from .endpoint import EMULATOR_PROJECT, endpoint_factory, setup_body
 from .guard import guarded
 from .health import LiveHealth
 from .link import Opener
@@ -38,12 +38,22 @@ def make_opener_for(
     """
     endpoint = endpoint_factory(settings)
     open_s, stall_s = settings.live_open_timeout_s, settings.live_stall_timeout_s
+    avatar_client: genai.Client | None = None
+
+    def sdk_client(persona: Persona) -> genai.Client:
+        # The emulator serves avatars on its Vertex route alone, as Live does (§14.1).
+        nonlocal avatar_client
+        if persona.avatar is None or settings.live_backend != "emulator":
+            return client
+        if avatar_client is None:
+            avatar_client = emulator_vertex_client(settings)
+        return avatar_client
 
     def opener_for(persona: Persona) -> Opener:
         declarations = [d for d in tools.declarations() if d.name in persona.tools]
         if settings.live_client == "sdk":
             opener = sdk_opener(
-                client,
+                sdk_client(persona),
                 persona.model,
                 lambda handle: connect_config(persona, declarations, handle),
                 open_timeout_s=open_s,
@@ -63,6 +73,21 @@ def make_opener_for(
         return guarded(opener, stall_timeout_s=stall_s, health=health)
 
     return opener_for
+
+
+def emulator_vertex_client(settings: Settings) -> genai.Client:
+    """An SDK client for the emulator's Vertex route (any token is accepted there)."""
+    from google.oauth2.credentials import Credentials
+
+    key = settings.emulator_api_key
+    token = key.get_secret_value() if key else "local-emulator"
+    return genai.Client(
+        vertexai=True,
+        project=settings.project_id or EMULATOR_PROJECT,
+        location=settings.vertex_location,
+        credentials=Credentials(token=token),  # type: ignore[no-untyped-call]
+        http_options=http_options(settings),
+    )
 
 
 def sdk_opener(
