@@ -98,3 +98,20 @@ def test_diff_and_rollback(seeded: Seeded) -> None:
     )
     # The form starts again from the restored version.
     assert at.text_input(key="persona_greeting").value == "One"
+
+
+def test_the_native_avatar_needs_an_avatar_and_saves_with_one(seeded: Seeded) -> None:
+    at = _page()
+    at.radio(key="persona_avatar_mode").set_value("native").run()
+    _save(at)
+    assert "needs a prebuilt avatar or a reference image" in at.error[0].value
+    assert _versions(seeded) == []
+    at.selectbox(key="persona_native_avatar").set_value("Kira").run()
+    _save(at)
+    assert at.success[0].value == "Saved version 1."
+    (saved,) = _versions(seeded)
+    assert (saved.avatar_mode, saved.native_avatar, saved.native_avatar_image) == (
+        "native",
+        "Kira",
+        None,
+    )
