@@ -15,7 +15,7 @@ import pytest
 from bench._browser import Stack
 from playwright.sync_api import expect
 
-from tests.e2e.avatar_page import AvatarPage, OpenPage
+from tests.e2e.avatar_page import TURN_TIMEOUT_MS, AvatarPage, OpenPage
 from tests.e2e.backend_counters import VIDEO_FRAMES, counter, wait_counter_above
 
 pytestmark = pytest.mark.slow
@@ -44,9 +44,12 @@ def write_y4m(path: Path, size: tuple[int, int], rgb: tuple[int, int, int]) -> P
 
 def ask_what_it_sees(page: AvatarPage) -> str:
     done = len(page.events("turn_complete"))
+    answers = page.transcript("model").count()
     page.testid("text-input").fill(SEE)
     page.testid("send").click()
     page.wait_event("turn_complete", after=done)
+    # The answer's line is final once its voice has been heard to the end.
+    expect(page.transcript("model")).to_have_count(answers + 1, timeout=TURN_TIMEOUT_MS)
     return str(page.transcript("model").last.inner_text())
 
 
