@@ -434,6 +434,59 @@ class RunConfig:
     peer: str = "emulator"
 
 
+async def spawn_peer(cfg: RunConfig, tmp: str) -> tuple[Child, int]:
+    """The Live peer (`cfg.peer`) with its certificate in `tmp`, and its port."""
+    light = cfg.peer == "light"
+    peer = await Child.spawn(
+        "emulator",
+        [sys.executable, "-m", "bench._echo_peer", "--cert-dir", tmp]
+        if light
+        else [sys.executable, "-m", "liveavatar", "emulator", "--port", "0"]
+        + ["--brain", "echo", "--cert-dir", tmp],
+        _child_env(LOG_LEVEL="INFO", NO_GCE_CHECK="true"),
+        cfg.layout.emulator,
+    )
+    listening = await peer.wait_for_log(
+        "echo peer listening" if light else "live emulator listening", START_TIMEOUT_S
+    )
+    port = urlsplit(str(listening["url"])).port
+    assert port is not None
+    return peer, port
+
+
+async def spawn_backend(
+    cfg: RunConfig, tmp: str, emu_port: int, port: int, *, name: str = "backend"
+) -> Child:
+    """`liveavatar serve` (or Granian) on `port` in front of the peer on `emu_port`; its
+    data in `tmp`/`name`."""
+    serve = ["bench._granian_serve"] if cfg.server == "granian" else ["liveavatar", "serve"]
+    data = Path(tmp) / ("data" if name == "backend" else f"{name}-data")
+    return await Child.spawn(
+        name,
+        [sys.executable, "-m", *serve],
+        _child_env(
+            LIVE_BACKEND="emulator",
+            LIVE_CLIENT=cfg.live_client,
+            VERTEX_AI_ENDPOINT=f"https://{HOST}:{emu_port}",
+            LIVE_CA_FILE=str(Path(tmp) / "cert.pem"),
+            DATA_DIR=str(data),
+            MEDIA_DIR=str(Path(tmp) / "media"),
+            HOST=HOST,
+            PORT=str(port),
+            MAX_SESSIONS=str(max(1000, 4 * cfg.sessions)),
+            # Every simulated browser is the same anonymous user from one address.
+            MAX_SESSIONS_PER_USER=str(max(1000, 4 * cfg.sessions)),
+            RATE_LIMIT_CONNECTIONS=str(max(1000, 4 * cfg.sessions)),
+            QUOTA_MINUTES_PER_DAY="100000",
+            LOG_LEVEL="WARNING",
+            NO_GCE_CHECK="true",
+            ENVIRONMENT="local",
+            **({"PYTHONPATH": cfg.backend_src} if cfg.backend_src else {}),
+        ),
+        cfg.layout.backend,
+    )
+
+
 async def run_once(cfg: RunConfig) -> dict[str, Any]:
     """Start both children, run the direct then the proxied phase, stop the children."""
     errors: Counter[str] = Counter()
@@ -449,49 +502,11 @@ async def run_once(cfg: RunConfig) -> dict[str, Any]:
     backend: Child | None = None
     with tempfile.TemporaryDirectory(prefix="bench-proxy-") as tmp:
         try:
-            light = cfg.peer == "light"
-            emulator = await Child.spawn(
-                "emulator",
-                [sys.executable, "-m", "bench._echo_peer", "--cert-dir", tmp]
-                if light
-                else [sys.executable, "-m", "liveavatar", "emulator", "--port", "0"]
-                + ["--brain", "echo", "--cert-dir", tmp],
-                _child_env(LOG_LEVEL="INFO", NO_GCE_CHECK="true"),
-                cfg.layout.emulator,
-            )
-            listening = await emulator.wait_for_log(
-                "echo peer listening" if light else "live emulator listening", START_TIMEOUT_S
-            )
-            emu_port = urlsplit(str(listening["url"])).port
-            assert emu_port is not None
+            emulator, emu_port = await spawn_peer(cfg, tmp)
             port = _free_port()
             if cfg.recording:
                 await _save_recording_persona(Path(tmp) / "data")
-            serve = ["bench._granian_serve"] if cfg.server == "granian" else ["liveavatar", "serve"]
-            backend = await Child.spawn(
-                "backend",
-                [sys.executable, "-m", *serve],
-                _child_env(
-                    LIVE_BACKEND="emulator",
-                    LIVE_CLIENT=cfg.live_client,
-                    VERTEX_AI_ENDPOINT=f"https://{HOST}:{emu_port}",
-                    LIVE_CA_FILE=str(Path(tmp) / "cert.pem"),
-                    DATA_DIR=str(Path(tmp) / "data"),
-                    MEDIA_DIR=str(Path(tmp) / "media"),
-                    HOST=HOST,
-                    PORT=str(port),
-                    MAX_SESSIONS=str(max(1000, 4 * cfg.sessions)),
-                    # Every simulated browser is the same anonymous user from one address.
-                    MAX_SESSIONS_PER_USER=str(max(1000, 4 * cfg.sessions)),
-                    RATE_LIMIT_CONNECTIONS=str(max(1000, 4 * cfg.sessions)),
-                    QUOTA_MINUTES_PER_DAY="100000",
-                    LOG_LEVEL="WARNING",
-                    NO_GCE_CHECK="true",
-                    ENVIRONMENT="local",
-                    **({"PYTHONPATH": cfg.backend_src} if cfg.backend_src else {}),
-                ),
-                cfg.layout.backend,
-            )
+            backend = await spawn_backend(cfg, tmp, emu_port, port)
             await wait_healthy(backend, port, START_TIMEOUT_S)
             if cfg.layout.loadgen:
                 os.sched_setaffinity(0, cfg.layout.loadgen)
