@@ -50,14 +50,23 @@ def ready(log: BrowserLog) -> dict[str, Any]:
     return log.messages("ready")[0]
 
 
-async def user_texts(settings: Settings, conversation_id: str) -> list[str]:
+async def user_texts(settings: Settings, conversation_id: str, turns: int = 1) -> list[str]:
+    """The conversation's user lines once at least `turns` are stored (bounded wait): the
+    page has hung up, but the session's teardown may still be writing its last turn."""
     store = SQLiteStore(Path(settings.data_dir) / DB_FILENAME)
+    texts: list[str] = []
     try:
-        conv = await store.get_conversation(conversation_id)
+        async with asyncio.timeout(10):
+            while True:
+                conv = await store.get_conversation(conversation_id)
+                texts = [m.text for m in conv.messages if m.role == "user"] if conv else []
+                if len(texts) >= turns:
+                    return texts
+                await asyncio.sleep(0.05)
+    except TimeoutError:
+        return texts
     finally:
         await store.close()
-    assert conv is not None
-    return [m.text for m in conv.messages if m.role == "user"]
 
 
 async def test_another_user_cannot_resume_a_session(
@@ -96,7 +105,7 @@ async def test_another_user_cannot_resume_a_session(
     again = await talk(backend, "what did i say", token=alice, session_id=alice_id)
     assert ready(again)["resumed"]
     assert ready(again)["session_id"] == alice_id
-    assert await user_texts(settings, alice_id) == ["tell me a joke", "what did i say"]
+    assert await user_texts(settings, alice_id, 2) == ["tell me a joke", "what did i say"]
 
 
 async def test_anonymous_sessions_are_bound_to_their_browser(
@@ -115,7 +124,7 @@ async def test_anonymous_sessions_are_bound_to_their_browser(
 
     same_browser = await talk(backend, "thank you", browser_key=KEY_A, session_id=session_id)
     assert ready(same_browser)["resumed"]
-    assert await user_texts(settings, session_id) == ["tell me a joke", "thank you"]
+    assert await user_texts(settings, session_id, 2) == ["tell me a joke", "thank you"]
 
 
 async def test_made_up_and_malformed_session_ids_start_fresh(
@@ -188,7 +197,7 @@ async def test_resuming_a_session_still_open_takes_it_over(
     assert ready(new)["resumed"] and ready(new)["session_id"] == session_id
     assert old.close_code == 4409
     assert old.messages("error")[-1]["code"] == "session_replaced"
-    assert await user_texts(settings, session_id) == ["tell me a joke", "thank you"]
+    assert await user_texts(settings, session_id, 2) == ["tell me a joke", "thank you"]
     store = SQLiteStore(Path(settings.data_dir) / DB_FILENAME)
     try:
         conv = await store.get_conversation(session_id)
