@@ -173,20 +173,7 @@ def _assign(
             "updated_by": signed_in_as(),
         }
     )
-    try:
-        saved = ctx.run(
-            ctx.store.put_persona(updated, expected_version=persona.version if persona else 0)
-        )
-    except VersionConflict:
-        st.error("Not saved: the persona changed meanwhile. Try again.")
-        return
-    except (StoreError, ValueError, TimeoutError) as exc:
-        st.error(f"Not saved: {exc}")
-        return
-    # The Persona page's form starts again from the new version.
-    st.session_state["persona_reload"] = True
-    st.session_state[_FLASH] = f"Clips assigned: persona version {saved.version}."
-    st.rerun()
+    _save(ctx, persona, updated, "Clips assigned")
 
 
 def _not_clips(persona: PersonaConfig) -> str:
@@ -234,6 +221,13 @@ def _reference_image(ctx: DashboardContext, persona: PersonaConfig | None) -> No
             "updated_by": signed_in_as(),
         }
     )
+    _save(ctx, persona, updated, f"Native avatar from {chosen}")
+
+
+def _save(
+    ctx: DashboardContext, persona: PersonaConfig | None, updated: PersonaConfig, what: str
+) -> None:
+    """Save `updated` as the version after `persona` (refused if another save came first)."""
     try:
         saved = ctx.run(
             ctx.store.put_persona(updated, expected_version=persona.version if persona else 0)
@@ -244,8 +238,9 @@ def _reference_image(ctx: DashboardContext, persona: PersonaConfig | None) -> No
     except (StoreError, ValueError, TimeoutError) as exc:
         st.error(f"Not saved: {exc}")
         return
+    # The Persona page's form starts again from the new version.
     st.session_state["persona_reload"] = True
-    st.session_state[_FLASH] = f"Native avatar from {chosen}: persona version {saved.version}."
+    st.session_state[_FLASH] = f"{what}: persona version {saved.version}."
     st.rerun()
 
 
