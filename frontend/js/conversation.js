@@ -1,39 +1,23 @@
 /**
  * Conversation: one run of the product, from Start to Stop. Runs on the page's one
- * AudioContext and owns MicCapture, Player, AvatarSocket and FrameSharer, derives the
- * visible state and reports everything to the Ui, the Avatar and the test hooks.
+ * AudioContext and owns MicCapture, Player, the AvatarSocket (wired in
+ * conversation-socket.js) and the ShareToggle, derives the visible state and reports
+ * everything to the Ui, the Avatar and the test hooks.
  *
  * States: idle → connecting → listening ⇄ thinking ⇄ speaking, reconnecting on drops,
  * error after a fatal problem.
  */
 
 import { audioSupported, resumeContext, sharedAudioContext } from './audio-context.js';
-import { browserKey } from './browser-key.js';
 import { Duplex } from './duplex.js';
 import { micErrorCode } from './errors.js';
-import { base64DecodedBytes, DEFAULT_LIMITS, normaliseAvatarMedia } from './messages.js';
+import { connectSocket } from './conversation-socket.js';
 import { MicCapture, MicError } from './mic.js';
 import { NativeAvatar } from './native-avatar.js';
 import { Player } from './player.js';
-import { ProblemStack } from './problems.js';
-import { FrameSharer, ShareError } from './share.js';
-import { AvatarSocket } from './socket.js';
+import { ProblemBanner } from './problem-banner.js';
+import { ShareToggle } from './share-toggle.js';
 import { VoiceFollower } from './voice-follow.js';
-
-/**
- * GET <backend>/api/videos; null when absent (404) or unreachable.
- * @param {string} httpBase
- * @returns {Promise<{idle: string[], talking: string[], expressive: string[]}|null>}
- */
-export async function fetchVideos(httpBase) {
-  if (!httpBase) return null;
-  try {
-    const res = await fetch(`${httpBase}/api/videos`, { cache: 'no-store' });
-    return res.ok ? normaliseAvatarMedia(await res.json()) : null;
-  } catch {
-    return null;
-  }
-}
 
 export class Conversation extends EventTarget {
   /**
@@ -69,12 +53,18 @@ export class Conversation extends EventTarget {
     this._micAvailable = false;
     this._hadSession = false;
     this._videosChosen = false;
-    this._problems = new ProblemStack(); // what the banner shows
+    this._banner = new ProblemBanner({ ui, hooks });
     this._ctx = null;
     this._mic = null;
     this._player = null;
     this._socket = null;
-    this._sharer = null;
+    this._share = new ShareToggle({
+      ui,
+      hooks,
+      socket: () => this._socket,
+      onProblem: (code) => this._showProblem(code),
+      onStarted: () => this._clearProblems('share'),
+    });
     this._unlock = null;
     this._gen = 0;
     // The model's words are shown as they are heard (the user's as they come).
@@ -185,8 +175,7 @@ export class Conversation extends EventTarget {
 
   _teardown() {
     this._voice.stop(); // what was heard of an answer cut by Stop goes before `bye`
-    this._sharer?.stop();
-    this._sharer = null;
+    this._share.release();
     this._socket?.stop();
     this._socket = null;
     this._mic?.stop();
@@ -222,123 +211,7 @@ export class Conversation extends EventTarget {
   // ---- socket -----------------------------------------------------------------------
 
   _connect() {
-    const c = this.config;
-    const socket = (this._socket = new AvatarSocket(c.BACKEND_URL, {
-      getToken: this.getToken,
-      browserKey: browserKey(),
-      voice: c.VOICE ?? undefined,
-    }));
-    const on = (type, fn) => socket.addEventListener(type, (e) => this._socket === socket && fn(e.detail));
-    on('state', ({ state }) => {
-      this.hooks.connected = state === 'open';
-      this.ui.setConnection(state === 'open' ? 'online' : state === 'reconnecting' ? 'reconnecting' : state === 'connecting' ? 'connecting' : 'offline');
-      if (state !== 'open') {
-        this._awaiting = false;
-        // Typed text cannot be delivered while the socket is down; `ready` enables it again.
-        this.ui.setTextEnabled(false);
-      }
-      this._update();
-    });
-    on('message', (msg) => {
-      if (msg.type === 'pong') this.hooks.record('pong', { rtt_ms: socket.rttMs });
-      else this.hooks.record(msg.type, msg);
-    });
-    on('audio', ({ buffer }) => {
-      if (!this.duplex.dropping) this._voice.audio(buffer); // a tap cut this answer
-    });
-    on('media', ({ bytes }) => {
-      if (!this.duplex.dropping) this._native.media(bytes); // a tap cut this answer
-    });
-    on('avatar_fallback', (msg) => this._native.unavailable(msg.message));
-    on('ready', (msg) => this._onReady(msg));
-    on('transcript', (msg) => {
-      // The native avatar's voice is in its video, which the playback clock does not see:
-      // its words are shown as they come.
-      if (msg.role === 'model' && !this._native.player) this._voice.transcript(msg);
-      else this.ui.addTranscript(msg);
-      if (msg.final || msg.role === 'model') this._awaiting = true;
-      this._resolveProblem('live_reconnecting');
-      this._update();
-    });
-    on('interrupted', (msg) => {
-      this.duplex.turnEnded();
-      this._player?.flush();
-      this._voice.interrupted(msg.turn);
-      this._native.interrupt();
-      this.ui.markInterrupted(msg.turn);
-      this._awaiting = false;
-      this._update();
-    });
-    on('turn_complete', (msg) => {
-      this.duplex.turnEnded();
-      this._player?.endOfTurn();
-      this._voice.turnComplete(msg.turn);
-      this._awaiting = false;
-      this._clearProblems('notice');
-      this._update();
-    });
-    on('tool', (msg) => {
-      if (msg.status === 'started') this._awaiting = true;
-      this._update();
-      this.ui.setTool(msg);
-    });
-    on('metrics', (msg) => this.ui.setLatency(msg));
-    on('sources', (msg) => this.ui.addSources(msg));
-    on('error', (msg) => {
-      if (msg.fatal) return; // the close that follows ends the session
-      if (msg.code === 'live_reconnecting' || msg.code === 'tool_failed') this._showProblem(msg.code);
-      else console.warn(`backend: ${msg.code}: ${msg.message}`);
-    });
-    on('reconnecting', ({ delayMs, reason, code, attempt }) => {
-      this.hooks.record('socket-reconnecting', { delayMs, reason, code, attempt });
-      // The backend renewed a healthy socket: the session resumes in a moment, and the
-      // user, who at most lost a turn just begun, needs no banner for it.
-      if (reason === 'renew') return;
-      const problem = reason === 'going_away' ? 'going_away' : code === 1013 ? 'server_busy' : reason === 'dropped' ? 'connection_lost' : 'backend_unreachable';
-      this._showProblem(problem, { url: c.BACKEND_URL, retryInMs: delayMs });
-    });
-    on('closed', ({ code, error }) => {
-      this.hooks.record('socket-closed', { code, error: error?.code });
-      if (error?.code === 'session_ended') {
-        this.running = false;
-        this._teardown();
-        this._showProblem('session_ended');
-        this._update();
-      } else {
-        this._fail(error?.code ?? 'internal', error?.message);
-      }
-    });
-  }
-
-  _onReady(msg) {
-    this.hooks.sessionId = msg.session_id;
-    if (!msg.resumed && this._hadSession) this.ui.newSession();
-    if (!msg.resumed) this._voice.newSession();
-    this._hadSession = true;
-    this._clearProblems('connection');
-    this.ui.setTextEnabled(true);
-    if (msg.avatar_mode === 'native') {
-      // Each socket's Live stream starts anew (its own init segment and timestamps).
-      this._videosChosen = true;
-      this._native.end();
-      this._native.begin();
-    } else if (!this._videosChosen) {
-      this._videosChosen = true;
-      this._chooseAvatar(msg.avatar);
-    }
-  }
-
-  async _chooseAvatar(media) {
-    const mode = this.config.AVATAR;
-    if (mode === 'drawn') return this.avatar.useDrawn();
-    let clips = media;
-    if (clips.idle.length === 0 && mode === 'video') clips = await fetchVideos(this.config.BACKEND_HTTP_URL);
-    this.avatar.onFallback = (detail) => {
-      this.hooks.record('avatar-fallback', detail);
-      this._showProblem('avatar_clip_failed');
-    };
-    this.avatar.useVideos(clips, this.config.BACKEND_HTTP_URL || location.href);
-    this.hooks.record('avatar-mode', { mode: this.avatar.mode });
+    this._socket = connectSocket(this);
   }
 
   // ---- audio ------------------------------------------------------------------------
@@ -464,51 +337,11 @@ export class Conversation extends EventTarget {
   }
 
   /**
-   * Start sharing `source`, or stop it when it is already shared. Only one source at a
-   * time: starting one stops the other.
+   * Start sharing `source`, or stop it when it is already shared (share-toggle.js).
    * @param {'camera'|'screen'} source
    */
   async toggleShare(source) {
-    if (this._sharer?.source === source) {
-      this._stopShare();
-      return;
-    }
-    this._stopShare();
-    if (!this.running) return;
-    const limits = this._socket?.limits ?? DEFAULT_LIMITS;
-    const sharer = new FrameSharer(source, {
-      intervalMs: 1000 / (limits.video_fps || 1),
-      maxBytes: limits.max_video_frame_bytes,
-      send: (b64, src) =>
-        !!this._socket?.isOpen && base64DecodedBytes(b64) <= limits.max_video_frame_bytes && this._socket.sendVideoFrame(b64, src),
-    });
-    this._sharer = sharer;
-    sharer.addEventListener('frame', (e) => this.hooks.record('share-frame', { source, ...e.detail }));
-    sharer.addEventListener('ended', () => {
-      if (this._sharer === sharer) this._stopShare();
-    });
-    try {
-      await sharer.start();
-      if (this._sharer !== sharer) return;
-      this.ui.setSharing(source);
-      this._clearProblems('share');
-      this.hooks.record('share-started', { source });
-    } catch (err) {
-      if (!(err instanceof ShareError)) throw err;
-      if (this._sharer === sharer) this._sharer = null;
-      this.ui.setSharing(null);
-      const code = err.kind === 'unsupported' ? 'share_unsupported' : err.kind === 'denied' ? `${source}_denied` : 'share_failed';
-      this._showProblem(code);
-    }
-  }
-
-  _stopShare() {
-    const s = this._sharer;
-    if (!s) return;
-    this._sharer = null;
-    s.stop();
-    this.ui.setSharing(null);
-    this.hooks.record('share-stopped', { source: s.source });
+    await this._share.toggle(source, this.running);
   }
 
   // ---- state and problems -------------------------------------------------------------
@@ -553,26 +386,16 @@ export class Conversation extends EventTarget {
   }
 
   _showProblem(code, extra = {}) {
-    const problem = this._problems.add(code, extra);
-    this.hooks.record('problem', { code, message: problem.text });
-    this._renderProblems();
+    this._banner.show(code, extra);
   }
 
   /** @param {...import('./problems.js').Slot} slots none: every slot */
   _clearProblems(...slots) {
-    if (this._problems.clear(...slots)) this._renderProblems();
+    this._banner.clear(...slots);
   }
 
   /** @param {string} code */
   _resolveProblem(code) {
-    if (this._problems.resolve(code)) this._renderProblems();
-  }
-
-  _renderProblems() {
-    const list = this._problems.list;
-    this.ui.showProblems(list);
-    const top = this._problems.top;
-    this.hooks.lastError = top ? { code: top.code, message: top.text } : null;
-    this.hooks.problems = list.map((p) => p.code);
+    this._banner.resolve(code);
   }
 }

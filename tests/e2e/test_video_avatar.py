@@ -166,7 +166,10 @@ def test_idle_and_talking_clips_follow_the_voice(video_stack: Stack, open_page: 
     # ... and the idle clip before the answer and after it.
     first_talk = next(i for i, s in enumerate(samples) if s["clip"] == "talking")
     assert samples[first_talk - 1]["clip"] == "idle"
-    assert all(s["level"] < 0.001 for s in samples[:first_talk] if s["clip"] == "idle")
+    # Silent while idle, but for at most the one probe (20 ms) just before the switch: the
+    # level is read from the analyser at the voice's first samples, the clip switches on
+    # the player's `playing` event, and the probe can fall between the two.
+    assert all(s["level"] < 0.001 for s in samples[: first_talk - 1] if s["clip"] == "idle")
     expect(page.testid("error")).to_be_hidden()
     assert page.page.locator(".avatar-svg").is_hidden()
 
