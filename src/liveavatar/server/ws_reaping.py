@@ -55,7 +55,9 @@ class ReapingWebSocketProtocol(WebSocketsSansIOProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.queue = Mailbox()
-        self._pending = b""  # the start of a frame not yet complete
+        # The start of a frame not yet complete, grown in place: a frame trickled in small
+        # reads costs copies in proportion to its size, not to its size times the reads.
+        self._pending = bytearray()
         self._framing = True  # False once the sans-I/O parser may hold part of a frame
 
     def data_received(self, data: bytes) -> None:
@@ -71,9 +73,20 @@ class ReapingWebSocketProtocol(WebSocketsSansIOProtocol):
             if initiated or (self.handshake_initiated and not data.endswith(b"\r\n\r\n")):
                 self._framing = False
             return
-        self._frames(self._pending + data if self._pending else data)
+        if not self._pending:
+            rest = self._frames(data)
+            if rest < len(data):
+                self._pending = bytearray(memoryview(data)[rest:])
+            return
+        pending = self._pending
+        pending += data
+        rest = self._frames(pending)
+        if rest:
+            del pending[:rest]
 
-    def _frames(self, buf: bytes) -> None:
+    def _frames(self, buf: bytes | bytearray) -> int:
+        """Deliver or hand over every whole frame in `buf`; where the rest starts (a
+        frame not yet complete), or `len(buf)` once everything was handed over."""
         conn = self.conn
         limit = conn.max_message_size
         pos, end = 0, len(buf)
@@ -92,8 +105,8 @@ class ReapingWebSocketProtocol(WebSocketsSansIOProtocol):
             if (limit is not None and size > limit) or (opcode >= 8 and size > _MAX_CONTROL):
                 # Refused from its header: the sans-I/O protocol fails the connection.
                 self._framing = False
-                super().data_received(buf[pos:])
-                return
+                super().data_received(bytes(buf[pos:]))
+                return end
             masked = b1 & 0x80
             if masked:
                 head += 4
@@ -112,14 +125,14 @@ class ReapingWebSocketProtocol(WebSocketsSansIOProtocol):
             ):
                 pos = frame_end
                 continue
-            super().data_received(buf[pos:frame_end])
+            super().data_received(bytes(buf[pos:frame_end]))
             pos = frame_end
             if self.transport.is_closing():
                 self._framing = False
-                return
-        self._pending = buf[pos:]
+                return end
+        return pos
 
-    def _deliver(self, opcode: int, buf: bytes, start: int, end: int) -> bool:
+    def _deliver(self, opcode: int, buf: bytes | bytearray, start: int, end: int) -> bool:
         """Queue one whole data frame's message for the app, as uvicorn does; False (and
         nothing queued) for text that is not UTF-8, which uvicorn's path refuses."""
         payload: bytes = apply_mask(buf[start:end], buf[start - 4 : start])
