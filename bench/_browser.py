@@ -4,7 +4,7 @@
 - `liveavatar_up()` runs `python -m liveavatar up` (emulator, backend, the static
   frontend server and the dashboard) as a child process on free ports and waits until it
   answers;
-- `MicAudio` builds the fake microphone's WAV from espeak-ng phrases and silences and
+- `MicAudio` builds the fake microphone's WAV from spoken phrases and silences and
   remembers where each phrase's loud part starts and ends in the file;
 - `launch_options()` gives Chromium the voice-stack flags (fake microphone from a WAV);
 - `PROBE_SCRIPT` samples the page's output level and mouth openness every few ms.
@@ -33,6 +33,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 from tests.support.speech import silence, synthesize_pcm16, trim
+
+from ._loadgen import percentile
 
 REPO = Path(__file__).resolve().parents[1]
 #: Debian's chromium; Playwright's own browser builds are never downloaded here.
@@ -89,6 +91,18 @@ def port_open(port: int) -> bool:
     except OSError:
         return False
     return True
+
+
+def summary(values: Sequence[float]) -> dict[str, float | int | None]:
+    """p50/p95 (linear interpolation) rounded to 0.1 ms, and the count."""
+    if not values:
+        return {"p50": None, "p95": None, "n": 0}
+    ordered = sorted(values)
+    return {
+        "p50": round(percentile(ordered, 0.5), 1),
+        "p95": round(percentile(ordered, 0.95), 1),
+        "n": len(ordered),
+    }
 
 
 # ---- processes ----------------------------------------------------------------------------
@@ -267,6 +281,9 @@ class MicAudio:
 
     pcm: bytearray = field(default_factory=bytearray)
     phrases: list[Phrase] = field(default_factory=list)
+    #: Speaks a phrase as 16 kHz PCM16; espeak-ng's en-us+klatt4 unless told
+    #: (`bench.browser_latency --voice piper` gives Piper's neural voice, bench/_speech.py).
+    speak: Callable[[str], bytes] = synthesize_pcm16
 
     @property
     def duration_ms(self) -> float:
@@ -278,12 +295,12 @@ class MicAudio:
         return self
 
     def say(self, text: str) -> MicAudio:
-        """Append espeak-ng speech (en-us+klatt4), trimmed to its loud part.
+        """Append `speak(text)`, trimmed to its loud part.
 
         Trimmed, so the phrase's recorded end is the true end of speech rather than the
-        end of espeak's trailing silence.
+        end of the voice's trailing silence.
         """
-        speech = trim(synthesize_pcm16(text))
+        speech = trim(self.speak(text))
         start = self.duration_ms
         self.pcm += speech
         self.phrases.append(Phrase(text, start, self.duration_ms))

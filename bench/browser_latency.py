@@ -2,12 +2,12 @@
 
 `python -m bench.browser_latency --json` starts `liveavatar up` (emulator, backend, static
 frontend) as a child process on free ports and opens the real page in Chromium whose
-fake microphone plays one generated WAV: 1 s of silence, then blocks of espeak-ng speech
-separated by long silences. A "plain" block is one short question; a "barge-in" block is
-"tell me a joke" followed, 1.4 s after it ended (about a second into the answer), by a
-short question spoken over the avatar. Each phrase is trimmed to its loud part (the first
-to the last 20 ms frame above -40 dBFS), so its offsets in the file are where speech
-starts and ends.
+fake microphone plays one generated WAV: 1 s of silence, then blocks of speech (espeak-ng,
+or Piper's neural voice with `--voice piper`) separated by long silences. A "plain" block
+is one short question; a "barge-in" block is "tell me a joke" followed, 1.4 s after it
+ended (about a second into the answer), by a short question spoken over the avatar. Each
+phrase is trimmed to its loud part (the first to the last 20 ms frame above -40 dBFS), so
+its offsets in the file are where speech starts and ends.
 
 Time is the page's `performance.now()`. Chromium starts the WAV when getUserMedia opens
 the device, so a phrase ends at `mic-started` (the app's event) + its offset in the file.
@@ -45,6 +45,13 @@ latency) and taps the microphone stream with its own AnalyserNode, to check the
 `--turn-detection server smart` runs the whole measurement once per mode (the persona's
 `turn_detection`, stored before the stack starts) and prints both, keyed by mode.
 
+`--avatar native` measures the native avatar instead (the persona's `avatar_mode:
+native` with the prebuilt avatar "Kira", the emulator streaming fragmented MP4): mouth to
+ear to the answer's first video frame with sound and barge-in to the video stopping, from
+the page's `<video>` (bench/_native_latency.py says exactly what is timed). `--avatar
+drawn native` runs both on the same WAV, one after the other, keyed by avatar. The drawn
+mode's figures are computed as before.
+
 Only the JSON object goes to stdout; the children's logs go to files in a temp folder.
 """
 
@@ -53,17 +60,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
 import os
 import sys
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import sync_playwright
 
@@ -71,8 +75,10 @@ from liveavatar.live.persona import Persona
 from liveavatar.store import DB_FILENAME, PersonaConfig, SQLiteStore
 from liveavatar.turn.settings import TURN_DETECTIONS, TurnDetection
 
-from ._browser import PROBE_SCRIPT, MicAudio, launch_options, liveavatar_up
-from ._loadgen import percentile
+from ._browser import PROBE_SCRIPT, MicAudio, launch_options, liveavatar_up, summary
+from ._drawn_latency import ANALYSER_FFT, CAPTURE_BLOCK_MS, Utterance, analyse, mic_alignment
+from ._native_latency import NATIVE_SCRIPT, analyse_native
+from ._speech import PIPER_VOICES
 
 PLAIN = ["what is your name", "thank you", "how are you", "good morning", "who are you"]
 BARGE_QUESTION = "tell me a joke"
@@ -85,15 +91,6 @@ OVERLAP_AFTER_END_MS = 1_400
 PLAIN_GAP_MS = 5_000
 OVERLAP_GAP_MS = 4_500
 
-CAPTURE_BLOCK_MS = 20.0  # the capture worklet's block (320 samples at 16 kHz)
-ANALYSER_FFT = 1024  # frontend/js/player.js: the AnalyserNode outputLevel() reads
-#: lipsync.js: levelToOpenness maps -50..-16 dBFS to 0..1; the mouth is drawn open at 0.06.
-FLOOR_DB, FULL_DB, MOUTH_OPEN = -50.0, -16.0, 0.06
-LIPSYNC_LEVEL = 10 ** ((FLOOR_DB + MOUTH_OPEN * (FULL_DB - FLOOR_DB)) / 20)  # ≈ -48 dBFS
-LIPSYNC_WINDOW = (-125.0, 45.0)  # ITU-R BT.1359 detectability, + = audio ahead
-MIC_ONSET_LEVEL = 0.01  # -40 dBFS, the threshold the phrases were trimmed with
-MAX_LAG_MS = 200.0
-GRID_MS = 5.0
 
 #: Bench-only instrumentation, installed before the app's scripts run. It leaves the app's
 #: behaviour alone: the subclass only remembers the contexts, and the microphone tap is
@@ -152,22 +149,15 @@ BENCH_SCRIPT = """
 })();
 """
 
-FloatArray = NDArray[np.float64]
+
+VOICES = ("espeak", "piper")
 
 
-@dataclass(frozen=True)
-class Utterance:
-    """A phrase of the WAV and whether it is meant to be spoken over an answer."""
-
-    text: str
-    start_ms: float
-    end_ms: float
-    overlaps: bool
-
-
-def build_audio(blocks: int) -> tuple[MicAudio, list[Utterance]]:
-    """Alternate plain and barge-in blocks; `blocks` of each."""
-    audio = MicAudio().pause(1_000)
+def build_audio(blocks: int, voice: str = "espeak") -> tuple[MicAudio, list[Utterance]]:
+    """Alternate plain and barge-in blocks; `blocks` of each, spoken by `voice`: espeak-ng
+    (en-us+klatt4) or Piper's neural voice (bench/_speech.py, its normal rate)."""
+    audio = MicAudio() if voice == "espeak" else MicAudio(speak=PIPER_VOICES[1].say)
+    audio.pause(1_000)
     overlapping: set[int] = set()
     for b in range(blocks):
         audio.say(PLAIN[b % len(PLAIN)]).pause(PLAIN_GAP_MS)
@@ -181,258 +171,17 @@ def build_audio(blocks: int) -> tuple[MicAudio, list[Utterance]]:
     return audio, utterances
 
 
-# ---- analysis (pure) ------------------------------------------------------------------------
-
-
-def summary(values: Sequence[float]) -> dict[str, float | int | None]:
-    """p50/p95 (linear interpolation) rounded to 0.1 ms, and the count."""
-    if not values:
-        return {"p50": None, "p95": None, "n": 0}
-    ordered = sorted(values)
-    return {
-        "p50": round(percentile(ordered, 0.5), 1),
-        "p95": round(percentile(ordered, 0.95), 1),
-        "n": len(ordered),
-    }
-
-
-def openness_target(level: FloatArray) -> FloatArray:
-    """lipsync.js levelToOpenness: the openness the level asks for (before smoothing)."""
-    db = 20 * np.log10(np.maximum(level, 1e-12))
-    return np.clip((db - FLOOR_DB) / (FULL_DB - FLOOR_DB), 0.0, 1.0)
-
-
-def xcorr_lag_ms(t: FloatArray, x: FloatArray, y: FloatArray) -> float | None:
-    """The lag (ms) of `y` behind `x` that maximises their normalised cross-correlation.
-
-    Both series are resampled to a 5 ms grid first (the probe's timer jitters); the best
-    lag is refined with a parabola through its neighbours.
-    """
-    if len(t) < 8 or t[-1] - t[0] < 3 * MAX_LAG_MS:
-        return None
-    grid = np.arange(t[0], t[-1], GRID_MS)
-    xs = np.interp(grid, t, x)
-    ys = np.interp(grid, t, y)
-    xs, ys = xs - xs.mean(), ys - ys.mean()
-    if not (xs.any() and ys.any()):
-        return None
-    max_lag = int(MAX_LAG_MS / GRID_MS)
-    scores = []
-    for lag in range(-max_lag, max_lag + 1):
-        a = xs[: len(xs) - lag] if lag >= 0 else xs[-lag:]
-        b = ys[lag:] if lag >= 0 else ys[: len(ys) + lag]
-        denom = math.sqrt(float(np.dot(a, a)) * float(np.dot(b, b)))
-        scores.append(float(np.dot(a, b)) / denom if denom > 0 else 0.0)
-    best = int(np.argmax(scores))
-    shift = 0.0
-    if 0 < best < len(scores) - 1:
-        left, mid, right = scores[best - 1], scores[best], scores[best + 1]
-        curve = left - 2 * mid + right
-        if curve < 0:
-            shift = 0.5 * (left - right) / curve
-    return (best - max_lag + shift) * GRID_MS
-
-
-def first_index(mask: NDArray[np.bool_], start: int, stop: int | None = None) -> int | None:
-    """Index of the first true value of `mask[start:stop]`, or None."""
-    hits = np.flatnonzero(mask[start:stop])
-    return int(hits[0]) + start if hits.size else None
-
-
-def cut_answer_end(
-    t: FloatArray,
-    sound: NDArray[np.bool_],
-    speaking: NDArray[np.bool_],
-    events: Sequence[dict[str, Any]],
-    i_start: int,
-    start_t: float,
-    limit_t: float,
-) -> int | None:
-    """Index of the last sounding sample of an answer cut by speech starting at `start_t`.
-
-    None unless the avatar was speaking when that speech began and the page got an
-    `interrupted` for it. Found backwards from the next answer's `playback-started`: past
-    that answer's first samples, across the silence, to the cut answer's last sound; so a
-    pause inside the cut answer is not mistaken for the end of playback.
-    """
-    if i_start >= len(t) or not speaking[i_start]:
-        return None
-    cut_at = next(
-        (e["t"] for e in events if e["type"] == "interrupted" and start_t <= e["t"] <= limit_t),
-        None,
-    )
-    if cut_at is None:
-        return None
-    next_play = next(
-        (e["t"] for e in events if e["type"] == "playback-started" and cut_at < e["t"] <= limit_t),
-        limit_t,
-    )
-    i = min(int(np.searchsorted(t, next_play)), len(t)) - 1
-    while i > i_start and sound[i]:
-        i -= 1  # the next answer's first samples (its event comes a report later)
-    while i > i_start and not sound[i]:
-        i -= 1  # the silence between the two answers
-    return i if sound[i] and i + 1 < len(t) else None
-
-
-def analyse(
-    utterances: Sequence[Utterance],
-    events: Sequence[dict[str, Any]],
-    probe: dict[str, Any],
-    mic: dict[str, Any],
-    sample_rate: float,
-    *,
-    heard_after_ms: float = 0.0,
-    seen_after_ms: float = 0.0,
-) -> dict[str, Any]:
-    """Turn the page's event log and 5 ms samples into the benchmark's figures.
-
-    `heard_after_ms`: how long after a probe the level it read is heard (the render's lead
-    over the output, minus half the analyser window); `seen_after_ms`: how long after a
-    probe the mouth it read is on screen (one display refresh).
-    """
-    mic_started = next(e["t"] for e in events if e["type"] == "mic-started")
-    t = np.asarray(probe["t"], dtype=np.float64)
-    level = np.asarray(probe["level"], dtype=np.float64)
-    mouth = np.asarray(probe["mouth"], dtype=np.float64)
-    speaking = np.asarray(probe["speaking"], dtype=np.float64) > 0
-    # Between answers the output is digital silence (exactly 0); inside an answer even
-    # its pauses carry ±1 LSB, so "not silent" is simply "not zero".
-    sound = level > 0
-    window_ms = ANALYSER_FFT / sample_rate * 1000
-    user_finals = [
-        e["t"] for e in events if e["type"] == "transcript" and e["role"] == "user" and e["final"]
-    ]
-    interrupted = sum(e["type"] == "interrupted" for e in events)
-
-    mouth_to_ear: list[float] = []
-    barge_in: list[float] = []
-    lipsync_xcorr: list[float] = []
-    lipsync_heard: list[float] = []
-    lipsync_onset: list[float] = []
-    to_final: list[float] = []
-    final_to_output: list[float] = []
-    unanswered: list[str] = []
-    untimed: list[str] = []
-    not_interrupted: list[str] = []
-    in_a_pause = 0
-    per_turn: list[dict[str, Any]] = []
-    for n, u in enumerate(utterances):
-        detail: dict[str, Any] = {"text": u.text, "overlaps": u.overlaps}
-        per_turn.append(detail)
-        start_t, end_t = mic_started + u.start_ms, mic_started + u.end_ms
-        limit_t = mic_started + utterances[n + 1].start_ms if n + 1 < len(utterances) else t[-1]
-        i_start, i_end = (int(i) for i in np.searchsorted(t, [start_t, end_t]))
-        limit = int(np.searchsorted(t, limit_t))
-        if i_end >= len(t):
-            unanswered.append(u.text)
-            continue
-        base = i_end
-        if u.overlaps:
-            cut = cut_answer_end(t, sound, speaking, events, i_start, start_t, limit_t)
-            before = level[int(np.searchsorted(t, start_t - 100)) : i_start + 1]
-            if before.size and before.max() < LIPSYNC_LEVEL:
-                in_a_pause += 1  # still timed: the flush, not the pause, ends the output
-            if cut is None:
-                not_interrupted.append(u.text)
-            else:
-                barge_in.append(t[cut + 1] - window_ms - start_t)
-                detail["barge_in_ms"] = round(barge_in[-1], 1)
-                base = max(base, cut + 1)
-        if sound[base]:
-            untimed.append(u.text)  # an earlier answer still playing: no onset to time
-            continue
-        onset = first_index(sound, base, limit)
-        if onset is None:
-            unanswered.append(u.text)
-            continue
-        mouth_to_ear.append(t[onset] - end_t)
-        detail["mouth_to_ear_ms"] = round(mouth_to_ear[-1], 1)
-        final = next((x for x in user_finals if end_t - 500 <= x <= t[onset]), None)
-        if final is not None:
-            to_final.append(final - end_t)
-            final_to_output.append(t[onset] - final)
-        # Lip-sync over this answer, up to the next phrase plus the mouth's release (for a
-        # cut answer, that is until just after the cut).
-        seg = slice(max(onset - 20, 0), int(np.searchsorted(t, limit_t + 300)))
-        lag = xcorr_lag_ms(t[seg], openness_target(level[seg]), mouth[seg])
-        if lag is not None:
-            lipsync_xcorr.append(lag)
-            lipsync_heard.append(lag + seen_after_ms - heard_after_ms)
-            detail["lipsync_offset_ms"] = round(lipsync_heard[-1], 1)
-            detail["lipsync_offset_rendered_ms"] = round(lag, 1)
-        a = first_index(level >= LIPSYNC_LEVEL, onset, limit)
-        m = first_index(mouth >= MOUTH_OPEN, onset, limit)
-        if a is not None and m is not None:
-            lipsync_onset.append(t[m] - t[a])
-            detail["lipsync_onset_ms"] = round(lipsync_onset[-1], 1)
-
-    mic_t = np.asarray(mic.get("t", []), dtype=np.float64)
-    mic_level = np.asarray(mic.get("level", []), dtype=np.float64)
-    alignment: list[float] = []
-    for u in utterances:
-        assumed = mic_started + u.start_ms
-        i = first_index(mic_level >= MIC_ONSET_LEVEL, int(np.searchsorted(mic_t, assumed - 300)))
-        if i is not None and mic_t[i] < assumed + 500:
-            alignment.append(mic_t[i] - assumed)
-
-    def within(values: Sequence[float]) -> dict[str, Any]:
-        lo, hi = LIPSYNC_WINDOW
-        inside = [v for v in values if lo <= v <= hi]
-        med = summary(values)["p50"]
-        return {
-            "fraction_within": round(len(inside) / len(values), 2) if values else None,
-            "p50_within": med is not None and lo <= float(med) <= hi,
-        }
-
-    gaps = np.diff(t)
-    return {
-        "mouth_to_ear_ms": summary(mouth_to_ear),
-        "barge_in_ms": summary(barge_in),
-        "lipsync_offset_ms": {
-            **summary(lipsync_heard),
-            "method": "cross-correlation, as heard and seen",
-            "heard_after_ms": round(heard_after_ms, 1),
-            "seen_after_ms": round(seen_after_ms, 1),
-        },
-        "lipsync_offset_rendered_ms": {
-            **summary(lipsync_xcorr),
-            "method": "cross-correlation, analyser level vs mouth when drawn",
-        },
-        "lipsync_onset_ms": {**summary(lipsync_onset), "method": "onsets, as rendered"},
-        "lipsync_window": {
-            "range_ms": list(LIPSYNC_WINDOW),
-            "convention": "positive = audio ahead of the mouth (ITU-R BT.1359 detectability)",
-            "offset": within(lipsync_heard),
-            "onset": within(lipsync_onset),
-        },
-        "breakdown": {
-            "end_of_speech_to_user_final_ms": summary(to_final),
-            "user_final_to_output_ms": summary(final_to_output),
-        },
-        "mic_alignment_ms": summary(alignment),
-        "per_turn": per_turn,
-        "turns": {
-            "phrases": len(utterances),
-            "overlapping": sum(u.overlaps for u in utterances),
-            "unanswered": unanswered,
-            "untimed": untimed,
-            "not_interrupted": not_interrupted,
-            "overlaps_starting_in_a_pause": in_a_pause,
-            "interrupted_events": interrupted,
-        },
-        "probe_interval_ms": {
-            "p50": round(float(np.median(gaps)), 1) if gaps.size else None,
-            "p99": round(float(np.percentile(gaps, 99)), 1) if gaps.size else None,
-        },
-    }
-
-
 # ---- the run ---------------------------------------------------------------------------------
 
 
-def save_turn_detection(data_dir: Path, mode: TurnDetection) -> None:
-    """Store the built-in persona with `turn_detection: mode` where the stack will read it."""
+AVATARS = ("drawn", "native")
+#: The emulator's prebuilt native avatar the bench asks for.
+NATIVE_AVATAR = "Kira"
+
+
+def save_persona(data_dir: Path, mode: TurnDetection, avatar: str = "drawn") -> None:
+    """Store the built-in persona with `turn_detection: mode` (and for `avatar` "native",
+    the native avatar) where the stack will read it."""
     live = Persona()
     config = PersonaConfig(
         name=live.name,
@@ -442,6 +191,8 @@ def save_turn_detection(data_dir: Path, mode: TurnDetection) -> None:
         tools=list(live.tools),
         turn_detection=mode,
     )
+    if avatar == "native":
+        config = config.model_copy(update={"avatar_mode": "native", "native_avatar": NATIVE_AVATAR})
 
     async def save() -> None:
         store = SQLiteStore(data_dir / DB_FILENAME)
@@ -454,18 +205,29 @@ def save_turn_detection(data_dir: Path, mode: TurnDetection) -> None:
     asyncio.run(save())
 
 
-def run(blocks: int, workdir: Path, turn_detection: TurnDetection = "server") -> dict[str, Any]:
-    audio, utterances = build_audio(blocks)
+def run(
+    blocks: int,
+    workdir: Path,
+    turn_detection: TurnDetection = "server",
+    avatar: str = "drawn",
+    voice: str = "espeak",
+) -> dict[str, Any]:
+    audio, utterances = build_audio(blocks, voice)
     wav = audio.write(workdir / "mic.wav")
-    if turn_detection != "server":
-        save_turn_detection(workdir / "stack" / "data", turn_detection)
+    native = avatar == "native"
+    if turn_detection != "server" or native:
+        save_persona(workdir / "stack" / "data", turn_detection, avatar)
     with liveavatar_up(workdir / "stack") as stack, sync_playwright() as p:
         browser = p.chromium.launch(**launch_options(wav))
         try:
             page = browser.new_page()
+            if native:
+                # First: it keeps the AudioContext the bench's wrapper replaces.
+                page.add_init_script(NATIVE_SCRIPT)
             page.add_init_script(BENCH_SCRIPT)
             page.add_init_script(PROBE_SCRIPT)
-            page.goto(stack.page_url())
+            # Native: the page follows the persona (`auto`), as a visitor's page does.
+            page.goto(stack.page_url(avatar="auto") if native else stack.page_url())
             page.wait_for_function(
                 "() => (window.__liveavatar?.events ?? []).some((e) => e.type === 'mic-started')",
                 timeout=30_000,
@@ -495,6 +257,7 @@ def run(blocks: int, workdir: Path, turn_detection: TurnDetection = "server") ->
                   const ctx = window.__bench.contexts[0];
                   return {
                     events: h.events, probe: window.__probe, mic: window.__bench.mic,
+                    native: window.__native ?? null,
                     clock: window.__bench.clock,
                     underruns: h.underruns(), prebufferMs: h.prebufferMs(),
                     sampleRate: ctx ? ctx.sampleRate : 48000,
@@ -505,6 +268,10 @@ def run(blocks: int, workdir: Path, turn_detection: TurnDetection = "server") ->
             )
         finally:
             browser.close()
+    # What the page recorded, for a second look (kept with --keep).
+    (workdir / "page-state.json").write_text(json.dumps(state))
+    if native:
+        return native_result(state, utterances, audio, turn_detection, finished)
     sample_rate = float(state["sampleRate"])
     ahead = state["clock"]["renderAheadMs"]
     frames = state["clock"]["frameMs"]
@@ -561,7 +328,37 @@ def run(blocks: int, workdir: Path, turn_detection: TurnDetection = "server") ->
         "wav_s": round(audio.duration_ms / 1000, 1),
         "cpu_count": os.cpu_count(),
     }
-    return ordered
+    return {"avatar": "drawn", **ordered}
+
+
+def native_result(
+    state: dict[str, Any],
+    utterances: Sequence[Utterance],
+    audio: MicAudio,
+    turn_detection: TurnDetection,
+    finished: bool,
+) -> dict[str, Any]:
+    """The native avatar's figures (the drawn mode's level, mouth and lip-sync do not apply:
+    the voice is in the video)."""
+    result = analyse_native(
+        utterances, state["events"], state["native"] or {"frames": []}, state["mic"]
+    )
+    mic_started = next(e["t"] for e in state["events"] if e["type"] == "mic-started")
+    ttfa = [
+        float(e["time_to_first_audio_ms"])
+        for e in state["events"]
+        if e["type"] == "metrics" and e.get("time_to_first_audio_ms") is not None
+    ]
+    return {
+        "avatar": "native",
+        **result,
+        "breakdown": {"backend_time_to_first_media_ms": summary(ttfa)},
+        "mic_alignment_ms": summary(mic_alignment(utterances, mic_started, state["mic"])),
+        "turn_detection": turn_detection,
+        "finished": finished,
+        "wav_s": round(audio.duration_ms / 1000, 1),
+        "cpu_count": os.cpu_count(),
+    }
 
 
 def _ms(seconds: float | None) -> float | None:
@@ -587,22 +384,56 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="the persona's turn detection; several: one run each, side by side in one "
         "object keyed by mode (default: server)",
     )
+    parser.add_argument(
+        "--avatar",
+        nargs="+",
+        choices=AVATARS,
+        default=["drawn"],
+        help="the avatar measured; several: one run each on the same WAV, side by side in "
+        "one object keyed by avatar (default: drawn)",
+    )
+    parser.add_argument(
+        "--voice",
+        choices=VOICES,
+        default="espeak",
+        help="who speaks into the fake microphone: espeak-ng en-us+klatt4 (default) or "
+        "Piper's neural voice en_US-joe-medium (the dev extra's piper-tts)",
+    )
+    parser.add_argument(
+        "--min-blocks",
+        type=int,
+        default=4,
+        help="the floor on --blocks (default 4: at least 12 timed turns; lower only for a "
+        "quick check of the bench itself)",
+    )
     args = parser.parse_args(argv)
-    blocks = max(args.blocks, 4)  # at least 12 timed turns
-    results: dict[str, dict[str, Any]] = {}
-    for mode in args.turn_detection:
-        if args.keep:
-            (args.keep / mode).mkdir(parents=True, exist_ok=True)
-            result = run(blocks, args.keep / mode, mode)
-        else:
-            with tempfile.TemporaryDirectory(prefix="browser-latency-") as tmp:
-                result = run(blocks, Path(tmp), mode)
-        if not args.detail:
-            result.pop("per_turn")
-        results[mode] = result
-    one = len(results) == 1
-    print(json.dumps(next(iter(results.values())) if one else results))
+    blocks = max(args.blocks, args.min_blocks, 1)
+    results: dict[str, dict[str, dict[str, Any]]] = {}
+    for avatar in args.avatar:
+        for mode in args.turn_detection:
+            name = mode if avatar == "drawn" else f"{avatar}-{mode}"
+            if args.keep:
+                (args.keep / name).mkdir(parents=True, exist_ok=True)
+                result = run(blocks, args.keep / name, mode, avatar, args.voice)
+            else:
+                with tempfile.TemporaryDirectory(prefix="browser-latency-") as tmp:
+                    result = run(blocks, Path(tmp), mode, avatar, args.voice)
+            result["voice"] = args.voice
+            if not args.detail:
+                result.pop("per_turn")
+            results.setdefault(avatar, {})[mode] = result
+    print(json.dumps(_shape(results)))
     return 0
+
+
+def _shape(results: dict[str, dict[str, dict[str, Any]]]) -> dict[str, Any]:
+    """One run: its object; several turn detections: keyed by mode; several avatars:
+    keyed by avatar (then by mode when there are several of those too)."""
+    by_avatar = {
+        avatar: next(iter(modes.values())) if len(modes) == 1 else modes
+        for avatar, modes in results.items()
+    }
+    return next(iter(by_avatar.values())) if len(by_avatar) == 1 else by_avatar
 
 
 if __name__ == "__main__":

@@ -38,9 +38,10 @@ from liveavatar.live.events import AudioOut
 from liveavatar.live.picows_client import PicowsLiveConnection
 from liveavatar.live.raw import Endpoint, RawLiveConnection
 
-from . import proxy
+from . import _children
+from ._children import START_TIMEOUT_S, Child
+from ._cpu import CpuLayout
 from ._loadgen import marker_chunk
-from .proxy import START_TIMEOUT_S, Child, CpuLayout
 
 SETUP = {"generationConfig": {"responseModalities": ["AUDIO"]}}
 CLIENTS: dict[str, type[RawLiveConnection] | type[PicowsLiveConnection]] = {
@@ -105,7 +106,7 @@ async def run(connections: int, round_trips: int, blocks: int) -> dict[str, Any]
             "emulator",
             [sys.executable, "-m", "liveavatar", "emulator", "--port", "0"]
             + ["--brain", "echo", "--cert-dir", tmp],
-            proxy._child_env(LOG_LEVEL="INFO", NO_GCE_CHECK="true"),
+            _children.child_env(LOG_LEVEL="INFO", NO_GCE_CHECK="true"),
             layout.emulator,
         )
         try:
@@ -114,7 +115,7 @@ async def run(connections: int, round_trips: int, blocks: int) -> dict[str, Any]
             if layout.backend:
                 os.sched_setaffinity(0, layout.backend)
             endpoint = Endpoint(
-                url=f"wss://{proxy.HOST}:{port}{GEMINI_PATH}",
+                url=f"wss://{_children.HOST}:{port}{GEMINI_PATH}",
                 headers={"x-goog-api-key": "local-emulator"},
                 model="models/gemini-3.8-live",
                 ssl=client_context(Path(tmp)),
@@ -145,7 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     finally:
-        proxy._kill_leftovers()
+        _children.kill_leftovers()
     print(json.dumps(result) if args.json else json.dumps(result, indent=2), flush=True)
     return 0
 

@@ -28,19 +28,19 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from . import proxy
-from ._loadgen import Target, run_phase, summarize_ms
-from .proxy import (
+from ._children import (
     HOST,
     START_TIMEOUT_S,
     Child,
-    CpuLayout,
-    CpuProbe,
-    RunConfig,
-    spawn_backend,
-    spawn_peer,
+    free_port,
+    kill_leftovers,
+    log,
+    set_verbose,
     wait_healthy,
 )
+from ._cpu import CpuLayout, CpuProbe
+from ._loadgen import Target, run_phase, summarize_ms
+from ._proxy_run import RunConfig, spawn_backend, spawn_peer
 
 
 def parse_side(text: str) -> tuple[str, str | None]:
@@ -64,7 +64,7 @@ async def one_round(
             ports: dict[str, int] = {}
             backends: dict[str, Child] = {}
             for name, src in reversed(sides) if flip else sides:
-                port = ports[name] = proxy._free_port()
+                port = ports[name] = free_port()
                 cfg = replace(base, backend_src=src)
                 child = await spawn_backend(cfg, tmp, emu_port, port, name=name)
                 children.append(child)
@@ -114,7 +114,7 @@ async def run(
 ) -> dict[str, Any]:
     rounds = []
     for i in range(repeat):
-        proxy._log(f"round {i + 1}/{repeat}")
+        log(f"round {i + 1}/{repeat}")
         rounds.append(await one_round(base, sides, flip=bool(i % 2)))
     (a, _), (b, _) = sides
     ratios = [
@@ -156,7 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(str(exc))
     if sides[0][0] == sides[1][0] or args.repeat < 1 or args.sessions < 1:
         parser.error("names must differ; --repeat and --sessions at least 1")
-    proxy._VERBOSE = args.verbose
+    set_verbose(args.verbose)
     layout = CpuLayout.detect()
     base = RunConfig(args.sessions, args.seconds, args.warmup, 5.0, layout, peer=args.peer)
     try:
@@ -164,7 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     finally:
-        proxy._kill_leftovers()
+        kill_leftovers()
     print(json.dumps(result) if args.json else json.dumps(result, indent=2), flush=True)
     return 0
 

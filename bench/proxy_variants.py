@@ -30,8 +30,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from . import proxy
-from .proxy import CpuLayout, RunConfig, run_once
+from ._children import kill_leftovers, log, set_verbose
+from ._cpu import CpuLayout
+from ._proxy_run import RunConfig, run_once
 
 CLIENTS = ("raw", "picows", "sdk")
 SERVERS = ("uvicorn", "granian")
@@ -129,7 +130,7 @@ async def run(variants: Sequence[Variant], base: RunConfig, repeat: int) -> dict
     for i in range(repeat):
         results: dict[str, dict[str, Any]] = {}
         for v in variants:
-            proxy._log(f"round {i + 1}/{repeat}: {v.name}")
+            log(f"round {i + 1}/{repeat}: {v.name}")
             cfg = replace(
                 base, live_client=v.live_client, backend_src=v.backend_src, server=v.server
             )
@@ -173,7 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(str(exc))
     if len({v.name for v in variants}) != len(variants) or args.repeat < 1:
         parser.error("variant names must differ and --repeat be at least 1")
-    proxy._VERBOSE = args.verbose
+    set_verbose(args.verbose)
     base = RunConfig(
         args.sessions, args.seconds, args.warmup, 5.0, CpuLayout.detect(), peer=args.peer
     )
@@ -182,7 +183,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     finally:
-        proxy._kill_leftovers()
+        kill_leftovers()
     if args.summary:
         result.pop("runs")
     print(json.dumps(result) if args.json else json.dumps(result, indent=2), flush=True)

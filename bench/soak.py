@@ -56,18 +56,18 @@ from websockets.exceptions import ConnectionClosed
 
 from liveavatar.store import DB_FILENAME, SQLiteStore
 
-from ._loadgen import percentile
-from .proxy import (
+from ._children import (
     HOST,
     START_TIMEOUT_S,
     Child,
-    _child_env,
-    _free_port,
+    child_env,
+    free_port,
     http_get,
     metric_value,
-    proc_rss_mb,
     wait_healthy,
 )
+from ._cpu import proc_rss_mb
+from ._loadgen import percentile
 
 QUESTIONS = ("what is your name", "tell me a joke", "hello there")
 CHUNK_BYTES = 640  # 20 ms of 16 kHz PCM16, as the page sends it
@@ -320,17 +320,17 @@ async def run(cfg: SoakConfig) -> dict[str, Any]:
                 + ["--cert-dir", tmp, "--lifetime", str(cfg.lifetime_s)]
                 + ["--goaway-notice", str(cfg.goaway_notice_s)]
                 + ["--fault-close-after", str(cfg.drop_after_s)],
-                _child_env(LOG_LEVEL="INFO", NO_GCE_CHECK="true"),
+                child_env(LOG_LEVEL="INFO", NO_GCE_CHECK="true"),
                 None,
             )
             listening = await emulator.wait_for_log("live emulator listening", START_TIMEOUT_S)
             emu_port = urlsplit(str(listening["url"])).port
-            port = _free_port()
+            port = free_port()
             data_dir = Path(tmp) / "data"
             backend = await Child.spawn(
                 "backend",
                 [sys.executable, "-m", "liveavatar", "serve"],
-                _child_env(
+                child_env(
                     LIVE_BACKEND="emulator",
                     VERTEX_AI_ENDPOINT=f"https://{HOST}:{emu_port}",
                     LIVE_CA_FILE=str(Path(tmp) / "cert.pem"),

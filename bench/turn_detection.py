@@ -1,10 +1,13 @@
 """End-of-turn decisions of both turn detections on the same spoken utterances.
 
-`python -m bench.turn_detection --json` synthesises a fixed set of utterances with
-espeak-ng (several voices and rates; some with a 400-700 ms pause mid-sentence, "I'd like
-to book ... a table for two"), streams each in 20 ms chunks through each detector, as fast
-as the CPU allows (the detectors keep their own stream clocks), and notes at which stream
-position it decided the user had finished:
+`python -m bench.turn_detection --json` synthesises a fixed set of utterances in two
+corpora, each scored on its own (`bench/_speech.py`): `piper`, a neural voice trained on
+a human speaker's recordings (natural prosody; three speaking rates), and `espeak`,
+espeak-ng's formant voices (six voices and rates). Some utterances hold a 400-700 ms
+pause mid-sentence ("I'd like to book ... a table for two"), inserted into one rendering
+of the whole sentence. Each utterance is streamed in 20 ms chunks through each detector
+as fast as the CPU allows, and the end is placed on a real-time clock: a chunk is
+processed once its audio has arrived and the chunks before it are done.
 
 - `server`: the emulator's model of Live's automatic activity detection (webrtcvad plus an
   energy gate, `emulator/vad.py`) with the persona's default `vad` settings (end
@@ -12,38 +15,42 @@ position it decided the user had finished:
   is the same rule the emulator applies to every `server` session;
 - `smart`: `turn/detector.py` with the persona's default `smart_turn` settings.
 
-Per mode: `premature_end_rate` (the turn ended before the utterance did: a reply would
-start in the user's pause), `missed_end_rate` (no end within the trailing
+Per corpus and mode: `premature_end_rate` (the turn ended before the utterance did: a
+reply would start in the user's pause), `missed_end_rate` (no end within the trailing
 `TAIL_MS` of silence), `end_delay_ms` p50/p95 (end of speech → end of turn decided, over
-the utterances not ended prematurely, the deciding chunk's processing time included:
-`deciding_chunk_ms`), and for `smart` its CPU (thread time) per second
-of audio and per model judgement. `--sweep` adds `smart` at other settings, to choose
-the defaults from. Utterances are trimmed to their loud part (-40 dBFS), so the end of
-speech is known to the 20 ms frame.
-"""
+the utterances not ended prematurely, each chunk's processing counted as the CPU time it
+took, as on a core of its own; `end_delay_wall_ms` counts wall time on this machine
+instead; `deciding_chunk_ms` is the deciding chunk's own CPU time), and for `smart` its
+CPU (thread time) per second of audio and the model's judgements per utterance. `--sweep`
+adds `smart` at other settings (and other values of the detector's internal constants), to
+choose the defaults from; `model_ms` is one judgement's wall time. Utterances are trimmed
+to their loud part (-40 dBFS), so the end of speech is known to the 20 ms frame."""
 
 from __future__ import annotations
 
 import argparse
-import io
 import json
-import subprocess
 import sys
 import time
-import wave
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from liveavatar.audio.pcm import resample
 from liveavatar.emulator.vad import SpeechEnded, StreamingVad, VadConfig
 from liveavatar.live.persona import VadSettings
 from liveavatar.turn import models
-from liveavatar.turn.detector import Ended, TurnDetector
+from liveavatar.turn.detector import (
+    ASSUMED_SILENCE_MS,
+    SILENCE_P,
+    SPECULATE_MS,
+    Ended,
+    TurnDetector,
+)
 from liveavatar.turn.settings import TurnSettings
 
+from . import _speech
 from ._loadgen import percentile
 
 
@@ -52,12 +59,10 @@ def pct(values: Sequence[float], q: float) -> float | None:
     return round(percentile(sorted(values), q / 100), 1) if values else None
 
 
-RATE = 16_000
+RATE = _speech.RATE
 CHUNK_MS = 20
 LEAD_MS = 500
 TAIL_MS = 2_500
-VOICES = ["en-us", "en-gb", "en+f3", "en-us+klatt4", "en+m3"]
-SPEEDS = [140, 165, 190]
 COMPLETE = [
     "what is the weather like in paris today",
     "can you tell me a joke",
@@ -101,59 +106,31 @@ PAUSED = [
 class Utterance:
     text: str
     voice: str
-    speed: int
     pcm: bytes  # lead silence, speech (with its pause), tail silence
     speech_end_ms: int
     pause: tuple[int, int] | None  # start and end of the mid-sentence pause
 
 
-def espeak(text: str, voice: str, speed: int) -> bytes:
-    wav = subprocess.run(
-        ["espeak-ng", "-v", voice, "-s", str(speed), "--stdout", text],
-        check=True,
-        capture_output=True,
-        timeout=30,
-    ).stdout
-    with wave.open(io.BytesIO(wav)) as w:
-        rate, frames = w.getframerate(), w.readframes(w.getnframes())
-    return trim(resample(frames, rate, RATE))
-
-
-def trim(pcm: bytes, threshold_dbfs: float = -40.0) -> bytes:
-    """The part from the first to the last 20 ms frame above `threshold_dbfs`."""
-    frame = RATE * CHUNK_MS // 1000
-    samples = np.frombuffer(pcm[: len(pcm) // (2 * frame) * 2 * frame], dtype="<i2")
-    power = np.mean(samples.astype(np.float64).reshape(-1, frame) ** 2, axis=1)
-    loud = np.flatnonzero(power >= (32768.0 * 10.0 ** (threshold_dbfs / 20.0)) ** 2)
-    return samples[loud[0] * frame : (loud[-1] + 1) * frame].tobytes()
-
-
-def silence(ms: int) -> bytes:
-    return bytes(2 * RATE * ms // 1000)
-
-
-def ms(pcm: bytes) -> int:
-    return len(pcm) * 1000 // (2 * RATE)
-
-
-def corpus(complete: int = len(COMPLETE), paused: int = len(PAUSED)) -> list[Utterance]:
-    """`complete` utterances without a pause and `paused` with one, voices and rates
-    taken in turn."""
+def corpus(
+    engine: _speech.Engine, complete: int = len(COMPLETE), paused: int = len(PAUSED)
+) -> list[Utterance]:
+    """`complete` utterances without a pause and `paused` with one, spoken by `engine`'s
+    voices and rates in turn."""
+    voices = _speech.VOICE_SETS[engine]
+    lead, tail = _speech.silence(LEAD_MS), _speech.silence(TAIL_MS)
     out: list[Utterance] = []
     for i, text in enumerate(COMPLETE[:complete]):
-        voice, speed = VOICES[i % len(VOICES)], SPEEDS[i % len(SPEEDS)]
-        speech = espeak(text, voice, speed)
-        pcm = silence(LEAD_MS) + speech + silence(TAIL_MS)
-        out.append(Utterance(text, voice, speed, pcm, LEAD_MS + ms(speech), None))
+        voice = voices[i % len(voices)]
+        speech = voice.say(text)
+        end = LEAD_MS + _speech.ms(speech)
+        out.append(Utterance(text, voice.label, lead + speech + tail, end, None))
     for i, (first, second, pause_ms) in enumerate(PAUSED[:paused]):
-        voice, speed = VOICES[(i + 2) % len(VOICES)], SPEEDS[(i + 1) % len(SPEEDS)]
-        a, b = espeak(first, voice, speed), espeak(second, voice, speed)
-        pause_at = LEAD_MS + ms(a)
-        speech = a + silence(pause_ms) + b
-        pcm = silence(LEAD_MS) + speech + silence(TAIL_MS)
+        voice = voices[(i + 1) % len(voices)]
+        speech, pause_at = _speech.paused(voice, first, second, pause_ms)
+        pause = (LEAD_MS + pause_at, LEAD_MS + pause_at + pause_ms)
+        end = LEAD_MS + _speech.ms(speech)
         text = f"{first} ... {second}"
-        pause = (pause_at, pause_at + pause_ms)
-        out.append(Utterance(text, voice, speed, pcm, LEAD_MS + ms(speech), pause))
+        out.append(Utterance(text, voice.label, lead + speech + tail, end, pause))
     return out
 
 
@@ -176,42 +153,55 @@ def server_detector() -> Feed:
 
 @dataclass(frozen=True)
 class Decision:
-    """Where in the stream the end was decided (`at_ms`): the end of the chunk that decided
-    it plus `took_ms`, the wall time that chunk's processing took (the smart-turn model
-    runs in it; in the backend `activityEnd` is not sent before it returns)."""
+    """Where in the stream the end was decided, on a real-time clock: each chunk is
+    processed once it has arrived (the end of its audio) and once the chunks before it
+    are done, as the backend's one call at a time per session does. `at_ms` counts each
+    chunk's processing as the CPU time it took (a core of its own), `at_wall_ms` as the
+    wall time it took on this machine at this load. `took_ms` is the deciding chunk's own
+    CPU time (in the backend `activityEnd` is not sent before it returns)."""
 
     at_ms: float
+    at_wall_ms: float
     took_ms: float
 
 
 def first_end(feed: Feed, pcm: bytes) -> Decision | None:
     step = 2 * RATE * CHUNK_MS // 1000
+    cpu_clock = wall_clock = 0.0  # when the detector is free again, ms of stream time
     for at in range(0, len(pcm), step):
-        started = time.perf_counter()
-        if feed(pcm[at : at + step]):
-            took_ms = 1000 * (time.perf_counter() - started)
-            return Decision((at + step) * 1000 / (2 * RATE) + took_ms, took_ms)
+        wall, cpu = time.perf_counter(), time.thread_time()
+        ended = feed(pcm[at : at + step])
+        took_ms = 1000 * (time.thread_time() - cpu)
+        arrived = (at + step) * 1000 / (2 * RATE)
+        cpu_clock = max(cpu_clock, arrived) + took_ms
+        wall_clock = max(wall_clock, arrived) + 1000 * (time.perf_counter() - wall)
+        if ended:
+            return Decision(cpu_clock, wall_clock, took_ms)
     return None
 
 
 def score(decisions: list[tuple[Utterance, Decision | None]]) -> dict[str, Any]:
-    ends = [(u, d.at_ms if d else None) for u, d in decisions]
-    premature = [u.text for u, end in ends if end is not None and end < u.speech_end_ms]
-    missed = [u.text for u, end in ends if end is None]
-    delays = [end - u.speech_end_ms for u, end in ends if end and end >= u.speech_end_ms]
+    ends = [(u, d) for u, d in decisions]
+    premature = [u.text for u, d in ends if d is not None and d.at_ms < u.speech_end_ms]
+    missed = [u.text for u, d in ends if d is None]
+    timely = [(u, d) for u, d in ends if d is not None and d.at_ms >= u.speech_end_ms]
+    delays = [d.at_ms - u.speech_end_ms for u, d in timely]
+    wall = [d.at_wall_ms - u.speech_end_ms for u, d in timely]
     took = [d.took_ms for _, d in decisions if d is not None]
-    paused = [(u, end) for u, end in ends if u.pause is not None]
+    paused = [(u, d) for u, d in ends if u.pause is not None]
     return {
         "utterances": len(ends),
         "premature_end_rate": round(len(premature) / len(ends), 3),
         "premature_in_pause_rate": round(
-            sum(1 for u, end in paused if end is not None and end < u.speech_end_ms)
+            sum(1 for u, d in paused if d is not None and d.at_ms < u.speech_end_ms)
             / max(1, len(paused)),
             3,
         ),
         "missed_end_rate": round(len(missed) / len(ends), 3),
         "end_delay_ms": {"p50": pct(delays, 50), "p95": pct(delays, 95), "n": len(delays)},
-        # Of which the deciding chunk's processing (the model's inference, for `smart`).
+        # The same ends with each chunk's wall time on this (shared) machine.
+        "end_delay_wall_ms": {"p50": pct(wall, 50), "p95": pct(wall, 95)},
+        # Of which the deciding chunk's processing (CPU time).
         "deciding_chunk_ms": {"p50": pct(took, 50), "p95": pct(took, 95)},
         "premature": premature,
     }
@@ -221,13 +211,30 @@ def run_server(utterances: Sequence[Utterance]) -> dict[str, Any]:
     return score([(u, first_end(server_detector(), u.pcm)) for u in utterances])
 
 
-def run_smart(utterances: Sequence[Utterance], settings: TurnSettings) -> dict[str, Any]:
+@dataclass(frozen=True)
+class SmartConfig:
+    """`settings` (the persona's knobs) plus the detector's internal constants that the
+    sweep varies (`turn/detector.py`)."""
+
+    settings: TurnSettings
+    speculate_ms: int = SPECULATE_MS
+    silence_p: float = SILENCE_P
+    assumed_silence_ms: int = ASSUMED_SILENCE_MS
+
+
+def run_smart(utterances: Sequence[Utterance], config: SmartConfig) -> dict[str, Any]:
     shared = models.shared()
     ends: list[tuple[Utterance, Decision | None]] = []
     cpu_s = audio_s = 0.0
     judgements = 0
     for u in utterances:
-        detector = TurnDetector(shared, settings)
+        detector = TurnDetector(
+            shared,
+            config.settings,
+            speculate_ms=config.speculate_ms,
+            silence_p=config.silence_p,
+            assumed_silence_ms=config.assumed_silence_ms,
+        )
 
         def feed(chunk: bytes, detector: TurnDetector = detector) -> bool:
             return any(isinstance(e, Ended) for e in detector.process(chunk))
@@ -237,64 +244,112 @@ def run_smart(utterances: Sequence[Utterance], settings: TurnSettings) -> dict[s
         audio_s += len(u.pcm) / (2 * RATE)
         judgements += detector.judgements
     result = score(ends)
+    settings = config.settings
     result["settings"] = {
         "short_silence_ms": settings.short_silence_ms,
         "max_silence_ms": settings.max_silence_ms,
         "threshold": settings.threshold,
+        "speculate_ms": config.speculate_ms,
+        "silence_p": config.silence_p,
+        "assumed_silence_ms": config.assumed_silence_ms,
     }
     result["cpu_ms_per_audio_s"] = round(1000 * cpu_s / audio_s, 2)
-    result["judgements"] = judgements
+    result["judgements_per_utterance"] = round(judgements / len(utterances), 2)
     return result
 
 
 def model_ms(repeats: int = 10) -> dict[str, Any]:
-    """Wall time of one smart-turn judgement (8 s of features), this process alone."""
+    """One smart-turn judgement (8 s of features): wall time at this machine's load, and
+    the CPU time it took (`cpu_p50`)."""
     shared = models.shared()
     audio = np.zeros(RATE * 3, dtype=np.float32)
     shared.end_probability(audio)  # the first run allocates
-    times = []
+    times, cpu = [], []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.thread_time()
         shared.end_probability(audio)
         times.append(1000 * (time.perf_counter() - start))
-    return {"p50": pct(times, 50), "p95": pct(times, 95)}
+        cpu.append(1000 * (time.thread_time() - start_cpu))
+    return {"p50": pct(times, 50), "p95": pct(times, 95), "cpu_p50": pct(cpu, 50)}
+
+
+def _config(
+    short: int = 96,
+    max_silence: int = 800,
+    threshold: float = 0.7,
+    speculate: int = SPECULATE_MS,
+    silence_p: float = SILENCE_P,
+    assumed: int = ASSUMED_SILENCE_MS,
+) -> SmartConfig:
+    settings = TurnSettings(short, max_silence, threshold)
+    return SmartConfig(settings, speculate, silence_p, assumed)
 
 
 SWEEP = [
-    TurnSettings(short_silence_ms=short, max_silence_ms=1000, threshold=threshold)
-    for short in (96, 128, 160)
-    for threshold in (0.5, 0.7, 0.9)
-] + [TurnSettings(short_silence_ms=128, max_silence_ms=m, threshold=0.5) for m in (600, 800)]
+    # Before speculation: the model asked once the short silence had elapsed.
+    _config(128, 800, 0.5, speculate=128),
+    # The threshold.
+    *(_config(96, 800, threshold) for threshold in (0.5, 0.9)),
+    # The short silence.
+    *(_config(short, 800, 0.7) for short in (64, 128)),
+    # Asked one window later; asked with zeros standing for 200 ms of silence.
+    _config(96, 800, 0.7, speculate=64),
+    _config(96, 800, 0.7, assumed=200),
+    # Silero's speech-to-silence threshold: the tail after the last syllable.
+    _config(96, 800, 0.7, silence_p=0.65),
+    # The maximum silence.
+    _config(96, 1000, 0.7),
+]
 
 
-def run(complete: int, paused: int, sweep: bool) -> dict[str, Any]:
-    utterances = corpus(complete, paused)
+def run_corpus(utterances: Sequence[Utterance], sweep: bool) -> dict[str, Any]:
     result: dict[str, Any] = {
         "utterances": len(utterances),
         "with_pause": sum(1 for u in utterances if u.pause),
         "voices": sorted({u.voice for u in utterances}),
-        "speeds": sorted({u.speed for u in utterances}),
         "server": run_server(utterances),
-        "smart": run_smart(utterances, TurnSettings()),
-        "model_ms": model_ms(),
+        "smart": run_smart(utterances, SmartConfig(TurnSettings())),
     }
     if sweep:
-        result["sweep"] = [run_smart(utterances, s) for s in SWEEP]
+        result["sweep"] = [run_smart(utterances, c) for c in SWEEP]
+    return result
+
+
+def run(
+    engines: Sequence[_speech.Engine], complete: int, paused: int, sweep: bool
+) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        engine: run_corpus(corpus(engine, complete, paused), sweep) for engine in engines
+    }
+    result["model_ms"] = model_ms()
     return result
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print one JSON object (default)")
+    parser.add_argument(
+        "--voices",
+        nargs="+",
+        choices=list(_speech.VOICE_SETS),
+        default=list(_speech.VOICE_SETS),
+        help="the corpora, each scored on its own",
+    )
     parser.add_argument("--complete", type=int, default=len(COMPLETE), help="without a pause")
     parser.add_argument("--paused", type=int, default=len(PAUSED), help="with a pause")
     parser.add_argument("--sweep", action="store_true", help="smart at other settings too")
     parser.add_argument("--detail", action="store_true", help="keep the lists of texts")
     args = parser.parse_args(argv)
-    result = run(args.complete, args.paused, args.sweep)
+    result = run(args.voices, args.complete, args.paused, args.sweep)
     if not args.detail:
-        for mode in (result["server"], result["smart"], *result.get("sweep", [])):
-            mode.pop("premature")
+        for engine in args.voices:
+            corpus_result = result[engine]
+            for mode in (
+                corpus_result["server"],
+                corpus_result["smart"],
+                *corpus_result.get("sweep", []),
+            ):
+                mode.pop("premature")
     print(json.dumps(result))
     return 0
 

@@ -25,7 +25,8 @@ const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
  * @property {string|null} DASHBOARD_OVERRIDE ?dashboard=, which wins over the backend's
  * @property {'development'|'production'} ENVIRONMENT
  * @property {{apiKey: string, authDomain: string, projectId: string, authEmulatorUrl?: string}|null} FIREBASE
- * @property {boolean} AUTH_REQUIRED sign in with Google before starting
+ * @property {boolean} AUTH_REQUIRED sign in before starting
+ * @property {boolean} GUEST sign in anonymously (the widget's visitors) rather than with Google
  * @property {'handsfree'|'ptt'|null} MODE null: the user's saved choice (default handsfree)
  * @property {'auto'|'drawn'|'video'} AVATAR auto: video clips when the backend offers them
  * @property {boolean} AUTOSTART start without a click (tests)
@@ -49,6 +50,24 @@ export function httpBaseOf(wsUrl) {
 }
 
 /**
+ * The Firebase settings a deploy config names, or null when it names none (or not all).
+ * @param {object|null} deploy parsed /deploy-config.json
+ * @returns {AppConfig['FIREBASE']}
+ */
+function firebaseOf(deploy) {
+  const fb = deploy?.firebase;
+  const emulator = typeof fb?.authEmulatorUrl === 'string' && /^https?:\/\//.test(fb.authEmulatorUrl) ? fb.authEmulatorUrl : null;
+  return fb && fb.apiKey && fb.authDomain && fb.projectId
+    ? Object.freeze({
+        apiKey: fb.apiKey,
+        authDomain: fb.authDomain,
+        projectId: fb.projectId,
+        ...(emulator ? { authEmulatorUrl: emulator } : {}),
+      })
+    : null;
+}
+
+/**
  * Build the configuration from the page location and the deploy config. Pure.
  * @param {{hostname: string, host: string, protocol: string, search: string}} loc
  * @param {object|null} deploy parsed /deploy-config.json (ignored in development)
@@ -68,16 +87,7 @@ export function resolveConfig(loc, deploy = null) {
     const wsScheme = loc.protocol === 'https:' ? 'wss:' : 'ws:';
     backend = deploy?.backendUrl || `${wsScheme}//${loc.host}/ws`;
     dashboard = deploy?.dashboardUrl || '';
-    const fb = deploy?.firebase;
-    const emulator = typeof fb?.authEmulatorUrl === 'string' && /^https?:\/\//.test(fb.authEmulatorUrl) ? fb.authEmulatorUrl : null;
-    firebase = fb && fb.apiKey && fb.authDomain && fb.projectId
-      ? Object.freeze({
-          apiKey: fb.apiKey,
-          authDomain: fb.authDomain,
-          projectId: fb.projectId,
-          ...(emulator ? { authEmulatorUrl: emulator } : {}),
-        })
-      : null;
+    firebase = firebaseOf(deploy);
     authRequired = Boolean(deploy?.authRequired && firebase);
   }
   const qBackend = q.get('backend');
@@ -96,6 +106,7 @@ export function resolveConfig(loc, deploy = null) {
     ENVIRONMENT: dev ? 'development' : 'production',
     FIREBASE: firebase,
     AUTH_REQUIRED: authRequired,
+    GUEST: false,
     MODE: mode === 'ptt' || mode === 'handsfree' ? mode : null,
     AVATAR: avatarQuery(avatar),
     AUTOSTART: ['1', 'true', 'yes'].includes(q.get('autostart') ?? ''),
@@ -127,27 +138,32 @@ export async function loadConfig({ location = globalThis.location, fetchImpl = g
 /**
  * The configuration of the embeddable widget (widget.js), from its script tag's data-
  * attributes: `data-backend` (the backend's ws(s)://…/ws URL, required), and optionally
- * `data-mode` (ptt|handsfree), `data-avatar` (drawn|clips|native|auto) and `data-voice`. The
- * host page's address says nothing: it is someone else's site. No sign-in (see
- * docs/EMBED.md). Pure.
+ * `data-mode` (ptt|handsfree), `data-avatar` (drawn|clips|native|auto) and `data-voice`; and
+ * the frontend's own deploy config (its /deploy-config.json, the one the full page reads):
+ * when it requires sign-in, the widget signs its visitor in anonymously (`GUEST`, see
+ * docs/EMBED.md). The host page's address says nothing: it is someone else's site. Pure.
  * @param {{backend?: string, mode?: string, avatar?: string, voice?: string}} attrs
+ * @param {object|null} [deploy] the frontend's parsed deploy-config.json, null if none
  * @returns {Readonly<AppConfig>}
  * @throws {Error} when data-backend is missing or not a ws(s) URL
  */
-export function embedConfig(attrs) {
+export function embedConfig(attrs, deploy = null) {
   const backend = attrs.backend ?? '';
   if (!/^wss?:\/\/[^/]/.test(backend)) {
     throw new Error('widget.js needs data-backend="wss://<backend>/ws" on its script tag');
   }
   const { mode, avatar } = attrs;
+  const firebase = firebaseOf(deploy);
+  const guest = Boolean(deploy?.authRequired && firebase);
   return Object.freeze({
     BACKEND_URL: backend,
     BACKEND_HTTP_URL: httpBaseOf(backend),
     DASHBOARD_URL: '',
     DASHBOARD_OVERRIDE: null,
     ENVIRONMENT: 'production',
-    FIREBASE: null,
-    AUTH_REQUIRED: false,
+    FIREBASE: guest ? firebase : null,
+    AUTH_REQUIRED: guest,
+    GUEST: guest,
     MODE: mode === 'ptt' || mode === 'handsfree' ? mode : null,
     AVATAR: avatarQuery(avatar),
     AUTOSTART: false,

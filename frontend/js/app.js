@@ -87,27 +87,35 @@ export async function startApp({ root, config: loaded }) {
   const refused = page === null && (await originRefused(loaded.BACKEND_HTTP_URL));
   const config = Object.freeze({ ...loaded, AVATAR: avatarChoice(loaded.AVATAR, page) });
 
+  // The full page signs in with Google (its button); the widget signs its visitor in as a
+  // guest (anonymous) when Start is pressed, with no button (docs/EMBED.md).
+  const guest = Boolean(config.GUEST);
   let auth = null;
   let signInProblem = null;
   if (config.FIREBASE && config.AUTH_REQUIRED) {
     try {
       const authModule = await import('./auth.js');
       signInProblem = authModule.signInProblem;
-      auth = await authModule.createAuth(config.FIREBASE);
-      ui.el.signIn.hidden = false;
-      ui.setUser(auth.user()?.displayName ?? auth.user()?.email ?? null);
-      auth.onChange((u) => ui.setUser(u ? u.displayName ?? u.email ?? 'Signed in' : null));
+      auth = await authModule.createAuth(config.FIREBASE, { guest });
+      if (!guest) {
+        ui.el.signIn.hidden = false;
+        ui.setUser(auth.user()?.displayName ?? auth.user()?.email ?? null);
+        auth.onChange((u) => ui.setUser(u ? u.displayName ?? u.email ?? 'Signed in' : null));
+      }
     } catch (err) {
       ui.showError(describeError('unauthorized', { message: `Sign-in could not load: ${err?.message ?? err}` }));
     }
   }
+  // A guest the backend will not take (AUTH_ALLOW_ANONYMOUS off) is told before Start,
+  // and Start stops before the microphone (and before making a guest account).
+  const guestsRefused = (p) => guest && p?.guestsAllowed === false;
 
   const conversation = new Conversation({
     config,
     ui,
     avatar,
     hooks,
-    getToken: auth ? () => auth.getToken() : async () => null,
+    getToken: auth ? (force) => auth.getToken(force) : async () => null,
     mode: startMode(config.MODE, page, savedMode()),
     speakerphone: saved(SPEAKERPHONE_KEY) === '1',
     // The persona may have changed since the page loaded: ask again (a few seconds'
@@ -116,11 +124,13 @@ export async function startApp({ root, config: loaded }) {
       const fresh = await fetchPageConfig(config.BACKEND_HTTP_URL);
       page = fresh ?? page;
       showNotice();
+      if (guestsRefused(page)) return 'guests_refused';
       // A site the backend does not allow (ALLOWED_ORIGINS) stops here, before the microphone.
       return fresh === null && (await originRefused(config.BACKEND_HTTP_URL)) ? 'origin_refused' : null;
     },
   });
   if (refused) conversation.report('origin_refused', { url: location.origin });
+  else if (guestsRefused(page)) conversation.report('guests_refused');
   ui.setMode(conversation.mode);
   if (ui.el.speakerphone) ui.el.speakerphone.checked = conversation.duplex.speakerphone;
   ui.setRunning(false);
@@ -137,10 +147,10 @@ export async function startApp({ root, config: loaded }) {
   const signIn = async () => {
     try {
       await auth.signIn();
-      hooks.record('signed-in');
+      hooks.record('signed-in', { guest });
       return true;
     } catch (err) {
-      const { code, message } = signInProblem(err);
+      const { code, message } = signInProblem(err, { guest });
       hooks.record('sign-in-failed', { code: err?.code ?? null });
       conversation.report(code, { message });
       return false;
@@ -148,7 +158,8 @@ export async function startApp({ root, config: loaded }) {
   };
 
   const start = async () => {
-    if (auth && !auth.user() && !(await signIn())) return;
+    // A refused guest goes straight to the conversation's own check (before the microphone).
+    if (auth && !auth.user() && !guestsRefused(page) && !(await signIn())) return;
     await conversation.start();
   };
 

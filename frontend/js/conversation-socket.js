@@ -56,14 +56,12 @@ export function connectSocket(conv) {
     if (!conv.duplex.dropping) conv._voice.audio(buffer); // a tap cut this answer
   });
   on('media', ({ bytes }) => {
-    if (!conv.duplex.dropping) conv._native.media(bytes); // a tap cut this answer
+    if (!conv.duplex.dropping) conv._voice.media(bytes); // a tap cut this answer
   });
   on('avatar_fallback', (msg) => conv._native.unavailable(msg.message));
   on('ready', (msg) => onReady(conv, msg));
   on('transcript', (msg) => {
-    // The native avatar's voice is in its video, which the playback clock does not see:
-    // its words are shown as they come.
-    if (msg.role === 'model' && !conv._native.player) conv._voice.transcript(msg);
+    if (msg.role === 'model') conv._voice.transcript(msg);
     else conv.ui.addTranscript(msg);
     if (msg.final || msg.role === 'model') conv._awaiting = true;
     conv._resolveProblem('live_reconnecting');

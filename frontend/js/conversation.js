@@ -72,7 +72,7 @@ export class Conversation extends EventTarget {
       ui,
       avatar,
       hooks,
-      player: () => this._player,
+      player: () => this._player, video: () => this._native.clock,
       send: (turn, words, av) => this._socket?.sendPlayed(turn, words, av),
     });
     this._native = new NativeAvatar({

@@ -66,6 +66,11 @@ const TEXTS = {
   sign_in_failed: ['Sign-in failed', 'Signing in did not work. Press "Sign in with Google" to try again.'],
   sign_in_cancelled: ['Not signed in', 'The sign-in window was closed. Press "Sign in with Google" to try again.'],
   forbidden: ['Not allowed', 'Your account is not allowed to use this avatar. Contact the site administrator.'],
+  guest_sign_in_failed: ['Could not start', 'Signing in as a guest failed. Press Start to try again.'],
+  guests_refused: [
+    'Not open to visitors',
+    'The avatar server does not accept visitors without an account, so the microphone was not opened. If this is your site, set AUTH_ALLOW_ANONYMOUS on the server (docs/EMBED.md); otherwise tell the site\'s owner.',
+  ],
   unsupported_version: [
     'Page out of date',
     'This page is older than the server. Reload the page (Ctrl+Shift+R / Cmd+Shift+R).',
@@ -127,6 +132,7 @@ export function describeError(code, extra = {}) {
     text = extra.message ? `${extra.message} Press Start to try again.` : 'Press Start to try again.';
   }
   // The reason a sign-in was refused (the server's or the SDK's words) comes first.
+  if (code === 'guest_sign_in_failed' && extra.message) text = extra.message; // auth.js's words
   if ((code === 'unauthorized' || code === 'sign_in_failed') && extra.message) {
     text = code === 'unauthorized'
       ? `The server refused the sign-in: ${extra.message.replace(/\.?$/, '.')} Sign in again and press Start.`

@@ -7,9 +7,13 @@
  *   browser supports first.
  * - Media is queued and appended one piece per `updateend`.
  * - Fragments come only while the avatar speaks, so the timeline has gaps between turns:
- *   when the play head sits in a gap, it jumps to the next buffered range.
+ *   when the play head sits in a gap, it jumps to the next buffered range. A turn's end
+ *   counts as a gap too: the element stalls a few ms short of its range's end (the voice's
+ *   last AAC frame ends before the last video frame does), so a starved play head within
+ *   `END_SLACK_S` of its range's end jumps on as well.
  * - `interrupt()` (barge-in): the queue is emptied, an append in progress aborted and
- *   everything after the play head removed, so the avatar stops at once.
+ *   everything after the play head removed, then the play head is seeked to where it is,
+ *   which drops what the element had already decoded, so the avatar stops at once.
  * - A full buffer (QuotaExceededError): media older than 5 s behind the play head is
  *   removed and the append tried again.
  *
@@ -17,6 +21,8 @@
  */
 
 const KEEP_BEHIND_S = 5;
+/** A starved play head this close to its range's end is at the end of that turn. */
+export const END_SLACK_S = 0.1;
 export const FALLBACK_TYPES = Object.freeze([
   'video/mp4; codecs="avc1.42C020, mp4a.40.2"',
   'video/mp4; codecs="avc1.42E01E, mp4a.40.2"',
@@ -150,6 +156,24 @@ export function chooseType(codecs, isTypeSupported) {
   return wanted.find((t) => isTypeSupported(t)) ?? null;
 }
 
+/**
+ * Where the play head should jump to skip a gap: the start of the next buffered range when
+ * it sits in no range, or starved (`starved`: the element has no media ahead to play)
+ * within END_SLACK_S of its range's end; otherwise null.
+ * @param {{length: number, start: (i: number) => number, end: (i: number) => number}} ranges
+ * @param {number} t the play head
+ * @param {boolean} starved
+ * @returns {number|null}
+ */
+export function gapTarget(ranges, t, starved) {
+  for (let i = 0; i < ranges.length; i += 1) {
+    const inside = ranges.start(i) <= t && t < ranges.end(i);
+    if (inside && !(starved && ranges.end(i) - t <= END_SLACK_S)) return null;
+    if (ranges.start(i) > t) return ranges.start(i);
+  }
+  return null;
+}
+
 /** Whether a piece of media starts with an init segment (an `ftyp` box). */
 export function isInitSegment(bytes) {
   return bytes.length >= 8 && bytes[4] === 0x66 && bytes[5] === 0x74 && bytes[6] === 0x79 && bytes[7] === 0x70;
@@ -158,7 +182,8 @@ export function isInitSegment(bytes) {
 export class MsePlayer extends EventTarget {
   /**
    * Events: 'type' (detail {type, codecs}) once the SourceBuffer exists, 'error' (detail
-   * {message}) when the stream cannot be played (the caller falls back).
+   * {message}) when the stream cannot be played (the caller falls back), 'flushed' (detail
+   * {time}) when `interrupt()` stopped the play head at media time `time`.
    * @param {HTMLVideoElement} video
    * @param {{MediaSourceImpl?: typeof MediaSource}} [options]
    */
@@ -176,6 +201,9 @@ export class MsePlayer extends EventTarget {
     this._initAppended = false;
     this.type = null;
     this.appended = 0; // pieces appended, for tests and hooks
+    this.streams = 0; // MediaSources opened: each starts its media time over
+    /** @type {number|null} where to seek once a barge-in's removal is done */
+    this._flushAt = null;
     // The play head ran out of media: the next turn's may already wait further on.
     this._onWaiting = () => this._skipGap();
     video.addEventListener('waiting', this._onWaiting);
@@ -195,25 +223,36 @@ export class MsePlayer extends EventTarget {
     this._pump();
   }
 
-  /** Barge-in: stop what is playing and drop what is queued, keeping the init segment. */
+  /**
+   * Barge-in: stop what is playing and drop what is queued, keeping the init segment.
+   * A 'flushed' event (detail {time}) says where the play head stopped.
+   */
   interrupt() {
     const sb = this._buffer;
     this._queue = this._queue.filter((b) => isInitSegment(b) && !this._initAppended);
-    if (!sb) return;
+    if (!this._source) return;
+    const from = this.video.currentTime;
     try {
-      if (sb.updating) sb.abort();
-      const from = this.video.currentTime;
-      const end = this._bufferedEnd();
-      if (end > from) sb.remove(from, Infinity);
+      if (sb?.updating) sb.abort();
+      if (sb && this._bufferedEnd() > from) {
+        sb.remove(from, Infinity);
+        // Removing buffered media does not stop what the element has already decoded
+        // (about 0.3 s of voice and face played on in Chromium); a seek to where the play
+        // head is flushes it, once the removal is done (a seek before it would decode the
+        // doomed media again).
+        this._flushAt = from;
+      }
     } catch (err) {
       this.dispatchEvent(new CustomEvent('error', { detail: { message: `interrupt: ${err?.message ?? err}` } }));
     }
+    this.dispatchEvent(new CustomEvent('flushed', { detail: { time: from } }));
   }
 
   /** Release the media source and the element's source. Idempotent. */
   stop() {
     this._stopped = true;
     this._queue = [];
+    this._flushAt = null;
     this.video.removeEventListener('waiting', this._onWaiting);
     this.video.pause();
     if (this._url) {
@@ -228,6 +267,7 @@ export class MsePlayer extends EventTarget {
 
   _reset() {
     this._queue = [];
+    this._flushAt = null;
     if (this._url) URL.revokeObjectURL(this._url);
     this._url = '';
     this._source = null;
@@ -245,6 +285,7 @@ export class MsePlayer extends EventTarget {
       return;
     }
     const source = (this._source = new MS());
+    this.streams += 1;
     this._url = URL.createObjectURL(source);
     this.video.src = this._url;
     source.addEventListener('sourceopen', () => {
@@ -292,6 +333,11 @@ export class MsePlayer extends EventTarget {
   }
 
   _onUpdateEnd() {
+    // An aborted append's updateend comes while the removal still runs: wait for its own.
+    if (this._flushAt !== null && !this._buffer?.updating) {
+      this.video.currentTime = this._flushAt;
+      this._flushAt = null;
+    }
     this._skipGap();
     if (this.video.paused && this.video.buffered.length) this.video.play().catch(() => {});
     this._pump();
@@ -300,15 +346,9 @@ export class MsePlayer extends EventTarget {
   /** Jump over a gap between turns: to the next buffered range after the play head. */
   _skipGap() {
     const v = this.video;
-    const ranges = v.buffered;
-    const t = v.currentTime;
-    for (let i = 0; i < ranges.length; i += 1) {
-      if (ranges.start(i) <= t && t < ranges.end(i)) return;
-      if (ranges.start(i) > t) {
-        v.currentTime = ranges.start(i);
-        return;
-      }
-    }
+    // Below HAVE_FUTURE_DATA (3): nothing ahead of the play head to play.
+    const target = gapTarget(v.buffered, v.currentTime, v.readyState < 3);
+    if (target !== null) v.currentTime = target;
   }
 
   _bufferedEnd() {

@@ -1,11 +1,14 @@
 /**
  * NativeAvatar: one session's Gemini-rendered avatar (docs/AVATARS.md). The socket's media
- * frames go to an MsePlayer playing in the avatar's <video>; `interrupted` stops it at
- * once; `avatar_fallback` (or a stream this browser cannot play) brings the drawn face
- * back, and the voice then comes as PCM through the usual player.
+ * frames go through its VideoClock (which notes where each answer is in the stream, so the
+ * transcript follows the voice: voice-follow.js) to an MsePlayer playing in the avatar's
+ * <video>; `interrupted` stops it at once; `avatar_fallback` (or a stream this browser
+ * cannot play) brings the drawn face back, and the voice then comes as PCM through the
+ * usual player.
  */
 
 import { MsePlayer } from './mse-player.js';
+import { VideoClock } from './video-clock.js';
 
 export class NativeAvatar {
   /**
@@ -23,6 +26,8 @@ export class NativeAvatar {
     this.onChange = onChange;
     /** @type {MsePlayer|null} */
     this.player = null;
+    /** @type {VideoClock|null} the voice's clock while the video plays */
+    this.clock = null;
   }
 
   /** The session said `avatar_mode: "native"`: show the video. Idempotent. */
@@ -31,6 +36,8 @@ export class NativeAvatar {
     const video = this.avatar.useNative();
     for (const kind of ['playing', 'waiting', 'pause', 'ended']) video.addEventListener(kind, () => this.onChange());
     const player = (this.player = new MsePlayer(video));
+    this.clock = new VideoClock(player);
+    player.addEventListener('flushed', (e) => this.hooks.record('native-flushed', e.detail));
     player.addEventListener('type', (e) => this.hooks.record('native-type', { mime: e.detail.type, codecs: e.detail.codecs }));
     player.addEventListener('error', (e) => {
       this.hooks.record('native-error', e.detail);
@@ -43,11 +50,6 @@ export class NativeAvatar {
   get playing() {
     const v = this.player?.video;
     return !!v && !v.paused && v.readyState >= 3;
-  }
-
-  /** @param {Uint8Array} bytes one media frame's fMP4 */
-  media(bytes) {
-    this.player?.push(bytes);
   }
 
   /** Barge-in: the avatar stops now. */
@@ -71,5 +73,6 @@ export class NativeAvatar {
   end() {
     this.player?.stop();
     this.player = null;
+    this.clock = null;
   }
 }

@@ -17,6 +17,8 @@ const AVATAR_MODES = Object.freeze({ __proto__: null, drawn: 'drawn', clips: 'vi
  * @property {'drawn'|'video'|'native'} avatarMode 'video': the persona's clips ("clips"
  *   in the API; "video" before the native avatar came)
  * @property {string} dashboardUrl '' when the backend names none
+ * @property {boolean} guestsAllowed a visitor without an account may talk (sign-in off, or
+ *   the backend's AUTH_ALLOW_ANONYMOUS); true when the backend does not say
  */
 
 /**
@@ -36,6 +38,7 @@ export function parsePageConfig(body) {
     pushToTalk: b.push_to_talk,
     avatarMode: mode,
     dashboardUrl: url,
+    guestsAllowed: b.guests_allowed !== false,
   });
 }
 

@@ -18,80 +18,34 @@
  *
  * States: 'idle' → 'connecting' → 'open' (after `ready`) → 'reconnecting' → … → 'closed'
  * (stopped by us or ended by the server) or 'failed' (fatal error, or retries exhausted).
+ * What a close leads to is decided in socket-retry.js.
  */
 
-import { backoffDelay } from './backoff.js';
 import {
   AUDIO_FRAME_MS,
-  CLOSE_CODE_ERRORS,
   DEFAULT_LIMITS,
   helloMessage,
   mediaPayload,
   parseServerMessage,
   playedMessage,
   ProtocolParseError,
-  reconnectPlan,
   textMessage,
   videoFrameMessage,
 } from './messages.js';
-
-/** Why the socket gave up; `code` is a protocol error code or a local one. */
-export class SocketError extends Error {
-  /**
-   * @param {string} code e.g. 'live_refused', 'unreachable', 'stopped'
-   * @param {string} message
-   * @param {number|null} [closeCode]
-   */
-  constructor(code, message, closeCode = null) {
-    super(message);
-    this.name = 'SocketError';
-    this.code = code;
-    this.closeCode = closeCode;
-  }
-}
-
-const STABLE_SESSION_MS = 10_000; // a session that lived this long resets the retry count
+import { SocketError } from './socket-error.js';
+import { socketOptions } from './socket-options.js';
+import { afterClose, STABLE_SESSION_MS } from './socket-retry.js';
+import { TokenRefresher } from './token-refresh.js';
 
 export class AvatarSocket extends EventTarget {
   /**
    * @param {string} url ws:// or wss:// URL of the backend's /ws endpoint
-   * @param {object} [options]
-   * @param {() => Promise<string|null>} [options.getToken] ID token for `hello.token`,
-   *   asked before every (re)connect
-   * @param {string} [options.browserKey] `hello.browser_key`: binds the session to this
-   *   browser when sign-in is off (see browser-key.js)
-   * @param {string} [options.voice] `hello.voice`
-   * @param {import('./backoff.js').BackoffOptions} [options.backoff]
-   * @param {number} [options.maxAttempts=8] consecutive failed connects before giving up
-   * @param {number} [options.maxBufferedBytes=32000] above this `bufferedAmount` (bytes,
-   *   ≈1 s of 16 kHz audio) mic frames and video frames are dropped instead of queued
-   * @param {number} [options.pendingAudioMs=1000] mic audio kept while not yet `ready`, ms
-   * @param {number} [options.pingIntervalMs=15000] ping period while open, ms (0: off)
-   * @param {number} [options.openTimeoutMs=20000] a socket not open by then is given up and
-   *   retried like an unreachable server (a connection that hangs, or one the browser
-   *   blocked without closing it, would otherwise say "Connecting…" forever), ms
-   * @param {typeof WebSocket} [options.WebSocketImpl] for tests
-   * @param {() => number} [options.now] ms clock, for tests
-   * @param {() => number} [options.random] [0,1) source for jitter, for tests
+   * @param {import('./socket-options.js').SocketOptions} [options]
    */
   constructor(url, options = {}) {
     super();
     this.url = url;
-    this._opts = {
-      getToken: async () => null,
-      browserKey: undefined,
-      voice: undefined,
-      backoff: {},
-      maxAttempts: 8,
-      maxBufferedBytes: 32_000,
-      pendingAudioMs: 1000,
-      pingIntervalMs: 15_000,
-      openTimeoutMs: 20_000, // above a cold start of the backend behind Cloud Run
-      WebSocketImpl: globalThis.WebSocket,
-      now: () => performance.now(),
-      random: Math.random,
-      ...options,
-    };
+    this._opts = socketOptions(options);
     /** @type {'idle'|'connecting'|'open'|'reconnecting'|'closed'|'failed'} */
     this.state = 'idle';
     /** session id from the latest `ready`, sent back in `hello` on reconnect */
@@ -108,6 +62,12 @@ export class AvatarSocket extends EventTarget {
     this._attempt = 0;
     this._timer = null;
     this._pingTimer = null;
+    /** the ID token before it expires, over the open socket */
+    this._refresher = new TokenRefresher({
+      getToken: (force) => this._opts.getToken(force),
+      send: (msg) => this._sendJson(msg),
+    });
+    this._helloToken = null;
     this._openTimer = null;
     this._stopped = false;
     this._fatal = null;
@@ -253,7 +213,7 @@ export class AvatarSocket extends EventTarget {
     this._goingAway = null;
     let token = null;
     try {
-      token = await this._opts.getToken();
+      token = await this._opts.getToken(false);
     } catch (err) {
       this._fail(new SocketError('unauthorized', `Could not get a sign-in token: ${err?.message ?? err}`));
       return;
@@ -268,6 +228,7 @@ export class AvatarSocket extends EventTarget {
     }
     ws.binaryType = 'arraybuffer';
     this._ws = ws;
+    this._helloToken = token;
     const hello = helloMessage({
       token,
       sessionId: this.sessionId,
@@ -345,6 +306,7 @@ export class AvatarSocket extends EventTarget {
         this._opts.pingIntervalMs,
       );
     }
+    this._refresher.start(this._helloToken);
     this._settleStart(null, msg);
   }
 
@@ -361,36 +323,16 @@ export class AvatarSocket extends EventTarget {
     if (this._stopped) return;
     const wasOpen = this.state === 'open';
     if (wasOpen && this._opts.now() - this._readyAt >= STABLE_SESSION_MS) this._attempt = 0;
-    if (this._fatal) {
-      const e = this._fatal;
-      this._fail(new SocketError(e.code, e.message, code));
+    const next = afterClose(
+      { code, reason, wasOpen, fatal: this._fatal, goingAway: this._goingAway, attempt: this._attempt },
+      { ...this._opts, url: this.url },
+    );
+    if (next.error) {
+      this._fail(next.error);
       return;
     }
-    const plan = reconnectPlan(code, { wasOpen, goingAway: !!this._goingAway });
-    if (plan === 'never') {
-      const errCode = CLOSE_CODE_ERRORS[code] ?? 'closed';
-      this._fail(new SocketError(errCode, reason || `The connection was closed (${code}).`, code));
-      return;
-    }
-    let delayMs;
-    let why = wasOpen ? 'dropped' : 'unreachable';
-    if (plan === 'now') {
-      delayMs = 0;
-      this._attempt = 0;
-      why = 'renew';
-    } else if (plan === 'after_going_away') {
-      delayMs = this._goingAway.reconnect_after_ms + Math.round(this._opts.random() * 250);
-      this._attempt = 0;
-      why = 'going_away';
-    } else {
-      if (this._attempt >= this._opts.maxAttempts) {
-        const msg = wasOpen ? 'The connection to the server was lost.' : `Cannot reach ${this.url}.`;
-        this._fail(new SocketError('unreachable', msg, code));
-        return;
-      }
-      delayMs = backoffDelay(this._attempt, this._opts.backoff, this._opts.random);
-      this._attempt++;
-    }
+    const { delayMs } = next;
+    this._attempt = next.attempt;
     this._setState('reconnecting');
     this.dispatchEvent(
       new CustomEvent('reconnecting', {
@@ -398,7 +340,7 @@ export class AvatarSocket extends EventTarget {
           attempt: this._attempt,
           delayMs,
           code,
-          reason: why,
+          reason: next.reason,
         },
       }),
     );
@@ -437,6 +379,7 @@ export class AvatarSocket extends EventTarget {
   }
 
   _clearTimers() {
+    this._refresher.stop();
     if (this._timer !== null) clearTimeout(this._timer);
     if (this._pingTimer !== null) clearInterval(this._pingTimer);
     if (this._openTimer !== null) clearTimeout(this._openTimer);

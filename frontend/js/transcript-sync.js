@@ -4,10 +4,10 @@
  * Audio frames carry no turn number, so the voice is cut into answers by what arrives
  * around it: audio after a turn's end (or a barge-in) starts a new answer, which takes
  * the turn number of the first model transcript that follows. Each answer spans stream
- * positions of the player (playback-clock.js); how far into it the listener is comes
- * from the playback clock, and its AnswerPacer turns that into words. After a barge-in
- * the answer stops where the voice stopped (the worklet's cut position) and the words
- * heard by then are its final text. Every answer, played to its end or cut, is reported
+ * positions of the voice's clock (the PCM player's, playback-clock.js, or the native
+ * avatar's video, video-clock.js); how far into it the listener is comes from that clock,
+ * and its AnswerPacer turns that into words. After a barge-in the answer stops where the
+ * voice stopped (the cut position) and the words heard by then are its final text. Every answer, played to its end or cut, is reported
  * once (`onHeard`), so the page can tell the backend what was heard.
  */
 
@@ -18,6 +18,8 @@ import { AnswerPacer, RateLearner, splitWords } from './transcript-pacer.js';
  * @property {number|null} turn
  * @property {number} start stream position of its first sample
  * @property {number} end stream position after its last sample received
+ * @property {number|null} voiceStart stream position where its sound starts (null: none yet)
+ * @property {number|null} voiceEnd stream position where its sound received so far ends
  * @property {number|null} cut stream position where a barge-in stopped it
  * @property {boolean} audioDone no more audio will come (turn end or barge-in)
  * @property {boolean} interrupted
@@ -34,19 +36,35 @@ export class TranscriptSync {
    * @param {(msg: {role: 'model', text: string, final: boolean, turn: number, interrupted?: boolean}) => void} deps.show
    * @param {(turn: number, heard: {words: number, total: number, interrupted: boolean, text: string}) => void} [deps.onHeard]
    * @param {number} [deps.rate=24000] stream positions per second
+   * @param {number} [deps.tailS=0.03] how much of the end of an answer the player may keep
+   *   back once nothing follows it, s (the resampler's few samples)
+   * @param {boolean} [deps.anchors=true] whether the voice received when a transcript
+   *   arrives is the time its earlier text takes to say (transcript-pacer.js)
    */
-  constructor({ show, onHeard = () => {}, rate = 24_000 }) {
+  constructor({ show, onHeard = () => {}, rate = 24_000, tailS = 0.03, anchors = true }) {
     this._show = show;
     this._onHeard = onHeard;
     this._rate = rate;
+    this._tailS = tailS;
+    this._anchors = anchors;
     this._learner = new RateLearner();
     /** @type {Answer[]} */
     this.answers = [];
   }
 
-  /** A new session: forget the answers (the learned rate stays: same voice). */
-  reset() {
+  /**
+   * A new session, or another clock: forget the answers (the learned rate stays: same
+   * voice).
+   * @param {{rate: number, tailS: number, anchors: boolean}} [clock] the new clock's
+   *   positions per second, tail and anchors (as the constructor's)
+   */
+  reset(clock) {
     this.answers = [];
+    if (clock) {
+      this._rate = clock.rate;
+      this._tailS = clock.tailS;
+      this._anchors = clock.anchors;
+    }
   }
 
   _open() {
@@ -59,6 +77,8 @@ export class TranscriptSync {
       turn,
       start: at,
       end: at,
+      voiceStart: null,
+      voiceEnd: null,
       cut: null,
       audioDone: false,
       interrupted: false,
@@ -88,11 +108,17 @@ export class TranscriptSync {
    * Audio of the model was enqueued at stream positions [start, end).
    * @param {number} start
    * @param {number} end
+   * @param {{start: number, end: number}|null} [sound] the part of it that is not silence
+   *   (null: none of it), when the clock can tell; an answer is paced from its first sound
    */
-  audio(start, end) {
+  audio(start, end, sound = { start, end }) {
     const a = this._open() ?? this._create(null, start);
     if (a.end === a.start && a.start !== start) a.start = a.heard = start;
     a.end = end;
+    if (sound) {
+      a.voiceStart ??= sound.start;
+      a.voiceEnd = Math.max(a.voiceEnd ?? sound.end, sound.end);
+    }
   }
 
   /**
@@ -104,7 +130,8 @@ export class TranscriptSync {
     const a = this._forTurn(msg.turn, at);
     if (a.done || a.cut !== null) return;
     a.text = msg.text;
-    a.pacer.setText(msg.text, (a.end - a.start) / this._rate);
+    // Without anchors the text is paced by the rate alone (no audio: no anchor).
+    a.pacer.setText(msg.text, this._anchors ? (a.end - a.start) / this._rate : 0);
   }
 
   /**
@@ -153,12 +180,13 @@ export class TranscriptSync {
       const stop = a.cut ?? a.end;
       a.heard = Math.max(a.heard, Math.min(heardThrough, stop));
       const complete = a.audioDone && (a.cut !== null || !a.interrupted);
-      a.pacer.setAudio((a.end - a.start) / this._rate, complete && a.cut === null);
-      const heardS = (a.heard - a.start) / this._rate;
+      const origin = a.voiceStart ?? a.start;
+      a.pacer.setAudio(Math.max(0, (a.voiceEnd ?? origin) - origin) / this._rate, complete && a.cut === null);
+      const heardS = (a.heard - origin) / this._rate;
       const total = a.pacer.words.length;
       let shown = a.pacer.wordsAt(heardS);
-      // The resampler keeps a few samples of the end back: 30 ms short is the end.
-      const finished = complete && a.heard >= stop - 0.03 * this._rate;
+      // The player keeps a little of the end back until more comes: that short is the end.
+      const finished = complete && a.heard >= stop - this._tailS * this._rate;
       if (finished && a.cut === null) shown = total;
       if (a.turn !== null && shown > a.shown) {
         a.shown = shown;

@@ -123,3 +123,20 @@ test('the widget is configured by its script tag, never by the host page', () =>
     assert.throws(() => embedConfig({ backend }), /data-backend/);
   }
 });
+
+test('the widget signs its visitors in as guests when the frontend\'s deploy config requires sign-in', () => {
+  const attrs = { backend: 'wss://avatar.example.com/ws' };
+  const firebase = { apiKey: 'k', authDomain: 'p.firebaseapp.com', projectId: 'p' };
+  const guest = embedConfig(attrs, { firebase, authRequired: true });
+  assert.equal(guest.GUEST, true);
+  assert.equal(guest.AUTH_REQUIRED, true);
+  assert.deepEqual(guest.FIREBASE, firebase);
+  for (const deploy of [null, { firebase, authRequired: false }, { firebase: { apiKey: 'k' }, authRequired: true }]) {
+    const open = embedConfig(attrs, deploy);
+    assert.equal(open.GUEST, false);
+    assert.equal(open.AUTH_REQUIRED, false);
+    assert.equal(open.FIREBASE, null);
+  }
+  // The full page never signs in as a guest.
+  assert.equal(resolveConfig(loc('https://p.web.app/'), { firebase, authRequired: true }).GUEST, false);
+});

@@ -1,8 +1,8 @@
-// The native avatar player's box parsing and codec choice (js/mse-player.js).
+// The native avatar player's box parsing, codec choice and gap skipping (js/mse-player.js).
 import assert from 'node:assert/strict';
 import test from 'node:test';
 
-import { boxes, chooseType, FALLBACK_TYPES, isInitSegment, sniffCodecs } from '../js/mse-player.js';
+import { boxes, chooseType, END_SLACK_S, FALLBACK_TYPES, gapTarget, isInitSegment, sniffCodecs } from '../js/mse-player.js';
 
 const u32 = (n) => [(n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255];
 const ascii = (s) => [...s].map((c) => c.charCodeAt(0));
@@ -68,4 +68,24 @@ test('nothing known: null, and the documented fallbacks are tried in order', () 
   assert.equal(chooseType('avc1.640028, mp4a.40.2', only([FALLBACK_TYPES[1]])), FALLBACK_TYPES[1]);
   assert.equal(chooseType(null, only(['video/mp4'])), 'video/mp4');
   assert.equal(chooseType('avc1.42C020', () => false), null);
+});
+
+/** TimeRanges from [start, end] pairs. */
+const ranges = (...pairs) => ({ length: pairs.length, start: (i) => pairs[i][0], end: (i) => pairs[i][1] });
+
+test('gaps: the play head in no range jumps to the next one, never back', () => {
+  assert.equal(gapTarget(ranges([0, 1.375], [5.874, 6.5]), 2, true), 5.874);
+  assert.equal(gapTarget(ranges([0, 1.375], [5.874, 6.5]), 2, false), 5.874);
+  assert.equal(gapTarget(ranges([0, 1.375]), 2, true), null);
+  assert.equal(gapTarget(ranges(), 0, true), null);
+});
+
+test('gaps: a play head stalled just short of its turn\'s end moves on to the next turn', () => {
+  // As measured in Chromium: stuck at 1.3668 in [0, 1.375] with the next turn buffered.
+  assert.equal(gapTarget(ranges([0, 1.375], [5.874, 6.5]), 1.366826, true), 5.874);
+  // Playing (not starved), or starved with more than the slack left: it stays.
+  assert.equal(gapTarget(ranges([0, 1.375], [5.874, 6.5]), 1.366826, false), null);
+  assert.equal(gapTarget(ranges([0, 1.375], [5.874, 6.5]), 1.375 - END_SLACK_S - 0.05, true), null);
+  // Starved at the end of the only range (the turn still arriving): nowhere to go.
+  assert.equal(gapTarget(ranges([0, 1.375]), 1.366826, true), null);
 });

@@ -20,8 +20,11 @@ const loc = (url) => {
 
 test('the endpoint body is checked, and only http(s) dashboard addresses kept', () => {
   assert.deepEqual(parsePageConfig(BODY), {
-    recording: true, pushToTalk: true, avatarMode: 'video', dashboardUrl: 'http://localhost:8502',
+    recording: true, pushToTalk: true, avatarMode: 'video', dashboardUrl: 'http://localhost:8502', guestsAllowed: true,
   });
+  // Guests are refused only when the backend says so (an older backend does not say).
+  assert.equal(parsePageConfig({ ...BODY, guests_allowed: false }).guestsAllowed, false);
+  assert.equal(parsePageConfig({ ...BODY, guests_allowed: true }).guestsAllowed, true);
   assert.equal(parsePageConfig({ ...BODY, dashboard_url: 'javascript:alert(1)' }).dashboardUrl, '');
   for (const bad of [null, 'x', {}, { ...BODY, recording: 'yes' }, { ...BODY, avatar_mode: '3d' }]) {
     assert.equal(parsePageConfig(bad), null);

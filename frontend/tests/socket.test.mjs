@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { AvatarSocket, SocketError } from '../js/socket.js';
+import { AvatarSocket } from '../js/socket.js';
+import { SocketError } from '../js/socket-error.js';
 
 class FakeWS {
   static instances = [];

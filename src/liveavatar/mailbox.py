@@ -6,6 +6,10 @@ on bookkeeping for `join()` (which neither uses) and on indirections (`_get_loop
 `_put`, `_wakeup_next`). `Mailbox` keeps its semantics (FIFO, bounded `put` that waits,
 waiters woken in order, cancellation-safe) and its type, so it can stand in for one,
 without that work (docs/PERFORMANCE.md). `join()` and `task_done()` are not supported.
+
+The loop is looked up once, at the first wait, and kept: `asyncio.get_running_loop()`
+costs a system call (`getpid`) on each call in CPython 3.11, once per frame here. A
+Mailbox serves one event loop, as an `asyncio.Queue` does.
 """
 
 from __future__ import annotations
@@ -34,6 +38,16 @@ class Mailbox(asyncio.Queue[T]):
     _putters: deque[asyncio.Future[None]]
     _maxsize: int
 
+    def __init__(self, maxsize: int = 0) -> None:
+        super().__init__(maxsize)
+        self._waits_on: asyncio.AbstractEventLoop | None = None
+
+    def _future(self) -> asyncio.Future[None]:
+        loop = self._waits_on
+        if loop is None:
+            loop = self._waits_on = asyncio.get_running_loop()
+        return loop.create_future()
+
     def put_nowait(self, item: T) -> None:
         if self._maxsize > 0 and len(self._queue) >= self._maxsize:
             raise asyncio.QueueFull
@@ -43,7 +57,7 @@ class Mailbox(asyncio.Queue[T]):
 
     async def put(self, item: T) -> None:
         while self._maxsize > 0 and len(self._queue) >= self._maxsize:
-            putter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            putter = self._future()
             self._putters.append(putter)
             try:
                 await putter
@@ -67,7 +81,7 @@ class Mailbox(asyncio.Queue[T]):
 
     async def get(self) -> T:
         while not self._queue:
-            getter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            getter = self._future()
             self._getters.append(getter)
             try:
                 await getter

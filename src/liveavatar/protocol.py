@@ -120,8 +120,17 @@ class Bye(BrowserMessage):
     type: Literal["bye"]
 
 
+class TokenRefresh(BrowserMessage):
+    """A fresh ID token for the signed-in user, sent before the one of `hello` expires
+    (docs/API.md, "Identity, quotas and limits"): it must be valid and of the same uid."""
+
+    type: Literal["token"]
+    token: str = Field(min_length=1, max_length=8192)
+
+
 ClientMessage = Annotated[
-    Hello | TextInput | VideoFrame | AudioEnd | Ping | Played | Bye, Field(discriminator="type")
+    Hello | TextInput | VideoFrame | AudioEnd | Ping | Played | Bye | TokenRefresh,
+    Field(discriminator="type"),
 ]
 client_message: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
 

@@ -149,6 +149,13 @@ class Settings(BaseSettings):
 
     # Identity and limits (`auth/`).
     auth_enabled: bool = False
+    # Firebase anonymous sign-ins (the embeddable widget's visitors, docs/EMBED.md). Off by
+    # default: a guest account costs nothing to make, so its quotas bound one browser, not
+    # one person; a site that embeds the widget turns it on knowingly (docs/SECURITY.md).
+    auth_allow_anonymous: bool = False
+    # How long a session may go on after its ID token expired with no fresh one sent over
+    # the socket (the page sends one minutes before; docs/API.md): then 4401.
+    auth_token_grace_s: float = Field(default=60.0, gt=0)
     firebase_project_id: str | None = None
     firebase_certs_url: str = (
         "https://www.googleapis.com/robot/v1/metadata/x509/securetoken@system.gserviceaccount.com"

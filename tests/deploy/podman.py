@@ -232,6 +232,12 @@ def run_detached(
     podman(*args, image)
 
 
+def untag(tag: str) -> None:
+    """Remove the name `tag` only: an image built the same by another run keeps its own
+    name, and the layers stay for the next build's cache."""
+    podman("untag", tag, tag, check=False)
+
+
 def remove(name: str) -> None:
     podman("rm", "--force", "--time", "5", name, check=False)
 

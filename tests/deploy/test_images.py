@@ -54,14 +54,13 @@ from google.auth.credentials import AnonymousCredentials
 from liveavatar.emulator.config import EmulatorConfig
 from liveavatar.emulator.server import EmulatorServer
 from liveavatar.emulator.stt import RecognizerPool
-from liveavatar.live.persona import Persona
-from liveavatar.store import PersonaConfig
 from liveavatar.store.firestore import FirestoreStore
 from tests.deploy import podman
 from tests.deploy.test_cloudrun import env_of, load
 from tests.integration.media.conftest import gcs_emulator  # noqa: F401 - a fixture
 from tests.integration.rehearsal.conftest import assert_conversation, converse
 from tests.support.auth_certs import PROJECT, CertsServer, SigningKeys
+from tests.support.personas import builtin_persona
 from tests.support.procs import free_port, listening_address
 from tests.support.rehearsal.backend import HOSTS_VAR, SITE_DIR
 from tests.support.rehearsal.firestore_tls import (
@@ -90,8 +89,11 @@ pytestmark = [
     pytest.mark.asyncio(loop_scope="module"),
 ]
 
-BACKEND_IMAGE = "localhost/liveavatar-backend:test"
-DASHBOARD_IMAGE = "localhost/liveavatar-dashboard:test"
+# Tagged per run: two runs on one machine build and run their own images (a build that
+# changes nothing shares the other's layers through podman's cache).
+RUN_TAG = f"test-{uuid.uuid4().hex[:12]}"
+BACKEND_IMAGE = f"localhost/liveavatar-backend:{RUN_TAG}"
+DASHBOARD_IMAGE = f"localhost/liveavatar-dashboard:{RUN_TAG}"
 SERVICE_ACCOUNT = f"liveavatar-backend@{PROJECT}.iam.gserviceaccount.com"
 ACCESS_TOKEN = "ya29.stand-in-access-token"  # noqa: S105 - the metadata stand-in's token
 USER = "user-image-1"
@@ -110,8 +112,9 @@ class Images:
 
 
 @pytest.fixture(scope="module")
-def images() -> Images:
-    """Both images built from the working tree (podman's layer cache keeps a rebuild short)."""
+def images() -> Iterator[Images]:
+    """Both images built from the working tree (podman's layer cache keeps a rebuild short),
+    under this run's tags, which are removed at the end (the layers stay cached)."""
     try:
         podman.require_tools()
         base = podman.base_image()
@@ -119,9 +122,13 @@ def images() -> Images:
         wheels = podman.wheelhouse()
     except podman.Unavailable as exc:
         pytest.skip(f"containers cannot be built here: {exc}")
-    podman.build("backend.Dockerfile", BACKEND_IMAGE, base=base, wheels=wheels)
-    podman.build("dashboard.Dockerfile", DASHBOARD_IMAGE, base=base, wheels=wheels)
-    return Images(BACKEND_IMAGE, DASHBOARD_IMAGE)
+    try:
+        podman.build("backend.Dockerfile", BACKEND_IMAGE, base=base, wheels=wheels)
+        podman.build("dashboard.Dockerfile", DASHBOARD_IMAGE, base=base, wheels=wheels)
+        yield Images(BACKEND_IMAGE, DASHBOARD_IMAGE)
+    finally:
+        podman.untag(BACKEND_IMAGE)
+        podman.untag(DASHBOARD_IMAGE)
 
 
 def _external_address() -> str:
@@ -288,17 +295,8 @@ async def _record_conversations(firestore: TlsFirestore, patch: pytest.MonkeyPat
     test's own client, on the emulator's plain port)."""
     patch.setenv("FIRESTORE_EMULATOR_HOST", firestore.plain)
     store = FirestoreStore(project=PROJECT)
-    default = Persona()
-    config = PersonaConfig(
-        name=default.name,
-        model=default.model,
-        voice=default.voice,
-        system_instruction=default.system_instruction,
-        tools=list(default.tools),
-        recording=True,
-    )
     try:
-        await store.put_persona(config, expected_version=None)
+        await store.put_persona(builtin_persona(recording=True), expected_version=None)
     finally:
         await store.close()
 

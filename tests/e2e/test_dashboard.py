@@ -25,7 +25,8 @@ from liveavatar.store import DB_FILENAME, SQLiteStore
 from liveavatar.store.models import Conversation
 from tests.e2e.avatar_page import TURN_TIMEOUT_MS, AvatarPage, OpenPage
 from tests.e2e.dashboard_page import PLAYER, DashboardPage
-from tests.e2e.test_recording_notice import save_recording_persona, start_and_wait_for_the_mic
+from tests.e2e.test_recording_notice import start_and_wait_for_the_mic
+from tests.support.personas import save_builtin_persona_blocking
 
 pytestmark = pytest.mark.slow
 
@@ -108,7 +109,7 @@ def test_the_dashboard_shows_a_recorded_conversation(
 ) -> None:
     data_dir = tmp_path / "data"
     data_dir.mkdir()
-    in_thread(save_recording_persona(data_dir))
+    save_builtin_persona_blocking(data_dir, recording=True)
     with liveavatar_up(tmp_path, env={"ADMIN_TOKEN": TOKEN}, dashboard=True) as stack:
         page = open_page(stack.page_url(autostart="0"), audio=mic_audio(QUESTION))
         conversation_id, answer, page_session_s = talk(page)

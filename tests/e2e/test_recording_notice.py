@@ -3,39 +3,16 @@ to Start before the microphone opens; with it off, it says nothing."""
 
 from __future__ import annotations
 
-import asyncio
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from bench._browser import Stack, liveavatar_up
 from playwright.sync_api import expect
 
-from liveavatar.live.persona import Persona
-from liveavatar.store import DB_FILENAME, PersonaConfig, SQLiteStore
 from tests.e2e.avatar_page import TURN_TIMEOUT_MS, AvatarPage, OpenPage
+from tests.support.personas import save_builtin_persona_blocking
 
 pytestmark = pytest.mark.slow
-
-
-async def save_recording_persona(data_dir: Path) -> None:
-    """The built-in persona with recording on, saved as the dashboard saves it."""
-    base = Persona()
-    store = SQLiteStore(data_dir / DB_FILENAME)
-    try:
-        await store.put_persona(
-            PersonaConfig(
-                name=base.name,
-                model=base.model,
-                voice=base.voice,
-                system_instruction=base.system_instruction,
-                tools=list(base.tools),
-                recording=True,
-            ),
-            expected_version=0,
-        )
-    finally:
-        await store.close()
 
 
 def start_and_wait_for_the_mic(page: AvatarPage) -> list[dict[str, object]]:
@@ -53,9 +30,7 @@ def test_the_recording_notice_shows_before_the_microphone_opens(
     tmp_path: Path, open_page: OpenPage
 ) -> None:
     (tmp_path / "data").mkdir()
-    # In a thread of its own: Playwright's sync API already runs a loop on this one.
-    with ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, save_recording_persona(tmp_path / "data")).result()
+    save_builtin_persona_blocking(tmp_path / "data", recording=True)
     with liveavatar_up(tmp_path) as stack:
         page = open_page(stack.page_url(autostart="0"))
         notice = page.testid("recording-notice")

@@ -3,7 +3,7 @@ started here on free ports): the page loads the Firebase JS SDK from its own ori
 copy scripts/vendor_firebase.py makes from the pinned npm package), the backend accepts the
 emulator's tokens because these settings are not production's, sign-out ends the session,
 an expired token is refreshed on the next connection without losing the conversation,
-and a refused sign-in says why.
+a token near its expiry is renewed over the open socket, and a refused sign-in says why.
 
 The page runs as production does (a non-local host name with /deploy-config.json naming
 Firebase, `authRequired`), with `authEmulatorUrl` pointing the SDK at the emulator. Google's
@@ -14,10 +14,8 @@ the product's own path.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
-import shutil
-import subprocess
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -25,26 +23,20 @@ from urllib.parse import urlencode
 
 import pytest
 from bench._browser import (
-    REPO,
-    START_TIMEOUT_S,
     Stack,
     free_ports,
     liveavatar_up,
-    log_tail,
-    port_open,
-    stop_process,
-    wait_until,
 )
 from playwright.sync_api import expect
-from scripts.vendor_firebase import vendor
 
+from tests.e2e.auth_emulator import PROJECT, auth_emulator, emulator_admin, signed_in_site
 from tests.e2e.avatar_page import AvatarPage, OpenPage
+
+__all__ = ["auth_emulator"]  # a fixture of this module
 
 pytestmark = pytest.mark.slow
 
-PROJECT = "demo-liveavatar"  # "demo-": the emulator needs no Google project or login
 HOST = "avatar.test"
-FIREBASE = REPO / "node_modules" / ".bin" / "firebase"
 QUESTION = "what is your name"
 #: The backend renews its sockets at this age; the page reconnects with a fresh token.
 SOCKET_MAX_AGE_S = 15
@@ -88,56 +80,7 @@ class SignInStack:
         ]
 
     def admin(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        """The emulator's admin REST API (`Bearer owner` is its stand-in credential)."""
-        url = f"http://{self.emulator}/identitytoolkit.googleapis.com/v1/projects/{PROJECT}/{path}"
-        request = urllib.request.Request(
-            url,
-            data=json.dumps(body).encode(),
-            headers={"Content-Type": "application/json", "Authorization": "Bearer owner"},
-        )
-        with urllib.request.urlopen(request, timeout=10) as resp:
-            answer: dict[str, Any] = json.loads(resp.read())
-        return answer
-
-
-@pytest.fixture(scope="module")
-def auth_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`firebase emulators:start --only auth` on free ports; its host:port."""
-    workdir = tmp_path_factory.mktemp("auth-emulator")
-    auth, hub, logging = free_ports(3)
-    emulators = {
-        "auth": {"host": "127.0.0.1", "port": auth},
-        "hub": {"host": "127.0.0.1", "port": hub},
-        "logging": {"host": "127.0.0.1", "port": logging},
-        "ui": {"enabled": False},
-        "singleProjectMode": True,
-    }
-    (workdir / "firebase.json").write_text(json.dumps({"emulators": emulators}))
-    log = workdir / "emulator.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [str(FIREBASE), "emulators:start", "--only", "auth", "--project", PROJECT],
-            cwd=workdir,
-            # Its own HOME: firebase-tools keeps settings there, never in the user's.
-            env={"PATH": "/usr/bin:/bin", "HOME": str(workdir), "CI": "true"},
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        try:
-            wait_until(
-                lambda: port_open(auth),
-                timeout_s=START_TIMEOUT_S,
-                what="the Auth emulator",
-                alive=lambda: proc.poll() is None,
-            )
-        except (TimeoutError, RuntimeError) as exc:
-            raise RuntimeError(f"{exc}\n{log_tail(log)}") from exc
-        yield f"127.0.0.1:{auth}"
-    finally:
-        stop_process(proc)
+        return emulator_admin(self.emulator, path, body)
 
 
 @pytest.fixture(scope="module")
@@ -145,17 +88,7 @@ def signin(auth_emulator: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     """`liveavatar up` with sign-in on, its page a copy of frontend/ with the SDK and a
     deploy config naming the Auth emulator."""
     workdir = tmp_path_factory.mktemp("sign-in")
-    site = workdir / "site"
-    shutil.copytree(REPO / "frontend", site, ignore=shutil.ignore_patterns("vendor", "tests"))
-    vendor(REPO / "node_modules", site / "vendor" / "firebase")
-    firebase = {
-        "apiKey": "emulator-api-key",
-        "authDomain": f"{PROJECT}.firebaseapp.com",
-        "projectId": PROJECT,
-        "authEmulatorUrl": f"http://{auth_emulator}",
-    }
-    config = {"firebase": firebase, "authRequired": True}
-    (site / "deploy-config.json").write_text(json.dumps(config))
+    site = signed_in_site(workdir / "site", auth_emulator)
     ports = free_ports(4)
     env = {
         "FRONTEND_DIR": str(site),
@@ -238,3 +171,41 @@ def test_a_refused_sign_in_says_why(signin: SignInStack, open_page: OpenPage) ->
     expect(banner).to_contain_text("Sign in again")
     page.wait_state("error")
     page.screenshot("refused")
+
+
+#: Every JSON message the page sends on its sockets, for the test to read.
+SENT_SPY = """
+(() => {
+  const sent = (window.__sent = []);
+  const send = WebSocket.prototype.send;
+  WebSocket.prototype.send = function (data) {
+    if (typeof data === 'string') sent.push(JSON.parse(data));
+    return send.call(this, data);
+  };
+})();
+"""
+#: The page's clock runs this far ahead of the emulator's: an hour's token then has about
+#: five minutes left as the page sees it, so its renewal (five minutes before the expiry)
+#: comes seconds after the session opens, and again every few seconds.
+AHEAD = dt.timedelta(minutes=54, seconds=50)
+
+
+def test_a_token_near_its_expiry_is_renewed_over_the_open_socket(
+    signin: SignInStack, open_page: OpenPage
+) -> None:
+    page = open_page(signin.page_url(), extra_args=signin.browser_args(), init_scripts=[SENT_SPY])
+    page.page.clock.install(time=dt.datetime.now(dt.UTC) + AHEAD)
+    page.page.reload()
+    expect(page.page.locator(".sign-in")).to_be_visible()  # the SDK is loaded
+    page.page.evaluate(SIGN_IN, google_credential("cy"))
+    page.testid("start").click()
+    page.wait_for("h.connected")
+    page.wait_for("window.__sent.some((m) => m.type === 'token')", timeout_ms=60_000)
+    sent = page.page.evaluate("window.__sent")
+    hellos = [m["token"] for m in sent if m["type"] == "hello"]
+    fresh = [m["token"] for m in sent if m["type"] == "token"]
+    assert fresh[0] not in hellos, "a new token, not the one of hello"
+    # The backend took it (same user): the conversation goes on over the same sign-in.
+    ask(page, QUESTION)
+    expect(page.testid("error")).to_be_hidden()
+    assert not [e for e in page.events("problem") if e.get("code") == "unauthorized"]

@@ -9,10 +9,8 @@ the stack's store before `liveavatar up` starts, as the dashboard saves it.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +18,9 @@ import pytest
 from bench._browser import Stack, launch_options, liveavatar_up
 from playwright.sync_api import expect, sync_playwright
 
-from liveavatar.live.persona import Persona
-from liveavatar.store import DB_FILENAME, PersonaConfig, SQLiteStore
-from liveavatar.store.models import AvatarMedia
+from liveavatar.store.persona_config import AvatarMedia
 from tests.e2e.avatar_page import AvatarPage, OpenPage
+from tests.support.personas import save_builtin_persona_blocking
 
 pytestmark = pytest.mark.slow
 
@@ -99,35 +96,16 @@ def record_clips(media_dir: Path) -> None:
             browser.close()
 
 
-async def save_video_persona(data_dir: Path) -> None:
-    """The built-in persona with the clips assigned and the video avatar chosen."""
-    base = Persona()
-    store = SQLiteStore(data_dir / DB_FILENAME)
-    try:
-        await store.put_persona(
-            PersonaConfig(
-                name=base.name,
-                model=base.model,
-                voice=base.voice,
-                system_instruction=base.system_instruction,
-                tools=list(base.tools),
-                avatar_media=AvatarMedia(idle=[IDLE_CLIP], talking=[TALKING_CLIP]),
-                avatar_mode="clips",
-            ),
-            expected_version=0,
-        )
-    finally:
-        await store.close()
-
-
 @pytest.fixture(scope="module")
 def video_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     workdir = tmp_path_factory.mktemp("video-avatar")
     (workdir / "data").mkdir()
     record_clips(workdir / "media")
-    # In a thread of its own: a test's Playwright may already run a loop on this one.
-    with ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, save_video_persona(workdir / "data")).result()
+    save_builtin_persona_blocking(
+        workdir / "data",
+        avatar_media=AvatarMedia(idle=[IDLE_CLIP], talking=[TALKING_CLIP]),
+        avatar_mode="clips",
+    )
     with liveavatar_up(workdir) as stack:
         yield stack
 

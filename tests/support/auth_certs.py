@@ -231,6 +231,7 @@ class FakeAuthSettings:
     environment: str = "local"
     project_id: str | None = PROJECT
     auth_enabled: bool = False
+    auth_allow_anonymous: bool = False
     firebase_project_id: str | None = None
     firebase_certs_url: str = (
         "https://www.googleapis.com/robot/v1/metadata/x509/securetoken@system.gserviceaccount.com"

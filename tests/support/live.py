@@ -69,6 +69,20 @@ class Transcript:
     def count(self, predicate: Callable[[types.LiveServerMessage], bool]) -> int:
         return sum(1 for m in self.messages if predicate(m))
 
+    def turn_ends(self) -> list[str]:
+        """How each turn ended, in order: "interrupted", "generation_complete" and
+        "turn_complete" as the messages said them."""
+        out: list[str] = []
+        for m in self.messages:
+            sc = m.server_content
+            if sc and sc.interrupted:
+                out.append("interrupted")
+            if sc and sc.generation_complete:
+                out.append("generation_complete")
+            if sc and sc.turn_complete:
+                out.append("turn_complete")
+        return out
+
     async def wait_for(
         self,
         predicate: Callable[[Transcript], bool],
@@ -116,6 +130,19 @@ async def reading(session: Any) -> AsyncIterator[Transcript]:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+@contextlib.asynccontextmanager
+async def live_session(
+    server: EmulatorServer, config: types.LiveConnectConfig, *, vertex: bool = False
+) -> AsyncIterator[tuple[Any, Transcript]]:
+    """An SDK session on `server` (`MODEL`, `config`), its messages read in the background."""
+    client = sdk_client(server, vertex=vertex)
+    async with (
+        client.aio.live.connect(model=MODEL, config=config) as session,
+        reading(session) as transcript,
+    ):
+        yield session, transcript
 
 
 async def speak(session: Any, text: str, *, lead_ms: int = 300, tail_ms: int = 1000) -> None:

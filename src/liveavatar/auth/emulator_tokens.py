@@ -20,7 +20,7 @@ from collections.abc import Callable
 from liveavatar.errors import Unauthorized
 
 from .keys import parse_unverified
-from .tokens import Identity, VerifierUnavailable, check_claims
+from .tokens import Identity, VerifierUnavailable, check_claims, identity_of
 
 _LOOKUP_PATH = "/identitytoolkit.googleapis.com/v1/accounts:lookup?key=emulator"
 
@@ -36,7 +36,9 @@ class EmulatorVerifier:
         clock_skew_s: int = 10,
         timeout_s: float = 5.0,
         clock: Callable[[], float] = time.time,
+        allow_anonymous: bool = True,
     ) -> None:
+        """`allow_anonymous` False refuses anonymous sign-ins, as `FirebaseVerifier`."""
         if not project_id or not emulator_host:
             raise ValueError("EmulatorVerifier needs a project id and the emulator's host:port")
         self.project_id = project_id
@@ -44,6 +46,7 @@ class EmulatorVerifier:
         self._skew = clock_skew_s
         self._timeout_s = timeout_s
         self._clock = clock
+        self.allow_anonymous = allow_anonymous
 
     async def verify(self, token: str | None, *, client_ip: str | None = None) -> Identity:
         """Verify `token`; raises `Unauthorized` (4401) or `VerifierUnavailable` (1013)."""
@@ -70,14 +73,7 @@ class EmulatorVerifier:
         uid = self._lookup(token)
         if uid != jwt.claims["sub"]:
             raise Unauthorized("the ID token does not match the emulator's user")
-        email = jwt.claims.get("email")
-        firebase = jwt.claims.get("firebase")
-        provider = firebase.get("sign_in_provider") if isinstance(firebase, dict) else None
-        return Identity(
-            uid=uid,
-            email=email if isinstance(email, str) and email else None,
-            anonymous=provider == "anonymous",
-        )
+        return identity_of(jwt.claims, uid, allow_anonymous=self.allow_anonymous)
 
     def _lookup(self, token: str) -> str:
         body = json.dumps({"idToken": token}).encode()

@@ -143,7 +143,8 @@ class Gatekeeper:
 
 
 def build_verifier(settings: AuthSettings) -> TokenVerifier:
-    """Firebase verification when `auth_enabled`, the anonymous local identity otherwise."""
+    """Firebase verification when `auth_enabled` (Firebase anonymous sign-ins accepted only
+    with `auth_allow_anonymous`), the anonymous local identity otherwise."""
     if not settings.auth_enabled:
         return AnonymousVerifier()
     project = firebase_project(settings)
@@ -152,8 +153,16 @@ def build_verifier(settings: AuthSettings) -> TokenVerifier:
     emulator = os.environ.get(AUTH_EMULATOR_VARIABLE)
     if emulator and settings.environment != "production":
         # Local and test runs against the Auth emulator (production refuses the variable).
-        return EmulatorVerifier(project_id=project, emulator_host=emulator)
-    return FirebaseVerifier(project_id=project, certs_url=settings.firebase_certs_url)
+        return EmulatorVerifier(
+            project_id=project,
+            emulator_host=emulator,
+            allow_anonymous=settings.auth_allow_anonymous,
+        )
+    return FirebaseVerifier(
+        project_id=project,
+        certs_url=settings.firebase_certs_url,
+        allow_anonymous=settings.auth_allow_anonymous,
+    )
 
 
 def build_gatekeeper(

@@ -19,12 +19,12 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import google.auth.exceptions
 
-from liveavatar.errors import CLOSE_TRY_AGAIN, AvatarError, ClientFault, Unauthorized
+from liveavatar.errors import CLOSE_TRY_AGAIN, AvatarError, ClientFault, Forbidden, Unauthorized
 
 from .keys import KeyFetchError, PublicKeyCache, decode_verified, parse_unverified
 
@@ -35,15 +35,18 @@ FIREBASE_CERTS_URL = (
 )
 FIREBASE_ISSUER_PREFIX = "https://securetoken.google.com/"
 _MAX_UID_CHARS = 128  # Firebase's own limit on uids
+GUESTS_REFUSED = "this avatar does not accept guest (anonymous) sign-ins"
 
 
 @dataclass(frozen=True)
 class Identity:
-    """A verified caller. `uid` is stable per user; `anonymous` for guest sign-ins."""
+    """A verified caller. `uid` is stable per user; `anonymous` for guest sign-ins;
+    `expires_at` when the token that proved it runs out (Unix time; None: never, auth off)."""
 
     uid: str
     email: str | None
     anonymous: bool
+    expires_at: float | None = field(default=None, compare=False)
 
 
 class VerifierUnavailable(AvatarError):
@@ -72,10 +75,13 @@ class FirebaseVerifier:
         keys: PublicKeyCache | None = None,
         timeout_s: float = 10.0,
         clock: Callable[[], float] = time.time,
+        allow_anonymous: bool = True,
     ) -> None:
+        """`allow_anonymous` False refuses Firebase anonymous sign-ins (`Forbidden`)."""
         if not project_id:
             raise ValueError("FirebaseVerifier needs a project id")
         self.project_id = project_id
+        self.allow_anonymous = allow_anonymous
         self.issuer = FIREBASE_ISSUER_PREFIX + project_id
         self.keys = PublicKeyCache(certs_url) if keys is None else keys
         self._skew = clock_skew_s
@@ -122,14 +128,7 @@ class FirebaseVerifier:
             log.info("ID token refused by signature check", extra={"reason": type(exc).__name__})
             raise Unauthorized("the ID token's signature could not be verified") from None
         self._check_claims(claims)
-        email = claims.get("email")
-        firebase = claims.get("firebase")
-        provider = firebase.get("sign_in_provider") if isinstance(firebase, dict) else None
-        return Identity(
-            uid=str(claims["sub"]),
-            email=email if isinstance(email, str) and email else None,
-            anonymous=provider == "anonymous",
-        )
+        return identity_of(claims, str(claims["sub"]), allow_anonymous=self.allow_anonymous)
 
     def _check_claims(self, claims: Mapping[str, Any]) -> None:
         check_claims(claims, project_id=self.project_id, skew_s=self._skew, now=self._clock())
@@ -156,6 +155,24 @@ def check_claims(claims: Mapping[str, Any], *, project_id: str, skew_s: float, n
         auth_time = _number(claims["auth_time"])
         if auth_time is None or auth_time - skew_s > now:
             raise Unauthorized("the ID token's sign-in time is in the future")
+
+
+def identity_of(claims: Mapping[str, Any], uid: str, *, allow_anonymous: bool) -> Identity:
+    """The identity verified `claims` name. A Firebase anonymous sign-in
+    (`firebase.sign_in_provider == "anonymous"`) is a guest: `Forbidden` (4403) unless
+    `allow_anonymous` (the `AUTH_ALLOW_ANONYMOUS` setting)."""
+    email = claims.get("email")
+    firebase = claims.get("firebase")
+    provider = firebase.get("sign_in_provider") if isinstance(firebase, dict) else None
+    anonymous = provider == "anonymous"
+    if anonymous and not allow_anonymous:
+        raise Forbidden(GUESTS_REFUSED)
+    return Identity(
+        uid=uid,
+        email=email if isinstance(email, str) and email else None,
+        anonymous=anonymous,
+        expires_at=_number(claims.get("exp")),
+    )
 
 
 def _number(value: object) -> float | None:

@@ -4,6 +4,8 @@ forwarded; bad frames answered without ending the session until there are too ma
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from typing import NoReturn
 
 from liveavatar import protocol as p
@@ -20,8 +22,11 @@ from .live_events import LiveEvents
 from .outbox import Outbox
 from .recording import SessionRecording
 from .smart_turn import MicPath
+from .token_watch import TokenWatch
 from .turns import TurnTracker
 from .watchdogs import SessionEnded
+
+logger = logging.getLogger(__name__)
 
 MAX_BAD_FRAMES = 20  # recoverable protocol errors tolerated per session
 RATE_NOTICE_INTERVAL_S = 1.0
@@ -42,8 +47,10 @@ class BrowserReader:
         metrics: Metrics,
         recording: SessionRecording | None,
         events: LiveEvents | None = None,
+        tokens: TokenWatch | None = None,
     ) -> None:
         self._wire = wire
+        self._tokens = tokens
         self._events = events
         self._link = link
         self._mic = mic
@@ -55,6 +62,7 @@ class BrowserReader:
         self._bad_frames = 0
         self._budget = AudioBudget(self._loop.time())
         self._rate_noticed_at = float("-inf")
+        self._mic_bytes = 0  # microphone audio so far, for the debug timing marks
         self._audio_frames = metrics.browser_audio_frames
 
     async def run(self) -> NoReturn:
@@ -97,6 +105,9 @@ class BrowserReader:
                 elif isinstance(msg, p.Played):
                     if self._events is not None:
                         self._events.played(msg.turn, msg.words, msg.av_offset_ms)
+                elif isinstance(msg, p.TokenRefresh):
+                    if self._tokens is not None:
+                        self._tokens.offer(msg.token)
                 elif isinstance(msg, p.Bye):
                     raise SessionEnded(CLOSE_NORMAL)
                 else:
@@ -129,4 +140,15 @@ class BrowserReader:
             return
         if self._recording is not None:
             self._recording.mic(pcm, now)
+        self._mic_bytes += len(pcm)
+        if logger.isEnabledFor(logging.DEBUG):
+            # When each piece of the user's speech reached us (docs/PERFORMANCE.md).
+            logger.debug(
+                "mic audio",
+                extra={
+                    "timing": "mic_audio",
+                    "t_mono": time.monotonic(),
+                    "mic_bytes": self._mic_bytes,
+                },
+            )
         await self._mic.audio(pcm)

@@ -5,6 +5,10 @@ of coroutines per audio frame in each direction. After `hello` the bridge reads 
 through the socket's ASGI callables directly (docs/PERFORMANCE.md); the `WebSocket` still
 does the handshake and the close, and is told here when the browser has gone, so those
 see the same state as before.
+
+Where the server offers to write frames without a coroutine (the `liveavatar.send_now`
+ASGI extension of `server/ws_reaping.py`), the outbox writes through it while the writer
+task idles (`Outbox.write_directly`): no task wakes up for a frame the socket takes at once.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from starlette.types import Receive, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from .inbound import BrowserGone
-from .outbox import Outbox
+from .outbox import SEND_NOW, DirectWriter, Outbox
 
 
 class BrowserWire:
@@ -49,17 +53,30 @@ class BrowserWire:
             BrowserGone: the socket is closed or broken.
         """
         send = self._send
+        direct = self.direct_writer()
+        if direct is not None and direct.can_send_now():  # no extension now: none ever
+            outbox.write_directly(direct)
         while True:
-            frame = await outbox.get()
-            message = (
-                {"type": "websocket.send", "bytes": frame}
-                if type(frame) is bytes
-                else {"type": "websocket.send", "text": frame}
-            )
             try:
+                frame = await outbox.get()
+                message = (
+                    {"type": "websocket.send", "bytes": frame}
+                    if type(frame) is bytes
+                    else {"type": "websocket.send", "text": frame}
+                )
                 await send(message)
             except OSError as exc:  # as Starlette's own send: the socket is gone
                 self.ws.application_state = WebSocketState.DISCONNECTED
                 raise BrowserGone from exc
             except (WebSocketDisconnect, RuntimeError) as exc:
                 raise BrowserGone from exc
+
+    def direct_writer(self) -> DirectWriter | None:
+        """The server's direct writer for this socket, if it offers one."""
+        offered = (self.ws.scope.get("extensions") or {}).get(SEND_NOW)
+        if not isinstance(offered, dict):
+            return None
+        protocol = offered.get("protocol")
+        if isinstance(protocol, DirectWriter):
+            return protocol
+        return None

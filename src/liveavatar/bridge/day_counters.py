@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Protocol
 
-from liveavatar.store.models import COUNTER_NAME_PATTERN
+from liveavatar.store.day_totals import COUNTER_NAME_PATTERN
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ class DayCounters:
         self._task: asyncio.Task[None] | None = None
 
     def count(self, name: str, n: int = 1) -> None:
-        """Add `n` to today's counter `name` (`store.models.COUNTER_*`, "error.<code>")."""
+        """Add `n` to today's counter `name` (`store.day_totals.COUNTER_*`, "error.<code>")."""
         if not _NAME.match(name):
             logger.error("not a counter name", extra={"counter": name[:80]})
             return

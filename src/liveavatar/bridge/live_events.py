@@ -43,7 +43,7 @@ from liveavatar.live.events import (
     VideoOut,
 )
 from liveavatar.metrics import Metrics
-from liveavatar.store.models import COUNTER_LIVE_RECONNECT, COUNTER_LIVE_ROTATION
+from liveavatar.store.day_totals import COUNTER_LIVE_RECONNECT, COUNTER_LIVE_ROTATION
 
 from .native_avatar import fallback_notice
 from .outbox import Outbox

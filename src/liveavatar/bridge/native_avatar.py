@@ -31,7 +31,7 @@ from liveavatar.live.link import LiveLink, Opener
 from liveavatar.live.persona import Persona
 from liveavatar.media import MediaStore
 from liveavatar.personas import ActivePersona
-from liveavatar.store.models import AvatarMode
+from liveavatar.store.persona_config import AvatarMode
 
 logger = logging.getLogger(__name__)
 

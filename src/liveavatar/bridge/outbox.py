@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Callable
+from typing import Protocol, runtime_checkable
 
 from liveavatar.errors import BrowserNotReading
 from liveavatar.protocol import Error, ServerMessage, media_frame
@@ -19,6 +20,18 @@ def is_init_segment(chunk: bytes) -> bool:
     """Whether an fMP4 chunk starts with the init segment (an `ftyp` box), without which
     the page can play nothing of the stream."""
     return chunk[4:8] == b"ftyp"
+
+
+SEND_NOW = "liveavatar.send_now"
+"""The ASGI extension under which a server offers its `DirectWriter` (`{"protocol": ...}`)."""
+
+
+@runtime_checkable
+class DirectWriter(Protocol):
+    """A socket that can take a frame without a coroutine (`server/ws_reaping.py`)."""
+
+    def can_send_now(self) -> bool: ...
+    def send_now(self, frame: str | bytes) -> None: ...
 
 
 class OutboxOverflow(BrowserNotReading):
@@ -59,8 +72,14 @@ class Outbox:
         self._audio: deque[bytes] = deque()
         self._audio_bytes = 0
         self._audio_limit = audio_limit_bytes
-        self._ready = asyncio.Event()
         self._sent = asyncio.Event()  # nothing waiting, and the writer is back for more
+        # Found at the writer's first wait and kept: `asyncio.get_running_loop()` is a
+        # system call per call in CPython 3.11.
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._idle: asyncio.Future[None] | None = None  # the writer task, waiting in get()
+        self._direct: DirectWriter | None = None
+        self._flush_due = False
+        self._broken: Exception | None = None  # a direct write failed: the writer raises it
         self.dropped_chunks = 0
         self._media: deque[bytes] = deque()
         self._media_bytes = 0
@@ -77,8 +96,7 @@ class Outbox:
         if len(self._control) >= CONTROL_LIMIT:
             raise OutboxOverflow("The browser stopped reading its messages.")
         self._control.append(message.model_dump_json())
-        self._ready.set()
-        self._sent.clear()
+        self._queued()
         if self._on_error is not None and isinstance(message, Error):
             self._on_error(message.code)
 
@@ -88,8 +106,7 @@ class Outbox:
         while self._audio_bytes > self._audio_limit and len(self._audio) > 1:
             self._audio_bytes -= len(self._audio.popleft())
             self.dropped_chunks += 1
-        self._ready.set()
-        self._sent.clear()
+        self._queued()
 
     def flush_audio(self) -> int:
         """Drop every queued audio chunk (barge-in); returns how many were dropped."""
@@ -108,8 +125,7 @@ class Outbox:
         self._media_bytes += len(chunk)
         if self._media_bytes > self._media_limit:
             self._drop_media(keep_newest=True)
-        self._ready.set()
-        self._sent.clear()
+        self._queued()
 
     def flush_media(self) -> int:
         """Drop the queued fMP4 (barge-in), except an init segment; returns how many."""
@@ -139,25 +155,77 @@ class Outbox:
         self._media = kept
         return dropped
 
+    def write_directly(self, writer: DirectWriter) -> None:
+        """From now on, frames queued while the writer task idles go to `writer` at once.
+
+        Only for a socket that writes that way for good (no permessage-deflate): where it
+        cannot, the writer task is woken only when the callback runs, after whatever the
+        queuing task scheduled meanwhile (a session's end would cancel it unsent)."""
+        self._direct = writer
+
+    def _queued(self) -> None:
+        self._sent.clear()
+        idle = self._idle
+        if idle is None or self._flush_due or idle.done():
+            return  # the writer is busy (it looks again before it waits) or already told
+        if self._direct is None:
+            idle.set_result(None)
+            return
+        self._flush_due = True
+        idle.get_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_due = False
+        idle, direct = self._idle, self._direct
+        if idle is None or idle.done() or direct is None:
+            return  # the writer task took over meanwhile (or is gone)
+        while self._control or self._audio or self._media:
+            if not direct.can_send_now():
+                idle.set_result(None)  # the writer task sends it, waiting as it must
+                return
+            try:
+                direct.send_now(self._next())
+            except (OSError, RuntimeError) as exc:  # the socket broke under us
+                self._broken = exc
+                idle.set_result(None)
+                return
+        self._sent.set()
+
+    def _next(self) -> str | bytes:
+        """The next frame (see `get`); something must be queued."""
+        if self._control:
+            return self._control.popleft()
+        if self._audio:
+            pcm = self._audio.popleft() if len(self._audio) == 1 else b"".join(self._audio)
+            self._audio.clear()
+            self._audio_bytes = 0
+            return pcm
+        data = b"".join(self._media)
+        self._media.clear()
+        self._media_bytes = 0
+        return media_frame(data)
+
     async def get(self) -> str | bytes:
         """The next frame to send: text for JSON control messages, bytes for audio (every
-        chunk queued at this moment, in order, joined) or for media (likewise, framed)."""
+        chunk queued at this moment, in order, joined) or for media (likewise, framed).
+
+        Raises:
+            OSError, RuntimeError: a direct write (`write_directly`) failed.
+        """
         while True:
-            if self._control:
-                return self._control.popleft()
-            if self._audio:
-                pcm = self._audio.popleft() if len(self._audio) == 1 else b"".join(self._audio)
-                self._audio.clear()
-                self._audio_bytes = 0
-                return pcm
-            if self._media:
-                data = b"".join(self._media)
-                self._media.clear()
-                self._media_bytes = 0
-                return media_frame(data)
-            self._ready.clear()
+            if self._broken is not None:
+                raise self._broken
+            if self._control or self._audio or self._media:
+                return self._next()
             self._sent.set()
-            await self._ready.wait()
+            loop = self._loop
+            if loop is None:
+                loop = self._loop = asyncio.get_running_loop()
+            idle = self._idle = loop.create_future()
+            try:
+                await idle
+            finally:
+                self._idle = None
 
     async def sent(self) -> None:
         """Wait until every frame queued so far has been handed to the socket (the writer

@@ -23,6 +23,7 @@ from liveavatar.errors import (
     REASON_DRAINING,
     AvatarError,
 )
+from liveavatar.live.events import LinkEvent
 from liveavatar.live.link import LiveLink, Opener
 from liveavatar.live.persona import Persona
 from liveavatar.live.pricing import PriceTable
@@ -33,7 +34,7 @@ from liveavatar.media.recordings import recording_name
 from liveavatar.metrics import Metrics
 from liveavatar.personas import ActivePersona
 from liveavatar.store import Store
-from liveavatar.store.models import ERROR_COUNTER_PREFIX
+from liveavatar.store.day_totals import ERROR_COUNTER_PREFIX
 from liveavatar.tools import ToolRegistry
 
 from .browser_reader import BrowserReader
@@ -53,6 +54,7 @@ from .running import RunningSession, RunningSessions
 from .smart_turn import mic_path
 from .socket_out import close_socket, send_now
 from .teardown import first, run_to_end, step
+from .token_watch import TokenWatch
 from .tool_calls import ToolCalls
 from .turns import FinishedTurn, TurnTracker
 from .watchdogs import (
@@ -90,6 +92,7 @@ class BridgeDeps:
     # SOCKET_MAX_AGE_S (None: no limit) and SOCKET_CLOSE_WAIT_S, see `watchdogs.watch_age`.
     socket_max_age_s: float | None = None
     socket_close_wait_s: float = 30.0
+    token_grace_s: float = 60.0  # AUTH_TOKEN_GRACE_S, see `token_watch.TokenWatch`
     native_avatar: bool = False  # the endpoint may render Gemini's own avatar (not the Gemini API)
 
 
@@ -279,6 +282,7 @@ class BridgeSession:
         )
         if resumed is None and active.greeting:
             await link.send_text(greeting_request(active.greeting))  # the avatar speaks first
+        auth = TokenWatch(deps.gate.verifier, admission.identity, deps.token_grace_s, self._outbox)
         async with asyncio.TaskGroup() as tg:
             reader = BrowserReader(
                 self._wire,
@@ -289,8 +293,10 @@ class BridgeSession:
                 metrics=deps.metrics,
                 recording=self._recording,
                 events=self._events,
+                tokens=auth,
             )
             tg.create_task(reader.run(), name=f"{self._ref}-browser")
+            tg.create_task(auth.run(), name=f"{self._ref}-token")
             tg.create_task(self._read_live(link), name=f"{self._ref}-live")
             tg.create_task(self._wire.write_from(self._outbox), name=f"{self._ref}-writer")
             tg.create_task(watch_shutdown(deps.shutting_down), name=f"{self._ref}-watchdog")
@@ -319,13 +325,18 @@ class BridgeSession:
     # ---- Live -> browser -------------------------------------------------------------
 
     async def _read_live(self, link: LiveLink) -> None:
+        # Most events come straight from the Live connection's reader (`deliver_to`).
+        link.deliver_to(self._on_live_event)
         async for event in link.events():
-            now = self._loop.time()
-            if self._recording is not None:
-                self._recording.live_event(event, now)
-            self._events.handle(event, now)
-            if not self._turns.active:
-                self._turn_ended.set()
+            self._on_live_event(event)
+
+    def _on_live_event(self, event: LinkEvent) -> None:
+        now = self._loop.time()
+        if self._recording is not None:
+            self._recording.live_event(event, now)
+        self._events.handle(event, now)
+        if not self._turns.active:
+            self._turn_ended.set()
 
     def _on_handle(self, handle: str, now: float) -> None:
         if self._handles is not None:

@@ -15,8 +15,10 @@ others' replies.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
@@ -25,6 +27,8 @@ from liveavatar.live.persona import Persona
 from liveavatar.metrics import Metrics
 from liveavatar.turn import models
 from liveavatar.turn.detector import Ended, Started, TurnDetector
+
+logger = logging.getLogger(__name__)
 
 # onnxruntime releases the GIL: one thread per core runs the models in parallel.
 POOL_WORKERS = max(2, os.cpu_count() or 2)
@@ -74,6 +78,14 @@ class SmartTurn:
     The reader only queues: one task (owned here, ended by `close`) runs whatever has
     queued in one pool call, so a session that fell behind (a busy machine) catches up in
     one hop instead of one per chunk. Past `MAX_BEHIND_BYTES` waiting, the reader waits.
+
+    Inside an utterance, once the detector has caught up, the reader also sends each chunk
+    to Live as it comes (`_forwarding`), before the detector has seen it: the end-of-turn
+    inference holds a pool call for 50–400 ms, and the utterance's tail would otherwise
+    reach Live in one burst with `activityEnd`, to be decoded only then
+    (docs/PERFORMANCE.md). What the detector later returns for those chunks is not sent
+    again; the silence it has not yet judged goes to Live inside the activity, as a
+    client streaming its microphone would send it.
     """
 
     def __init__(self, link: LiveLink, detector: TurnDetector, metrics: Metrics, name: str) -> None:
@@ -82,12 +94,20 @@ class SmartTurn:
         self._metrics = metrics
         self._name = name
         self._loop = asyncio.get_running_loop()
-        self._queued: list[bytes | None] = []  # None: the microphone went off
+        # (chunk, already sent to Live); None: the microphone went off
+        self._queued: list[tuple[bytes, bool] | None] = []
         self._queued_bytes = 0
+        self._queued_at: float | None = None  # when the oldest queued chunk came (timing)
         self._task: asyncio.Task[None] | None = None
+        self._forwarding = False  # in an utterance, nothing queued before: send on arrival
 
     async def audio(self, pcm: bytes) -> None:
-        self._queued.append(pcm)
+        if self._queued_at is None:
+            self._queued_at = time.monotonic()
+        sent = self._forwarding
+        if sent:
+            await self._link.send_audio(pcm)
+        self._queued.append((pcm, sent))
         self._queued_bytes += len(pcm)
         task = self._run()
         while self._queued_bytes > MAX_BEHIND_BYTES and not task.done():
@@ -95,6 +115,7 @@ class SmartTurn:
 
     async def end(self) -> None:
         """The microphone went off (push-to-talk released): the utterance ends now."""
+        self._forwarding = False
         self._queued.append(None)
         self._run()
 
@@ -114,34 +135,67 @@ class SmartTurn:
     async def _drain(self) -> None:
         while self._queued:
             batch, self._queued, self._queued_bytes = self._queued, [], 0
-            audio = bytearray()
+            queued_at, self._queued_at = self._queued_at, None
+            # Runs of chunks alike (sent on arrival or not), one pool call each.
+            audio, sent = bytearray(), False
             for item in batch:
-                if item is not None:
-                    audio += item
-                    continue
-                if audio:
-                    await self._process(bytes(audio))
+                if audio and (item is None or item[1] != sent):
+                    await self._process(bytes(audio), sent, queued_at)
                     audio.clear()
+                if item is not None:
+                    audio += item[0]
+                    sent = item[1]
+                    continue
+                self._forwarding = False
                 if self.detector.flush():
                     self._metrics.smart_turn_ends.labels("mic_off").inc()
                 await self._link.audio_stream_end()
             if audio:
-                await self._process(bytes(audio))
+                await self._process(bytes(audio), sent, queued_at)
+            # Only with nothing left to judge: a chunk sent now must not pass one queued.
+            self._forwarding = self.detector.in_speech and not self._queued
 
-    async def _process(self, pcm: bytes) -> None:
+    async def _process(self, pcm: bytes, sent: bool, queued_at: float | None) -> None:
+        """Run `pcm` through the detector and send on what it returns; `sent`: the audio
+        already went to Live as it came, so only its start and end are left to send."""
         cpu_before = self.detector.cpu_s
+        submitted = time.monotonic()
         events = await self._loop.run_in_executor(pool(), self.detector.process, pcm)
+        returned = time.monotonic()
         self._metrics.smart_turn_cpu.inc(self.detector.cpu_s - cpu_before)
         self._metrics.smart_turn_audio.inc(len(pcm) / BYTES_PER_S)
         for event in events:
             if isinstance(event, Started):
+                sent = False
                 await self._link.send_audio(event.preroll)
             elif isinstance(event, Ended):
+                sent = False  # what follows (a new utterance's audio) was not in it
+                self._forwarding = False  # before the await: nothing after activityEnd
                 by = "max_silence" if event.probability is None else "model"
                 self._metrics.smart_turn_ends.labels(by).inc()
                 await self._link.audio_stream_end()
-            else:
+                # Where the time between the verdict and Live goes (docs/PERFORMANCE.md):
+                # the oldest audio of this batch waited `queued_ms` in all, of which
+                # `pool_ms` in the worker pool; then `send_ms` to send activityEnd.
+                logger.debug(
+                    "smart turn ended",
+                    extra={
+                        "timing": "activity_end_sent",
+                        "t_mono": time.monotonic(),
+                        "silence_ms": event.silence_ms,
+                        "probability": event.probability,
+                        "queued_ms": _ms_since(queued_at, returned),
+                        "pool_ms": round((returned - submitted) * 1000, 1),
+                        "send_ms": round((time.monotonic() - returned) * 1000, 1),
+                        "batch_ms": len(pcm) * 1000 // BYTES_PER_S,
+                    },
+                )
+            elif not sent:
                 await self._link.send_audio(event)
+
+
+def _ms_since(start: float | None, end: float) -> float | None:
+    return None if start is None else round((end - start) * 1000, 1)
 
 
 async def mic_path(persona: Persona, link: LiveLink, metrics: Metrics, name: str) -> MicPath:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import pandas as pd  # type: ignore[import-untyped]
 
-from liveavatar.store.models import (
+from liveavatar.store.day_totals import (
     COUNTER_LIVE_RECONNECT,
     COUNTER_LIVE_ROTATION,
     ERROR_COUNTER_PREFIX,

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from liveavatar.live.models import MODELS, Api, UnsupportedSetting, check_api
 from liveavatar.live.persona import PREBUILT_VOICES, Persona
 from liveavatar.settings import Settings
-from liveavatar.store.models import PersonaConfig
+from liveavatar.store.persona_config import PersonaConfig
 from liveavatar.tools.builtin import default_tools
 
 # Stamped by the store on each save: never part of what an edit or a diff compares.

@@ -14,7 +14,7 @@ import streamlit as st
 from liveavatar.live.avatar import PREBUILT_AVATARS
 from liveavatar.live.models import THINKING_LEVELS
 from liveavatar.media.avatar import CATEGORIES
-from liveavatar.store.models import PersonaConfig
+from liveavatar.store.persona_config import PersonaConfig
 from liveavatar.turn.settings import MIN_SHORT_SILENCE_MS, TURN_DETECTIONS
 
 from .persona_edit import model_names, tool_names, voice_names

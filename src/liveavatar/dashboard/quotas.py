@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from liveavatar.store.models import User, UserDay
+from liveavatar.store.day_totals import UserDay
+from liveavatar.store.models import User
 
 
 def effective_limit(user: User, global_minutes: float | None) -> float | None:
@@ -22,9 +23,17 @@ def describe_limit(user: User, global_minutes: float | None) -> str:
     return text + (" (own)" if user.quota_minutes_per_day is not None else " (global)")
 
 
+def account_kind(user: User) -> str:
+    """How the user came in: "anonymous" for a guest (a Firebase anonymous sign-in, e.g. a
+    widget visitor, or anyone while sign-in is off: the gate stores both without an
+    email), else "signed in"."""
+    return "signed in" if user.email else "anonymous"
+
+
 @dataclass(frozen=True)
 class UserRow:
     id: str
+    account: str
     email: str
     used_today_min: float
     limit: str
@@ -39,6 +48,7 @@ def user_rows(
     return [
         UserRow(
             id=u.id,
+            account=account_kind(u),
             email=u.email,
             used_today_min=round(seconds.get(u.id, 0.0) / 60, 2),
             limit=describe_limit(u, global_minutes),

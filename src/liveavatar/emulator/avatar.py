@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from liveavatar.live.avatar import PREBUILT_AVATARS
+
 from .errors import (
     INTERNAL,
     INVALID_ARGUMENT,
@@ -26,7 +28,7 @@ from .errors import (
     REASON_INVALID_ARGUMENT,
     LiveCloseError,
 )
-from .face import AVATAR_NAMES, fit_portrait
+from .face import fit_portrait
 from .models import ModelRules
 from .routing import Route
 from .wire import Setup
@@ -36,7 +38,7 @@ REASON_BLOCKED = "policy violation: Avatar reference image was blocked by safety
 MIN_WIDTH, MIN_HEIGHT = 704, 1280
 MAX_SIDE = 4096
 _FORMATS = {"image/png": "PNG", "image/jpeg": "JPEG", "image/jpg": "JPEG"}
-_NAMES = {n.lower(): n for n in AVATAR_NAMES}
+_NAMES = {n.lower(): n for n in PREBUILT_AVATARS}
 # The safety-block marker: this share of the image's pixels pure red (a JPEG's red stays
 # within the tolerance).
 _RED_SHARE = 0.5

@@ -17,6 +17,8 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageDraw
 
+from liveavatar.live.avatar import PREBUILT_AVATARS
+
 WIDTH, HEIGHT = 360, 640
 """Portrait 9:16, small enough to encode in a few ms a frame (docs/EMULATOR.md)."""
 
@@ -30,21 +32,6 @@ _PHOTO_MOUTH_Y = 282  # a portrait's mouth usually sits about here (44 % down)
 Rgb = tuple[int, int, int]
 Plane = npt.NDArray[np.uint8]
 
-# The 11 prebuilt avatars of Google's live-avatar sample (reference §14.2), each drawn with
-# its own colours so that a test or a person can tell them apart.
-AVATAR_NAMES = (
-    "Jay",
-    "Paul",
-    "Sam",
-    "Ingrid",
-    "Kira",
-    "Vera",
-    "Ben",
-    "Kai",
-    "Leo",
-    "Carmen",
-    "Piper",
-)
 _SKINS: tuple[Rgb, ...] = (
     (241, 204, 170),
     (224, 172, 130),
@@ -74,13 +61,14 @@ class Look:
 
 
 def _hue(index: int, sat: float, val: float) -> Rgb:
-    r, g, b = colorsys.hsv_to_rgb((index / len(AVATAR_NAMES)) % 1.0, sat, val)
+    r, g, b = colorsys.hsv_to_rgb((index / len(PREBUILT_AVATARS)) % 1.0, sat, val)
     return (round(r * 255), round(g * 255), round(b * 255))
 
 
 def look_for(name: str) -> Look:
-    """The drawn look of a prebuilt avatar (`name` as in AVATAR_NAMES)."""
-    i = AVATAR_NAMES.index(name)
+    """The drawn look of a prebuilt avatar (`name` as in PREBUILT_AVATARS): each has its own
+    colours, so that a test or a person can tell them apart."""
+    i = PREBUILT_AVATARS.index(name)
     return Look(
         skin=_SKINS[i % len(_SKINS)],
         hair=_HAIRS[(i * 5) % len(_HAIRS)],
@@ -188,7 +176,7 @@ class Face:
             base_img, mouth_y, lip = fit_portrait(photo), _PHOTO_MOUTH_Y, (170, 60, 70)
             skin: Rgb | None = None
         else:
-            look = look_for(name or AVATAR_NAMES[0])
+            look = look_for(name or PREBUILT_AVATARS[0])
             base_img, mouth_y, lip, skin = _draw_face(look), _MOUTH_Y, (176, 72, 80), look.skin
         shift = mouth_y - _MOUTH_Y
         self._mouth_rows = (_MOUTH_BAND[0] + shift, _MOUTH_BAND[1] + shift)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal
@@ -11,7 +12,8 @@ from typing import Literal
 from liveavatar.audio.pcm import Resampler
 
 from .biaslm import Phrases
-from .stt import RecognizerPool, StreamingTranscriber
+from .stt import RecognizerPool
+from .transcriber import StreamingTranscriber
 from .vad import SpeechEnded, SpeechStarted, StreamingVad, VadConfig
 from .wire import Setup
 
@@ -86,6 +88,7 @@ class Listener:
                 await self._on_activity_start()
                 await self._queue.put(_Start(event.preroll))
             elif isinstance(event, SpeechEnded):
+                _timing("vad_end")
                 await self._queue.put(_End())
             else:
                 await self._queue.put(event)
@@ -100,6 +103,7 @@ class Listener:
     async def activity_end(self) -> None:
         if self._manual_active:
             self._manual_active = False
+            _timing("activity_end_received")
             await self._queue.put(_End())
 
     async def stream_end(self) -> None:
@@ -142,16 +146,24 @@ class Listener:
                 if transcriber is None:
                     continue
                 current, transcriber = transcriber, None
+                started = time.monotonic()
                 try:
                     rest, text = await asyncio.to_thread(current.finish)
                 finally:
                     current.close()
+                _timing("final_transcript", finish_ms=round((time.monotonic() - started) * 1000, 1))
                 if rest.words:
                     await self._on_words(" ".join(rest.words))
                 await self._on_utterance(text, audio_bytes / (2 * INPUT_RATE))
         finally:
             if transcriber is not None:
                 transcriber.close()
+
+
+def _timing(stage: str, **fields: float) -> None:
+    """A debug mark on the way from the end of the user's speech to the reply, monotonic
+    clock (docs/PERFORMANCE.md, smart turn detection)."""
+    logger.debug("turn timing", extra={"timing": stage, "t_mono": time.monotonic(), **fields})
 
 
 def vad_config_for(setup: Setup) -> VadConfig | None:

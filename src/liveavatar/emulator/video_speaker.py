@@ -11,18 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import math
-import re
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import aclosing
 from dataclasses import dataclass
+from typing import Unpack
 
 from . import outbound
 from .avatar import REASON_BLOCKED, Avatar
 from .avatar_encoder import FPS, FRAME_BYTES, AvatarEncoder
 from .errors import POLICY, LiveCloseError
 from .face import Face
-from .speaker import Send, TurnTimeline
-from .tts import EspeakVoice, Synthesizer
+from .speaker import PartSpeaker, TurnTimeline, VoiceArgs
 
 FRAGMENT_FRAMES = 12  # half a second a fragment
 # A spoken part's first fragment is shorter, so its first frame waits for less speech.
@@ -40,7 +39,6 @@ REST_FRAMES = 6
 # On avatar sessions `interrupted` and its `turnComplete` come as separate messages about
 # 140-150 ms apart (reference §14.3).
 INTERRUPTED_TO_TURN_COMPLETE_S = 0.145
-_SENTENCE = re.compile(r"(?<=[.!?])\s+")
 
 
 @dataclass
@@ -55,27 +53,12 @@ def _fragment_bytes(segment: _Segment) -> int:
     return frames * FRAME_BYTES
 
 
-class VideoSpeaker:
+class VideoSpeaker(PartSpeaker):
     """Speaks text as `outputTranscription` plus fragmented-MP4 `modelTurn` parts."""
 
-    def __init__(
-        self,
-        *,
-        synth: Synthesizer,
-        voice: EspeakVoice,
-        send: Send,
-        avatar: Avatar,
-        transcribe: bool,
-        first_audio_delay_s: float = 0.0,
-        on_first_audio: Callable[[], None] | None = None,
-    ) -> None:
-        self._synth = synth
-        self._voice = voice
-        self._send = send
+    def __init__(self, *, avatar: Avatar, **args: Unpack[VoiceArgs]) -> None:
+        super().__init__(**args)
         self._avatar = avatar
-        self._transcribe = transcribe
-        self._delay = first_audio_delay_s
-        self._on_first_audio = on_first_audio
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="avatar-encoder")
         self._encoder: AvatarEncoder | None = None  # touched only on the worker thread
         self._pool.submit(self._encoder_ready)  # warm up while the client gets ready
@@ -110,19 +93,13 @@ class VideoSpeaker:
         if self._avatar.blocked:
             # The service refuses a blocked reference image once the avatar would animate.
             raise LiveCloseError(POLICY, REASON_BLOCKED)
-        sentences = [s for s in _SENTENCE.split(text.strip()) if s]
-        if not sentences:
-            return
         loop = asyncio.get_running_loop()
         segment: _Segment | None = None
         pcm = bytearray()
-        for sentence in sentences:
-            if self._transcribe:
-                await self._send(outbound.output_transcription(sentence + " "))
-            async for chunk in self._synth.stream(sentence, self._voice):
+        async with aclosing(self._speech(text)) as chunks:
+            async for chunk in chunks:
                 if segment is None:
-                    if timeline.t0 is None and self._delay:
-                        await asyncio.sleep(self._delay)
+                    await self._first_audio_delay(timeline)
                     segment = self._begin(loop.time())
                 pcm += chunk
                 while len(pcm) >= (size := _fragment_bytes(segment)):
@@ -157,10 +134,7 @@ class VideoSpeaker:
         data = await loop.run_in_executor(
             self._pool, lambda: self._encode(pcm, begin=begin, last=last, init=init)
         )
-        if timeline.t0 is None:
-            timeline.t0 = loop.time()
-            if self._on_first_audio:
-                self._on_first_audio()
+        self._mark_first_audio(timeline, loop.time())
         await self._send(outbound.video_chunk(data))
         self._init_sent = True
         timeline.audio_s += frames / FPS

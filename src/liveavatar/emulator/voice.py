@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from .avatar import load_avatar
 from .setup import Accepted
-from .speaker import Send, Speaker
+from .speaker import Send, Speaker, VoiceArgs
 from .tts import Synthesizer
 from .video_speaker import VideoSpeaker
 from .wire import Setup
@@ -30,24 +30,15 @@ async def make_voice(
     Raises:
         LiveCloseError: 1011 for an avatar reference image the service cannot use.
     """
-    transcribe = setup.output_audio_transcription is not None
-    if accepted.avatar is not None:
-        avatar = await asyncio.to_thread(load_avatar, accepted.avatar)  # decodes the image
-        return VideoSpeaker(
-            synth=synth,
-            voice=accepted.voice,
-            send=send,
-            avatar=avatar,
-            transcribe=transcribe,
-            first_audio_delay_s=first_audio_delay_s,
-            on_first_audio=on_first_audio,
-        )
-    return Speaker(
+    args = VoiceArgs(
         synth=synth,
         voice=accepted.voice,
         send=send,
-        audio_out=accepted.audio_out,
-        transcribe=transcribe,
+        transcribe=setup.output_audio_transcription is not None,
         first_audio_delay_s=first_audio_delay_s,
         on_first_audio=on_first_audio,
     )
+    if accepted.avatar is not None:
+        avatar = await asyncio.to_thread(load_avatar, accepted.avatar)  # decodes the image
+        return VideoSpeaker(avatar=avatar, **args)
+    return Speaker(audio_out=accepted.audio_out, **args)

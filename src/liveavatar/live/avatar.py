@@ -12,7 +12,8 @@ import base64
 from dataclasses import dataclass
 from typing import Any, Literal
 
-# G2's prebuilt avatars (§14.2); no official list exists.
+# G2's prebuilt avatars (§14.2); no official list exists. The emulator draws these same
+# names (`emulator/face.py`).
 PREBUILT_AVATARS: tuple[str, ...] = (
     "Jay",
     "Paul",

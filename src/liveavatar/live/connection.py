@@ -1,11 +1,14 @@
-"""One Live WebSocket connection through the google-genai SDK, as a stream of LiveEvents."""
+"""One Live WebSocket connection through the google-genai SDK, as a stream of LiveEvents,
+and what every Live client shares: the channel's interface, its errors and bounds.
+
+The SDK's client is built in `sdk_client.py`; its server messages become events in
+`sdk_events.py`.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import re
 import ssl
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
@@ -17,29 +20,9 @@ from google.genai import errors, types
 from google.genai.live import AsyncSession
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
-from liveavatar.settings import Settings
-
 from .causes import auth_failure_is_permanent
-from .events import (
-    AudioOut,
-    Closed,
-    FunctionCall,
-    GenerationComplete,
-    GoAway,
-    Grounding,
-    Handle,
-    InputText,
-    Interrupted,
-    LiveEvent,
-    OutputText,
-    ToolCall,
-    ToolCancel,
-    TurnComplete,
-    Usage,
-    VideoOut,
-    interaction_status,
-)
-from .metadata import Detail, grounding_event, usage_event
+from .events import Closed, LiveEvent
+from .sdk_events import translate
 from .tools import ToolResponse
 from .utterance import EndBy, UtterancePolicy, policy_from_config
 
@@ -54,7 +37,6 @@ WS_CLOSE_TIMEOUT_S = 1.0
 # Close codes after which retrying the same setup cannot succeed.
 PERMANENT_CLOSE_CODES = frozenset({1007, 1008})
 PERMANENT_HTTP_STATUSES = frozenset({400, 401, 403, 404})
-_DURATION = re.compile(r"^\s*([0-9.]+)s\s*$")
 AUDIO_MIME = "audio/pcm;rate=16000"
 
 
@@ -102,57 +84,6 @@ def keepalive_lost(exc: ConnectionClosed) -> bool:
     answered, which is a stall rather than a close.
     """
     return exc.rcvd is None and exc.sent is not None and exc.sent.code == 1011
-
-
-def ca_context(settings: Settings) -> ssl.SSLContext | None:
-    """Trust the configured CA (the emulator's certificate) instead of the system store."""
-    ca = settings.live_ca_file
-    if ca is None and settings.live_backend == "emulator":
-        ca = settings.emulator_cert_dir / "cert.pem"
-    return ssl.create_default_context(cafile=str(ca)) if ca is not None else None
-
-
-def build_client(settings: Settings) -> tuple[genai.Client, str]:
-    """The SDK client for the configured Live backend, and a label for logs.
-
-    The emulator and any `VERTEX_AI_ENDPOINT` are reached through `base_url`, trusting
-    `LIVE_CA_FILE` (the emulator's certificate) when given; production uses the SDK's
-    defaults (API key, or Vertex AI with Application Default Credentials). The Live
-    socket's keepalive is bounded by `LIVE_STALL_TIMEOUT_S` like our own client's: the SDK
-    hands the `async_client_args` that `websockets.connect` accepts to its Live socket
-    (and drops them from its HTTP client).
-    """
-    options = http_options(settings)
-    if settings.live_backend == "vertex":
-        client = genai.Client(
-            vertexai=True,
-            project=settings.project_id,
-            location=settings.vertex_location,
-            http_options=options,
-        )
-        return client, "vertex"
-    key = settings.gemini_api_key or settings.emulator_api_key
-    api_key = key.get_secret_value() if key else "local-emulator"
-    return genai.Client(api_key=api_key, http_options=options), settings.live_backend
-
-
-def http_options(settings: Settings) -> types.HttpOptions:
-    """The SDK's options for the configured endpoint (`build_client`)."""
-    http: dict[str, Any] = {}
-    if settings.vertex_ai_endpoint or settings.live_backend == "emulator":
-        from .endpoint import base_url  # endpoint builds on this module's errors
-
-        http["base_url"] = base_url(settings)
-    socket_args: dict[str, Any] = {
-        "ping_interval": settings.live_stall_timeout_s,
-        "ping_timeout": settings.live_stall_timeout_s,
-        "close_timeout": WS_CLOSE_TIMEOUT_S,
-    }
-    ctx = ca_context(settings)
-    if ctx is not None:
-        socket_args["ssl"] = ctx
-    http["async_client_args"] = socket_args
-    return types.HttpOptions(**http)
 
 
 class LiveConnection:
@@ -319,106 +250,3 @@ async def _quiet_close(stack: AsyncExitStack) -> None:
             await stack.aclose()
     except (TimeoutError, OSError, errors.APIError) as exc:
         logger.info("Live connection closed uncleanly", extra={"error": type(exc).__name__})
-
-
-def translate(
-    message: types.LiveServerMessage,
-    non_blocking: frozenset[str] = frozenset(),
-    *,
-    video: bool = False,
-) -> list[LiveEvent]:
-    """The events in one server message, in the order a client should act on them; calls
-    of the functions in `non_blocking` are marked so; with `video` (the connection asked
-    for the native avatar) inline data is the avatar's fMP4, not PCM.
-
-    The same events as `raw.translate_json` yields for the wire JSON the SDK parsed
-    (tests/unit/live/test_parity.py holds both to every shape in the reference).
-    """
-    out: list[LiveEvent] = []
-    sc = message.server_content
-    if sc is not None:
-        if sc.interrupted:
-            out.append(Interrupted())
-        if sc.input_transcription and sc.input_transcription.text:
-            out.append(InputText(sc.input_transcription.text))
-        if sc.model_turn and sc.model_turn.parts:
-            for part in sc.model_turn.parts:
-                if part.inline_data and part.inline_data.data:
-                    data = part.inline_data.data
-                    out.append(VideoOut(data) if video else AudioOut(data))
-                elif part.text and not part.thought:
-                    out.append(OutputText(part.text))
-        if sc.output_transcription and sc.output_transcription.text:
-            out.append(OutputText(sc.output_transcription.text))
-        if sc.grounding_metadata is not None:
-            grounding = _grounding(sc.grounding_metadata)
-            if grounding is not None:
-                out.append(grounding)
-        if sc.generation_complete:
-            out.append(GenerationComplete())
-    if message.usage_metadata is not None:
-        # Wherever it arrives; before TurnComplete, as it belongs to the turn still open.
-        out.append(_usage(message.usage_metadata))
-    if sc is not None and sc.turn_complete:
-        status = sc.interaction_status
-        out.append(TurnComplete(interaction_status(status.value if status else None)))
-    if message.tool_call and message.tool_call.function_calls:
-        out.append(
-            ToolCall(
-                tuple(
-                    FunctionCall(
-                        fc.id or "",
-                        fc.name or "",
-                        dict(fc.args or {}),
-                        (fc.name or "") in non_blocking,
-                    )
-                    for fc in message.tool_call.function_calls
-                )
-            )
-        )
-    if message.tool_call_cancellation and message.tool_call_cancellation.ids:
-        out.append(ToolCancel(tuple(message.tool_call_cancellation.ids)))
-    update = message.session_resumption_update
-    if update and update.resumable and update.new_handle:
-        out.append(Handle(update.new_handle))
-    if message.go_away is not None:
-        out.append(GoAway(seconds(message.go_away.time_left)))
-    return out
-
-
-def _usage(meta: types.UsageMetadata) -> Usage:
-    # The SDK already mapped Vertex's `candidates…` names to `response_…` (reference §5.7).
-    return usage_event(
-        prompt=meta.prompt_token_count,
-        response=meta.response_token_count,
-        total=meta.total_token_count,
-        thoughts=meta.thoughts_token_count,
-        tool_use_prompt=meta.tool_use_prompt_token_count,
-        prompt_details=_details(meta.prompt_tokens_details),
-        response_details=_details(meta.response_tokens_details),
-    )
-
-
-def _details(items: list[types.ModalityTokenCount] | None) -> list[Detail]:
-    return [
-        # An enum member, or the bare string for a modality newer than this SDK.
-        (str(getattr(d.modality, "value", d.modality) or ""), d.token_count)
-        for d in items or ()
-    ]
-
-
-def _grounding(meta: types.GroundingMetadata) -> Grounding | None:
-    webs = [c.web for c in meta.grounding_chunks or () if c.web is not None]
-    return grounding_event(
-        ((w.title, w.uri, w.domain) for w in webs), meta.web_search_queries or ()
-    )
-
-
-def seconds(value: Any) -> float:
-    """A protobuf duration ("50s") or a number, in seconds."""
-    if isinstance(value, int | float):
-        return float(value)
-    with contextlib.suppress(AttributeError):
-        return float(value.total_seconds())
-    m = _DURATION.match(str(value or ""))
-    return float(m.group(1)) if m else 0.0

@@ -35,6 +35,14 @@ class HeldInput:
         if len(self._text) < MAX_HELD_TEXT:
             self._text.append(text)
 
+    def prepend(self, earlier: HeldInput) -> None:
+        """`earlier`'s input goes first (the bounds still keep the newest audio)."""
+        self._audio.extendleft(reversed(earlier._audio))
+        self._bytes += earlier._bytes
+        while self._bytes > REPLAY_MAX_BYTES:
+            self._bytes -= len(self._audio.popleft() or b"")
+        self._text[:0] = earlier._text[: MAX_HELD_TEXT - len(self._text)]
+
     async def flush(self, conn: LiveChannel) -> None:
         """Send everything held to `conn`, in order; a dying `conn` ends the flush (its
         close starts the next recovery)."""

@@ -8,23 +8,19 @@ backoff and the handle; on an instant refusal (bad key, unknown model, invalid s
 stops and says why.
 
 A link whose connections ask for the native avatar (§14) has a `fallback`: when Live
-refuses the avatar (a close at setup, or 1008 after `setupComplete` once it starts to
-animate, `avatar.py`), the link says so (`AvatarFallback`) and goes on with audio
-connections from the fallback's opener, for good.
+refuses the avatar (at setup, or 1008 after `setupComplete` once it starts to animate,
+`avatar.py`), the link says so (`AvatarFallback`) and goes on with audio connections from
+the fallback's opener, for good, which first hear what is still unanswered.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import logging
-from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 
 from liveavatar.errors import LiveRefused, LiveUnavailable
-from liveavatar.mailbox import Mailbox
 
 from .avatar import REFUSED_AT_SETUP, REFUSED_LATER
 from .causes import open_failure
@@ -46,13 +42,13 @@ from .events import (
     TurnComplete,
     VideoOut,
 )
-from .held_input import REPLAY_MAX_BYTES, HeldInput
+from .feed import Fed, Feed, Ready
+from .held_input import HeldInput
+from .recent_audio import RecentAudio
 from .tools import ToolResponse
 
 logger = logging.getLogger(__name__)
 
-PREROLL_BYTES = 32_000  # 1 s of 16 kHz PCM16 kept for replay into the next connection
-EVENT_QUEUE = 256
 MAX_RECONNECTS = 6
 BACKOFF_S = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0)
 # No attempt starts later than this after the first: quick refusals still get all six
@@ -61,24 +57,6 @@ BACKOFF_S = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0)
 RETRY_WINDOW_S = 8.0
 
 Opener = Callable[[str | None], Awaitable[LiveChannel]]
-
-
-@dataclass
-class _Live:
-    id: int
-    conn: LiveChannel
-    pump: asyncio.Task[None]
-
-
-@dataclass(frozen=True)
-class _Ready:
-    """The background rotation finished opening the next connection (in `_next`)."""
-
-
-@dataclass(slots=True)
-class _Event:
-    conn_id: int
-    event: LiveEvent
 
 
 class LiveLink:
@@ -97,28 +75,25 @@ class LiveLink:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Callable[[], float] | None = None,
     ) -> None:
-        """`fallback`: `opener` asks for the native avatar, and this gives the opener of
-        audio connections to go on with if Live refuses it (called once, then)."""
+        """`fallback`: the opener of audio connections if Live refuses the avatar."""
         self._open = opener
         self._fallback = fallback
         self._notices: list[LinkEvent] = []
         self._name = name
         self._sleep = sleep
         self._clock = clock or asyncio.get_running_loop().time
-        self._ids = itertools.count(1)
-        # One hand-over per Live message: a Mailbox, lighter than asyncio.Queue.
-        self._queue: Mailbox[_Event | _Ready] = Mailbox(EVENT_QUEUE)
-        self._live: _Live | None = None
+        self._feed = Feed(name, self._accept)
+        self._live: Fed | None = None
         self._handle: str | None = None
         self._in_turn = False
+        # Text sent on the current connection and not answered yet: that connection holds
+        # the question, so it is no boundary for rotation either.
+        self._asked = False
         self._rotate_wanted = False
         self._rotation: asyncio.Task[None] | None = None
         self._next: LiveChannel | None = None
-        self._preroll: deque[bytes] = deque()
-        self._preroll_bytes = 0
-        self._replay: list[bytes] | None = None  # recording while the next connection opens
+        self._recent = RecentAudio(keep_unanswered=fallback is not None)
         self._held = HeldInput()  # what the user sent while no connection was usable
-        self._closing: set[asyncio.Task[None]] = set()
         self.reconnects = 0
         self.rotations = 0
 
@@ -139,7 +114,7 @@ class LiveLink:
     # ---- input -----------------------------------------------------------------------
 
     async def send_audio(self, pcm: bytes) -> None:
-        self._remember(pcm)
+        self._recent.remember(pcm)
         if self._live is not None:
             try:
                 await self._live.conn.send_audio(pcm)
@@ -155,10 +130,7 @@ class LiveLink:
         What was said before is no longer replayed into a next connection: it ended on
         this one (replayed, it would be a second utterance, or with manual activity an
         activity that never ends)."""
-        self._preroll.clear()
-        self._preroll_bytes = 0
-        if self._replay is not None:
-            self._replay = []
+        self._recent.utterance_ended()
         if self._live is not None:
             try:
                 await self._live.conn.audio_stream_end()
@@ -175,6 +147,9 @@ class LiveLink:
             await self._live.conn.send_text(text)
         except LiveSendError:
             self._held.text(text)
+            return
+        self._asked = True
+        self._recent.asked(text)
 
     async def send_video(self, data: bytes, mime_type: str) -> None:
         # Frames are only useful fresh: one lost during a reconnect is replaced within a second.
@@ -190,15 +165,15 @@ class LiveLink:
         with contextlib.suppress(LiveSendError):
             await send(self._live.conn)
 
-    def _remember(self, pcm: bytes) -> None:
-        self._preroll.append(pcm)
-        self._preroll_bytes += len(pcm)
-        while self._preroll_bytes > PREROLL_BYTES and len(self._preroll) > 1:
-            self._preroll_bytes -= len(self._preroll.popleft())
-        if self._replay is not None and sum(map(len, self._replay)) < REPLAY_MAX_BYTES:
-            self._replay.append(pcm)
-
     # ---- output ----------------------------------------------------------------------
+
+    def deliver_to(self, handler: Callable[[LinkEvent], None]) -> None:
+        """While `events()` waits with nothing queued, hand the current connection's
+        events (a close aside) to `handler` at once, from the task that reads them,
+        instead of waking the task iterating `events()`: the same events in the same
+        order, one task wake-up fewer per Live message (docs/PERFORMANCE.md). `handler`
+        must not wait; what it raises, `events()` raises."""
+        self._feed.deliver_to(handler)
 
     async def events(self) -> AsyncIterator[LinkEvent]:
         """Events of whichever connection is current, until a permanent failure.
@@ -210,8 +185,8 @@ class LiveLink:
         while True:
             while self._notices:
                 yield self._notices.pop(0)
-            item = await self._queue.get()
-            if isinstance(item, _Ready):
+            item = await self._feed.get()
+            if isinstance(item, Ready):
                 conn, self._next = self._next, None
                 if conn is not None:
                     switched = await self._switch(conn)
@@ -236,22 +211,30 @@ class LiveLink:
         elif isinstance(event, Interrupted) or (isinstance(event, TurnComplete) and event.final):
             # A turn complete `IN_PROGRESS` is no boundary: the answer goes on (§13.2).
             self._in_turn = False
+            self._asked = False
+            self._recent.turn_ended()
         elif isinstance(event, Handle):
             self._handle = event.value
-            if self._rotate_wanted and not self._in_turn:
+            if self._rotate_wanted and not self._busy:
                 self._begin_rotation()
         elif isinstance(event, GoAway):
             logger.info("Live goAway", extra={"time_left_s": event.time_left_s})
             self._rotate_wanted = True
-            if not self._in_turn:
+            if not self._busy:
                 self._begin_rotation()
+
+    @property
+    def _busy(self) -> bool:
+        """A turn is under way on the current connection: the model's, or a question it
+        has not answered yet."""
+        return self._in_turn or self._asked
 
     # ---- rotation --------------------------------------------------------------------
 
     def _begin_rotation(self) -> None:
         if self._rotation is not None and not self._rotation.done():
             return
-        self._replay = list(self._preroll)
+        self._recent.start_replay()
         handle = self._handle
         self._rotation = asyncio.create_task(self._open_next(handle), name=f"{self._name}-rotate")
 
@@ -261,40 +244,42 @@ class LiveLink:
         except LiveOpenError as exc:
             # The current connection still works until it closes; recovery takes over then.
             logger.warning("opening the next Live connection failed", extra=open_failure(exc))
-            self._replay = None
+            self._recent.drop_replay()
             return
         self._next = conn
-        await self._queue.put(_Ready())
+        await self._feed.ready()
 
     async def _switch(self, conn: LiveChannel) -> Rotated | None:
-        if self._in_turn:
-            # The model started a turn meanwhile: the new connection's handle predates it.
-            self._retire(conn)
-            self._replay = None
+        if self._busy:
+            # A turn started meanwhile (the model's, or a question typed on the current
+            # connection): the new connection's handle predates it.
+            self._feed.retire(conn)
+            self._recent.drop_replay()
             return None
-        replay = self._replay or []
-        self._replay = None
+        replay = self._recent.take_replay()
         old = self._live
-        self._live = self._attach(conn)
+        self._live = self._feed.attach(conn)
         self._rotate_wanted = False
         self.rotations += 1
         with contextlib.suppress(LiveSendError):
             for pcm in replay:
                 await conn.send_audio(pcm)
         if old is not None:
-            self._detach(old)
+            self._feed.detach(old)
         return Rotated(replayed_ms=sum(map(len, replay)) / 32)
 
     # ---- recovery --------------------------------------------------------------------
 
     async def _recover(self, closed: Closed) -> AsyncIterator[LinkEvent]:
         assert self._live is not None
-        self._detach(self._live)
+        self._feed.detach(self._live)
         self._live = None
+        self._asked = False  # a question unanswered went with the connection
         if self._in_turn:
             self._in_turn = False
             yield Interrupted()  # the reply in progress is gone; flush what was queued of it
         if self._notices:  # falling back: no reconnect to announce, the page is told this
+            self._held.prepend(self._recent.take_unanswered())
             while self._notices:
                 yield self._notices.pop(0)
             await self._connect_with_retries(first=False, cause=closed)
@@ -304,8 +289,8 @@ class LiveLink:
             await asyncio.wait([self._rotation])
         if self._next is not None:
             conn, self._next = self._next, None
-            self._replay = None
-            self._live = self._attach(conn)
+            self._recent.drop_replay()
+            self._live = self._feed.attach(conn)
             self._rotate_wanted = False
             self.rotations += 1
             await self._flush_held()
@@ -348,7 +333,7 @@ class LiveLink:
                     raise LiveRefused(str(exc)) from exc
                 continue
             resumed = self._handle is not None
-            self._live = self._attach(conn)
+            self._live = self._feed.attach(conn)
             if not first:
                 self.reconnects += 1
                 logger.info(
@@ -379,40 +364,19 @@ class LiveLink:
         if self._rotation is not None and not self._rotation.done():
             self._rotation.cancel()  # it is opening another avatar connection
         if self._next is not None:
-            self._retire(self._next)
+            self._feed.retire(self._next)
             self._next = None
         self._notices.append(AvatarFallback("refused"))
 
     # ---- connection bookkeeping ------------------------------------------------------
 
-    def _attach(self, conn: LiveChannel) -> _Live:
-        conn_id = next(self._ids)
-
-        async def pump() -> None:
-            # Supervised: whatever ends this stream, the link hears of it as a close and
-            # reconnects; a message we fail to translate must never leave it waiting.
-            try:
-                async for event in conn.events():
-                    await self._queue.put(_Event(conn_id, event))
-                    if isinstance(event, Closed):
-                        return
-                reason = "the event stream ended without a close"
-            except Exception as exc:
-                logger.exception("Live events failed; dropping the connection")
-                reason = f"events failed: {type(exc).__name__}"
-            await self._queue.put(_Event(conn_id, Closed(1006, reason)))
-
-        task = asyncio.create_task(pump(), name=f"{self._name}-live-{conn_id}")
-        return _Live(conn_id, conn, task)
-
-    def _detach(self, live: _Live) -> None:
-        live.pump.cancel()
-        self._retire(live.conn)
-
-    def _retire(self, conn: LiveChannel) -> None:
-        task = asyncio.create_task(conn.close(), name=f"{self._name}-close")
-        self._closing.add(task)
-        task.add_done_callback(self._closing.discard)
+    def _accept(self, conn_id: int, event: LiveEvent) -> bool:
+        """An event the feed may hand to the reader's handler at once: the current
+        connection's, tracked here as `events()` would have."""
+        if self._live is None or self._live.id != conn_id:
+            return False
+        self._track(event)
+        return True
 
     async def close(self) -> None:
         """Close every connection; bounded by the connections' own close timeouts."""
@@ -420,10 +384,9 @@ class LiveLink:
             self._rotation.cancel()
             await asyncio.wait([self._rotation], timeout=5)
         if self._next is not None:
-            self._retire(self._next)
+            self._feed.retire(self._next)
             self._next = None
         if self._live is not None:
-            self._detach(self._live)
+            self._feed.detach(self._live)
             self._live = None
-        if self._closing:
-            await asyncio.wait(self._closing, timeout=5)
+        await self._feed.closed()

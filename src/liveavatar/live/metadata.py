@@ -1,16 +1,22 @@
-"""What `usageMetadata` and `groundingMetadata` become, for both Live clients.
+"""What `usageMetadata` and `groundingMetadata` become, for both Live clients, and how both
+read a duration (`goAway`'s `timeLeft`).
 
 Each client reads its own form of a server message (the wire JSON in `raw.py`, the SDK's
-parse of it in `connection.py`) down to plain values; the events are made here, so the two
+parse of it in `sdk_events.py`) down to plain values; the events are made here, so the two
 cannot differ in how tokens are counted or which sources are kept
 (tests/unit/live/test_parity.py holds them to the same events).
 """
 
 from __future__ import annotations
 
+import contextlib
+import re
 from collections.abc import Iterable
+from typing import Any
 
 from .events import Grounding, Source, Usage
+
+_DURATION = re.compile(r"^\s*([0-9.]+)s\s*$")
 
 # A detail list's modality -> the Usage field it counts for, per direction. Frames from the
 # camera and the screen are images to the service; video and images are priced alike.
@@ -87,3 +93,13 @@ def grounding_event(
     if not sources and not asked:
         return None
     return Grounding(tuple(sources), asked)
+
+
+def seconds(value: Any) -> float:
+    """A protobuf duration ("50s") or a number, in seconds."""
+    if isinstance(value, int | float):
+        return float(value)
+    with contextlib.suppress(AttributeError):
+        return float(value.total_seconds())
+    m = _DURATION.match(str(value or ""))
+    return float(m.group(1)) if m else 0.0

@@ -11,7 +11,7 @@ from google.genai import types
 from liveavatar.settings import Settings
 from liveavatar.tools import ToolRegistry
 
-from .connection import OPEN_TIMEOUT_S, LiveChannel, LiveConnection, http_options
+from .connection import OPEN_TIMEOUT_S, LiveChannel, LiveConnection
 from .endpoint import EMULATOR_PROJECT, endpoint_factory, setup_body
 from .guard import guarded
 from .health import LiveHealth
@@ -19,6 +19,7 @@ from .link import Opener
 from .persona import Persona, connect_config
 from .picows_client import PicowsLiveConnection
 from .raw import RawLiveConnection
+from .sdk_client import http_options
 
 
 def make_opener_for(

@@ -65,6 +65,8 @@ class _Listener(WSListener):
         self.close_reason = ""
         self.disconnected = False
         self._fragments: list[bytes] = []
+        # Kept: `asyncio.get_running_loop()` is a system call per call in CPython 3.11.
+        self._loop = asyncio.get_running_loop()
         self._wake: asyncio.Future[None] | None = None
         self._writable: asyncio.Future[None] | None = None
 
@@ -96,7 +98,7 @@ class _Listener(WSListener):
 
     def pause_writing(self) -> None:
         if self._writable is None:
-            self._writable = asyncio.get_running_loop().create_future()
+            self._writable = self._loop.create_future()
 
     def resume_writing(self) -> None:
         if self._writable is not None:
@@ -114,7 +116,7 @@ class _Listener(WSListener):
         """Returns once a message is waiting or the connection is gone."""
         if self.messages or self.disconnected:
             return
-        self._wake = asyncio.get_running_loop().create_future()
+        self._wake = self._loop.create_future()
         try:
             await self._wake
         finally:

@@ -31,7 +31,6 @@ from .connection import (
     LiveOpenError,
     LiveSendError,
     keepalive_lost,
-    seconds,
 )
 from .events import (
     AudioOut,
@@ -52,7 +51,7 @@ from .events import (
     VideoOut,
     interaction_status,
 )
-from .metadata import Detail, grounding_event, usage_event
+from .metadata import Detail, grounding_event, seconds, usage_event
 from .outgoing import LiveSender
 from .tools import declared_non_blocking
 from .utterance import UtterancePolicy, policy_from_setup
@@ -248,7 +247,7 @@ def translate_json(
     calls of the functions in `non_blocking` are marked so; with `video` (the connection
     asked for the native avatar) inline data is the avatar's fMP4, not PCM.
 
-    The same events as `connection.translate` yields for the SDK's parse of the same
+    The same events as `sdk_events.translate` yields for the SDK's parse of the same
     message (tests/unit/live/test_parity.py holds both to every shape in the reference).
     """
     out: list[LiveEvent] = []

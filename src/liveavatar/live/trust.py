@@ -1,5 +1,6 @@
 """Which certificates the Live clients trust: the configured CA file, else the default store.
 
+The configured CA file (`LIVE_CA_FILE`, or the emulator's certificate) replaces the store.
 Production configures no CA file: Live must then be verified against the machine's default
 trust store, which OpenSSL reads from `SSL_CERT_FILE` / `SSL_CERT_DIR` when set (as the
 google-genai SDK and google-auth's `requests` transport do), plus certifi's bundle, which
@@ -16,8 +17,6 @@ from urllib.parse import urlsplit
 import certifi
 
 from liveavatar.settings import Settings
-
-from .connection import ca_context
 
 
 def default_context() -> ssl.SSLContext:
@@ -48,3 +47,11 @@ def live_tls(settings: Settings, url: str) -> ssl.SSLContext | None:
     if urlsplit(url).scheme in ("ws", "http"):
         return None
     return ca_context(settings) or default_context()
+
+
+def ca_context(settings: Settings) -> ssl.SSLContext | None:
+    """Trust the configured CA (the emulator's certificate) instead of the system store."""
+    ca = settings.live_ca_file
+    if ca is None and settings.live_backend == "emulator":
+        ca = settings.emulator_cert_dir / "cert.pem"
+    return ssl.create_default_context(cafile=str(ca)) if ca is not None else None

@@ -18,10 +18,10 @@ from liveavatar.bridge.capacity import SocketCapacity
 from liveavatar.bridge.day_counters import DayCounters
 from liveavatar.bridge.handles import HandleDirectory
 from liveavatar.bridge.session import BridgeDeps
-from liveavatar.live.connection import build_client
 from liveavatar.live.health import LiveHealth
 from liveavatar.live.openers import make_opener_for
 from liveavatar.live.pricing import PriceTable
+from liveavatar.live.sdk_client import build_client
 from liveavatar.media import MediaStore, make_media_store
 from liveavatar.media.avatar import list_avatar_media
 from liveavatar.metrics import Metrics
@@ -86,6 +86,7 @@ def create_app(settings: Settings) -> FastAPI:
             count=counters.count,
             socket_max_age_s=settings.socket_max_age_s,
             socket_close_wait_s=settings.socket_close_wait_s,
+            token_grace_s=settings.auth_token_grace_s,
             native_avatar=settings.live_backend != "gemini",  # §14.1: Vertex (and the emulator)
         )
         capacity = SocketCapacity(

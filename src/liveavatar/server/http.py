@@ -90,15 +90,19 @@ async def public_config(request: Request) -> dict[str, Any]:
 @router.get("/api/page-config")
 async def page_config(request: Request) -> JSONResponse:
     """The active persona's settings the page acts on before the microphone opens: the
-    recording notice, the starting talk mode, the avatar. The same for everyone: no
-    secrets, nothing per user."""
+    recording notice, the starting talk mode, the avatar; and whether a visitor without an
+    account may talk (auth off, or Firebase anonymous sign-ins accepted), which the widget
+    checks before signing its visitor in. The same for everyone: no secrets, nothing per
+    user."""
     state = request.app.state.live
     active = await state.personas.current()
+    s = state.settings
     body = {
         "recording": active.recording,
         "push_to_talk": active.push_to_talk,
         "avatar_mode": active.avatar_mode,
-        "dashboard_url": state.settings.dashboard_url,
+        "dashboard_url": s.dashboard_url,
+        "guests_allowed": not s.auth_enabled or s.auth_allow_anonymous,
     }
     headers = {"Cache-Control": f"public, max-age={PAGE_CONFIG_MAX_AGE_S}"}
     return JSONResponse(body, headers=headers)

@@ -78,6 +78,12 @@ def uvicorn_config(app: FastAPI, settings: Settings, *, port: int | None = None)
         ws=ReapingWebSocketProtocol,
         # A bigger frame is refused by the WebSocket layer itself with close code 1009.
         ws_max_size=MAX_JSON_FRAME_BYTES,
+        # Browsers offer permessage-deflate and uvicorn would accept it. The stream is PCM
+        # audio, which barely compresses, so deflating every frame costs CPU per chunk for
+        # nothing, and it would take each frame off ws_reaping's own path. Compressed
+        # frames that mix secrets with attacker-chosen text are also a known leak
+        # (CRIME/BREACH), so the socket stays uncompressed.
+        ws_per_message_deflate=False,
         ws_ping_interval=settings.ws_ping_interval_s,
         ws_ping_timeout=settings.ws_ping_timeout_s,
         timeout_graceful_shutdown=int(settings.shutdown_grace_s) + 2,

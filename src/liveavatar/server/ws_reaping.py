@@ -19,7 +19,13 @@ Per frame (docs/PERFORMANCE.md), on an open connection without extensions:
   handling, so its parser is always at a frame boundary and answers them as before;
   a frame it must refuse before it is complete (a declared size over the limit) hands it
   everything from there on;
-- received messages wait in a `Mailbox` instead of an `asyncio.Queue`.
+- received messages wait in a `Mailbox` instead of an `asyncio.Queue`, and reading
+  pauses once READ_AHEAD messages wait for the app (uvicorn pauses and resumes at each
+  message: two loop calls and an epoll change per frame) and resumes when the app has
+  taken them all, as uvicorn's `receive` does;
+- the app may write a data frame without a coroutine (`send_now`, offered to it as the
+  ASGI extension SEND_NOW) while the socket is open and takes writes; the bridge's
+  outbox writes that way while its writer task idles (`bridge/outbox.py`).
 Anything else (the handshake, a closing connection) takes uvicorn's path unchanged.
 """
 
@@ -30,14 +36,17 @@ from typing import Any
 
 from uvicorn._types import ASGISendEvent
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.http11 import Request
 from websockets.protocol import OPEN
 from websockets.speedups import apply_mask
 
+from liveavatar.bridge.outbox import SEND_NOW
 from liveavatar.mailbox import Mailbox
 
 _FIN_TEXT, _FIN_BINARY = 0x81, 0x82
 _OP_TEXT, _OP_BINARY = 0x1, 0x2
 _MAX_CONTROL = 125  # bytes of a control frame's payload
+READ_AHEAD = 16  # messages waiting for the app before reading pauses
 
 
 def server_frame_header(first: int, size: int) -> bytes:
@@ -59,6 +68,12 @@ class ReapingWebSocketProtocol(WebSocketsSansIOProtocol):
         # reads costs copies in proportion to its size, not to its size times the reads.
         self._pending = bytearray()
         self._framing = True  # False once the sans-I/O parser may hold part of a frame
+
+    def handle_connect(self, event: Request) -> None:
+        super().handle_connect(event)
+        extensions = self.scope.get("extensions")
+        if extensions is not None:
+            extensions[SEND_NOW] = {"protocol": self}
 
     def data_received(self, data: bytes) -> None:
         if not self._framing:
@@ -144,7 +159,7 @@ class ReapingWebSocketProtocol(WebSocketsSansIOProtocol):
             self.queue.put_nowait({"type": "websocket.receive", "text": text})
         else:
             self.queue.put_nowait({"type": "websocket.receive", "bytes": payload})
-        if not self.read_paused:
+        if not self.read_paused and self.queue.qsize() >= READ_AHEAD:
             self.read_paused = True
             self.transport.pause_reading()
         return True
@@ -153,31 +168,46 @@ class ReapingWebSocketProtocol(WebSocketsSansIOProtocol):
         super().keepalive_timeout()
         self._abort_if_stuck()
 
-    async def send(self, message: ASGISendEvent) -> None:
+    def _open_and_plain(self) -> bool:
+        """Accepted, not closing, and without extensions or a fragmented message under way:
+        a data frame may be written as one plain frame."""
         conn = self.conn
-        if (
-            message["type"] == "websocket.send"
-            and conn.state is OPEN
+        return (
+            conn.state is OPEN
             and self.handshake_complete
             and not self.close_sent
             and not self.disconnected
             and self.initial_response is None
             and not conn.extensions
             and not conn.expect_continuation_frame
-        ):
+        )
+
+    def can_send_now(self) -> bool:
+        """Whether `send_now` may write: the connection is open, plain, and takes writes."""
+        return self._open_and_plain() and self.writable.is_set() and not self.transport.is_closing()
+
+    def send_now(self, frame: str | bytes) -> None:
+        """Write one data frame at once (binary for bytes, text for str); only after
+        `can_send_now()` said yes in the same callback."""
+        if isinstance(frame, bytes):
+            self.transport.writelines((server_frame_header(_FIN_BINARY, len(frame)), frame))
+        else:
+            payload = frame.encode()
+            self.transport.writelines((server_frame_header(_FIN_TEXT, len(payload)), payload))
+
+    async def send(self, message: ASGISendEvent) -> None:
+        conn = self.conn
+        if message["type"] == "websocket.send" and self._open_and_plain():
             if not self.writable.is_set():
                 await self.writable.wait()
                 if self.disconnected or conn.state is not OPEN:
                     await super().send(message)  # raises as uvicorn does
                     return
-            data = message.get("bytes")
-            if data is not None:
-                self.transport.writelines((server_frame_header(_FIN_BINARY, len(data)), data))
-                return
-            text = message.get("text")
-            if text is not None:
-                payload = text.encode()
-                self.transport.writelines((server_frame_header(_FIN_TEXT, len(payload)), payload))
+            frame: bytes | str | None = message.get("bytes")
+            if frame is None:
+                frame = message.get("text")
+            if frame is not None:
+                self.send_now(frame)
             return
         await super().send(message)
         if message["type"] == "websocket.close" and self.close_timer is not None:

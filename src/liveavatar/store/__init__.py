@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from liveavatar.store.av_offset import AvOffset
 from liveavatar.store.base import (
     UNSET,
     NotFound,
@@ -19,23 +20,23 @@ from liveavatar.store.base import (
     StoreUnavailable,
     VersionConflict,
 )
+from liveavatar.store.day_totals import DailyLatency, DailyMetrics, UserDay
 from liveavatar.store.models import (
-    AvatarMedia,
     Conversation,
     ConversationMetrics,
     ConversationSummary,
-    DailyLatency,
-    DailyMetrics,
     Message,
-    PersonaConfig,
     ResumeState,
-    SmartTurnSettings,
     Source,
     TokenSums,
     ToolCallRecord,
     TurnRecord,
     User,
-    UserDay,
+)
+from liveavatar.store.persona_config import (
+    AvatarMedia,
+    PersonaConfig,
+    SmartTurnSettings,
     VadSettings,
 )
 from liveavatar.store.retention import purge_expired, retention_cutoff
@@ -58,6 +59,7 @@ def make_store(settings: Settings) -> Store:
 __all__ = [
     "DB_FILENAME",
     "UNSET",
+    "AvOffset",
     "AvatarMedia",
     "Conversation",
     "ConversationMetrics",

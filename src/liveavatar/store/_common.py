@@ -8,12 +8,8 @@ import re
 from collections.abc import Iterable, Mapping
 from fractions import Fraction
 
-from liveavatar.store.models import (
-    COUNTER_NAME_PATTERN,
-    DailyLatency,
-    TokenSums,
-    TurnRecord,
-)
+from liveavatar.store.day_totals import COUNTER_NAME_PATTERN, DailyLatency
+from liveavatar.store.models import TokenSums, TurnRecord
 
 UTC = dt.UTC
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)

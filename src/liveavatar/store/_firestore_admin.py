@@ -35,7 +35,9 @@ from liveavatar.store._firestore_codec import (
     user_model,
 )
 from liveavatar.store.base import StoreError
-from liveavatar.store.models import ConversationSummary, PersonaConfig, TurnRecord, User, UserDay
+from liveavatar.store.day_totals import UserDay
+from liveavatar.store.models import ConversationSummary, TurnRecord, User
+from liveavatar.store.persona_config import PersonaConfig
 
 # Bounds of the in-process text filters (conversations, users read per search).
 SCAN_CONVERSATIONS = 2000

@@ -34,8 +34,10 @@ Top-level collections the dashboard's queries read, because the emulator has no
 collection-group queries and cannot increment a field inside a map:
 
 - `turnTimes/{conversation}|{index:06d}`: conversationId, endedAt, ttfaMs (None without
-  audio), latencyMs; written in each turn's batch, deleted with its conversation (the
-  latency percentiles per day). Turns stored before it existed are not in the percentiles.
+  audio), latencyMs, avOffsetMs (the page's A/V offset, None until reported; also set by
+  `record_playback`); written in each turn's batch, deleted with its conversation (the
+  latency percentiles per day, the A/V offset over a period). Turns stored before it
+  existed are not in the percentiles.
 - `dailyCounters/{day}|{name}|{shard}`: date, name, n (`DailyMetrics.counters`; sharded as
   `metrics`, the earlier `{day}|{name}` summed too).
 - `userDays/{day}|{user}`: userId, date, seconds, costUsd; written beside each
@@ -52,16 +54,16 @@ from google.cloud import firestore
 from pydantic.alias_generators import to_camel
 
 from liveavatar.store._common import plain_utc, token_values, utc
+from liveavatar.store.day_totals import DailyMetrics
 from liveavatar.store.models import (
     TOKEN_SUMS,
     ConversationMetrics,
-    DailyMetrics,
     Message,
-    PersonaConfig,
     Source,
     TurnRecord,
     User,
 )
+from liveavatar.store.persona_config import PersonaConfig
 
 # The token and cost sums (`models.TOKEN_SUMS`) under their document names: model name ->
 # camelCase (`inputAudioTokens`, …, `costUsd`), in conversations and days alike.
@@ -265,12 +267,14 @@ def turn_times_id(conversation_id: str, index: int) -> str:
 
 
 def turn_times_doc(conversation_id: str, turn: TurnRecord) -> dict[str, Any]:
-    """What the latency percentiles read of a turn (`TURN_TIMES`)."""
+    """What the latency percentiles and the period's A/V offset read of a turn
+    (`TURN_TIMES`); the offset also comes later, with the page's report."""
     return {
         "conversationId": conversation_id,
         "endedAt": utc(turn.ended_at),
         "ttfaMs": turn.time_to_first_audio_ms,
         "latencyMs": float(turn.turn_latency_ms),
+        "avOffsetMs": turn.av_offset_ms,
     }
 
 

@@ -34,7 +34,7 @@ from liveavatar.store._firestore_codec import (
     daily_doc,
     daily_model,
 )
-from liveavatar.store.models import DailyLatency, DailyMetrics
+from liveavatar.store.day_totals import DailyLatency, DailyMetrics
 
 # Shards per day. Writes to a day: one per stored turn, one per session end and a few
 # `increment_daily` calls per session. At the backend's full scale (deploy/cloudrun/

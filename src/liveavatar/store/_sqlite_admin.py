@@ -15,18 +15,18 @@ import sqlite3
 from typing import Any
 
 from liveavatar.store import _common as c
-from liveavatar.store._sqlite_schema import CONV_COLS, USER_COLS, summary_fields, user_row
+from liveavatar.store._sqlite_rows import CONV_COLS, USER_COLS, summary_fields, user_row
 from liveavatar.store._sqlite_worker import Worker, execute_tx, read_tx, write_tx
+from liveavatar.store.day_totals import UserDay
 from liveavatar.store.models import (
     TOKEN_SUMS,
     ConversationSummary,
-    PersonaConfig,
     Source,
     ToolCallRecord,
     TurnRecord,
     User,
-    UserDay,
 )
+from liveavatar.store.persona_config import PersonaConfig
 
 _LINE = (
     "(SELECT {col} FROM messages m WHERE m.conversation_id = t.conversation_id"

@@ -16,9 +16,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from liveavatar.store import _common as c
-from liveavatar.store._sqlite_schema import DAILY_COLS, DAILY_UPSERT, daily_row
+from liveavatar.store._sqlite_rows import DAILY_COLS, DAILY_UPSERT, daily_row
 from liveavatar.store._sqlite_worker import Worker, read_tx, write_tx
-from liveavatar.store.models import DailyLatency, DailyMetrics
+from liveavatar.store.day_totals import DailyLatency, DailyMetrics
 
 _COUNTER_UPSERT = (
     "INSERT INTO daily_counters (date, name, n) VALUES (?, ?, ?)"

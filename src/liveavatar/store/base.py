@@ -11,17 +11,10 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any, Final, Protocol
 
-from liveavatar.store.models import (
-    Conversation,
-    ConversationSummary,
-    DailyLatency,
-    DailyMetrics,
-    PersonaConfig,
-    ResumeState,
-    TurnRecord,
-    User,
-    UserDay,
-)
+from liveavatar.store.av_offset import AvOffset
+from liveavatar.store.day_totals import DailyLatency, DailyMetrics, UserDay
+from liveavatar.store.models import Conversation, ConversationSummary, ResumeState, TurnRecord, User
+from liveavatar.store.persona_config import PersonaConfig
 
 
 class StoreError(Exception):
@@ -215,6 +208,12 @@ class Store(Protocol):
         """Every day from `start_date` to `end_date` inclusive, oldest first: the p50 and
         p95 of its stored turns' time to first audio and turn latency (by the UTC day of
         the turn's end; nearest-rank percentiles, exact)."""
+        ...
+
+    async def av_offset(self, start_date: dt.date | str, end_date: dt.date | str) -> AvOffset:
+        """The p50 and p95 of the page-reported audio/video offsets (`record_playback`) of
+        the stored turns ending from `start_date` to `end_date` inclusive (UTC days;
+        nearest-rank percentiles, exact; turns without an offset are left out)."""
         ...
 
     async def ensure_user(self, id: str, email: str) -> User:

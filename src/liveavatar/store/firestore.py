@@ -34,6 +34,7 @@ from google.cloud.firestore import AsyncClient, AsyncDocumentReference, FieldFil
 
 from liveavatar.store import _common as c
 from liveavatar.store._firestore_admin import FirestoreAdmin
+from liveavatar.store._firestore_av_offset import AV_OFFSET_FIELD, FirestoreAvOffset
 from liveavatar.store._firestore_codec import (
     SUMMARY_FIELDS,
     TURN_LINE_FIELDS,
@@ -64,18 +65,15 @@ from liveavatar.store.base import (
     VersionConflict,
     _Unset,
 )
-from liveavatar.store.models import (
-    Conversation,
-    ConversationSummary,
-    PersonaConfig,
-    TurnRecord,
-    User,
-)
+from liveavatar.store.models import Conversation, ConversationSummary, TurnRecord, User
+from liveavatar.store.persona_config import PersonaConfig
 
 _PERSONA_RETRIES = 5
 
 
-class FirestoreStore(FirestoreCosts, FirestoreDaily, FirestoreAdmin, FirestoreResume):
+class FirestoreStore(
+    FirestoreCosts, FirestoreDaily, FirestoreAvOffset, FirestoreAdmin, FirestoreResume
+):
     """The `Store` protocol on Firestore. Honours `FIRESTORE_EMULATOR_HOST` (client default)."""
 
     def __init__(
@@ -155,11 +153,17 @@ class FirestoreStore(FirestoreCosts, FirestoreDaily, FirestoreAdmin, FirestoreRe
         self, conversation_id: str, index: int, heard_text: str, av_offset_ms: float | None
     ) -> bool:
         turn = self._conv(conversation_id).collection("turns").document(f"{index:06d}")
+        times = self._db.collection(TURN_TIMES).document(turn_times_id(conversation_id, index))
         async with self._guard():
             try:
                 await turn.update({"heard_text": heard_text, "av_offset_ms": av_offset_ms})
             except gexc.NotFound:
                 return False
+            # Where the period's A/V offset is read (`av_offset`). Not in one batch with
+            # the turn: a turn stored before `turnTimes` existed has no such document,
+            # and its report still belongs on the turn.
+            with contextlib.suppress(gexc.NotFound):
+                await times.update({AV_OFFSET_FIELD: av_offset_ms})
         return True
 
     async def end_conversation(

@@ -18,10 +18,11 @@ from typing import Any, Literal
 
 from liveavatar.store import _common as c
 from liveavatar.store._sqlite_admin import SQLiteAdmin
+from liveavatar.store._sqlite_av_offset import SQLiteAvOffset
 from liveavatar.store._sqlite_costs import SQLiteCosts
 from liveavatar.store._sqlite_daily import SQLiteDaily
 from liveavatar.store._sqlite_resume import SQLiteResume
-from liveavatar.store._sqlite_schema import (
+from liveavatar.store._sqlite_rows import (
     CONV_COLS,
     DAILY_UPSERT,
     END_UPDATE,
@@ -31,29 +32,23 @@ from liveavatar.store._sqlite_schema import (
     TURN_INSERT,
     TURN_UPDATE,
     USER_COLS,
-    connect,
-    create_schema,
     message_row,
     message_rows,
     summary_fields,
     turn_row,
     user_row,
 )
+from liveavatar.store._sqlite_schema import connect, create_schema
 from liveavatar.store._sqlite_worker import Worker, execute_tx, read_tx, write_tx
 from liveavatar.store.base import UNSET, NotFound, VersionConflict, _Unset
-from liveavatar.store.models import (
-    Conversation,
-    ConversationSummary,
-    PersonaConfig,
-    TurnRecord,
-    User,
-)
+from liveavatar.store.models import Conversation, ConversationSummary, TurnRecord, User
+from liveavatar.store.persona_config import PersonaConfig
 
 DB_FILENAME = "liveavatar.db"
 _PURGE_CHUNK = 500
 
 
-class SQLiteStore(SQLiteCosts, SQLiteDaily, SQLiteAdmin, SQLiteResume):
+class SQLiteStore(SQLiteCosts, SQLiteDaily, SQLiteAvOffset, SQLiteAdmin, SQLiteResume):
     """The `Store` protocol on one SQLite file (created, with its directory, on open)."""
 
     def __init__(

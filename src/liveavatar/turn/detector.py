@@ -1,7 +1,13 @@
 """One microphone stream's turn-taking: when the user starts speaking, and when they
 have finished (a short silence after an utterance the smart-turn model judges complete,
 or in any case a longer one). Synchronous and CPU-bound: the bridge runs it in its
-worker pool (`bridge/smart_turn.py`), one call per chunk, in order."""
+worker pool (`bridge/smart_turn.py`), one call per chunk, in order.
+
+The model is asked speculatively, as soon as Silero's probability falls below
+`SILENCE_P` for `speculate_ms` (one window by default), not when the short silence has
+elapsed: the inference (tens of ms) then runs while the short silence is still being
+heard, and the verdict is ready when it has. If speech resumes the verdict is dropped;
+a later pause asks again."""
 
 from __future__ import annotations
 
@@ -18,6 +24,10 @@ from .settings import TurnSettings
 WINDOW_MS = VAD_WINDOW * 1000 // SAMPLE_RATE  # 32
 SPEECH_P = 0.5  # a window at or above this is speech
 SILENCE_P = 0.35  # below this, silence; between the two a window keeps the state it finds
+SPECULATE_MS = WINDOW_MS  # silence after which the model is asked (its verdict kept)
+# Asked early, the model could hear zeros standing for the silence not yet heard, up to
+# this much. 0: on natural speech padding made more pauses look final (docs/PERFORMANCE.md).
+ASSUMED_SILENCE_MS = 0
 START_WINDOWS = 3  # speech windows among the last START_OF, to start an utterance (~100 ms)
 START_OF = 4
 PREROLL_MS = 300  # audio before the start that goes to Live with it (the first syllable)
@@ -50,9 +60,23 @@ class TurnDetector:
     the utterance's audio (bytes, from the start to its end) and `Ended`. Not thread-safe:
     one call at a time per stream."""
 
-    def __init__(self, models: TurnModels, settings: TurnSettings) -> None:
+    def __init__(
+        self,
+        models: TurnModels,
+        settings: TurnSettings,
+        *,
+        speculate_ms: int = SPECULATE_MS,
+        silence_p: float = SILENCE_P,
+        assumed_silence_ms: int = ASSUMED_SILENCE_MS,
+    ) -> None:
+        """`speculate_ms`, `silence_p` and `assumed_silence_ms` are for the benchmark's
+        sweeps (bench/turn_detection.py); the product uses the defaults."""
         self._models = models
         self._settings = settings
+        self._speculate_windows = max(1, -(-speculate_ms // WINDOW_MS))
+        self._silence_p = silence_p
+        self._assumed_silence = assumed_silence_ms * SAMPLE_RATE // 1000
+        self._short_windows = -(-settings.short_silence_ms // WINDOW_MS)
         self._state = SileroState()
         self._pending = b""
         self._recent: collections.deque[bytes] = collections.deque(maxlen=_PREROLL_WINDOWS)
@@ -60,7 +84,7 @@ class TurnDetector:
         self._utterance: collections.deque[bytes] = collections.deque(maxlen=_MAX_UTTERANCE_WINDOWS)
         self._in_speech = False
         self._silent = 0  # windows of silence since the last speech
-        self._judged = False  # the model has answered "not yet" for this pause
+        self._verdict: float | None = None  # the model's, for this pause
         self._idle = 0
         self.cpu_s = 0.0  # thread CPU spent in `process`
         self.judgements = 0
@@ -115,23 +139,31 @@ class TurnDetector:
                 self._idle = 0
             return None
         self._utterance.append(window)
-        if p >= SILENCE_P:
+        if p >= self._silence_p:
             self._silent = 0
-            self._judged = False
+            self._verdict = None
             return None
         self._silent += 1
         silence_ms = self._silent * WINDOW_MS
         if silence_ms >= self._settings.max_silence_ms:
             self._end()
             return Ended(silence_ms, None)
-        if silence_ms >= self._settings.short_silence_ms and not self._judged:
-            audio = np.frombuffer(b"".join(self._utterance), dtype="<i2")
-            probability = self._models.end_probability(audio.astype(np.float32) / 32768.0)
+        if self._verdict is None and self._silent >= min(
+            self._speculate_windows, self._short_windows
+        ):
+            heard = np.frombuffer(b"".join(self._utterance), dtype="<i2")
+            padding = max(0, self._assumed_silence - self._silent * VAD_WINDOW)
+            audio: F32 = np.pad(heard, (0, padding)).astype(np.float32) / np.float32(32768)
+            self._verdict = self._models.end_probability(audio)
             self.judgements += 1
-            if probability >= self._settings.threshold:
-                self._end()
-                return Ended(silence_ms, probability)
-            self._judged = True
+        if (
+            silence_ms >= self._settings.short_silence_ms
+            and self._verdict is not None
+            and self._verdict >= self._settings.threshold
+        ):
+            probability = self._verdict
+            self._end()
+            return Ended(silence_ms, probability)
         return None
 
     def _start(self) -> Started:
@@ -142,7 +174,7 @@ class TurnDetector:
         self._flags.clear()
         self._in_speech = True
         self._silent = 0
-        self._judged = False
+        self._verdict = None
         return Started(preroll)
 
     def _end(self) -> None:
@@ -150,5 +182,5 @@ class TurnDetector:
         self._utterance.clear()
         self._flags.clear()
         self._silent = 0
-        self._judged = False
+        self._verdict = None
         self._idle = 0

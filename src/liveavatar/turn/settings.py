@@ -20,9 +20,9 @@ class TurnSettings:
     `threshold`: the model's probability at or above which it is complete.
     The defaults are measured (docs/PERFORMANCE.md, "Smart turn detection")."""
 
-    short_silence_ms: int = 128
+    short_silence_ms: int = 96
     max_silence_ms: int = 800
-    threshold: float = 0.5
+    threshold: float = 0.7
 
     def __post_init__(self) -> None:
         """Raises ValueError for silences out of order or a threshold outside (0, 1)."""

@@ -12,7 +12,13 @@ from typing import Any
 import pytest
 
 from liveavatar.auth import FirebaseVerifier, Identity, PublicKeyCache, VerifierUnavailable
-from liveavatar.errors import CLOSE_TRY_AGAIN, CLOSE_UNAUTHORIZED, Unauthorized
+from liveavatar.errors import (
+    CLOSE_FORBIDDEN,
+    CLOSE_TRY_AGAIN,
+    CLOSE_UNAUTHORIZED,
+    Forbidden,
+    Unauthorized,
+)
 from tests.support.auth_certs import PROJECT, CertsServer, SigningKeys
 
 
@@ -46,6 +52,25 @@ async def test_anonymous_sign_in_is_flagged(certs: CertsServer, signing_keys: Si
     )
     identity = await verifier(certs).verify(token)
     assert identity == Identity(uid="guest-9", email=None, anonymous=True)
+
+
+async def test_anonymous_sign_in_is_refused_when_guests_are_off(
+    certs: CertsServer, signing_keys: SigningKeys
+) -> None:
+    guest = signing_keys.firebase_token(
+        email=None, firebase={"sign_in_provider": "anonymous"}, sub="guest-9"
+    )
+    strict = verifier(certs, allow_anonymous=False)
+    with pytest.raises(Forbidden, match="guest") as info:
+        await strict.verify(guest)
+    assert info.value.fault.close_code == CLOSE_FORBIDDEN
+    # A Google account is still welcome, and a token for another project still refused.
+    assert not (await strict.verify(signing_keys.firebase_token())).anonymous
+    other = signing_keys.firebase_token(
+        aud="other-project", firebase={"sign_in_provider": "anonymous"}
+    )
+    with pytest.raises(Unauthorized, match="another project"):
+        await strict.verify(other)
 
 
 @pytest.mark.parametrize("token", [None, "", "   "])

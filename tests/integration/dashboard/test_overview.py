@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pandas as pd  # type: ignore[import-untyped]
@@ -13,7 +13,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from liveavatar.dashboard.pages import overview
+from liveavatar.store import SQLiteStore
 from tests.integration.dashboard.conftest import Seeded, new_app, sign_in
+from tests.integration.dashboard.pages_support import with_store
 
 
 def _metrics(at: AppTest) -> dict[str, str]:
@@ -43,6 +45,32 @@ def test_totals_over_the_default_range(seeded: Seeded) -> None:
     assert m["Tokens"] == "2,020"
     # 0.01 + 0.02 + 0.03 + 0.005 + 0.04 + 0.005
     assert m["Estimated cost (USD)"] == "0.1100"
+
+
+def test_av_offset_over_the_range(seeded: Seeded) -> None:
+    at = sign_in(new_app())
+    # The two answers with an offset, both on D-1 (conv-a2): -6 ms, and +12 ms as reported
+    # after its turn. Nearest rank over two: p50 the first, p95 the second.
+    assert _metrics(at)["A/V offset p50 / p95"] == "-6.0 / +12.0 ms"
+
+    # Three more answers reported on D-2 (conv-a1's two and conv-b1's): +30, +4, +20.
+    def report(store: SQLiteStore) -> Awaitable[list[bool]]:
+        async def run() -> list[bool]:
+            reports = [("conv-a1", 0, 30.0), ("conv-a1", 1, 4.0), ("conv-b1", 0, 20.0)]
+            return [await store.record_playback(c, i, "", ms) for c, i, ms in reports]
+
+        return run()
+
+    assert all(with_store(seeded.data_dir, report))
+    overview._load.clear()
+    at = sign_in(new_app())
+    # Sorted: -6, +4, +12, +20, +30: rank ceil(2.5) = 3 and ceil(4.75) = 5.
+    assert _metrics(at)["A/V offset p50 / p95"] == "+12.0 / +30.0 ms"
+    assert "5 answers" in " ".join(c.value for c in at.caption)
+    # Only D-2 picked: +4, +20, +30.
+    at.date_input(key="overview_dates").set_value((seeded.today - dt.timedelta(days=2),) * 2)
+    at.run()
+    assert _metrics(at)["A/V offset p50 / p95"] == "+20.0 / +30.0 ms"
 
 
 def test_daily_figures(seeded: Seeded) -> None:

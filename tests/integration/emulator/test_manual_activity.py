@@ -7,39 +7,22 @@ from __future__ import annotations
 from google.genai import types
 
 from liveavatar.emulator.server import EmulatorServer
-from tests.support.live import MODEL, Transcript, reading, sdk_client, stream_pcm, turn_completes
+from tests.integration.emulator.test_sdk_conversation import AUDIO_CONFIG
+from tests.support.live import live_session, stream_pcm, turn_completes
 from tests.support.speech import silence, synthesize_pcm16
 
-MANUAL = types.LiveConnectConfig(
-    response_modalities=[types.Modality.AUDIO],
-    input_audio_transcription=types.AudioTranscriptionConfig(),
-    output_audio_transcription=types.AudioTranscriptionConfig(),
-    system_instruction="You are Ava, a friendly avatar.",
-    realtime_input_config=types.RealtimeInputConfig(
-        automatic_activity_detection=types.AutomaticActivityDetection(disabled=True)
-    ),
+# The SDK conversation's setup (voice, transcriptions, persona) with detection off.
+MANUAL = AUDIO_CONFIG.model_copy(
+    update={
+        "realtime_input_config": types.RealtimeInputConfig(
+            automatic_activity_detection=types.AutomaticActivityDetection(disabled=True)
+        )
+    }
 )
 
 
-def kinds(t: Transcript) -> list[str]:
-    out = []
-    for m in t.messages:
-        sc = m.server_content
-        if sc and sc.interrupted:
-            out.append("interrupted")
-        if sc and sc.generation_complete:
-            out.append("generation_complete")
-        if sc and sc.turn_complete:
-            out.append("turn_complete")
-    return out
-
-
 async def test_speech_outside_an_activity_is_not_a_turn(emulator: EmulatorServer) -> None:
-    client = sdk_client(emulator)
-    async with (
-        client.aio.live.connect(model=MODEL, config=MANUAL) as session,
-        reading(session) as t,
-    ):
+    async with live_session(emulator, MANUAL) as (session, t):
         # With automatic detection this would be a turn after its trailing silence.
         await stream_pcm(session, silence(200) + synthesize_pcm16("tell me a joke") + silence(800))
         await session.send_realtime_input(activity_start=types.ActivityStart())
@@ -53,11 +36,7 @@ async def test_speech_outside_an_activity_is_not_a_turn(emulator: EmulatorServer
 async def test_a_long_pause_inside_an_activity_does_not_end_the_turn(
     emulator: EmulatorServer,
 ) -> None:
-    client = sdk_client(emulator)
-    async with (
-        client.aio.live.connect(model=MODEL, config=MANUAL) as session,
-        reading(session) as t,
-    ):
+    async with live_session(emulator, MANUAL) as (session, t):
         await session.send_realtime_input(activity_start=types.ActivityStart())
         # 1.2 s of silence mid-sentence: four times the automatic detector's window.
         pcm = (
@@ -71,21 +50,17 @@ async def test_a_long_pause_inside_an_activity_does_not_end_the_turn(
         await t.wait_for(lambda t: turn_completes(t) >= 1)
     assert t.input_text() == "what is your name"
     assert t.output_text() == "My name is Ava."
-    assert kinds(t) == ["generation_complete", "turn_complete"]
+    assert t.turn_ends() == ["generation_complete", "turn_complete"]
 
 
 async def test_activity_start_over_a_reply_interrupts_it(emulator: EmulatorServer) -> None:
-    client = sdk_client(emulator)
-    async with (
-        client.aio.live.connect(model=MODEL, config=MANUAL) as session,
-        reading(session) as t,
-    ):
+    async with live_session(emulator, MANUAL) as (session, t):
         await session.send_realtime_input(text="tell me a joke")
         await t.wait_for(lambda t: len(t.audio()) > 0)
         await session.send_realtime_input(activity_start=types.ActivityStart())
-        await t.wait_for(lambda t: "interrupted" in kinds(t))
+        await t.wait_for(lambda t: "interrupted" in t.turn_ends())
         await stream_pcm(session, silence(200) + synthesize_pcm16("good morning") + silence(200))
         await session.send_realtime_input(activity_end=types.ActivityEnd())
         await t.wait_for(lambda t: turn_completes(t) >= 2)
-    assert kinds(t) == ["interrupted", "turn_complete", "generation_complete", "turn_complete"]
+    assert t.turn_ends() == ["interrupted", "turn_complete", "generation_complete", "turn_complete"]
     assert t.input_text() == "good morning"

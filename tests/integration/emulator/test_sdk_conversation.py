@@ -8,15 +8,7 @@ import pytest
 from google.genai import types
 
 from liveavatar.emulator.server import EmulatorServer
-from tests.support.live import (
-    MODEL,
-    Transcript,
-    reading,
-    rms,
-    sdk_client,
-    speak,
-    turn_completes,
-)
+from tests.support.live import Transcript, live_session, rms, speak, turn_completes
 
 AUDIO_CONFIG = types.LiveConnectConfig(
     response_modalities=[types.Modality.AUDIO],
@@ -39,11 +31,7 @@ def has_audio(t: Transcript) -> bool:
 async def test_spoken_question_gets_transcribed_and_answered(
     emulator: EmulatorServer, vertex: bool
 ) -> None:
-    client = sdk_client(emulator, vertex=vertex)
-    async with (
-        client.aio.live.connect(model=MODEL, config=AUDIO_CONFIG) as session,
-        reading(session) as t,
-    ):
+    async with live_session(emulator, AUDIO_CONFIG, vertex=vertex) as (session, t):
         await speak(session, "what time is it")
         await t.wait_for(lambda t: turn_completes(t) >= 1)
 
@@ -77,11 +65,7 @@ async def test_spoken_question_gets_transcribed_and_answered(
 
 
 async def test_text_turn_uses_the_persona(emulator: EmulatorServer) -> None:
-    client = sdk_client(emulator)
-    async with (
-        client.aio.live.connect(model=MODEL, config=AUDIO_CONFIG) as session,
-        reading(session) as t,
-    ):
+    async with live_session(emulator, AUDIO_CONFIG) as (session, t):
         await session.send_client_content(
             turns=types.Content(role="user", parts=[types.Part(text="What is your name?")]),
             turn_complete=True,
@@ -92,12 +76,8 @@ async def test_text_turn_uses_the_persona(emulator: EmulatorServer) -> None:
 
 
 async def test_text_modality_answers_in_text(emulator: EmulatorServer) -> None:
-    client = sdk_client(emulator)
     config = types.LiveConnectConfig(response_modalities=[types.Modality.TEXT])
-    async with (
-        client.aio.live.connect(model=MODEL, config=config) as session,
-        reading(session) as t,
-    ):
+    async with live_session(emulator, config) as (session, t):
         await session.send_realtime_input(text="hello there")
         await t.wait_for(lambda t: turn_completes(t) >= 1)
     text = "".join(m.text or "" for m in t.messages)
@@ -122,14 +102,10 @@ WEATHER = types.FunctionDeclaration(
 
 
 async def test_function_call_round_trip(emulator: EmulatorServer) -> None:
-    client = sdk_client(emulator)
     config = AUDIO_CONFIG.model_copy(
         update={"tools": [types.Tool(function_declarations=[WEATHER])]}
     )
-    async with (
-        client.aio.live.connect(model=MODEL, config=config) as session,
-        reading(session) as t,
-    ):
+    async with live_session(emulator, config) as (session, t):
         await session.send_realtime_input(text="What is the weather like in Paris?")
         await t.wait_for(lambda t: t.count(lambda m: m.tool_call is not None) >= 1)
         call_msg = next(m for m in t.messages if m.tool_call)
@@ -150,27 +126,19 @@ async def test_function_call_round_trip(emulator: EmulatorServer) -> None:
 
 
 async def test_speech_over_the_answer_interrupts_it(emulator: EmulatorServer) -> None:
-    client = sdk_client(emulator)
-    async with (
-        client.aio.live.connect(model=MODEL, config=AUDIO_CONFIG) as session,
-        reading(session) as t,
-    ):
+    async with live_session(emulator, AUDIO_CONFIG) as (session, t):
         await session.send_realtime_input(text="tell me a joke")
         await t.wait_for(has_audio)
         await speak(session, "hello there")
         await t.wait_for(lambda t: turn_completes(t) >= 2)
 
-    kinds = []
-    for m in t.messages:
-        sc = m.server_content
-        if sc and sc.interrupted:
-            kinds.append("interrupted")
-        if sc and sc.generation_complete:
-            kinds.append("generation_complete")
-        if sc and sc.turn_complete:
-            kinds.append("turn_complete")
     # The joke is cut short (no generationComplete), the greeting is answered in full.
-    assert kinds == ["interrupted", "turn_complete", "generation_complete", "turn_complete"]
+    assert t.turn_ends() == [
+        "interrupted",
+        "turn_complete",
+        "generation_complete",
+        "turn_complete",
+    ]
     first_turn_end = next(
         i for i, m in enumerate(t.messages) if m.server_content and m.server_content.interrupted
     )
@@ -182,11 +150,7 @@ async def test_speech_over_the_answer_interrupts_it(emulator: EmulatorServer) ->
 
 
 async def test_seeded_history_and_a_lone_space_give_one_reply(emulator: EmulatorServer) -> None:
-    client = sdk_client(emulator)
-    async with (
-        client.aio.live.connect(model=MODEL, config=AUDIO_CONFIG) as session,
-        reading(session) as t,
-    ):
+    async with live_session(emulator, AUDIO_CONFIG) as (session, t):
         await session.send_client_content(
             turns=[
                 types.Content(role="user", parts=[types.Part(text="Hi")]),
@@ -206,11 +170,7 @@ async def test_seeded_history_and_a_lone_space_give_one_reply(emulator: Emulator
 
 
 async def test_unfinished_client_turn_is_answered_when_completed(emulator: EmulatorServer) -> None:
-    client = sdk_client(emulator)
-    async with (
-        client.aio.live.connect(model=MODEL, config=AUDIO_CONFIG) as session,
-        reading(session) as t,
-    ):
+    async with live_session(emulator, AUDIO_CONFIG) as (session, t):
         await session.send_client_content(
             turns=types.Content(role="user", parts=[types.Part(text="tell me a joke")]),
             turn_complete=False,
@@ -227,11 +187,7 @@ async def test_what_do_you_see_describes_the_latest_frame(emulator: EmulatorServ
 
     buf = io.BytesIO()
     Image.new("RGB", (320, 240), (20, 40, 220)).save(buf, format="JPEG")
-    client = sdk_client(emulator)
-    async with (
-        client.aio.live.connect(model=MODEL, config=AUDIO_CONFIG) as session,
-        reading(session) as t,
-    ):
+    async with live_session(emulator, AUDIO_CONFIG) as (session, t):
         await session.send_realtime_input(
             video=types.Blob(data=buf.getvalue(), mime_type="image/jpeg")
         )
@@ -242,39 +198,11 @@ async def test_what_do_you_see_describes_the_latest_frame(emulator: EmulatorServ
     assert "blue" in text
 
 
-async def test_manual_activity_marks_the_turn(emulator: EmulatorServer) -> None:
-    from tests.support.live import stream_pcm
-    from tests.support.speech import silence, synthesize_pcm16
-
-    client = sdk_client(emulator)
-    config = AUDIO_CONFIG.model_copy(
-        update={
-            "realtime_input_config": types.RealtimeInputConfig(
-                automatic_activity_detection=types.AutomaticActivityDetection(disabled=True)
-            )
-        }
-    )
-    async with (
-        client.aio.live.connect(model=MODEL, config=config) as session,
-        reading(session) as t,
-    ):
-        await session.send_realtime_input(activity_start=types.ActivityStart())
-        await stream_pcm(session, silence(200) + synthesize_pcm16("good morning") + silence(200))
-        await session.send_realtime_input(activity_end=types.ActivityEnd())
-        await t.wait_for(lambda t: turn_completes(t) >= 1)
-    assert t.input_text() == "good morning"
-    assert t.output_text().startswith("Hello! I am Ava")
-
-
 async def test_audio_stream_end_flushes_the_utterance(emulator: EmulatorServer) -> None:
     from tests.support.live import stream_pcm
     from tests.support.speech import silence, synthesize_pcm16
 
-    client = sdk_client(emulator)
-    async with (
-        client.aio.live.connect(model=MODEL, config=AUDIO_CONFIG) as session,
-        reading(session) as t,
-    ):
+    async with live_session(emulator, AUDIO_CONFIG) as (session, t):
         await stream_pcm(session, silence(200) + synthesize_pcm16("hello there"))
         await session.send_realtime_input(audio_stream_end=True)
         await t.wait_for(lambda t: turn_completes(t) >= 1)
@@ -282,13 +210,8 @@ async def test_audio_stream_end_flushes_the_utterance(emulator: EmulatorServer) 
 
 
 async def test_concurrent_sessions_do_not_mix(emulator: EmulatorServer) -> None:
-    client = sdk_client(emulator)
-
     async def ask(question: str) -> str:
-        async with (
-            client.aio.live.connect(model=MODEL, config=AUDIO_CONFIG) as session,
-            reading(session) as t,
-        ):
+        async with live_session(emulator, AUDIO_CONFIG) as (session, t):
             await session.send_realtime_input(text=question)
             await t.wait_for(lambda t: turn_completes(t) >= 1)
         return t.output_text()
@@ -299,14 +222,10 @@ async def test_concurrent_sessions_do_not_mix(emulator: EmulatorServer) -> None:
 
 
 async def test_interrupting_a_pending_call_cancels_it(emulator: EmulatorServer) -> None:
-    client = sdk_client(emulator)
     config = AUDIO_CONFIG.model_copy(
         update={"tools": [types.Tool(function_declarations=[WEATHER])]}
     )
-    async with (
-        client.aio.live.connect(model=MODEL, config=config) as session,
-        reading(session) as t,
-    ):
+    async with live_session(emulator, config) as (session, t):
         await session.send_realtime_input(text="What is the weather like in Rome?")
         await t.wait_for(lambda t: t.count(lambda m: m.tool_call is not None) >= 1)
         call_msg = next(m for m in t.messages if m.tool_call)

@@ -11,10 +11,11 @@ from google.genai import types
 from websockets.asyncio.server import ServerConnection, serve
 
 from liveavatar.emulator.tls import client_context, ensure_certificate, server_context
-from liveavatar.live.connection import LiveChannel, LiveConnection, build_client
+from liveavatar.live.connection import LiveChannel, LiveConnection
 from liveavatar.live.events import Closed, LiveEvent
 from liveavatar.live.picows_client import PicowsLiveConnection
 from liveavatar.live.raw import Endpoint, RawLiveConnection
+from liveavatar.live.sdk_client import build_client
 from liveavatar.settings import Settings
 
 KEEPALIVE_S = 0.2

@@ -15,12 +15,13 @@ from google.genai import types
 from pydantic import SecretStr
 
 from liveavatar.errors import LiveRefused, LiveUnavailable
-from liveavatar.live.connection import LiveChannel, build_client
+from liveavatar.live.connection import LiveChannel
 from liveavatar.live.endpoint import endpoint_factory
 from liveavatar.live.link import MAX_RECONNECTS, LiveLink, Opener
 from liveavatar.live.openers import sdk_opener
 from liveavatar.live.picows_client import PicowsLiveConnection
 from liveavatar.live.raw import RawLiveConnection
+from liveavatar.live.sdk_client import build_client
 from liveavatar.log import CloudJsonFormatter
 from liveavatar.settings import Settings
 from tests.integration.conftest import StartEmulator

@@ -4,8 +4,6 @@ way the backend's lifespan does it (store built off the event loop, then `app.st
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import socket
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,17 +18,15 @@ from fastapi import FastAPI
 
 from liveavatar.media import LocalMediaStore, make_media_store
 from liveavatar.server.media_routes import router
+from tests.support.uvicorn_server import bound_socket, serving
 
 CLIP = b"\x1aE\xdf\xa3" + bytes(range(256)) * 64
-START_TIMEOUT_S = 30.0
 
 
 @pytest.fixture
 async def backend(tmp_path: Path) -> AsyncIterator[tuple[str, LocalMediaStore]]:
     """A FastAPI app with the media router under uvicorn on a free loopback port."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
+    sock = bound_socket()
     base = f"http://127.0.0.1:{sock.getsockname()[1]}"
     settings = SimpleNamespace(
         media_dir=tmp_path / "media", data_dir=tmp_path / "data", backend_url=base
@@ -44,23 +40,11 @@ async def backend(tmp_path: Path) -> AsyncIterator[tuple[str, LocalMediaStore]]:
     app = FastAPI(lifespan=lifespan)
     app.include_router(router)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", log_config=None, lifespan="on"))
-    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
-    task = asyncio.create_task(server.serve(sockets=[sock]), name="media-backend")
-    try:
-        async with asyncio.timeout(START_TIMEOUT_S):
-            while not server.started:  # readiness: poll the flag, bounded by the timeout
-                if task.done():
-                    await task
-                    raise RuntimeError("uvicorn exited during start-up")
-                await asyncio.sleep(0.01)
-        store = app.state.media
-        assert isinstance(store, LocalMediaStore)
-        yield base, store
-    finally:
-        server.should_exit = True
-        async with asyncio.timeout(10):
-            await task
-        sock.close()
+    with sock:
+        async with serving(server, sock, name="media-backend"):
+            store = app.state.media
+            assert isinstance(store, LocalMediaStore)
+            yield base, store
 
 
 async def test_signed_urls_over_a_real_socket(

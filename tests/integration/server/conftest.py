@@ -17,6 +17,7 @@ from liveavatar.emulator.server import EmulatorServer
 from liveavatar.server.app import AppState, create_app
 from liveavatar.server.runner import GracefulServer, uvicorn_config
 from liveavatar.settings import Settings
+from tests.support.uvicorn_server import wait_started
 
 
 class Backend:
@@ -76,12 +77,7 @@ async def start_backend() -> AsyncIterator[StartBackend]:
         server = GracefulServer(uvicorn_config(app, settings, port=port), app)
         server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
         task = asyncio.create_task(server.serve(sockets=[sock]), name="test-backend")
-        async with asyncio.timeout(30):
-            while not server.started:
-                if task.done():
-                    await task
-                    raise RuntimeError("backend exited during start-up")
-                await asyncio.sleep(0.01)
+        await wait_started(server, task)
         backend = Backend(server, task, port, app)
         started.append(backend)
         return backend

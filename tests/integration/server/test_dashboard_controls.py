@@ -16,12 +16,8 @@ from liveavatar.emulator.config import FaultConfig
 from liveavatar.emulator.server import EmulatorServer
 from liveavatar.settings import Settings
 from liveavatar.store import DB_FILENAME, SQLiteStore
-from liveavatar.store.models import (
-    COUNTER_LIVE_RECONNECT,
-    COUNTER_LIVE_ROTATION,
-    DailyMetrics,
-    TurnRecord,
-)
+from liveavatar.store.day_totals import COUNTER_LIVE_RECONNECT, COUNTER_LIVE_ROTATION, DailyMetrics
+from liveavatar.store.models import TurnRecord
 from tests.integration.conftest import StartEmulator
 from tests.integration.server.conftest import StartBackend, backend_settings
 from tests.support.browser import browser, count

@@ -60,6 +60,7 @@ from tests.support.hostile import (
 )
 from tests.support.loop_thread import LoopThread
 from tests.support.speech import silence
+from tests.support.uvicorn_server import wait_started
 
 # What a hostile conversation may end with (docs/API.md, "Close codes"); 1002 and 1007
 # are the WebSocket layer refusing a frame that breaks its protocol or a text frame that
@@ -281,11 +282,7 @@ def harness(
             await serving
 
         stack.push_async_callback(stop)
-        while not backend.started:
-            if serving.done():
-                await serving
-                raise RuntimeError("the backend exited during start-up")
-            await asyncio.sleep(0.01)
+        await wait_started(backend, serving)
         state = app.state.live
         assert isinstance(state, AppState)
         return state, f"ws://127.0.0.1:{port}/ws"

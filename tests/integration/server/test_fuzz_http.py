@@ -26,6 +26,7 @@ from liveavatar.server.runner import GracefulServer, uvicorn_config
 from tests.integration.server.conftest import backend_settings
 from tests.support.fuzz import SCALE, examples
 from tests.support.loop_thread import LoopThread
+from tests.support.uvicorn_server import wait_started
 
 ANSWER_LIMIT_S = 30.0  # past the header timeout: an answer not given by then hangs
 
@@ -144,11 +145,7 @@ def backend_port(
             await serving
 
         stack.push_async_callback(stop)
-        while not server.started:
-            if serving.done():
-                await serving
-                raise RuntimeError("the backend exited during start-up")
-            await asyncio.sleep(0.01)
+        await wait_started(server, serving)
         return port
 
     try:

@@ -19,13 +19,9 @@ from liveavatar.emulator.stt import RecognizerPool
 from liveavatar.emulator.tls import ensure_certificate
 from tests.integration.conftest import StartEmulator
 from tests.integration.server.conftest import StartBackend, backend_settings
-from tests.integration.server.test_resilience import (
-    ask,
-    metric,
-    microphone,
-    start_emulator_process,
-)
+from tests.integration.server.test_resilience import ask, metric, microphone
 from tests.support.browser import BrowserLog, browser, count
+from tests.support.emulator_process import EmulatorProcess
 from tests.support.procs import free_port
 
 STALLS = 'liveavatar_live_stalls_total{stage="connection"}'
@@ -63,7 +59,7 @@ async def test_a_stopped_endpoint_mid_conversation_is_noticed_and_the_talk_resum
     start_backend: StartBackend, recognizers: RecognizerPool, tmp_path: Path
 ) -> None:
     port = free_port()
-    proc = await start_emulator_process(port, tmp_path)
+    emulator = await EmulatorProcess.listening(port, tmp_path)
     try:
         stub = EmulatorServer(EmulatorConfig(port=port, cert_dir=tmp_path), recognizers=recognizers)
         stub.port = port
@@ -71,12 +67,12 @@ async def test_a_stopped_endpoint_mid_conversation_is_noticed_and_the_talk_resum
         backend = await start_backend(settings)
         async with browser(backend.ws_url) as (ws, log), microphone(ws):
             await ask(ws, log, "thank you")
-            proc.send_signal(signal.SIGSTOP)  # the process stops: no answers, no pongs
+            emulator.proc.send_signal(signal.SIGSTOP)  # the process stops: no answers, no pongs
             await ws.send(json.dumps({"type": "text", "text": "tell me a joke"}))
             await log.wait_for(reconnecting)
             status, body = await readyz(backend.http_url)
             assert status == 503 and body["live"] == "stalled"
-            proc.send_signal(signal.SIGCONT)
+            emulator.proc.send_signal(signal.SIGCONT)
             await ask(ws, log, "what did I say")
             await wait_ready(backend.http_url)
         # Resumed with the handle issued after the first turn: its history survived.
@@ -84,9 +80,7 @@ async def test_a_stopped_endpoint_mid_conversation_is_noticed_and_the_talk_resum
         assert log.close_code is None
         assert await metric(backend.http_url, STALLS) >= 1
     finally:
-        if proc.returncode is None:
-            proc.kill()  # also ends a stopped process
-            await proc.wait()
+        await emulator.kill()  # also ends a stopped process
 
 
 @pytest.mark.parametrize("client", ["raw", "picows", "sdk"])

@@ -105,6 +105,7 @@ async def test_the_page_config_follows_the_saved_persona(
         "push_to_talk": False,
         "avatar_mode": "drawn",
         "dashboard_url": "http://dashboard.example:8501",
+        "guests_allowed": True,  # sign-in is off: everyone is a guest
     }
     assert before.headers["access-control-allow-origin"] == origin
     assert "max-age=5" in before.headers["cache-control"]
@@ -113,5 +114,6 @@ async def test_the_page_config_follows_the_saved_persona(
         "push_to_talk": True,
         "avatar_mode": "clips",
         "dashboard_url": "http://dashboard.example:8501",
+        "guests_allowed": True,  # sign-in is off: everyone is a guest
     }
     assert "access-control-allow-origin" not in foreign.headers

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from liveavatar.errors import CLOSE_RECONNECT
 from tests.integration.conftest import StartEmulator
 from tests.integration.server.conftest import StartBackend, backend_settings
 from tests.support.browser import BrowserLog, browser, count
+from tests.support.emulator_process import EmulatorProcess
 from tests.support.procs import free_port
 from tests.support.speech import silence
 
@@ -107,25 +107,6 @@ async def test_live_fault_mid_turn_recovers_with_history(
     assert log.close_code is None
 
 
-async def start_emulator_process(port: int, cert_dir: Path) -> asyncio.subprocess.Process:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "liveavatar",
-        "emulator",
-        "--port",
-        str(port),
-        "--cert-dir",
-        str(cert_dir),
-        stdout=asyncio.subprocess.PIPE,
-    )
-    assert proc.stdout is not None
-    async with asyncio.timeout(60):
-        while b"live emulator listening" not in await proc.stdout.readline():
-            pass
-    return proc
-
-
 async def test_emulator_killed_mid_turn_then_next_turn_works(
     start_backend: StartBackend, tmp_path: Path
 ) -> None:
@@ -133,8 +114,12 @@ async def test_emulator_killed_mid_turn_then_next_turn_works(
     from liveavatar.emulator.server import EmulatorServer
 
     port = free_port()
-    proc = await start_emulator_process(port, tmp_path)
+    # The replacement is started now, held before its port: it must listen again within
+    # the backend's reconnect window however slowly this machine starts Python.
+    spare = await EmulatorProcess.held(port, tmp_path)
+    first: EmulatorProcess | None = None
     try:
+        first = await EmulatorProcess.listening(port, tmp_path)
         stub = EmulatorServer(EmulatorConfig(port=port, cert_dir=tmp_path))
         stub.port = port
         backend = await start_backend(backend_settings(stub))
@@ -142,19 +127,18 @@ async def test_emulator_killed_mid_turn_then_next_turn_works(
             await log.wait_for(lambda log: count("ready")(log) == 1)
             await ws.send(json.dumps({"type": "text", "text": "tell me a joke"}))
             await log.wait_for(lambda log: len(log.audio()) > 0)
-            proc.kill()
-            await proc.wait()
+            await first.kill()
+            await spare.listen()
             await log.wait_for(lambda log: count("interrupted")(log) >= 1)
-            proc = await start_emulator_process(port, tmp_path)
             reply = await ask(ws, log, "what is your name")
         assert len(reply) > 0
         assert log.final("model")[-1] == "My name is Ava."
         assert any(m["code"] == "live_reconnecting" for m in log.messages("error"))
         assert log.close_code is None
     finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
+        await spare.kill()
+        if first is not None:
+            await first.kill()
 
 
 async def test_refused_live_tells_the_browser_why(

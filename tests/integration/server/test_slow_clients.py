@@ -30,6 +30,7 @@ from tests.integration.conftest import StartEmulator
 from tests.integration.server.conftest import StartBackend, backend_settings
 from tests.load.harness import rss_mb
 from tests.support.procs import serve_process
+from tests.support.uvicorn_server import serving
 
 log = logging.getLogger(__name__)
 ORIGIN = "http://localhost:8000"
@@ -108,15 +109,8 @@ async def in_process_backend(
     sock.bind(("127.0.0.1", 0))
     app = create_app(settings)
     server = GracefulServer(uvicorn_config(app, settings, port=0), app)
-    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
-    task = asyncio.create_task(server.serve(sockets=[sock]), name="test-backend")
-    try:
-        await until(lambda: server.started)
+    async with serving(server, sock, name="test-backend"):
         yield sock.getsockname()[1], app.state.live
-    finally:
-        server.should_exit = True
-        async with asyncio.timeout(30):
-            await task
 
 
 async def sessions(port: int) -> int | None:

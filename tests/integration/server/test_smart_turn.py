@@ -24,9 +24,10 @@ SMART: dict[str, Any] = {
     "name": "Ava",
     "system_instruction": "You are Ava, a friendly avatar.",
     "turn_detection": "smart",
-    # espeak's prosody is not what the model learnt from (docs/PERFORMANCE.md): the
-    # maximum silence, kept short here, ends what the model leaves open.
-    "smart_turn": {"short_silence_ms": 128, "max_silence_ms": 600, "threshold": 0.5},
+    # espeak's prosody is not what the model learnt from, and asked at the first silent
+    # window it leaves most of espeak's questions open (docs/PERFORMANCE.md): the
+    # maximum silence, kept short here, ends them.
+    "smart_turn": {"short_silence_ms": 96, "max_silence_ms": 400, "threshold": 0.5},
 }
 
 

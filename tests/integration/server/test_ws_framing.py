@@ -6,7 +6,6 @@ them. An echo app on the product's protocol class sends every message straight b
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import socket
 from collections.abc import AsyncIterator
@@ -17,6 +16,7 @@ from bench._loadgen import OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_TEXT, WsCli
 from starlette.types import Receive, Scope, Send
 
 from liveavatar.server.ws_reaping import ReapingWebSocketProtocol
+from tests.support.uvicorn_server import bound_socket, serving
 
 MAX_SIZE = 4096
 WAIT_S = 10.0
@@ -38,9 +38,6 @@ async def echo_app(scope: Scope, receive: Receive, send: Send) -> None:
 
 @pytest.fixture
 async def port() -> AsyncIterator[int]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    chosen = int(sock.getsockname()[1])
     config = uvicorn.Config(
         echo_app,
         ws=ReapingWebSocketProtocol,
@@ -48,21 +45,9 @@ async def port() -> AsyncIterator[int]:
         lifespan="off",
         log_level="warning",
     )
-    server = uvicorn.Server(config)
-    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
-    task = asyncio.create_task(server.serve(sockets=[sock]), name="framing-test-server")
-    try:
-        async with asyncio.timeout(WAIT_S):
-            while not server.started:
-                if task.done():
-                    await task
-                    raise RuntimeError("server exited during start-up")
-                await asyncio.sleep(0.01)
-        yield chosen
-    finally:
-        server.should_exit = True
-        async with asyncio.timeout(WAIT_S):
-            await task
+    with bound_socket() as sock:
+        async with serving(uvicorn.Server(config), sock, name="framing-test-server"):
+            yield int(sock.getsockname()[1])
 
 
 class Peer:

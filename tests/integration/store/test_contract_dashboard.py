@@ -1,5 +1,6 @@
 """The dashboard's part of the `Store` contract, on SQLite and Firestore alike: search,
-turns, deletion, users, usage days, latency percentiles, counters and persona history."""
+turns, deletion, users, usage days, latency percentiles, the A/V offset over a period,
+counters and persona history."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 
 from liveavatar.store import (
+    AvOffset,
     DailyLatency,
     DailyMetrics,
     NotFound,
@@ -307,6 +309,38 @@ async def test_daily_latency_percentiles_are_exact(store: Store) -> None:
     # Nor do those purged by retention.
     assert await purge_expired(store, 1, T0 + 2 * D) == 1
     assert (await store.daily_latency(DAY, DAY))[0] == DailyLatency(date=DAY)
+
+
+async def test_av_offset_over_a_period_is_exact(store: Store) -> None:
+    await store.start_conversation("c1", "u1", T0, None)
+    # May 1: 20 answers reported with offsets -40, -35, ... +55; two more never reported.
+    for n in range(22):
+        assert await store.append_turn("c1", turn(n))
+    for n in range(20):
+        assert await store.record_playback("c1", n, f"answer {n}", float(5 * n - 40))
+    # May 2: one answer at +80, reported before its turn was stored (so stored with it);
+    # one whose report had no offset (the native avatar's).
+    day2 = T0 + D
+    await store.start_conversation("c2", "u2", day2, None)
+    assert await store.append_turn("c2", turn(0, start=day2, av_offset_ms=80.0))
+    assert await store.append_turn("c2", turn(1, start=day2))
+    assert await store.record_playback("c2", 1, "answer 1", None)
+    # Nearest rank over 20: the 10th and the 19th value; over 21 (+80 added): 11th, 20th.
+    assert await store.av_offset(DAY, DAY) == AvOffset(answers=20, p50_ms=5.0, p95_ms=50.0)
+    assert await store.av_offset(DAY, dt.date(2024, 5, 3)) == AvOffset(
+        answers=21, p50_ms=10.0, p95_ms=55.0
+    )
+    assert await store.av_offset("2024-05-02", "2024-05-02") == AvOffset(
+        answers=1, p50_ms=80.0, p95_ms=80.0
+    )
+    # A later report replaces the earlier one.
+    assert await store.record_playback("c2", 0, "answer 0", -10.0)
+    assert (await store.av_offset("2024-05-02", "2024-05-02")).p50_ms == -10.0
+    assert await store.av_offset("2024-05-03", "2024-05-03") == AvOffset()
+    assert await store.av_offset("2024-05-03", "2024-05-01") == AvOffset()
+    # A deleted conversation's answers no longer count.
+    assert await store.delete_conversation("c2")
+    assert await store.av_offset("2024-05-02", "2024-05-02") == AvOffset()
 
 
 async def test_daily_counters_add_up_by_name(store: Store) -> None:

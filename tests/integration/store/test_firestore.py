@@ -167,6 +167,7 @@ async def test_the_dashboards_documents(firestore_store: FirestoreStore, raw: As
         "endedAt": T0 + dt.timedelta(seconds=2),
         "ttfaMs": 120.0,
         "latencyMs": 300.0,
+        "avOffsetMs": None,
     }
     await store.increment_daily("2024-05-01", counters={"live.rotation": 2})
     counters = raw.collection("dailyCounters").where(filter=FieldFilter("date", "==", "2024-05-01"))

@@ -16,7 +16,7 @@ import pytest
 from liveavatar.auth import FirebaseVerifier, build_verifier
 from liveavatar.auth.emulator_tokens import EmulatorVerifier
 from liveavatar.auth.tokens import VerifierUnavailable
-from liveavatar.errors import Unauthorized
+from liveavatar.errors import Forbidden, Unauthorized
 from tests.support.auth_certs import FakeAuthSettings
 
 PROJECT = "demo-test"
@@ -151,3 +151,28 @@ def test_only_non_production_settings_with_the_variable_pick_it(
         environment="production", auth_enabled=True, firebase_project_id=PROJECT
     )
     assert isinstance(build_verifier(production), FirebaseVerifier)
+
+
+async def test_an_anonymous_sign_in_is_a_guest_accepted_only_when_the_setting_says_so(
+    emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    guest = token(sub="guest-1", email=None, firebase={"sign_in_provider": "anonymous"})
+    emulator.users[guest] = {"localId": "guest-1"}
+    monkeypatch.setenv("FIREBASE_AUTH_EMULATOR_HOST", emulator.host)
+    settings = FakeAuthSettings(auth_enabled=True, firebase_project_id=PROJECT)
+    with pytest.raises(Forbidden, match="guest"):
+        await build_verifier(settings).verify(guest)
+    allowed = FakeAuthSettings(
+        auth_enabled=True, firebase_project_id=PROJECT, auth_allow_anonymous=True
+    )
+    identity = await build_verifier(allowed).verify(guest)
+    assert (identity.uid, identity.email, identity.anonymous) == ("guest-1", None, True)
+    # Production picks the signature-checking verifier, which carries the same setting.
+    production = FakeAuthSettings(
+        environment="production",
+        auth_enabled=True,
+        firebase_project_id=PROJECT,
+        auth_allow_anonymous=True,
+    )
+    verifier = build_verifier(production)
+    assert isinstance(verifier, FirebaseVerifier) and verifier.allow_anonymous

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from liveavatar.dashboard import analytics
-from liveavatar.store.models import DailyLatency, DailyMetrics, UserDay
+from liveavatar.store.day_totals import DailyLatency, DailyMetrics, UserDay
 
 DAYS = [
     DailyMetrics(

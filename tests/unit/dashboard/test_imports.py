@@ -10,6 +10,8 @@ FORBIDDEN = (
     "liveavatar.server",
     "liveavatar.bridge",
     "liveavatar.live.connection",
+    "liveavatar.live.sdk_client",
+    "liveavatar.live.sdk_events",
     "liveavatar.live.raw",
     "liveavatar.live.picows_client",
     "liveavatar.live.link",

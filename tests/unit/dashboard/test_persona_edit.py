@@ -17,7 +17,7 @@ from liveavatar.dashboard.persona_edit import (
     voice_names,
 )
 from liveavatar.settings import Settings
-from liveavatar.store.models import PersonaConfig
+from liveavatar.store.persona_config import PersonaConfig
 
 
 def _values(**changes: Any) -> dict[str, Any]:

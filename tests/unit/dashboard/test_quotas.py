@@ -5,14 +5,21 @@ from __future__ import annotations
 import datetime as dt
 
 from liveavatar.dashboard.quotas import describe_limit, effective_limit, user_rows
-from liveavatar.store.models import User, UserDay
+from liveavatar.store.day_totals import UserDay
+from liveavatar.store.models import User
 
 NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
 
-def _user(uid: str, quota: float | None = None, blocked: bool = False) -> User:
+def _user(
+    uid: str, quota: float | None = None, blocked: bool = False, email: str | None = None
+) -> User:
     return User(
-        id=uid, email=f"{uid}@x.test", quota_minutes_per_day=quota, blocked=blocked, created_at=NOW
+        id=uid,
+        email=f"{uid}@x.test" if email is None else email,
+        quota_minutes_per_day=quota,
+        blocked=blocked,
+        created_at=NOW,
     )
 
 
@@ -34,3 +41,9 @@ def test_rows_take_today_from_usage() -> None:
         ("a", 0.0, "30 min (global)", False),
         ("b", 1.5, "10 min (own)", True),
     ]
+
+
+def test_a_user_without_an_email_is_shown_as_anonymous() -> None:
+    # How the gate stores a Firebase anonymous sign-in (the widget's visitors).
+    rows = user_rows([_user("a"), _user("guest", email="")], [], 30)
+    assert [(r.id, r.account) for r in rows] == [("a", "signed in"), ("guest", "anonymous")]

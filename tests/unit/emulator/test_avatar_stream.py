@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from liveavatar.emulator.avatar_encoder import FRAME_BYTES, FRAME_TICKS, AvatarEncoder, opening_for
-from liveavatar.emulator.face import AVATAR_NAMES, Face
+from liveavatar.emulator.face import Face
 from liveavatar.emulator.fmp4 import Run, Sample, codecs, fragment, length_prefixed, split_annexb
+from liveavatar.live.avatar import PREBUILT_AVATARS
 from tests.support.avatar_stream import decode, top_boxes
 
 RATE = 24_000
@@ -114,5 +115,5 @@ def test_annexb_units_become_length_prefixed() -> None:
 
 
 def test_every_prebuilt_avatar_is_drawn_differently() -> None:
-    bases = {Face(name=n).frame(0.0).tobytes() for n in AVATAR_NAMES}
-    assert len(bases) == len(AVATAR_NAMES) == 11
+    bases = {Face(name=n).frame(0.0).tobytes() for n in PREBUILT_AVATARS}
+    assert len(bases) == len(PREBUILT_AVATARS) == 11

@@ -1,4 +1,5 @@
-"""Tests for streaming speech recognition, on espeak-ng speech through the real decoders."""
+"""The recognizer pool: decoders lent and returned, phrase LMs built once, on espeak-ng speech
+through the real decoders. The helpers here are shared with the transcriber's tests."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ import pytest
 
 from liveavatar.emulator.biaslm import Phrases
 from liveavatar.emulator.phrases import tokenize
-from liveavatar.emulator.stt import RecognizerPool, StreamingTranscriber, TranscriptUpdate
+from liveavatar.emulator.stt import RecognizerPool
 from liveavatar.emulator.toolvocab import phrases_for
+from liveavatar.emulator.transcriber import StreamingTranscriber
 from liveavatar.emulator.vad import SpeechEnded, SpeechStarted, StreamingVad, VadConfig
 from liveavatar.emulator.wire import FunctionDeclaration
 from tests.support.speech import chunks, silence, synthesize_pcm16
@@ -83,53 +85,6 @@ def pool() -> Iterator[RecognizerPool]:
     recognizers.close()
 
 
-@pytest.mark.slow
-def test_script_phrases_are_transcribed_exactly_through_the_streaming_path(
-    pool: RecognizerPool,
-) -> None:
-    results = {text: hear_one(pool, text) for text in ACCEPTANCE_PHRASES}
-
-    exact = [t for t, h in results.items() if h.final == t and h.concatenated == t]
-    report = {t: (h.final, h.concatenated) for t, h in results.items()}
-    assert len(exact) >= 9, report
-
-
-@pytest.mark.slow
-def test_out_of_domain_speech_is_not_forced_into_a_script_phrase(pool: RecognizerPool) -> None:
-    truth = "the quick brown fox jumps over the lazy dog"
-    heard = hear_one(pool, truth)
-
-    assert heard.final not in SCRIPT
-    assert heard.concatenated == heard.final
-    # The open-vocabulary decoder's text comes through, not script words.
-    assert len(set(heard.final.split()) & set(truth.split())) >= 4, heard.final
-
-
-def test_script_phrase_wins_even_when_the_big_lm_mishears_it(pool: RecognizerPool) -> None:
-    # Without the script, the open-vocabulary decoder hears something else entirely.
-    unbiased = hear_one(pool, "goodbye", phrases=[])
-    assert unbiased.final != "goodbye"
-    assert hear_one(pool, "goodbye").final == "goodbye"
-
-
-def test_partial_words_arrive_before_finish(pool: RecognizerPool) -> None:
-    heard = hear_one(pool, "set a timer for five minutes")
-
-    assert len(heard.partial) >= 2
-    assert heard.final == "set a timer for five minutes"
-    assert heard.concatenated == heard.final
-
-
-def test_one_transcriber_handles_consecutive_utterances(pool: RecognizerPool) -> None:
-    transcriber = pool.transcriber(SCRIPT)
-    try:
-        assert [h.final for h in listen(transcriber, "what time is it")] == ["what time is it"]
-        assert [h.final for h in listen(transcriber, "play some music")] == ["play some music"]
-        assert transcriber.finish() == (TranscriptUpdate([]), "")  # nothing in progress
-    finally:
-        transcriber.close()
-
-
 def test_pool_hands_the_same_decoders_to_sequential_transcribers() -> None:
     with RecognizerPool(max_decoders=1) as pool:
         first = pool.transcriber(["hello there", "stop"])
@@ -189,19 +144,6 @@ def test_close_removes_temporary_files_and_refuses_new_work() -> None:
         pool.transcriber(["stop"])
 
 
-def test_finish_without_audio_gives_an_empty_transcript(pool: RecognizerPool) -> None:
-    transcriber = pool.transcriber(SCRIPT)
-    try:
-        assert transcriber.feed(b"").words == []
-        assert transcriber.feed(b"\x00" * 101).words == []  # under one frame, odd length
-        update, final = transcriber.finish()
-        assert (update.words, final) == ([], "")
-        assert transcriber.feed(silence(100)).words == []  # held while measuring the level
-        assert transcriber.finish()[1] == ""
-    finally:
-        transcriber.close()
-
-
 def test_phrases_are_normalised_like_spoken_words() -> None:
     assert tokenize("Set a timer for 5 minutes!") == "set a timer for five minutes".split()
     assert tokenize("getWeather / turn_on_lights") == "get weather turn on lights".split()
@@ -217,21 +159,6 @@ def test_words_missing_from_the_dictionary_are_dropped() -> None:
             assert transcriber._phrases.phrases == (("stop",),)
         finally:
             transcriber.close()
-
-
-def test_audio_without_vad_in_odd_sized_chunks_after_a_silent_start(pool: RecognizerPool) -> None:
-    # Manual activity signals: the client's audio starts long before the user speaks.
-    pcm = silence(2500) + synthesize_pcm16("what is your name") + silence(500)
-    transcriber = pool.transcriber(SCRIPT)
-    try:
-        words: list[str] = []
-        for start in range(0, len(pcm), 333):
-            words += transcriber.feed(pcm[start : start + 333]).words
-        update, final = transcriber.finish()
-    finally:
-        transcriber.close()
-    assert final == "what is your name"
-    assert words + update.words == final.split()
 
 
 def test_transcribers_in_different_threads_work_at_the_same_time(pool: RecognizerPool) -> None:

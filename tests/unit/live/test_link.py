@@ -203,6 +203,36 @@ async def test_a_turn_started_while_opening_discards_the_new_connection() -> Non
     await link.close()
 
 
+async def test_a_question_typed_while_opening_discards_the_new_connection() -> None:
+    # Typed on the current connection just before the next one is ready: switching then
+    # would leave the question on a connection whose answer is no longer read.
+    opener = Opener()
+    link = LiveLink(opener, name="t", sleep=no_sleep)
+    await link.start()
+    first = opener.opened[0]
+    stream = link.events()
+    opener.gate = asyncio.Event()
+    first.queue.put_nowait(GoAway(30))
+    assert await next_event(stream) == GoAway(30)
+    await link.send_text("what did I say")
+    assert first.texts == ["what did I say"]
+    opener.gate.set()
+    first.queue.put_nowait(AudioOut(b"answer"))  # the answer comes on the first connection
+    assert await next_event(stream) == AudioOut(b"answer")
+    first.queue.put_nowait(TurnComplete())
+    assert await next_event(stream) == TurnComplete()
+    first.queue.put_nowait(Handle("h4"))
+    assert await next_event(stream) == Handle("h4")
+    assert isinstance(await next_event(stream), Rotated)
+    for _ in range(100):
+        if opener.opened[1].closed:
+            break
+        await asyncio.sleep(0)
+    assert opener.opened[1].closed  # opened before the question, then discarded
+    assert opener.opened[2].handle == "h4"  # the rotation after the answer
+    await link.close()
+
+
 async def test_unexpected_close_mid_turn_reconnects_with_the_handle() -> None:
     opener = Opener(failures=[])
     link = LiveLink(opener, name="t", sleep=no_sleep)

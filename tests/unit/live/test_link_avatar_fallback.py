@@ -18,6 +18,7 @@ from liveavatar.live.events import (
     LinkEvent,
     Reconnected,
     Reconnecting,
+    TurnComplete,
     VideoOut,
 )
 from liveavatar.live.link import LiveLink
@@ -119,4 +120,60 @@ async def test_an_audio_refusal_after_falling_back_ends_the_session() -> None:
     link, _ = _link(video, audio)
     with pytest.raises(LiveRefused):
         await link.start()
+    await link.close()
+
+
+async def _refused_after_setup(link: LiveLink, video: Script, audio: Script) -> FakeChannel:
+    """The avatar connection closes 1008 after setupComplete; return the audio one."""
+    events = link.events()
+    video.opened[0].push(Closed(1008, "Avatar reference image was blocked"))
+    assert await _take(events, 1) == [AvatarFallback("refused")]
+    following = asyncio.create_task(_take(events, 1))
+    await asyncio.wait_for(audio.opened_one.wait(), 5)
+    following.cancel()
+    return audio.opened[0]
+
+
+async def test_what_the_refused_connection_heard_unanswered_is_said_again() -> None:
+    # The service refuses the avatar once it starts to animate, which is when the first
+    # answer begins: the question was said on the refused connection, which has no handle
+    # to resume, so the audio connection must hear it (and what was typed) again.
+    video, audio = Script("video"), Script("audio")
+    link, _ = _link(video, audio)
+    await link.start()
+    for pcm in (b"\x01\x00", b"\x02\x00"):
+        await link.send_audio(pcm)
+    await link.audio_stream_end()
+    await link.send_text("and one more thing")
+    await link.send_audio(b"\x03\x00")
+    replaced = await _refused_after_setup(link, video, audio)
+    assert replaced.audio == [b"\x01\x00", b"\x02\x00", b"\x03\x00"]
+    assert (replaced.stream_ends, replaced.texts) == (1, ["and one more thing"])
+    await link.close()
+
+
+async def test_what_the_model_already_answered_is_not_said_again() -> None:
+    video, audio = Script("video"), Script("audio")
+    link, _ = _link(video, audio)
+    await link.start()
+    await link.send_audio(b"\x01\x00")
+    await link.send_text("answered")
+    events = link.events()
+    video.opened[0].push(VideoOut(b"fmp4"), TurnComplete())
+    assert await _take(events, 2) == [VideoOut(b"fmp4"), TurnComplete()]
+    await link.send_audio(b"\x02\x00")  # said after the answer: not answered yet
+    replaced = await _refused_after_setup(link, video, audio)
+    assert (replaced.audio, replaced.texts) == ([b"\x02\x00"], [])
+    await link.close()
+
+
+async def test_an_audio_only_link_keeps_nothing_unanswered() -> None:
+    audio = Script("audio")
+    link = LiveLink(audio, name="t", sleep=_no_sleep)
+    await link.start()
+    await link.send_audio(b"\x01\x00")
+    events = link.events()
+    audio.opened[0].push(Closed(1011, "internal"))
+    assert await _take(events, 2) == [Reconnecting(attempt=1, code=1011), Reconnected(False)]
+    assert audio.opened[1].audio == []  # a resumed connection is not replayed to
     await link.close()

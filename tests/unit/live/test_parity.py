@@ -5,7 +5,7 @@
 2. For every server message shape in the protocol reference (§5, §13, §14.3), both yield
    the same events, and those are the events the reference calls for: the wire JSON goes
    to `raw.translate_json`, and through the SDK's own parse (`AsyncSession._receive`) to
-   `connection.translate`, for the Gemini API and for Vertex.
+   `sdk_events.translate`, for the Gemini API and for Vertex.
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 
 from liveavatar.live.avatar import NativeAvatar
-from liveavatar.live.connection import translate
 from liveavatar.live.events import AudioOut, OutputText, VideoOut
 from liveavatar.live.models import live_model
 from liveavatar.live.persona import Persona, VadSettings
 from liveavatar.live.raw import translate_json
+from liveavatar.live.sdk_events import translate
 from liveavatar.live.tools import FunctionSpec
 from liveavatar.tools import ToolRegistry, default_tools
 

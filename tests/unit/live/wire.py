@@ -21,10 +21,11 @@ from google.genai import types
 from google.oauth2.credentials import Credentials
 
 from liveavatar.live import raw
-from liveavatar.live.connection import LiveConnection, build_client
+from liveavatar.live.connection import LiveConnection
 from liveavatar.live.endpoint import endpoint_factory, setup_body
 from liveavatar.live.persona import Persona, connect_config
 from liveavatar.live.raw import RawLiveConnection
+from liveavatar.live.sdk_client import build_client
 from liveavatar.settings import Settings
 
 Backend = Literal["gemini", "vertex"]

@@ -26,7 +26,8 @@ def test_hosting_does_not_publish_the_folder_s_other_files() -> None:
 
 def test_hosting_lets_other_sites_load_the_widget_and_its_modules() -> None:
     """widget.js runs in other sites' pages and loads the page's modules, worklets,
-    stylesheets and index.html from Hosting: those need CORS, in both firebase.json files."""
+    stylesheets and index.html from Hosting, and deploy-config.json (whether its visitors
+    sign in, and with which Firebase project): those need CORS, in both firebase.json files."""
     for path in (FIREBASE_JSON, FIREBASE_JSON.parents[1] / "deploy" / "firebase.json"):
         rules = json.loads(path.read_text())["hosting"]["headers"]
         cors = [
@@ -34,4 +35,4 @@ def test_hosting_lets_other_sites_load_the_widget_and_its_modules() -> None:
             for rule in rules
             if {"key": "Access-Control-Allow-Origin", "value": "*"} in rule["headers"]
         ]
-        assert cors == ["**/*.@(js|mjs|css|html)"], path
+        assert cors == ["**/*.@(js|mjs|css|html)", "/deploy-config.json"], path

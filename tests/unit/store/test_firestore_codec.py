@@ -107,6 +107,7 @@ def test_turn_times_and_user_days_ids() -> None:
         "endedAt": T0,
         "ttfaMs": None,
         "latencyMs": 5.0,
+        "avOffsetMs": None,
     }
     assert user_day_id("u1", "2024-05-01") == "2024-05-01|u1"
 

@@ -16,7 +16,8 @@ ASC, DESC = "ASCENDING", "DESCENDING"
 
 # Every query the store makes: (collection, [(field, order), ...]) in the order Firestore
 # needs them (equality filters first, then the range / order-by field). Keep it in step with
-# firestore.py, _firestore_daily.py, _firestore_admin.py and _firestore_costs.py.
+# firestore.py, _firestore_daily.py, _firestore_admin.py, _firestore_costs.py and
+# _firestore_av_offset.py.
 QUERIES: dict[str, tuple[str, list[tuple[str, str]]]] = {
     "list_conversations, search_conversations of a user": (
         "conversations",
@@ -31,6 +32,7 @@ QUERIES: dict[str, tuple[str, list[tuple[str, str]]]] = {
     "list_daily, get_daily": ("metrics", [("date", ASC)]),
     "list_daily, get_daily: counters": ("dailyCounters", [("date", ASC)]),
     "daily_latency": ("turnTimes", [("endedAt", ASC)]),
+    "av_offset": ("turnTimes", [("endedAt", ASC)]),
     "delete_conversation: its turn times": ("turnTimes", [("conversationId", ASC)]),
     "get_turns": ("turns", [("index", ASC)]),
     "list_users, find_users": ("users", [("id", ASC)]),

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from liveavatar.turn import models
 from liveavatar.turn.detector import WINDOW_MS, Ended, Started, TurnDetector, TurnEvent
+from liveavatar.turn.features import F32
+from liveavatar.turn.models import SileroState, TurnModels
 from liveavatar.turn.settings import TurnSettings
 from tests.support.speech import chunks, silence, speech_bounds_ms, synthesize_pcm16, trim
 
@@ -70,3 +74,49 @@ def test_flush_forgets_the_utterance() -> None:
     assert detector.flush() is True
     assert not detector.in_speech
     assert detector.flush() is False
+
+
+class Recording:
+    """The shared models, noting after how many VAD windows each verdict was asked."""
+
+    def __init__(self) -> None:
+        self._models = models.shared()
+        self.windows = 0
+        self.asked_at: list[int] = []
+
+    def speech_probability(self, window: F32, state: SileroState) -> float:
+        self.windows += 1
+        return self._models.speech_probability(window, state)
+
+    def end_probability(self, audio: F32) -> float:
+        self.asked_at.append(self.windows)
+        return self._models.end_probability(audio)
+
+
+def test_the_model_is_asked_before_the_short_silence_has_elapsed() -> None:
+    pcm = silence(500) + trim(synthesize_pcm16("what is your name")) + silence(1500)
+    settings = TurnSettings(short_silence_ms=160, max_silence_ms=800, threshold=0.01)
+    recording = Recording()
+    detector = TurnDetector(cast(TurnModels, recording), settings)
+    windows_at_end = 0
+    for chunk in chunks(pcm, 20):
+        if any(isinstance(e, Ended) for e in detector.process(chunk)):
+            windows_at_end = recording.windows
+            break
+    assert windows_at_end, "the turn never ended"
+    # The last verdict was asked at the first silent window, four windows (the rest of
+    # the 160 ms) before the end it decided.
+    assert recording.asked_at[-1] <= windows_at_end - (160 // WINDOW_MS - 1)
+
+
+def test_a_verdict_is_dropped_when_speech_resumes() -> None:
+    first, second = synthesize_pcm16("I would like to book"), synthesize_pcm16("a table")
+    pcm = silence(300) + trim(first) + silence(500) + trim(second) + silence(1200)
+    settings = TurnSettings(short_silence_ms=96, max_silence_ms=700, threshold=0.999)
+    recording = Recording()
+    detector = TurnDetector(cast(TurnModels, recording), settings)
+    ends = [e for _, e in run(detector, pcm) if isinstance(e, Ended)]
+    assert len(ends) == 1  # the pause did not end the turn (700 ms > 500 ms)
+    # Asked in the pause and again after the second part.
+    assert len(recording.asked_at) >= 2
+    assert detector.judgements == len(recording.asked_at)

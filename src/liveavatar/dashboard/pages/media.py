@@ -33,7 +33,7 @@ from liveavatar.live.avatar import REFERENCE_IMAGES_PREFIX
 from liveavatar.media.avatar import CATEGORIES
 from liveavatar.media.base import MediaError, MediaObject
 from liveavatar.store.base import StoreError, VersionConflict
-from liveavatar.store.models import AvatarMedia, PersonaConfig
+from liveavatar.store.persona_config import AvatarMedia, PersonaConfig
 
 _FLASH = "media_flash"
 _LIST_LIMIT = 200

@@ -1,5 +1,5 @@
-"""Overview: what happened per day (sessions, latency, minutes, errors, tokens, cost) and
-how many sessions run right now."""
+"""Overview: what happened per day (sessions, latency, minutes, errors, tokens, cost), the
+audio/video offset over the dates, and how many sessions run right now."""
 
 from __future__ import annotations
 
@@ -9,12 +9,14 @@ import urllib.request
 from dataclasses import dataclass
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from liveavatar.dashboard import analytics
 from liveavatar.dashboard.context import DashboardContext, get_context
 from liveavatar.dashboard.freshness import bucket, freshness_bar
 from liveavatar.media import http_base_url
-from liveavatar.store.models import DailyLatency, DailyMetrics, UserDay
+from liveavatar.store.av_offset import AvOffset
+from liveavatar.store.day_totals import DailyLatency, DailyMetrics, UserDay
 
 DEFAULT_DAYS = 14
 EMPTY = (
@@ -29,6 +31,7 @@ class OverviewData:
     days: list[DailyMetrics]
     latency: list[DailyLatency]
     user_days: list[UserDay]
+    av_offset: AvOffset
 
 
 @st.cache_data(show_spinner=False, max_entries=64, ttl=3600)
@@ -38,6 +41,7 @@ def _load(_ctx: DashboardContext, key: str, start: str, end: str, period: int) -
         days=_ctx.run(store.list_daily(start, end)),
         latency=_ctx.run(store.daily_latency(start, end)),
         user_days=_ctx.run(store.list_user_days(start, end)),
+        av_offset=_ctx.run(store.av_offset(start, end)),
     )
 
 
@@ -118,6 +122,7 @@ def _charts(data: OverviewData) -> None:
     left.subheader("Latency per day (ms)")
     left.line_chart(latency, y_label="ms")
     left.caption("Time to first audio: from the end of the user's speech to the first audio.")
+    _av_offset(left, data.av_offset)
     right.subheader("Tokens by modality per day")
     right.bar_chart(tokens, y_label="tokens")
     left, right = st.columns(2)
@@ -134,3 +139,19 @@ def _charts(data: OverviewData) -> None:
         st.table({"kind": list(errors), "count": list(errors.values())})
     with st.expander("Daily figures"):
         st.dataframe(activity.join(latency).join(tokens).join(events))
+
+
+def av_offset_text(offset: AvOffset) -> str:
+    """p50 / p95 of the period's A/V offsets, signed, or n/a without any."""
+    if offset.p50_ms is None or offset.p95_ms is None:
+        return "n/a"
+    return f"{offset.p50_ms:+.1f} / {offset.p95_ms:+.1f} ms"
+
+
+def _av_offset(column: DeltaGenerator, offset: AvOffset) -> None:
+    column.metric("A/V offset p50 / p95", av_offset_text(offset))
+    column.caption(
+        f"Over the {offset.answers} answers of these dates whose page measured it: how far "
+        "the drawn avatar's mouth trails the voice as heard (+ = audio ahead of the mouth; "
+        "target within ±20 ms at p50). Answers with clips or the native avatar have none."
+    )

@@ -29,7 +29,7 @@ from liveavatar.live.models import UnsupportedSetting
 from liveavatar.media.avatar import CATEGORIES, list_avatar_media
 from liveavatar.media.base import MediaError
 from liveavatar.store.base import StoreError, VersionConflict
-from liveavatar.store.models import PersonaConfig
+from liveavatar.store.persona_config import PersonaConfig
 
 _RELOAD = "persona_reload"  # session key: load the stored persona into the form next run
 _FLASH = "persona_flash"

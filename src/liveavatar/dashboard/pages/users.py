@@ -47,6 +47,7 @@ def render() -> None:
         [dataclasses.asdict(r) for r in rows],
         column_config={
             "id": "User",
+            "account": "Account",
             "email": "Email",
             "used_today_min": st.column_config.NumberColumn("Used today (min)", format="%.2f"),
             "limit": "Daily limit",
@@ -65,7 +66,7 @@ def render() -> None:
 def _edit(ctx: DashboardContext, user: User, today: dt.date) -> None:
     global_limit = ctx.settings.quota_minutes_per_day
     used_s = ctx.run(ctx.store.get_usage(user.id, today))
-    st.subheader(user.email or user.id)
+    st.subheader(user.email or f"{user.id} (anonymous)")
     st.write(
         f"Used today: **{used_s / 60:.2f} min**; limit: **{describe_limit(user, global_limit)}**."
         + (" **Blocked.**" if user.blocked else "")
