@@ -5,14 +5,11 @@ one teardown that always runs to its end."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import functools
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 from liveavatar import protocol as p
-from liveavatar.auth import Admission, Gatekeeper
+from liveavatar.auth import Admission
 from liveavatar.bridge.capacity import HelloTicket
 from liveavatar.errors import (
     CLOSE_BAD_REQUEST,
@@ -24,24 +21,17 @@ from liveavatar.errors import (
     AvatarError,
 )
 from liveavatar.live.events import LinkEvent
-from liveavatar.live.link import LiveLink, Opener
-from liveavatar.live.persona import Persona
-from liveavatar.live.pricing import PriceTable
+from liveavatar.live.link import LiveLink
 from liveavatar.live.tools import ToolResponse
 from liveavatar.log import session_id_var
-from liveavatar.media import MediaStore
 from liveavatar.media.recordings import recording_name
-from liveavatar.metrics import Metrics
-from liveavatar.personas import ActivePersona
-from liveavatar.store import Store
 from liveavatar.store.day_totals import ERROR_COUNTER_PREFIX
-from liveavatar.tools import ToolRegistry
 
 from .browser_reader import BrowserReader
 from .browser_wire import BrowserWire
+from .deps import BridgeDeps
 from .greeting import greeting_request
 from .handle_sync import HandleSync
-from .handles import HandleDirectory
 from .handshake import Resumption, avatar_urls, receive_hello, turns_so_far, with_voice
 from .ids import log_ref, new_session_id, owner_key
 from .inbound import BrowserGone
@@ -50,7 +40,7 @@ from .native_avatar import ConversationSoFar, fallback_notice, plan_avatar
 from .outbox import Outbox
 from .recorder import SessionRecorder
 from .recording import SessionRecording
-from .running import RunningSession, RunningSessions
+from .running import RunningSession
 from .smart_turn import mic_path
 from .socket_out import close_socket, send_now
 from .teardown import first, run_to_end, step
@@ -69,31 +59,6 @@ from .watchdogs import (
 logger = logging.getLogger(__name__)
 
 TEARDOWN_TIMEOUT_S = 10.0  # a cancelled session still waits this long for its teardown
-
-
-@dataclass(frozen=True)
-class BridgeDeps:
-    """What every session of one backend process shares (built in the app's lifespan)."""
-
-    opener_for: Callable[[Persona], Opener]
-    personas: Callable[[], Awaitable[ActivePersona]]
-    gate: Gatekeeper
-    store: Store
-    media: MediaStore
-    tools: ToolRegistry
-    metrics: Metrics
-    handles: HandleDirectory
-    shutting_down: asyncio.Event
-    hello_timeout_s: float = 10.0
-    running: RunningSessions = dataclasses.field(default_factory=RunningSessions)
-    prices: PriceTable = dataclasses.field(default_factory=PriceTable)  # settings' LIVE_PRICES
-    # The day's event counters (`day_counters.DayCounters.count`): never waits.
-    count: Callable[[str], None] = lambda name: None
-    # SOCKET_MAX_AGE_S (None: no limit) and SOCKET_CLOSE_WAIT_S, see `watchdogs.watch_age`.
-    socket_max_age_s: float | None = None
-    socket_close_wait_s: float = 30.0
-    token_grace_s: float = 60.0  # AUTH_TOKEN_GRACE_S, see `token_watch.TokenWatch`
-    native_avatar: bool = False  # the endpoint may render Gemini's own avatar (not the Gemini API)
 
 
 class BridgeSession:

@@ -16,8 +16,8 @@ from liveavatar.auth import StoreUsers, build_gatekeeper
 from liveavatar.bridge.blocks import BlockWatch
 from liveavatar.bridge.capacity import SocketCapacity
 from liveavatar.bridge.day_counters import DayCounters
+from liveavatar.bridge.deps import BridgeDeps
 from liveavatar.bridge.handles import HandleDirectory
-from liveavatar.bridge.session import BridgeDeps
 from liveavatar.live.health import LiveHealth
 from liveavatar.live.openers import make_opener_for
 from liveavatar.live.pricing import PriceTable
