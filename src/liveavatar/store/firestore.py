@@ -39,7 +39,6 @@ from liveavatar.store._firestore_codec import (
     SUMMARY_FIELDS,
     TURN_LINE_FIELDS,
     TURN_TIMES,
-    USER_DAYS,
     daily_doc,
     has_texts,
     message_model,
@@ -51,28 +50,25 @@ from liveavatar.store._firestore_codec import (
     turn_times_doc,
     turn_times_id,
     turn_update,
-    user_day_id,
-    user_model,
 )
 from liveavatar.store._firestore_costs import FirestoreCosts
 from liveavatar.store._firestore_daily import FirestoreDaily
 from liveavatar.store._firestore_resume import FirestoreResume
-from liveavatar.store.base import (
-    UNSET,
-    NotFound,
-    StoreError,
-    StoreUnavailable,
-    VersionConflict,
-    _Unset,
-)
-from liveavatar.store.models import Conversation, ConversationSummary, TurnRecord, User
+from liveavatar.store._firestore_users import FirestoreUsers
+from liveavatar.store.base import NotFound, StoreError, StoreUnavailable, VersionConflict
+from liveavatar.store.models import Conversation, ConversationSummary, TurnRecord
 from liveavatar.store.persona_config import PersonaConfig
 
 _PERSONA_RETRIES = 5
 
 
 class FirestoreStore(
-    FirestoreCosts, FirestoreDaily, FirestoreAvOffset, FirestoreAdmin, FirestoreResume
+    FirestoreUsers,
+    FirestoreCosts,
+    FirestoreDaily,
+    FirestoreAvOffset,
+    FirestoreAdmin,
+    FirestoreResume,
 ):
     """The `Store` protocol on Firestore. Honours `FIRESTORE_EMULATOR_HOST` (client default)."""
 
@@ -246,94 +242,10 @@ class FirestoreStore(
             docs = [snap.to_dict() async for snap in query.stream()]
         return [ConversationSummary(**summary_fields(d)) for d in docs if d is not None]
 
-    # Users and usage
+    # Users (their records and usage in `_firestore_users`)
 
     def _user(self, id: str) -> AsyncDocumentReference:
         return self._db.collection("users").document(c.check_id(id, "user id"))
-
-    async def ensure_user(self, id: str, email: str) -> User:
-        doc: dict[str, Any] = {
-            "id": id,
-            "email": email,
-            "settings": {},
-            "quotaMinutesPerDay": None,
-            "blocked": False,
-            "createdAt": dt.datetime.now(c.UTC),
-        }
-        async with self._guard():
-            with contextlib.suppress(gexc.AlreadyExists):
-                await self._user(id).create(doc)
-        user = await self.get_user(id)
-        if user is None:  # deleted in between
-            raise NotFound(f"user {id!r}")
-        return user
-
-    async def get_user(self, id: str) -> User | None:
-        async with self._guard():
-            snap = await self._user(id).get()
-        data = snap.to_dict() if snap.exists else None
-        return None if data is None else user_model(data)
-
-    async def list_users(self, limit: int = 50, after_id: str | None = None) -> list[User]:
-        c.check_limit(limit)
-        query: Any = self._db.collection("users")
-        if after_id is not None:
-            query = query.where(filter=FieldFilter("id", ">", after_id))
-        query = query.order_by("id").limit(limit)
-        async with self._guard():
-            docs = [snap.to_dict() async for snap in query.stream()]
-        return [user_model(d) for d in docs if d is not None]
-
-    async def update_user(
-        self,
-        id: str,
-        *,
-        quota_minutes_per_day: float | None | _Unset = UNSET,
-        settings: dict[str, Any] | _Unset = UNSET,
-        blocked: bool | _Unset = UNSET,
-    ) -> User:
-        fields: dict[str, Any] = {}
-        if not isinstance(quota_minutes_per_day, _Unset):
-            if quota_minutes_per_day is not None:
-                c.nonneg(quota_minutes_per_day=quota_minutes_per_day)
-            # A plain None, not DELETE_FIELD: the emulator ignores that sentinel.
-            fields["quotaMinutesPerDay"] = quota_minutes_per_day
-        if not isinstance(settings, _Unset):
-            fields["settings"] = dict(settings)
-        if not isinstance(blocked, _Unset):
-            fields["blocked"] = bool(blocked)
-        if fields:
-            async with self._guard():
-                try:
-                    await self._user(id).update(fields)
-                except gexc.NotFound:
-                    raise NotFound(f"user {id!r}") from None
-        user = await self.get_user(id)
-        if user is None:
-            raise NotFound(f"user {id!r}")
-        return user
-
-    async def add_usage(self, user_id: str, date: dt.date | str, seconds: float) -> float:
-        c.nonneg(seconds=seconds)
-        day = c.day_str(date)
-        ref = self._user(user_id).collection("usage").document(day)
-        batch = self._db.batch()
-        batch.set(ref, {"date": day, "seconds": firestore.Increment(float(seconds))}, merge=True)
-        mirror = self._db.collection(USER_DAYS).document(user_day_id(user_id, day))
-        body = {"userId": user_id, "date": day, "seconds": firestore.Increment(float(seconds))}
-        batch.set(mirror, body, merge=True)
-        async with self._guard():
-            await batch.commit()
-            # The emulator returns no transform results, so read the total back; with
-            # concurrent adds it may already include theirs (never less than ours).
-            snap = await ref.get()
-        return float((snap.to_dict() or {}).get("seconds", 0.0))
-
-    async def get_usage(self, user_id: str, date: dt.date | str) -> float:
-        ref = self._user(user_id).collection("usage").document(c.day_str(date))
-        async with self._guard():
-            snap = await ref.get()
-        return float((snap.to_dict() or {}).get("seconds", 0.0)) if snap.exists else 0.0
 
     # Persona
 

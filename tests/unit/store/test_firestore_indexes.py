@@ -16,8 +16,8 @@ ASC, DESC = "ASCENDING", "DESCENDING"
 
 # Every query the store makes: (collection, [(field, order), ...]) in the order Firestore
 # needs them (equality filters first, then the range / order-by field). Keep it in step with
-# firestore.py, _firestore_daily.py, _firestore_admin.py, _firestore_costs.py and
-# _firestore_av_offset.py.
+# firestore.py, _firestore_users.py, _firestore_daily.py, _firestore_admin.py,
+# _firestore_costs.py and _firestore_av_offset.py.
 QUERIES: dict[str, tuple[str, list[tuple[str, str]]]] = {
     "list_conversations, search_conversations of a user": (
         "conversations",
