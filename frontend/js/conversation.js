@@ -2,16 +2,15 @@
  * Conversation: one run of the product, from Start to Stop. Runs on the page's one
  * AudioContext and owns MicCapture, Player, the AvatarSocket (wired in
  * conversation-socket.js) and the ShareToggle, derives the visible state and reports
- * everything to the Ui, the Avatar and the test hooks.
- *
- * States: idle → connecting → listening ⇄ thinking ⇄ speaking, reconnecting on drops,
- * error after a fatal problem.
+ * everything to the Ui, the Avatar and the test hooks. The states it shows are derived in
+ * conversation-state.js.
  */
 
 import { audioSupported, resumeContext, sharedAudioContext } from './audio-context.js';
 import { Duplex } from './duplex.js';
 import { micErrorCode } from './errors.js';
 import { connectSocket } from './conversation-socket.js';
+import { visibleState } from './conversation-state.js';
 import { MicCapture, MicError } from './mic.js';
 import { NativeAvatar } from './native-avatar.js';
 import { Player } from './player.js';
@@ -347,23 +346,18 @@ export class Conversation extends EventTarget {
   // ---- state and problems -------------------------------------------------------------
 
   _update() {
-    const socket = this._socket;
-    let state;
-    if (this._failed) state = 'error';
-    else if (!this.running) state = 'idle';
-    else if (!socket || socket.state === 'idle' || socket.state === 'connecting') state = 'connecting';
-    else if (socket.state === 'reconnecting') state = 'reconnecting';
-    else if (this._speaking()) state = 'speaking';
-    else if (this._awaiting) state = 'thinking';
-    else state = 'listening';
-    let hint = '';
-    if (state === 'listening') {
-      if (!this._micAvailable) hint = 'Type a message below';
-      else if (this._userMuted) hint = 'Muted';
-      else if (this.mode === 'ptt') hint = this._talkHeld ? 'Listening' : 'Hold Space to talk';
-    }
-    const interruptible = state === 'speaking' && this.duplex.half;
-    if (interruptible) hint = 'Speaking · tap to interrupt';
+    const { state, hint, interruptible } = visibleState({
+      failed: this._failed,
+      running: this.running,
+      socket: this._socket?.state ?? null,
+      speaking: this._speaking(),
+      awaiting: this._awaiting,
+      micAvailable: this._micAvailable,
+      userMuted: this._userMuted,
+      mode: this.mode,
+      talkHeld: this._talkHeld,
+      halfDuplex: this.duplex.half,
+    });
     this.ui.setInterruptible(interruptible);
     this.state = state;
     this.hooks.state = state;
