@@ -34,7 +34,7 @@ from urllib.parse import urlencode
 
 from tests.support.speech import silence, synthesize_pcm16, trim
 
-from ._loadgen import percentile
+from ._percentiles import percentile
 
 REPO = Path(__file__).resolve().parents[1]
 #: Debian's chromium; Playwright's own browser builds are never downloaded here.

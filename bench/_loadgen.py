@@ -7,360 +7,38 @@ frame is built and masked once per run (the same bytes serve every session), a s
 generator to a few microseconds, so it can drive hundreds of real-time sessions on one core
 and the latency it reports is the servers', not its own.
 
-Every 20 ms chunk carries its sequence number in its first samples (see `marker_chunk`); the
-echo at 24 kHz starts with the same value (linear interpolation of equal samples keeps them
-exact), so each reply is matched to its send time even if the backend drops audio.
+Every 20 ms chunk carries its sequence number in its first samples (`_audio_markers`), so
+each reply is matched to its send time even if the backend drops audio. The client itself is
+`_ws_client.WsClient`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
-import hashlib
 import json
 import math
-import os
 import ssl
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
+from ._audio_markers import (
+    SeqTracker,
+    chunk_markers,
+    direct_frames,
+    json_audio_marker,
+    proxied_frames,
+)
+from ._percentiles import summarize_ms
+from ._ws_client import OP_TEXT, WsClient, client_frame
+
 CHUNK_S = 0.02
-IN_CHUNK_BYTES = 640  # 20 ms of 16 kHz PCM16
-OUT_CHUNK_BYTES = 960  # 20 ms of 24 kHz PCM16
-MARKER_MOD = 32767  # markers are 1..32767 so a silent (all-zero) chunk never matches
-MARKER_SAMPLES = 4  # equal leading samples: the resampled echo keeps the value exactly
 LIVE_PATH = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
 LIVE_SETUP = '{"setup":{"model":"models/gemini-3.8-live"}}'
 HELLO = '{"type":"hello","version":1}'
-_WS_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-_MAX_HEADER_BYTES = 16_384
-
-OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
-
 Kind = Literal["direct", "proxied"]
-
-
-# ---- pure helpers --------------------------------------------------------------------------
-
-
-def percentile(ordered: Sequence[float], q: float) -> float:
-    """The q-quantile (0..1) of sorted values, interpolating linearly between ranks.
-
-    Matches numpy's default ("linear") method. Raises ValueError on an empty sequence.
-    """
-    if not ordered:
-        raise ValueError("percentile of no values")
-    if not 0.0 <= q <= 1.0:
-        raise ValueError("q must be within [0, 1]")
-    pos = q * (len(ordered) - 1)
-    lo = math.floor(pos)
-    hi = min(lo + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
-
-
-def summarize_ms(seconds: Sequence[float]) -> dict[str, float | int | None]:
-    """p50/p95/p99/max in milliseconds (rounded to 0.01) and the sample count `n`."""
-    if not seconds:
-        return {"p50": None, "p95": None, "p99": None, "max": None, "n": 0}
-    ordered = sorted(seconds)
-    out: dict[str, float | int | None] = {
-        name: round(percentile(ordered, q) * 1000, 2)
-        for name, q in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))
-    }
-    out["max"] = round(ordered[-1] * 1000, 2)
-    out["n"] = len(ordered)
-    return out
-
-
-def marker_value(seq: int) -> int:
-    """The int16 sample value that marks chunk `seq` (1..MARKER_MOD, wrapping)."""
-    return seq % MARKER_MOD + 1
-
-
-def marker_chunk(seq: int) -> bytes:
-    """640 bytes of 16 kHz PCM16: MARKER_SAMPLES samples holding the marker, then silence."""
-    head = marker_value(seq).to_bytes(2, "little", signed=True) * MARKER_SAMPLES
-    return head + bytes(IN_CHUNK_BYTES - len(head))
-
-
-class SeqTracker:
-    """Maps the markers of received chunks back to sequence numbers, in order.
-
-    Replies come back in order over one connection; a marker that skips ahead means the
-    chunks in between were lost (`lost`). A marker for a chunk not sent yet, or not a
-    marker at all, counts in `bad`.
-    """
-
-    def __init__(self) -> None:
-        self.next = 0
-        self.received = 0
-        self.lost = 0
-        self.bad = 0
-
-    def match(self, marker: int, sent: int) -> int | None:
-        """The sequence number of the chunk carrying `marker`, given `sent` chunks so far."""
-        if not 1 <= marker <= MARKER_MOD:
-            self.bad += 1
-            return None
-        seq = self.next + (marker - 1 - self.next) % MARKER_MOD
-        if seq >= sent:
-            self.bad += 1
-            return None
-        self.lost += seq - self.next
-        self.next = seq + 1
-        self.received += 1
-        return seq
-
-
-def chunk_markers(
-    payload: bytes | bytearray, rx_bytes: int, half: int | None
-) -> tuple[list[int], int | None]:
-    """Markers at every 24 kHz chunk start inside a binary frame of the echoed stream.
-
-    `rx_bytes` is how many stream bytes came before this frame and `half` the low byte of
-    a marker that the previous frame cut in two. Returns the markers and the new `half`.
-    Frames need not be aligned to chunks: the backend may split or coalesce them.
-    """
-    markers: list[int] = []
-    size = len(payload)
-    if half is not None and size:
-        markers.append(int.from_bytes(bytes((half, payload[0])), "little", signed=True))
-        half = None
-    off = (-rx_bytes) % OUT_CHUNK_BYTES
-    while off < size:
-        if off + 1 < size:
-            markers.append(int.from_bytes(payload[off : off + 2], "little", signed=True))
-        else:
-            half = payload[off]
-        off += OUT_CHUNK_BYTES
-    return markers, half
-
-
-def json_audio_marker(payload: bytes | bytearray) -> int | None:
-    """The first sample of the audio in a Live `inlineData` message, or None if it has none.
-
-    Decodes only the first four base64 characters (three bytes) instead of the message.
-    """
-    at = payload.find(b'"data":"')
-    if at < 0:
-        return None
-    head = base64.b64decode(bytes(payload[at + 8 : at + 12]))
-    return int.from_bytes(head[:2], "little", signed=True)
-
-
-def _mask(data: bytes, key: bytes) -> bytes:
-    if not data:
-        return data
-    stream = (key * (len(data) // 4 + 1))[: len(data)]
-    return (int.from_bytes(data, "big") ^ int.from_bytes(stream, "big")).to_bytes(len(data), "big")
-
-
-def client_frame(opcode: int, payload: bytes, key: bytes | None = None) -> bytes:
-    """One final, masked client frame (RFC 6455 5.2); a random key unless one is given."""
-    key = os.urandom(4) if key is None else key
-    size = len(payload)
-    if size < 126:
-        header = bytes((0x80 | opcode, 0x80 | size))
-    elif size < 1 << 16:
-        header = bytes((0x80 | opcode, 0x80 | 126)) + size.to_bytes(2, "big")
-    else:
-        header = bytes((0x80 | opcode, 0x80 | 127)) + size.to_bytes(8, "big")
-    return header + key + _mask(payload, key)
-
-
-def direct_frames(count: int) -> list[bytes]:
-    """Pre-built Live `realtimeInput` text frames for sequence numbers 0..count-1."""
-    key = os.urandom(4)
-    out = []
-    for seq in range(min(count, MARKER_MOD)):
-        data = base64.b64encode(marker_chunk(seq)).decode("ascii")
-        msg = (
-            '{"realtimeInput":{"audio":{"mimeType":"audio/pcm;rate=16000","data":"' + data + '"}}}'
-        )
-        out.append(client_frame(OP_TEXT, msg.encode(), key))
-    return out
-
-
-def proxied_frames(count: int) -> list[bytes]:
-    """Pre-built binary frames of raw 16 kHz PCM16 for sequence numbers 0..count-1."""
-    key = os.urandom(4)
-    return [
-        client_frame(OP_BINARY, marker_chunk(seq), key) for seq in range(min(count, MARKER_MOD))
-    ]
-
-
-# ---- the WebSocket client ------------------------------------------------------------------
-
-
-class WsClient(asyncio.Protocol):
-    """A minimal WebSocket client: handshake, frame parsing, ping/pong and close.
-
-    Messages are handed to `on_message(payload, is_text, arrived_at)` straight from
-    `data_received`, with the loop time at which their bytes arrived.
-    """
-
-    def __init__(
-        self,
-        host: str,
-        port: int,
-        path: str,
-        on_message: Callable[[bytearray, bool, float], None],
-    ) -> None:
-        self.loop = asyncio.get_running_loop()
-        self.opened: asyncio.Future[None] = self.loop.create_future()
-        self.lost: asyncio.Future[None] = self.loop.create_future()
-        self.transport: asyncio.Transport | None = None
-        self.close_code: int | None = None
-        self.closing = False
-        self.closed_by_server = False
-        self.closed_at: float | None = None  # loop time the server closed or dropped us
-        self._request = (
-            f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
-            f"Connection: Upgrade\r\nSec-WebSocket-Key: {{key}}\r\n"
-            f"Sec-WebSocket-Version: 13\r\n\r\n"
-        )
-        self._key = base64.b64encode(os.urandom(16))
-        self._on_message = on_message
-        self._buf = bytearray()
-        self._handshaking = True
-        self._fragments: bytearray | None = None
-        self._fragment_text = False
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        transport.write(self._request.replace("{key}", self._key.decode()).encode())
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if not self.closing:
-            self.closed_by_server = True
-            self.closed_at = self.loop.time()
-        if not self.opened.done():
-            self.opened.set_exception(exc or ConnectionError("closed during the handshake"))
-        if not self.lost.done():
-            self.lost.set_result(None)
-
-    def send(self, frame: bytes) -> None:
-        """Write one pre-built frame (no-op once the connection is closing)."""
-        if self.transport is not None and not self.closing:
-            self.transport.write(frame)
-
-    def close(self, code: int = 1000) -> None:
-        """Start the closing handshake; `lost` resolves when the server closes TCP."""
-        if self.transport is None or self.closing:
-            return
-        self.closing = True
-        self.transport.write(client_frame(OP_CLOSE, code.to_bytes(2, "big")))
-
-    def abort(self) -> None:
-        if self.transport is not None:
-            self.transport.abort()
-
-    def data_received(self, data: bytes) -> None:
-        now = self.loop.time()
-        buf = self._buf
-        buf += data
-        if self._handshaking:
-            end = buf.find(b"\r\n\r\n")
-            if end < 0:
-                if len(buf) > _MAX_HEADER_BYTES:
-                    self._fail_handshake("response headers too long")
-                return
-            head = bytes(buf[:end]).decode("latin-1")
-            del buf[: end + 4]
-            error = self._check_handshake(head)
-            if error:
-                self._fail_handshake(error)
-                return
-            self._handshaking = False
-            if not self.opened.done():
-                self.opened.set_result(None)
-        self._parse(now)
-
-    def _check_handshake(self, head: str) -> str | None:
-        lines = head.split("\r\n")
-        status = lines[0].split(" ", 2)
-        if len(status) < 2 or status[1] != "101":
-            return f"HTTP {status[1] if len(status) > 1 else '?'} instead of 101"
-        headers = {}
-        for line in lines[1:]:
-            name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip()
-        accept = base64.b64encode(hashlib.sha1(self._key + _WS_GUID).digest()).decode()
-        if headers.get("sec-websocket-accept") != accept:
-            return "bad Sec-WebSocket-Accept"
-        return None
-
-    def _fail_handshake(self, reason: str) -> None:
-        if not self.opened.done():
-            self.opened.set_exception(ConnectionError(reason))
-        self.abort()
-
-    def _parse(self, now: float) -> None:
-        buf = self._buf
-        size = len(buf)
-        pos = 0
-        while size - pos >= 2:
-            b0 = buf[pos]
-            b1 = buf[pos + 1]
-            length = b1 & 0x7F
-            head = 2
-            if length == 126:
-                if size - pos < 4:
-                    break
-                length = int.from_bytes(buf[pos + 2 : pos + 4], "big")
-                head = 4
-            elif length == 127:
-                if size - pos < 10:
-                    break
-                length = int.from_bytes(buf[pos + 2 : pos + 10], "big")
-                head = 10
-            key = None
-            if b1 & 0x80:  # servers must not mask, but unmask if one does
-                if size - pos < head + 4:
-                    break
-                key = bytes(buf[pos + head : pos + head + 4])
-                head += 4
-            end = pos + head + length
-            if end > size:
-                break
-            payload = buf[pos + head : end]
-            if key is not None:
-                payload = bytearray(_mask(bytes(payload), key))
-            pos = end
-            self._frame(b0 & 0x80 != 0, b0 & 0x0F, payload, now)
-        if pos:
-            del buf[:pos]
-
-    def _frame(self, fin: bool, opcode: int, payload: bytearray, now: float) -> None:
-        if opcode in (OP_TEXT, OP_BINARY):
-            if fin:
-                self._on_message(payload, opcode == OP_TEXT, now)
-            else:
-                self._fragments, self._fragment_text = payload, opcode == OP_TEXT
-        elif opcode == OP_CONT and self._fragments is not None:
-            self._fragments += payload
-            if fin:
-                whole, self._fragments = self._fragments, None
-                self._on_message(whole, self._fragment_text, now)
-        elif opcode == OP_PING:
-            if self.transport is not None and not self.closing:
-                self.transport.write(client_frame(OP_PONG, bytes(payload)))
-        elif opcode == OP_CLOSE:
-            self.close_code = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else 1005
-            if not self.closing and self.transport is not None:
-                self.closed_by_server = True
-                self.closed_at = now
-                self.closing = True
-                self.transport.write(client_frame(OP_CLOSE, bytes(payload[:2])))
-            if self.transport is not None:
-                self.transport.close()
-
-
-# ---- paced sessions ------------------------------------------------------------------------
 
 
 @dataclass

@@ -28,7 +28,8 @@ from ._children import (
     wait_healthy,
 )
 from ._cpu import CpuLayout, CpuProbe, proc_rss_mb
-from ._loadgen import LIVE_PATH, PhaseResult, Target, run_phase, summarize_ms
+from ._loadgen import LIVE_PATH, PhaseResult, Target, run_phase
+from ._percentiles import summarize_ms
 
 OTHER_CPU_LIMIT = 10.0  # % of a core used by unrelated processes before a run is suspect
 

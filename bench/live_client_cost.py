@@ -39,9 +39,9 @@ from liveavatar.live.picows_client import PicowsLiveConnection
 from liveavatar.live.raw import Endpoint, RawLiveConnection
 
 from . import _children
+from ._audio_markers import marker_chunk
 from ._children import START_TIMEOUT_S, Child
 from ._cpu import CpuLayout
-from ._loadgen import marker_chunk
 
 SETUP = {"generationConfig": {"responseModalities": ["AUDIO"]}}
 CLIENTS: dict[str, type[RawLiveConnection] | type[PicowsLiveConnection]] = {

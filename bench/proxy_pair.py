@@ -39,7 +39,8 @@ from ._children import (
     wait_healthy,
 )
 from ._cpu import CpuLayout, CpuProbe
-from ._loadgen import Target, run_phase, summarize_ms
+from ._loadgen import Target, run_phase
+from ._percentiles import summarize_ms
 from ._proxy_run import RunConfig, spawn_backend, spawn_peer
 
 

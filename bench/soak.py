@@ -67,7 +67,7 @@ from ._children import (
     wait_healthy,
 )
 from ._cpu import proc_rss_mb
-from ._loadgen import percentile
+from ._percentiles import percentile
 
 QUESTIONS = ("what is your name", "tell me a joke", "hello there")
 CHUNK_BYTES = 640  # 20 ms of 16 kHz PCM16, as the page sends it

@@ -51,7 +51,7 @@ from liveavatar.turn.detector import (
 from liveavatar.turn.settings import TurnSettings
 
 from . import _speech
-from ._loadgen import percentile
+from ._percentiles import percentile
 
 
 def pct(values: Sequence[float], q: float) -> float | None:

@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bench._loadgen import SeqTracker, chunk_markers, marker_chunk
+from bench._audio_markers import SeqTracker, chunk_markers, marker_chunk
 from locust import User, between, events, task
 from locust.env import Environment
 from locust.exception import StopUser

@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 import httpx
-from bench._loadgen import OP_BINARY, OP_TEXT, client_frame
+from bench._ws_client import OP_BINARY, OP_TEXT, client_frame
 from websockets.asyncio.client import connect
 from websockets.typing import Origin
 

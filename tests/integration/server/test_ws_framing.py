@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 import uvicorn
-from bench._loadgen import OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_TEXT, WsClient, client_frame
+from bench._ws_client import OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_TEXT, WsClient, client_frame
 from starlette.types import Receive, Scope, Send
 
 from liveavatar.server.ws_reaping import ReapingWebSocketProtocol

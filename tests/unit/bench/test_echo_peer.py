@@ -6,15 +6,9 @@ import base64
 import json
 from pathlib import Path
 
+from bench._audio_markers import json_audio_marker, marker_chunk, marker_value
 from bench._echo_peer import echo_reply, start
-from bench._loadgen import (
-    LIVE_PATH,
-    Target,
-    json_audio_marker,
-    marker_chunk,
-    marker_value,
-    run_phase,
-)
+from bench._loadgen import LIVE_PATH, Target, run_phase
 
 from liveavatar.audio.pcm import upsample_16k_to_24k
 from liveavatar.emulator.tls import client_context

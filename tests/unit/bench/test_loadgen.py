@@ -1,4 +1,5 @@
-"""Unit tests for the proxy benchmark's pure helpers: percentiles, markers, frames."""
+"""Unit tests for the load generator's pieces: percentiles (`_percentiles`), markers
+(`_audio_markers`), frames and the client (`_ws_client`)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import random
 
 import numpy as np
 import pytest
-from bench import _loadgen as lg
+from bench import _audio_markers as am
+from bench import _percentiles as pc
+from bench import _ws_client as ws
 from bench.proxy import metric_value, passes
 
 from liveavatar.audio.pcm import upsample_16k_to_24k
@@ -20,66 +23,66 @@ from liveavatar.emulator import outbound
 @pytest.mark.parametrize("q", [0.0, 0.5, 0.95, 0.99, 1.0])
 def test_percentile_matches_numpy_linear(n: int, q: float) -> None:
     values = sorted(random.Random(n).uniform(0, 100) for _ in range(n))
-    assert lg.percentile(values, q) == pytest.approx(float(np.percentile(values, q * 100)))
+    assert pc.percentile(values, q) == pytest.approx(float(np.percentile(values, q * 100)))
 
 
 def test_percentile_rejects_empty_and_bad_q() -> None:
     with pytest.raises(ValueError):
-        lg.percentile([], 0.5)
+        pc.percentile([], 0.5)
     with pytest.raises(ValueError):
-        lg.percentile([1.0], 1.5)
+        pc.percentile([1.0], 1.5)
 
 
 def test_summarize_ms() -> None:
-    summary = lg.summarize_ms([i / 1000 for i in range(1, 101)])  # 1..100 ms
+    summary = pc.summarize_ms([i / 1000 for i in range(1, 101)])  # 1..100 ms
     assert summary == {"p50": 50.5, "p95": 95.05, "p99": 99.01, "max": 100.0, "n": 100}
-    assert lg.summarize_ms([])["n"] == 0
+    assert pc.summarize_ms([])["n"] == 0
 
 
 @pytest.mark.parametrize("seq", [0, 1, 499, 32766, 32767, 100_000])
 def test_marker_survives_the_echo_resampling(seq: int) -> None:
-    chunk = lg.marker_chunk(seq)
-    assert len(chunk) == lg.IN_CHUNK_BYTES
+    chunk = am.marker_chunk(seq)
+    assert len(chunk) == am.IN_CHUNK_BYTES
     echo = upsample_16k_to_24k(chunk)
-    assert len(echo) == lg.OUT_CHUNK_BYTES
-    markers, half = lg.chunk_markers(echo, 0, None)
-    assert markers == [lg.marker_value(seq)] and half is None
+    assert len(echo) == am.OUT_CHUNK_BYTES
+    markers, half = am.chunk_markers(echo, 0, None)
+    assert markers == [am.marker_value(seq)] and half is None
     reply = outbound.audio_chunk(echo).encode()
-    assert lg.json_audio_marker(reply) == lg.marker_value(seq)
+    assert am.json_audio_marker(reply) == am.marker_value(seq)
 
 
 def test_json_audio_marker_ignores_other_messages() -> None:
-    assert lg.json_audio_marker(b'{"setupComplete":{}}') is None
+    assert am.json_audio_marker(b'{"setupComplete":{}}') is None
 
 
 def test_chunk_markers_handle_split_and_coalesced_frames() -> None:
-    stream = b"".join(upsample_16k_to_24k(lg.marker_chunk(s)) for s in range(6))
+    stream = b"".join(upsample_16k_to_24k(am.marker_chunk(s)) for s in range(6))
     for cuts in ([960, 1920], [959, 1921, 3000], [1, 961, 2881, 2882], [5760]):
         got: list[int] = []
         rx, half, start = 0, None, 0
         for end in [*cuts, len(stream)]:
             frame = stream[start:end]
-            markers, half = lg.chunk_markers(frame, rx, half)
+            markers, half = am.chunk_markers(frame, rx, half)
             got += markers
             rx += len(frame)
             start = end
-        assert got == [lg.marker_value(s) for s in range(6)], cuts
+        assert got == [am.marker_value(s) for s in range(6)], cuts
 
 
 def test_seq_tracker_counts_losses_and_bad_markers() -> None:
-    t = lg.SeqTracker()
-    assert t.match(lg.marker_value(0), sent=5) == 0
-    assert t.match(lg.marker_value(3), sent=5) == 3  # 1 and 2 lost
+    t = am.SeqTracker()
+    assert t.match(am.marker_value(0), sent=5) == 0
+    assert t.match(am.marker_value(3), sent=5) == 3  # 1 and 2 lost
     assert t.lost == 2
-    assert t.match(lg.marker_value(4), sent=4) is None  # not sent yet
+    assert t.match(am.marker_value(4), sent=4) is None  # not sent yet
     assert t.match(0, sent=5) is None  # silence is not a marker
     assert t.bad == 2 and t.received == 2
 
 
 def test_seq_tracker_wraps_around() -> None:
-    t = lg.SeqTracker()
-    for seq in range(lg.MARKER_MOD + 10):
-        assert t.match(lg.marker_value(seq), sent=seq + 1) == seq
+    t = am.SeqTracker()
+    for seq in range(am.MARKER_MOD + 10):
+        assert t.match(am.marker_value(seq), sent=seq + 1) == seq
     assert t.lost == 0 and t.bad == 0
 
 
@@ -95,15 +98,15 @@ def _unmask(frame: bytes) -> tuple[int, bytes]:
 @pytest.mark.parametrize("size", [0, 3, 125, 126, 640, 65535])
 def test_client_frame_is_masked_and_decodes(size: int) -> None:
     payload = bytes(random.Random(size).randrange(256) for _ in range(size))
-    head, body = _unmask(lg.client_frame(lg.OP_BINARY, payload))
-    assert head == 0x80 | lg.OP_BINARY and body == payload
+    head, body = _unmask(ws.client_frame(ws.OP_BINARY, payload))
+    assert head == 0x80 | ws.OP_BINARY and body == payload
 
 
 def test_prebuilt_frames_carry_markers() -> None:
-    _, body = _unmask(lg.proxied_frames(3)[2])
-    assert body == lg.marker_chunk(2)
-    _, text = _unmask(lg.direct_frames(3)[1])
-    assert lg.json_audio_marker(text) == lg.marker_value(1)
+    _, body = _unmask(am.proxied_frames(3)[2])
+    assert body == am.marker_chunk(2)
+    _, text = _unmask(am.direct_frames(3)[1])
+    assert am.json_audio_marker(text) == am.marker_value(1)
 
 
 class _Transport(asyncio.Transport):
@@ -121,12 +124,12 @@ class _Transport(asyncio.Transport):
 
 async def test_ws_client_handshake_frames_ping_and_close() -> None:
     got: list[tuple[bytes, bool]] = []
-    client = lg.WsClient("h", 1, "/ws", lambda p, text, _now: got.append((bytes(p), text)))
+    client = ws.WsClient("h", 1, "/ws", lambda p, text, _now: got.append((bytes(p), text)))
     transport = _Transport()
     client.connection_made(transport)
     request = transport.written[0].decode()
     key = request.split("Sec-WebSocket-Key: ")[1].split("\r\n")[0].encode()
-    accept = base64.b64encode(hashlib.sha1(key + lg._WS_GUID).digest()).decode()
+    accept = base64.b64encode(hashlib.sha1(key + ws._WS_GUID).digest()).decode()
     response = f"HTTP/1.1 101 Switching Protocols\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
     binary = bytes((0x82, 126)) + (960).to_bytes(2, "big") + bytes(960)
     stream = (
@@ -147,7 +150,7 @@ async def test_ws_client_handshake_frames_ping_and_close() -> None:
         client.data_received(stream[i : i + 7])
     assert client.opened.done() and client.opened.exception() is None
     assert got == [(b"{}", True), (bytes(960), False), (b"ab", True)]
-    pong = [f for f in transport.written if f[0] == 0x80 | lg.OP_PONG]
+    pong = [f for f in transport.written if f[0] == 0x80 | ws.OP_PONG]
     assert _unmask(pong[0])[1] == b"p"
     assert client.close_code == 1000 and client.closed_by_server and transport.closed
 
