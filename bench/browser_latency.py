@@ -37,10 +37,11 @@ An init script samples `__liveavatar.outputLevel()` (RMS of the player's Analyse
 - `playback_underruns`: `__liveavatar.underruns()` at the end;
 - `browser_share_ms`: the 20 ms capture block plus the player's pre-buffer (prebufferMs()).
 
-A second init script (bench only) records the AudioContext the app creates (its output
-latency) and taps the microphone stream with its own AnalyserNode, to check the
-"mic-started + offset" clock against when each phrase's sound actually reached the page
-(`mic_alignment_ms`: observed onset - assumed onset).
+A second init script (bench only, `_page_instruments`) records the AudioContext the app
+creates (its output latency) and taps the microphone stream with its own AnalyserNode, to
+check the "mic-started + offset" clock against when each phrase's sound actually reached
+the page (`mic_alignment_ms`: observed onset - assumed onset). The WAV's phrases and
+pauses are in `_latency_wav`.
 
 `--turn-detection server smart` runs the whole measurement once per mode (the persona's
 `turn_detection`, stored before the stack starts) and prints both, keyed by mode.
@@ -77,102 +78,9 @@ from liveavatar.turn.settings import TURN_DETECTIONS, TurnDetection
 
 from ._browser import PROBE_SCRIPT, MicAudio, launch_options, liveavatar_up, summary
 from ._drawn_latency import ANALYSER_FFT, CAPTURE_BLOCK_MS, Utterance, analyse, mic_alignment
+from ._latency_wav import VOICES, build_audio
 from ._native_latency import NATIVE_SCRIPT, analyse_native
-from ._speech import PIPER_VOICES
-
-PLAIN = ["what is your name", "thank you", "how are you", "good morning", "who are you"]
-BARGE_QUESTION = "tell me a joke"
-OVERLAPS = ["what is your name", "thank you", "who are you", "what is your name", "thanks"]
-#: The overlapping phrase starts this long after the question ends: the answer starts about
-#: 0.4 s after the end of speech, so the user cuts in about a second into it.
-OVERLAP_AFTER_END_MS = 1_400
-#: Silence after a plain question: its answer (≤ 3.2 s) plus margin, so that answers never
-#: overlap the next phrase unless meant to.
-PLAIN_GAP_MS = 5_000
-OVERLAP_GAP_MS = 4_500
-
-
-#: Bench-only instrumentation, installed before the app's scripts run. It leaves the app's
-#: behaviour alone: the subclass only remembers the contexts, and the microphone tap is
-#: an extra AnalyserNode on the same stream.
-BENCH_SCRIPT = """
-(() => {
-  const contexts = [];
-  const mic = { calledAt: null, resolvedAt: null, t: [], level: [] };
-  // How far the rendered audio (currentTime, what the analyser sees) runs ahead of the
-  // heard audio (the output timestamp), and the spacing of animation frames.
-  const clock = { renderAheadMs: [], frameMs: [] };
-  window.__bench = { contexts, mic, clock };
-  setInterval(() => {
-    const ctx = contexts[contexts.length - 1];
-    if (!ctx || ctx.state !== 'running' || !ctx.getOutputTimestamp) return;
-    const ts = ctx.getOutputTimestamp();
-    if (!(ts.performanceTime > 0)) return;
-    const heard = ts.contextTime + (performance.now() - ts.performanceTime) / 1000;
-    clock.renderAheadMs.push((ctx.currentTime - heard) * 1000);
-  }, 23);
-  let lastFrame = 0;
-  const onFrame = (now) => {
-    if (lastFrame) clock.frameMs.push(now - lastFrame);
-    lastFrame = now;
-    if (clock.frameMs.length < 2000) requestAnimationFrame(onFrame);
-  };
-  requestAnimationFrame(onFrame);
-  const Base = window.AudioContext;
-  if (typeof Base === 'function') {
-    window.AudioContext = class extends Base {
-      constructor(...args) { super(...args); contexts.push(this); }
-    };
-  }
-  const md = navigator.mediaDevices;
-  if (!md || !md.getUserMedia) return;
-  const gum = md.getUserMedia.bind(md);
-  md.getUserMedia = async (constraints) => {
-    mic.calledAt = performance.now();
-    const stream = await gum(constraints);
-    mic.resolvedAt = performance.now();
-    const ctx = contexts[contexts.length - 1];
-    if (ctx && constraints && constraints.audio) {
-      const an = new AnalyserNode(ctx, { fftSize: 256, smoothingTimeConstant: 0 });
-      new MediaStreamAudioSourceNode(ctx, { mediaStream: stream }).connect(an);
-      const buf = new Float32Array(an.fftSize);
-      setInterval(() => {
-        an.getFloatTimeDomainData(buf);
-        let s = 0;
-        for (let i = 0; i < buf.length; i++) s += buf[i] * buf[i];
-        mic.t.push(performance.now());
-        mic.level.push(Math.sqrt(s / buf.length));
-      }, 5);
-    }
-    return stream;
-  };
-})();
-"""
-
-
-VOICES = ("espeak", "piper")
-
-
-def build_audio(blocks: int, voice: str = "espeak") -> tuple[MicAudio, list[Utterance]]:
-    """Alternate plain and barge-in blocks; `blocks` of each, spoken by `voice`: espeak-ng
-    (en-us+klatt4) or Piper's neural voice (bench/_speech.py, its normal rate)."""
-    audio = MicAudio() if voice == "espeak" else MicAudio(speak=PIPER_VOICES[1].say)
-    audio.pause(1_000)
-    overlapping: set[int] = set()
-    for b in range(blocks):
-        audio.say(PLAIN[b % len(PLAIN)]).pause(PLAIN_GAP_MS)
-        audio.say(BARGE_QUESTION).pause(OVERLAP_AFTER_END_MS)
-        overlapping.add(len(audio.phrases))
-        audio.say(OVERLAPS[b % len(OVERLAPS)]).pause(OVERLAP_GAP_MS)
-    utterances = [
-        Utterance(p.text, p.start_ms, p.end_ms, i in overlapping)
-        for i, p in enumerate(audio.phrases)
-    ]
-    return audio, utterances
-
-
-# ---- the run ---------------------------------------------------------------------------------
-
+from ._page_instruments import BENCH_SCRIPT
 
 AVATARS = ("drawn", "native")
 #: The emulator's prebuilt native avatar the bench asks for.

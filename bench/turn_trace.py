@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ._drawn_latency import Utterance
-from .browser_latency import build_audio
+from ._latency_wav import build_audio
 
 STAGES = ("activity_end_sent", "turn_over", "final_transcript", "first_audio")
 BYTES_PER_MS = 32  # the microphone's 16 kHz PCM16, as the backend receives it

@@ -28,7 +28,7 @@ from typing import Any
 
 import pytest
 from bench._browser import MicAudio, Stack, mic_audio
-from bench.browser_latency import BENCH_SCRIPT
+from bench._page_instruments import BENCH_SCRIPT
 
 from liveavatar.store import DB_FILENAME
 from tests.e2e.avatar_page import TURN_TIMEOUT_MS, AvatarPage, OpenPage
