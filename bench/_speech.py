@@ -9,8 +9,12 @@
 A paused utterance ("I would like to book ... a table for two") is rendered as ONE
 sentence, and the silence is inserted at the word boundary after its first part: a real
 hesitation keeps the sentence's intonation, whereas two separate renders would end the
-first part with a sentence-final fall. The boundary is the quietest 10 ms frame within
-`SEARCH_MS` of where the first part ends when rendered alone.
+first part with a sentence-final fall. The boundary comes from aligning the sentence's
+words to its audio (pocketsphinx's forced alignment, the text being known): the quietest
+10 ms frame within `ALIGN_SLACK_MS` of where the first part's last word ends. Guessing
+it from the first part's length when rendered alone put the pause inside a word in most
+of Piper's sentences (a stop's closure is the quietest frame around), 100-260 ms off; that
+guess remains only for the voices the aligner cannot follow.
 
 Everything is 16 kHz PCM16, trimmed to its loud part (-40 dBFS), so the end of speech is
 known to the 20 ms frame.
@@ -31,7 +35,10 @@ from liveavatar.audio.pcm import resample
 
 RATE = 16_000
 FRAME_MS = 20
-SEARCH_MS = 250  # around the estimated word boundary
+SEARCH_MS = 250  # `quietest_cut`'s default span
+ALIGN_SLACK_MS = 20  # around the aligned word boundary (the alignment's 10 ms frames, and
+# co-articulated words: the aligner's boundary between them is one frame wide)
+ALIGN_PAD_MS = 200
 CUT_FRAME_MS = 10
 Engine = Literal["piper", "espeak"]
 
@@ -129,8 +136,56 @@ def paused(voice: Voice, first: str, second: str, pause_ms: int) -> tuple[bytes,
     """`first second` spoken as one sentence with `pause_ms` of silence between the two
     parts; returns the audio and where the pause starts (ms from its beginning)."""
     whole = voice.say(f"{first} {second}")
-    cut = quietest_cut(whole, ms(voice.say(first)))
+    words = aligned_words(whole, f"{first} {second}")
+    n = len(first.split())
+    if [w.text for w in words[: n + 1]] == f"{first} {second}".lower().split()[: n + 1]:
+        cut = quietest_cut(whole, words[n - 1].end_ms, search_ms=ALIGN_SLACK_MS)
+    else:
+        # The aligner's acoustic model does not fit some of espeak-ng's formant voices
+        # (en-gb): there, the estimate from the first part rendered alone.
+        cut = quietest_cut(whole, ms(voice.say(first)))
     return whole[:cut] + silence(pause_ms) + whole[cut:], cut * 1000 // (2 * RATE)
+
+
+@dataclass(frozen=True)
+class Word:
+    """A word of an aligned transcript and where it lies in the audio (ms)."""
+
+    text: str
+    start_ms: int
+    end_ms: int
+
+
+def aligned_words(pcm: bytes, text: str) -> list[Word]:
+    """`text`'s words located in `pcm` (16 kHz PCM16) by forced alignment, in order;
+    silences and noises left out. The aligner may leave out words it could not place
+    (now and then the last one): callers check the words they rely on."""
+    decoder = _aligner()
+    decoder.set_align_text(text.lower())
+    decoder.start_utt()
+    # Silence on both sides, as the aligner's models expect around an utterance: without
+    # it the last word of a trimmed rendering is sometimes left out.
+    decoder.process_raw(silence(ALIGN_PAD_MS) + pcm + silence(ALIGN_PAD_MS), full_utt=True)
+    decoder.end_utt()
+    frame_ms = 10  # the aligner's frame rate is 100 per second
+    words = [
+        # A word with alternative pronunciations comes back as "to(3)".
+        Word(
+            seg.word.split("(")[0],
+            seg.start_frame * frame_ms - ALIGN_PAD_MS,
+            (seg.end_frame + 1) * frame_ms - ALIGN_PAD_MS,
+        )
+        for seg in decoder.seg() or ()
+        if not seg.word.startswith(("<", "[", "("))
+    ]
+    return words
+
+
+@functools.cache
+def _aligner() -> Any:
+    from pocketsphinx import Decoder
+
+    return Decoder(loglevel="FATAL")
 
 
 def silence(duration_ms: int) -> bytes:
