@@ -34,6 +34,8 @@ from urllib.parse import urlencode
 
 from tests.support.speech import silence, synthesize_pcm16, trim
 
+from liveavatar.child_lifetime import exit_with_parent
+
 from ._percentiles import percentile
 
 REPO = Path(__file__).resolve().parents[1]
@@ -112,7 +114,9 @@ def start_process(args: Sequence[str], env: dict[str, str], log: Path) -> subpro
     """Start `python -m …` in the repository with output to `log` (never to our stdout).
 
     The child gets its own process group so that `stop_process` can also reach the
-    grandchildren (`liveavatar up` runs the emulator as its child).
+    grandchildren (`liveavatar up` runs the emulator as its child), and gets SIGTERM from
+    the kernel if we die without stopping it (its own session is out of reach of a
+    signal to our process group).
     """
     with log.open("ab") as out:
         return subprocess.Popen(
@@ -123,6 +127,7 @@ def start_process(args: Sequence[str], env: dict[str, str], log: Path) -> subpro
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=exit_with_parent(),
         )
 
 

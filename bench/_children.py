@@ -18,6 +18,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from liveavatar.child_lifetime import exit_with_parent
+
 REPO = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"
 START_TIMEOUT_S = 30.0
@@ -56,7 +58,8 @@ class Child:
     async def spawn(
         cls, name: str, argv: Sequence[str], env: dict[str, str], cpus: frozenset[int] | None
     ) -> Child:
-        """Start `argv` in its own session (Ctrl-C reaches only us), pinned to `cpus`."""
+        """Start `argv` in its own session (Ctrl-C reaches only us), pinned to `cpus`; the
+        kernel sends it SIGTERM if we die without stopping it."""
         taskset = shutil.which("taskset")
         prefix = ["taskset", "-c", ",".join(map(str, sorted(cpus)))] if cpus and taskset else []
         proc = await asyncio.create_subprocess_exec(
@@ -68,6 +71,7 @@ class Child:
             env=env,
             cwd=REPO,
             start_new_session=True,
+            preexec_fn=exit_with_parent(),
             limit=1 << 20,
         )
         _CHILDREN.append(proc)
@@ -136,7 +140,8 @@ class Child:
         return f"{state}; last output: " + " | ".join(list(self.tail)[-5:])
 
     async def stop(self) -> None:
-        """SIGTERM, then SIGKILL after STOP_TIMEOUT_S; the drains end with the pipes."""
+        """SIGTERM, then after STOP_TIMEOUT_S SIGKILL to its whole process group (the
+        workers of a server that spawns some); the drains end with the pipes."""
         if self.proc.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 self.proc.terminate()
@@ -144,8 +149,9 @@ class Child:
                 async with asyncio.timeout(STOP_TIMEOUT_S):
                     await self.proc.wait()
             except TimeoutError:
+                # Not yet reaped, so the group's id is still this child's own.
                 with contextlib.suppress(ProcessLookupError):
-                    self.proc.kill()
+                    os.killpg(self.proc.pid, signal.SIGKILL)
                 await self.proc.wait()
         log(f"{self.name} stopped with exit code {self.proc.returncode}")
         with contextlib.suppress(TimeoutError):

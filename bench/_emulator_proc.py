@@ -9,6 +9,8 @@ import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from liveavatar.child_lifetime import exit_with_parent
+
 
 @contextlib.asynccontextmanager
 async def emulator_process(cert_dir: Path, *args: str) -> AsyncIterator[str]:
@@ -24,6 +26,7 @@ async def emulator_process(cert_dir: Path, *args: str) -> AsyncIterator[str]:
         str(cert_dir),
         *args,
         stdout=asyncio.subprocess.PIPE,
+        preexec_fn=exit_with_parent(),
     )
     try:
         assert proc.stdout is not None

@@ -72,6 +72,7 @@ import numpy as np
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import sync_playwright
 
+from liveavatar.child_lifetime import sigterm_as_interrupt
 from liveavatar.live.persona import Persona
 from liveavatar.store import DB_FILENAME, PersonaConfig, SQLiteStore
 from liveavatar.turn.settings import TURN_DETECTIONS, TurnDetection
@@ -317,21 +318,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     blocks = max(args.blocks, args.min_blocks, 1)
     results: dict[str, dict[str, dict[str, Any]]] = {}
-    for avatar in args.avatar:
-        for mode in args.turn_detection:
-            name = mode if avatar == "drawn" else f"{avatar}-{mode}"
-            if args.keep:
-                (args.keep / name).mkdir(parents=True, exist_ok=True)
-                result = run(blocks, args.keep / name, mode, avatar, args.voice)
-            else:
-                with tempfile.TemporaryDirectory(prefix="browser-latency-") as tmp:
-                    result = run(blocks, Path(tmp), mode, avatar, args.voice)
-            result["voice"] = args.voice
-            if not args.detail:
-                result.pop("per_turn")
-            results.setdefault(avatar, {})[mode] = result
+    # SIGTERM (`kill`, or `kill -- -PGID`) and Ctrl-C both leave through `liveavatar_up`'s
+    # `finally`, which stops the stack: it runs in a session of its own, out of their reach.
+    try:
+        with sigterm_as_interrupt():
+            for avatar in args.avatar:
+                for mode in args.turn_detection:
+                    result = _run_one(args, blocks, avatar, mode)
+                    results.setdefault(avatar, {})[mode] = result
+    except KeyboardInterrupt:
+        return 130
     print(json.dumps(_shape(results)))
     return 0
+
+
+def _run_one(
+    args: argparse.Namespace, blocks: int, avatar: str, mode: TurnDetection
+) -> dict[str, Any]:
+    """One measurement (`avatar`, `mode`), in --keep's folder or a temporary one."""
+    name = mode if avatar == "drawn" else f"{avatar}-{mode}"
+    if args.keep:
+        (args.keep / name).mkdir(parents=True, exist_ok=True)
+        result = run(blocks, args.keep / name, mode, avatar, args.voice)
+    else:
+        with tempfile.TemporaryDirectory(prefix="browser-latency-") as tmp:
+            result = run(blocks, Path(tmp), mode, avatar, args.voice)
+    result["voice"] = args.voice
+    if not args.detail:
+        result.pop("per_turn")
+    return result
 
 
 def _shape(results: dict[str, dict[str, dict[str, Any]]]) -> dict[str, Any]:

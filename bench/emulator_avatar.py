@@ -22,6 +22,7 @@ from typing import Any
 
 from websockets.asyncio.client import connect
 
+from liveavatar.child_lifetime import sigterm_as_interrupt
 from liveavatar.emulator.avatar_encoder import FPS, FRAME_BYTES, AvatarEncoder
 from liveavatar.emulator.face import Face
 from liveavatar.emulator.tls import client_context
@@ -113,7 +114,8 @@ def cli() -> None:
     parser.add_argument("--turns", type=int, default=10, help="questions per session")
     parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
     args = parser.parse_args()
-    result = asyncio.run(main(args.rounds, args.turns))
+    with sigterm_as_interrupt():
+        result = asyncio.run(main(args.rounds, args.turns))
     if args.json:
         print(json.dumps(result))
     else:

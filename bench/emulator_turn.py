@@ -24,6 +24,7 @@ import numpy as np
 from websockets.asyncio.client import connect
 
 from liveavatar.audio.pcm import encode_base64, resample, silence
+from liveavatar.child_lifetime import sigterm_as_interrupt
 from liveavatar.emulator.script import DEFAULT_SCRIPT
 from liveavatar.emulator.stt import RecognizerPool
 from liveavatar.emulator.tls import client_context
@@ -210,4 +211,6 @@ if __name__ == "__main__":
     parser.add_argument("--json", action="store_true", help="print one JSON object (default)")
     parser.add_argument("--tools", action="store_true", help="also time spoken tool requests")
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(main(max(args.turns, 10), args.tools))))
+    with sigterm_as_interrupt():
+        result = asyncio.run(main(max(args.turns, 10), args.tools))
+    print(json.dumps(result))

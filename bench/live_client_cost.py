@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from liveavatar.child_lifetime import sigterm_as_interrupt
 from liveavatar.emulator.tls import client_context
 from liveavatar.live.connection import LiveChannel
 from liveavatar.live.endpoint import GEMINI_PATH
@@ -142,7 +143,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if min(args.connections, args.round_trips, args.blocks) < 2:
         parser.error("--connections, --round-trips and --blocks must be at least 2")
     try:
-        result = asyncio.run(run(args.connections, args.round_trips, args.blocks))
+        with sigterm_as_interrupt():
+            result = asyncio.run(run(args.connections, args.round_trips, args.blocks))
     except KeyboardInterrupt:
         return 130
     finally:

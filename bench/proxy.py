@@ -55,6 +55,8 @@ import json
 import sys
 from collections.abc import Sequence
 
+from liveavatar.child_lifetime import sigterm_as_interrupt
+
 from ._children import kill_leftovers, metric_value, set_verbose
 from ._cpu import CpuLayout
 from ._proxy_run import RunConfig, run_once
@@ -110,12 +112,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         peer=args.peer,
     )
     try:
-        if args.recording:
-            result = asyncio.run(recording_side_by_side(cfg))
-        elif args.find_max:
-            result = asyncio.run(find_max(args.sessions, args.max_sessions, args.threshold_ms, cfg))
-        else:
-            result = asyncio.run(run_once(cfg))
+        with sigterm_as_interrupt():
+            if args.recording:
+                result = asyncio.run(recording_side_by_side(cfg))
+            elif args.find_max:
+                result = asyncio.run(
+                    find_max(args.sessions, args.max_sessions, args.threshold_ms, cfg)
+                )
+            else:
+                result = asyncio.run(run_once(cfg))
     except KeyboardInterrupt:
         return 130
     finally:

@@ -28,6 +28,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
+from liveavatar.child_lifetime import sigterm_as_interrupt
+
 from ._children import (
     HOST,
     START_TIMEOUT_S,
@@ -161,7 +163,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     layout = CpuLayout.detect()
     base = RunConfig(args.sessions, args.seconds, args.warmup, 5.0, layout, peer=args.peer)
     try:
-        result = asyncio.run(run(base, sides, args.repeat))
+        with sigterm_as_interrupt():
+            result = asyncio.run(run(base, sides, args.repeat))
     except KeyboardInterrupt:
         return 130
     finally:

@@ -30,6 +30,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from liveavatar.child_lifetime import sigterm_as_interrupt
+
 from ._children import kill_leftovers, log, set_verbose
 from ._cpu import CpuLayout
 from ._proxy_run import RunConfig, run_once
@@ -179,7 +181,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.sessions, args.seconds, args.warmup, 5.0, CpuLayout.detect(), peer=args.peer
     )
     try:
-        result = asyncio.run(run(variants, base, args.repeat))
+        with sigterm_as_interrupt():
+            result = asyncio.run(run(variants, base, args.repeat))
     except KeyboardInterrupt:
         return 130
     finally:

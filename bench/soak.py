@@ -54,6 +54,7 @@ from tests.support.speech import silence, synthesize_pcm16, trim
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from liveavatar.child_lifetime import sigterm_as_interrupt
 from liveavatar.store import DB_FILENAME, SQLiteStore
 
 from ._children import (
@@ -378,7 +379,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     cfg = SoakConfig(
         args.minutes, args.lifetime, args.goaway_notice, args.drop_after, args.rss_every
     )
-    print(json.dumps(asyncio.run(run(cfg))))
+    try:
+        with sigterm_as_interrupt():
+            result = asyncio.run(run(cfg))
+    except KeyboardInterrupt:
+        return 130
+    print(json.dumps(result))
     return 0
 
 

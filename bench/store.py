@@ -25,6 +25,7 @@ from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
 from typing import Any
 
+from liveavatar.child_lifetime import exit_with_parent, sigterm_as_interrupt
 from liveavatar.store import DB_FILENAME, SQLiteStore, Store, TurnRecord
 
 REPO = Path(__file__).resolve().parents[1]
@@ -123,7 +124,12 @@ async def firestore_emulator() -> AsyncIterator[str]:
         raise SystemExit("node is required for --firestore (and `npm ci` at the repo root)")
     grpc_port, http_port = free_port(), free_port()
     proc = await asyncio.create_subprocess_exec(
-        node, str(LAUNCHER), str(grpc_port), str(http_port), stdout=asyncio.subprocess.PIPE
+        node,
+        str(LAUNCHER),
+        str(grpc_port),
+        str(http_port),
+        stdout=asyncio.subprocess.PIPE,
+        preexec_fn=exit_with_parent(),
     )
     try:
         assert proc.stdout is not None
@@ -173,4 +179,6 @@ if __name__ == "__main__":
     parser.add_argument("--turns-per-session", type=int, default=25)
     parser.add_argument("--firestore", action="store_true", help="also the Firestore emulator")
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(main(args.calls, args.turns_per_session, args.firestore))))
+    with sigterm_as_interrupt():
+        result = asyncio.run(main(args.calls, args.turns_per_session, args.firestore))
+    print(json.dumps(result))

@@ -116,7 +116,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         serve(settings)
         return 0
     if args.command == "up":
-        return _run_up(settings)
+        from liveavatar.child_lifetime import sigterm_as_interrupt
+
+        with sigterm_as_interrupt():
+            return _run_up(settings)
     if args.command == "purge":
         return asyncio.run(_purge(settings, args.days))
     if args.command == "dashboard":
@@ -197,6 +200,7 @@ def _run_up(settings: Settings) -> int:
     import threading
     import time
 
+    from liveavatar.child_lifetime import exit_with_parent
     from liveavatar.dashboard.serve import dashboard_address, wait_healthy
     from liveavatar.server.runner import serve
 
@@ -208,8 +212,15 @@ def _run_up(settings: Settings) -> int:
         "BACKEND_URL": settings.backend_url,
         "DASHBOARD_URL": settings.dashboard_url,
     }
-    emulator = subprocess.Popen([sys.executable, "-m", "liveavatar", "emulator"], env=env)
-    dashboard = subprocess.Popen([sys.executable, "-m", "liveavatar", "dashboard"], env=env)
+    # However `up` ends, its children end with it: SIGTERM (taken as Ctrl-C, see `main`;
+    # uvicorn handles both itself while it serves) leaves through the `finally` below, and
+    # a SIGKILLed `up` has the kernel send SIGTERM to each child.
+    emulator = subprocess.Popen(
+        [sys.executable, "-m", "liveavatar", "emulator"], env=env, preexec_fn=exit_with_parent()
+    )
+    dashboard = subprocess.Popen(
+        [sys.executable, "-m", "liveavatar", "dashboard"], env=env, preexec_fn=exit_with_parent()
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -251,6 +262,8 @@ def _run_up(settings: Settings) -> int:
         )
         serve(settings, frontend=frontend)
         return 0
+    except KeyboardInterrupt:
+        return 130
     finally:
         for child in (dashboard, emulator):
             child.terminate()
