@@ -217,6 +217,11 @@ def parse_unverified(token: str) -> UnverifiedJwt:
         )
     except (ValueError, binascii.Error) as exc:
         raise ValueError("undecodable JWT segment") from exc
+    except RecursionError:
+        # JSON nested thousands deep fits in a token's 8192 characters, and Python's parser
+        # refuses it with RecursionError, not ValueError: without this it escaped every
+        # caller's `except ValueError` and a crafted token ended a session as `internal`.
+        raise ValueError("JWT segment nested too deeply") from None
     if not isinstance(header, dict) or not isinstance(claims, dict):
         raise ValueError("JWT segments are not JSON objects")
     return UnverifiedJwt(header, claims)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -176,8 +177,14 @@ def identity_of(claims: Mapping[str, Any], uid: str, *, allow_anonymous: bool) -
 
 
 def _number(value: object) -> float | None:
+    # Python's JSON parser takes NaN and Infinity literals (and 1e400 overflows to inf):
+    # a time that is not finite is no time, so an `exp` of Infinity never means "forever".
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an integer too large for a float
+            return None
+        return number if math.isfinite(number) else None
     return None
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 
 from liveavatar.auth.keys import (
+    MAX_TOKEN_CHARS,
     FetchedCerts,
     KeyFetchError,
     PublicKeyCache,
@@ -119,4 +122,20 @@ def test_parse_certs_formats() -> None:
 @pytest.mark.parametrize("token", ["", "a.b", "a.b.c.d", "..", "a.b.c", "W10.W10.c2ln"])
 def test_parse_unverified_rejects_garbage(token: str) -> None:
     with pytest.raises(ValueError):
+        parse_unverified(token)
+
+
+def _segment(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+@pytest.mark.parametrize("which", ["header", "claims"])
+def test_parse_unverified_refuses_json_nested_too_deeply_as_malformed(which: str) -> None:
+    # About 6000 levels fit in a token's 8192 characters; Python's parser gives up at
+    # about 1000 with RecursionError, which is not a ValueError and escaped every caller.
+    deep = _segment(b"[" * 6000)
+    plain = _segment(b'{"alg":"RS256","kid":"k1"}')
+    token = f"{deep}.{plain}.c2ln" if which == "header" else f"{plain}.{deep}.c2ln"
+    assert len(token) <= MAX_TOKEN_CHARS
+    with pytest.raises(ValueError, match="nested"):
         parse_unverified(token)
