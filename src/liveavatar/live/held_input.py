@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 from collections import deque
+from collections.abc import Callable
 
 from .connection import LiveChannel, LiveSendError
 
@@ -43,16 +44,25 @@ class HeldInput:
             self._bytes -= len(self._audio.popleft() or b"")
         self._text[:0] = earlier._text[: MAX_HELD_TEXT - len(self._text)]
 
-    async def flush(self, conn: LiveChannel) -> None:
-        """Send everything held to `conn`, in order; a dying `conn` ends the flush (its
-        close starts the next recovery)."""
+    async def flush(
+        self,
+        conn: LiveChannel,
+        sent_audio: Callable[[bytes | None], None],
+        sent_text: Callable[[str], None],
+    ) -> None:
+        """Send everything held to `conn`, in order, telling `sent_audio` (None where the
+        microphone went off) and `sent_text` of each item that `conn` took; a dying `conn`
+        ends the flush (its close starts the next recovery) and keeps the rest held."""
         with contextlib.suppress(LiveSendError):
             while self._audio:
-                pcm = self._audio.popleft()
+                pcm = self._audio[0]
                 if pcm is None:
                     await conn.audio_stream_end()
-                    continue
-                self._bytes -= len(pcm)
-                await conn.send_audio(pcm)
+                else:
+                    await conn.send_audio(pcm)
+                    self._bytes -= len(pcm)
+                self._audio.popleft()
+                sent_audio(pcm)
             while self._text:
-                await conn.send_text(self._text.pop(0))
+                await conn.send_text(self._text[0])
+                sent_text(self._text.pop(0))

@@ -118,6 +118,7 @@ class LiveLink:
         if self._live is not None:
             try:
                 await self._live.conn.send_audio(pcm)
+                self._recent.sent(pcm)
                 return
             except LiveSendError:
                 pass  # the connection is going; its close event starts recovery
@@ -134,6 +135,7 @@ class LiveLink:
         if self._live is not None:
             try:
                 await self._live.conn.audio_stream_end()
+                self._recent.sent(None)
                 return
             except LiveSendError:
                 pass
@@ -279,7 +281,6 @@ class LiveLink:
             self._in_turn = False
             yield Interrupted()  # the reply in progress is gone; flush what was queued of it
         if self._notices:  # falling back: no reconnect to announce, the page is told this
-            self._held.prepend(self._recent.take_unanswered())
             while self._notices:
                 yield self._notices.pop(0)
             await self._connect_with_retries(first=False, cause=closed)
@@ -350,7 +351,7 @@ class LiveLink:
 
     async def _flush_held(self) -> None:
         assert self._live is not None
-        await self._held.flush(self._live.conn)
+        await self._held.flush(self._live.conn, self._recent.sent, self._recent.asked)
 
     def _fall_back(self, code: int, *, after_setup: bool) -> None:
         """From now on, audio connections: Live refused the native avatar."""
@@ -361,6 +362,10 @@ class LiveLink:
         )
         self._open = self._fallback()
         self._fallback = None
+        # The refused connection has no handle to resume (refused at setup: neither has
+        # the one before it, which dropped): the audio connection hears again what the
+        # model has not answered, before what waited for a connection.
+        self._held.prepend(self._recent.take_unanswered())
         if self._rotation is not None and not self._rotation.done():
             self._rotation.cancel()  # it is opening another avatar connection
         if self._next is not None:

@@ -33,8 +33,6 @@ class RecentAudio:
             self._recent_bytes -= len(self._recent.popleft())
         if self._replay is not None and sum(map(len, self._replay)) < REPLAY_MAX_BYTES:
             self._replay.append(pcm)
-        if self._unanswered is not None:
-            self._unanswered.audio(pcm)
 
     def utterance_ended(self) -> None:
         """The microphone went off: what was said before ended on the current connection
@@ -43,8 +41,6 @@ class RecentAudio:
         self._recent_bytes = 0
         if self._replay is not None:
             self._replay = []
-        if self._unanswered is not None:
-            self._unanswered.stream_end()  # still unanswered, and ended there
 
     def start_replay(self) -> None:
         """A rotation began: record from the last second on."""
@@ -60,6 +56,18 @@ class RecentAudio:
         self._replay = None
 
     # ---- since the model last ended a turn (a link with the native avatar only) ------
+
+    # What reached a connection only: what did not is held for the next one
+    # (`held_input.py`), and kept here too it would be said twice.
+
+    def sent(self, pcm: bytes | None) -> None:
+        """Audio sent on the current connection; None: the microphone went off there."""
+        if self._unanswered is None:
+            return
+        if pcm is None:
+            self._unanswered.stream_end()  # still unanswered, and ended there
+        else:
+            self._unanswered.audio(pcm)
 
     def asked(self, text: str) -> None:
         """Typed text sent on the current connection."""

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from liveavatar.errors import LiveRefused
-from liveavatar.live.connection import LiveChannel, LiveOpenError
+from liveavatar.live.connection import LiveChannel, LiveOpenError, LiveSendError
 from liveavatar.live.events import (
     AudioOut,
     AvatarFallback,
@@ -26,6 +26,23 @@ from liveavatar.live.link import LiveLink
 from .fakes import FakeChannel
 
 
+class DyingChannel(FakeChannel):
+    """A fake channel whose sends fail once `dead` (its socket closed, its close event
+    not read yet)."""
+
+    dead = False
+
+    async def send_audio(self, pcm: bytes) -> None:
+        if self.dead:
+            raise LiveSendError("closed")
+        await super().send_audio(pcm)
+
+    async def audio_stream_end(self) -> None:
+        if self.dead:
+            raise LiveSendError("closed")
+        await super().audio_stream_end()
+
+
 class Script:
     """Opens fake channels of one kind ("video" or "audio"); `refuse` lists close codes
     to fail the next opens with, in order."""
@@ -33,7 +50,7 @@ class Script:
     def __init__(self, kind: str, refuse: list[int] | None = None) -> None:
         self.kind = kind
         self.refuse = list(refuse or [])
-        self.opened: list[FakeChannel] = []
+        self.opened: list[DyingChannel] = []
         self.attempts = 0
         self.opened_one = asyncio.Event()
 
@@ -42,7 +59,7 @@ class Script:
         if self.refuse:
             code = self.refuse.pop(0)
             raise LiveOpenError(f"refused ({code})", permanent=code != 1011, code=code)
-        channel = FakeChannel(handle)
+        channel = DyingChannel(handle)
         self.opened.append(channel)
         self.opened_one.set()
         return channel
@@ -176,4 +193,41 @@ async def test_an_audio_only_link_keeps_nothing_unanswered() -> None:
     audio.opened[0].push(Closed(1011, "internal"))
     assert await _take(events, 2) == [Reconnecting(attempt=1, code=1011), Reconnected(False)]
     assert audio.opened[1].audio == []  # a resumed connection is not replayed to
+    await link.close()
+
+
+async def test_what_could_not_reach_the_refused_connection_is_said_once() -> None:
+    # Between Live closing the avatar connection and the link reading that close, sends
+    # fail and are held for the next connection; they never reached the refused one, so
+    # they are not among what it left unanswered too.
+    video, audio = Script("video"), Script("audio")
+    link, _ = _link(video, audio)
+    await link.start()
+    await link.send_audio(b"\x01\x00")
+    video.opened[0].dead = True
+    await link.send_audio(b"\x02\x00")
+    await link.audio_stream_end()
+    replaced = await _refused_after_setup(link, video, audio)
+    assert (replaced.audio, replaced.stream_ends) == ([b"\x01\x00", b"\x02\x00"], 1)
+    await link.close()
+
+
+async def test_a_refusal_when_reconnecting_says_the_unanswered_again() -> None:
+    # The avatar connection drops (not a refusal), and Live refuses the avatar when the
+    # link reconnects: the dropped connection sent no handle, so the audio connection
+    # hears the question again.
+    video, audio = Script("video"), Script("audio")
+    link, asked = _link(video, audio)
+    await link.start()
+    await link.send_audio(b"\x01\x00")
+    await link.audio_stream_end()
+    video.refuse = [1007]
+    events = link.events()
+    video.opened[0].push(Closed(1006, "abnormal"))
+    assert await _take(events, 1) == [Reconnecting(attempt=1, code=1006)]
+    following = asyncio.create_task(_take(events, 2))
+    await asyncio.wait_for(audio.opened_one.wait(), 5)
+    assert set(await following) == {Reconnected(resumed=False), AvatarFallback("refused")}
+    assert asked == [1] and not link.native
+    assert (audio.opened[0].audio, audio.opened[0].stream_ends) == ([b"\x01\x00"], 1)
     await link.close()
