@@ -54,7 +54,9 @@ class BrowserWire:
         """
         send = self._send
         direct = self.direct_writer()
-        if direct is not None and direct.can_send_now():  # no extension now: none ever
+        # Only the extensions are for good: a paused or not yet writable socket is not,
+        # and the outbox asks `can_send_now` before each frame.
+        if direct is not None and direct.writes_plain_frames():
             outbox.write_directly(direct)
         while True:
             try:

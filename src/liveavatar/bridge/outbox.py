@@ -30,6 +30,11 @@ SEND_NOW = "liveavatar.send_now"
 class DirectWriter(Protocol):
     """A socket that can take a frame without a coroutine (`server/ws_reaping.py`)."""
 
+    def writes_plain_frames(self) -> bool:
+        """No extension was negotiated: for the connection's life, a data frame may go
+        out as one plain frame whenever `can_send_now` says so."""
+        ...
+
     def can_send_now(self) -> bool: ...
     def send_now(self, frame: str | bytes) -> None: ...
 

@@ -182,6 +182,9 @@ class ReapingWebSocketProtocol(WebSocketsSansIOProtocol):
             and not conn.expect_continuation_frame
         )
 
+    def writes_plain_frames(self) -> bool:
+        return not self.conn.extensions
+
     def can_send_now(self) -> bool:
         """Whether `send_now` may write: the connection is open, plain, and takes writes."""
         return self._open_and_plain() and self.writable.is_set() and not self.transport.is_closing()

@@ -20,6 +20,9 @@ class Socket:
         self.takes = True
         self.fails: Exception | None = None
 
+    def writes_plain_frames(self) -> bool:
+        return True
+
     def can_send_now(self) -> bool:
         return self.takes
 
