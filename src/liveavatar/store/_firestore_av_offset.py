@@ -44,10 +44,10 @@ class FirestoreAvOffset:
             .where(filter=FieldFilter("endedAt", "<", after))
             .select([AV_OFFSET_FIELD])
         )
-        offsets: list[float] = []
+        offsets: list[object] = []
         async with self._guard():
             async for snap in query.stream():
                 value = (snap.to_dict() or {}).get(AV_OFFSET_FIELD)
                 if value is not None:
-                    offsets.append(float(value))
+                    offsets.append(value)  # as stored: `av_offset` keeps the usable ones
         return av_offset(offsets)

@@ -35,7 +35,8 @@ class SQLiteAvOffset:
         first, after = c.day_bounds(days)
         args = (c.to_us(first), c.to_us(after))
 
-        def query(db: sqlite3.Connection) -> list[float]:
-            return [float(r[0]) for r in db.execute(_OFFSETS, args)]
+        def query(db: sqlite3.Connection) -> list[object]:
+            # As stored (a REAL column still keeps text): `av_offset` keeps the usable ones.
+            return [r[0] for r in db.execute(_OFFSETS, args)]
 
         return av_offset(await self._reader.call(query))

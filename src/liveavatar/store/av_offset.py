@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from pydantic import BaseModel, ConfigDict, Field
 
 from liveavatar.store._common import percentile
+from liveavatar.store.models import usable_av_offset
 
 
 class AvOffset(BaseModel):
@@ -29,9 +30,10 @@ class AvOffset(BaseModel):
     p95_ms: float | None = None
 
 
-def av_offset(offsets: Iterable[float]) -> AvOffset:
-    """What both backends' `Store.av_offset` return once they have the offsets."""
-    values = list(offsets)
+def av_offset(offsets: Iterable[object]) -> AvOffset:
+    """What both backends' `Store.av_offset` return once they have the stored offsets, as
+    stored: one that is not a usable offset (`models.usable_av_offset`) is not counted."""
+    values = [v for v in map(usable_av_offset, offsets) if v is not None]
     return AvOffset(
         answers=len(values),
         p50_ms=percentile(values, 50),

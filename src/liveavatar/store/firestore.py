@@ -56,7 +56,12 @@ from liveavatar.store._firestore_daily import FirestoreDaily
 from liveavatar.store._firestore_resume import FirestoreResume
 from liveavatar.store._firestore_users import FirestoreUsers
 from liveavatar.store.base import NotFound, StoreError, StoreUnavailable, VersionConflict
-from liveavatar.store.models import Conversation, ConversationSummary, TurnRecord
+from liveavatar.store.models import (
+    Conversation,
+    ConversationSummary,
+    TurnRecord,
+    usable_av_offset,
+)
 from liveavatar.store.persona_config import PersonaConfig
 
 _PERSONA_RETRIES = 5
@@ -148,6 +153,7 @@ class FirestoreStore(
     async def record_playback(
         self, conversation_id: str, index: int, heard_text: str, av_offset_ms: float | None
     ) -> bool:
+        av_offset_ms = usable_av_offset(av_offset_ms)  # one the dashboard could not show: none
         turn = self._conv(conversation_id).collection("turns").document(f"{index:06d}")
         times = self._db.collection(TURN_TIMES).document(turn_times_id(conversation_id, index))
         async with self._guard():

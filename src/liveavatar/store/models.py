@@ -10,17 +10,39 @@ persona in `persona_config.py`.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import math
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     computed_field,
 )
 
 from liveavatar.store._frozen import Frozen, average
+
+MAX_AV_OFFSET_MS = 1_000.0  # the most the page may report (protocol.Played)
+
+
+def usable_av_offset(value: object) -> float | None:
+    """A stored audio/video offset as it may be shown and summed: a finite number of ms
+    within +-MAX_AV_OFFSET_MS, else None ("not measured"). The backend stores nothing
+    else; a value written by anything else (a string, NaN, which Firestore keeps, or
+    1e300) must not break the dashboard nor skew the period's percentiles."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) and abs(number) <= MAX_AV_OFFSET_MS else None
+
+
+# Read and written through `usable_av_offset`: what is kept is always usable.
+AvOffsetMs = Annotated[float | None, BeforeValidator(usable_av_offset)]
 
 
 class TokenSums(BaseModel):
@@ -68,7 +90,7 @@ class Message(Frozen):
     # barge-in or Stop cut the voice), None when the page did not say.
     heard_text: str | None = None
     # The page's measured audio/video (mouth) offset over this answer, ms, + = audio ahead.
-    av_offset_ms: float | None = None
+    av_offset_ms: AvOffsetMs = None
 
 
 # What one tool call's arguments and result may take in a stored turn; longer values are
@@ -118,7 +140,7 @@ class TurnRecord(Frozen, TokenSums):
     search_queries: list[str] = []
     tool_calls: list[ToolCallRecord] = []
     heard_text: str | None = None  # see Message; may be added after the turn is stored
-    av_offset_ms: float | None = None
+    av_offset_ms: AvOffsetMs = None
 
     def tokens(self) -> TokenSums:
         """This turn's per-modality counts and cost."""

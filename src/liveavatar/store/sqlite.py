@@ -41,7 +41,13 @@ from liveavatar.store._sqlite_rows import (
 from liveavatar.store._sqlite_schema import connect, create_schema
 from liveavatar.store._sqlite_worker import Worker, execute_tx, read_tx, write_tx
 from liveavatar.store.base import UNSET, NotFound, VersionConflict, _Unset
-from liveavatar.store.models import Conversation, ConversationSummary, TurnRecord, User
+from liveavatar.store.models import (
+    Conversation,
+    ConversationSummary,
+    TurnRecord,
+    User,
+    usable_av_offset,
+)
 from liveavatar.store.persona_config import PersonaConfig
 
 DB_FILENAME = "liveavatar.db"
@@ -138,6 +144,7 @@ class SQLiteStore(SQLiteCosts, SQLiteDaily, SQLiteAvOffset, SQLiteAdmin, SQLiteR
     async def record_playback(
         self, conversation_id: str, index: int, heard_text: str, av_offset_ms: float | None
     ) -> bool:
+        av_offset_ms = usable_av_offset(av_offset_ms)  # one the dashboard could not show: none
         c.check_id(conversation_id, "conversation_id")
         values = (heard_text, av_offset_ms, conversation_id, index)
 

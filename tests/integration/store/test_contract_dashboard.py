@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import math
 from typing import Any
 
 import pytest
@@ -413,3 +414,19 @@ async def test_persona_history_and_rollback(store: Store) -> None:
     assert current.model_dump(exclude=content) == v1.model_dump(exclude=content)
     assert [p.version for p in await store.list_persona_versions()] == [4, 3, 2, 1]
     assert await store.get_persona_version(1) == v1
+
+
+async def test_an_offset_no_page_may_report_is_kept_as_not_measured(store: Store) -> None:
+    # The protocol refuses these; a store called with one anyway keeps none of it, so the
+    # period's percentiles and the conversation view never show NaN, infinity or 1e300.
+    await store.start_conversation("c1", "u1", T0, None)
+    hostile = (math.nan, math.inf, -1e300, 1_000.5)
+    for n, offset in enumerate(hostile):
+        assert await store.append_turn("c1", turn(n))
+        assert await store.record_playback("c1", n, f"answer {n}", offset)
+    assert await store.append_turn("c1", turn(len(hostile)))
+    assert await store.record_playback("c1", len(hostile), "answer", -1_000.0)  # the bound
+    assert await store.av_offset(DAY, DAY) == AvOffset(answers=1, p50_ms=-1000.0, p95_ms=-1000.0)
+    turns = await store.get_turns("c1")
+    assert [t.av_offset_ms for t in turns] == [None] * len(hostile) + [-1000.0]
+    assert [t.heard_text for t in turns][:2] == ["answer 0", "answer 1"]

@@ -377,3 +377,36 @@ async def _read_while_writing(store: SQLiteStore) -> None:
             conv = await store.get_conversation(summary.id)
             assert conv is not None
             assert len(conv.messages) == 2 * conv.metrics.turns <= 6
+
+
+async def test_offsets_stored_by_something_else_are_read_as_not_measured(
+    tmp_path: Path,
+) -> None:
+    # A REAL column still keeps text, and infinity: whatever wrote them, the dashboard's
+    # reads neither fail nor count them.
+    path = tmp_path / DB_FILENAME
+    store = SQLiteStore(path)
+    await store.start_conversation("c1", "u1", T0, None)
+    for n in range(3):
+        at = T0 + dt.timedelta(seconds=10 * n)
+        record = TurnRecord(
+            index=n, model_text=f"answer {n}", started_at=at, ended_at=at, turn_latency_ms=1.0
+        )
+        assert await store.append_turn("c1", record)
+        assert await store.record_playback("c1", n, f"answer {n}", 12.0)
+    await store.close()
+    with sqlite3.connect(path) as conn:
+        for n, value in enumerate(("twelve", float("inf"))):
+            conn.execute(
+                "UPDATE messages SET av_offset_ms = ? WHERE turn_index = ? AND role = 'model'",
+                (value, n),
+            )
+    store = SQLiteStore(path)
+    try:
+        assert (await store.av_offset(DAY, DAY)).answers == 1
+        assert [t.av_offset_ms for t in await store.get_turns("c1")] == [None, None, 12.0]
+        conv = await store.get_conversation("c1")
+        assert conv is not None
+        assert [m.av_offset_ms for m in conv.messages if m.role == "model"] == [None, None, 12.0]
+    finally:
+        await store.close()

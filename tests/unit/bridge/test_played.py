@@ -31,6 +31,11 @@ from liveavatar.tools import ToolRegistry
         '{"type": "played", "turn": 1, "words": true}',
         '{"type": "played", "turn": 1, "words": 100001}',
         '{"type": "played", "turn": 1, "words": 1, "av_offset_ms": 1e400}',
+        # Not JSON, but Python's parsers take these literals: refused, never stored.
+        '{"type": "played", "turn": 1, "words": 1, "av_offset_ms": NaN}',
+        '{"type": "played", "turn": 1, "words": 1, "av_offset_ms": Infinity}',
+        '{"type": "played", "turn": 1, "words": 1, "av_offset_ms": -Infinity}',
+        '{"type": "played", "turn": 10000001, "words": 1}',
         '{"type": "played", "turn": 1, "words": 1, "av_offset_ms": 5000}',
         '{"type": "played", "turn": 1, "words": 1, "av_offset_ms": "3"}',
         '{"type": "played", "turn": 1, "words": 1, "text": "I said something else"}',

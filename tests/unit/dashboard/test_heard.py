@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 from liveavatar.dashboard.heard import (
     av_summary,
@@ -10,7 +11,8 @@ from liveavatar.dashboard.heard import (
     heard_markdown,
     split_heard,
 )
-from liveavatar.store.models import TurnRecord
+from liveavatar.protocol import MAX_AV_OFFSET_MS as MAX_PROTOCOL_OFFSET
+from liveavatar.store.models import MAX_AV_OFFSET_MS, TurnRecord
 
 T0 = dt.datetime(2024, 5, 1, tzinfo=dt.UTC)
 
@@ -39,3 +41,21 @@ def test_the_offset_line() -> None:
     assert "not measured" in av_summary([turn(None)])
     line = av_summary([turn(10.0), turn(-4.0), turn(2.0), turn(None)])
     assert "median +2 ms over 3 answers, from -4 to +10 ms" in line
+
+
+def test_offsets_no_page_may_report_are_not_shown() -> None:
+    # Read from a store written by something else: not numbers the page could have sent.
+    hostile = [turn(x) for x in (math.nan, math.inf, -1e300, 1_500.0)]
+    assert [t.av_offset_ms for t in hostile] == [None] * 4
+    assert "not measured" in av_summary(hostile)
+    line = av_summary([*hostile, turn(3.0)])
+    assert "median +3 ms over 1 answers" in line
+    assert "nan" not in line and "inf" not in line
+    loose = TurnRecord.model_validate(
+        {**turn(None).model_dump(), "av_offset_ms": "12"}  # a string stored in its place
+    )
+    assert loose.av_offset_ms is None
+
+
+def test_the_store_bound_is_the_protocol_bound() -> None:
+    assert MAX_AV_OFFSET_MS == MAX_PROTOCOL_OFFSET
