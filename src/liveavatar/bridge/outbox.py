@@ -14,6 +14,11 @@ CONTROL_LIMIT = 1_000
 """Control messages waiting for the browser before it counts as not reading (docs/API.md)."""
 MEDIA_LIMIT_BYTES = 2 * 1024 * 1024
 """The native avatar's fMP4 waiting for the browser: about 16 s at Live's 1 Mbit/s."""
+MEDIA_FRAME_BYTES = 256 * 1024
+"""The most media chunks joined into one frame (a bigger chunk goes alone). A frame taken
+from the outbox is out of its bound: with a page that stopped reading, one sits in the
+socket's buffer and the next with the writer waiting for it, so joining everything
+queued (up to MEDIA_LIMIT_BYTES each) let a session hold three times the bound."""
 
 
 def is_init_segment(chunk: bytes) -> bool:
@@ -60,9 +65,10 @@ class Outbox:
     several chunks instead of one (docs/PERFORMANCE.md).
 
     The native avatar's fMP4 has a lane of its own, bounded by MEDIA_LIMIT_BYTES and
-    drained the same way (the chunks waiting go as one media frame: MSE takes
-    concatenated fragments as one append). Over the bound the oldest chunks are dropped
-    and counted, and a barge-in drops them all, except an init segment not yet sent.
+    drained the same way (the chunks waiting go as one media frame, of at most
+    MEDIA_FRAME_BYTES: MSE takes concatenated fragments as one append). Over the bound
+    the oldest chunks are dropped and counted, and a barge-in drops them all, except an
+    init segment not yet sent.
     """
 
     def __init__(
@@ -205,14 +211,19 @@ class Outbox:
             self._audio.clear()
             self._audio_bytes = 0
             return pcm
-        data = b"".join(self._media)
-        self._media.clear()
-        self._media_bytes = 0
-        return media_frame(data)
+        media = self._media
+        taken = [media.popleft()]
+        size = len(taken[0])
+        while media and size + len(media[0]) <= MEDIA_FRAME_BYTES:
+            size += len(media[0])
+            taken.append(media.popleft())
+        self._media_bytes -= size
+        return media_frame(taken[0] if len(taken) == 1 else b"".join(taken))
 
     async def get(self) -> str | bytes:
         """The next frame to send: text for JSON control messages, bytes for audio (every
-        chunk queued at this moment, in order, joined) or for media (likewise, framed).
+        chunk queued at this moment, in order, joined) or for media (likewise, framed, up to
+        MEDIA_FRAME_BYTES).
 
         Raises:
             OSError, RuntimeError: a direct write (`write_directly`) failed.

@@ -33,6 +33,9 @@ def errors(log: BrowserLog) -> list[dict[str, Any]]:
     [
         (b"\x01\x02\x03", "even number of bytes"),
         (b"\x00" * 64_000, "at most"),
+        # The backend's media frames are for the page only: one sent back is odd audio.
+        (b"\xf0" + b"\x00\x00\x00\x08moof", "even number of bytes"),
+        (b"\xf1\x00" + b"\x00\x00\x00\x08moof!", "even number of bytes"),
         ("{not json", "JSON"),
         (json.dumps({"type": "dance"}), "'dance'"),
         (json.dumps({"no": "type"}), "need a type"),
@@ -44,6 +47,8 @@ def errors(log: BrowserLog) -> list[dict[str, Any]]:
     ids=[
         "odd-audio",
         "huge-audio",
+        "media-frame",
+        "padded-media-frame",
         "malformed-json",
         "unknown-type",
         "missing-type",
