@@ -209,18 +209,22 @@ export class MsePlayer extends EventTarget {
     video.addEventListener('waiting', this._onWaiting);
   }
 
-  /** @param {ArrayBuffer|Uint8Array} media one media frame's payload */
+  /**
+   * @param {ArrayBuffer|Uint8Array} media one media frame's payload
+   * @returns {boolean} whether it was taken (not: before any init segment, or stopped)
+   */
   push(media) {
-    if (this._stopped) return;
+    if (this._stopped) return false;
     const bytes = media instanceof Uint8Array ? media : new Uint8Array(media);
     // A new Live connection (a reconnect) starts its own stream: start over with it.
     if (this._source && isInitSegment(bytes) && this._initAppended) this._reset();
     if (!this._source) {
-      if (!isInitSegment(bytes)) return; // nothing plays before the init segment
+      if (!isInitSegment(bytes)) return false; // nothing plays before the init segment
       this._open(bytes);
     }
     this._queue.push(bytes);
     this._pump();
+    return true;
   }
 
   /**

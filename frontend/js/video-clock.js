@@ -190,11 +190,14 @@ export class VideoClock {
    * Hand one media frame to the player.
    * @param {Uint8Array} bytes
    * @returns {{start: number, end: number, sound: {start: number, end: number}|null}|null}
-   *   the stream positions it spans, and those its sound spans
+   *   the stream positions it spans, and those its sound spans; null for media that will
+   *   not play
    */
   push(bytes) {
+    // Media the player did not take (before any init segment, or once stopped) will never
+    // play: it opens no answer.
+    if (!this.player.push(bytes)) return null;
     this._tracks = trackTimes(bytes) ?? this._tracks;
-    this.player.push(bytes);
     if (this.player.streams !== this._streams) {
       // A fresh MediaSource: its media time starts over, the positions go on.
       if (this._streams > 0) this._base = this._end;

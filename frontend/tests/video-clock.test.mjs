@@ -105,11 +105,15 @@ class FakePlayer extends EventTarget {
     this.video = { currentTime: 0, paused: true };
     this.streams = 0;
     this.pushed = 0;
+    this.stopped = false;
   }
 
   push(b) {
+    const init = b[4] === 0x66; // an init segment starts a fresh MediaSource here
+    if (this.stopped || (!init && this.streams === 0)) return false; // as MsePlayer
     this.pushed += 1;
-    if (b[4] === 0x66) this.streams += 1; // an init segment starts a fresh MediaSource here
+    if (init) this.streams += 1;
+    return true;
   }
 
   interrupt() {
@@ -123,6 +127,16 @@ function media(start, seconds = 0.5, sound = false) {
   const n = Math.round(seconds * 24);
   return fragment(traf(1, at, new Array(n).fill(1000)), traf(2, at, new Array(n).fill(1000), { sizes: new Array(n).fill(sound ? 300 : 4) }));
 }
+
+test('VideoClock: media the player does not take spans nothing (it would open an answer never heard)', () => {
+  const player = new FakePlayer();
+  const clock = new VideoClock(player);
+  assert.equal(clock.push(bytes(media(0, 0.5, true))), null); // before any init segment
+  assert.notEqual(clock.push(bytes(INIT, media(0))), null);
+  player.stopped = true; // the session's player was stopped: what still comes never plays
+  assert.equal(clock.push(bytes(media(0.5, 0.5, true))), null);
+  assert.equal(clock.end(), 0.5 * RATE);
+});
 
 test('VideoClock: positions of media and of the play head; a fresh stream goes on from the last', () => {
   const player = new FakePlayer();
