@@ -74,7 +74,11 @@ class TokenWatch:
         try:
             identity = await self._verifier.verify(token)
         except VerifierUnavailable as exc:
-            # Our side's trouble: the current token still holds until it lapses.
+            # Our side's trouble: the current token still holds until it lapses, and not
+            # after (a page that keeps sending tokens while none can be checked would
+            # otherwise talk on past its deadline).
+            if self.expires_at is not None and self._clock() > self.expires_at + self._grace_s:
+                raise Unauthorized(EXPIRED) from exc
             logger.warning("fresh ID token not checked", extra={"error": str(exc)})
             self._outbox.put_control(p.Error(code="internal", message=str(exc)))
             return

@@ -102,6 +102,32 @@ async def test_our_verifier_failing_is_said_and_the_current_token_still_holds() 
         await task
 
 
+async def test_past_the_deadline_a_token_that_cannot_be_checked_ends_the_session() -> None:
+    # A page that keeps sending tokens while our verifier cannot check any: a token is
+    # always waiting when the last check ends, so the deadline's wait never runs out. The
+    # first check past the deadline must end the session.
+    clock = [NOW]
+    w: TokenWatch
+
+    class Resending(Verifier):
+        async def verify(self, token: str | None, *, client_ip: str | None = None) -> Identity:
+            if clock[0] > NOW and len(self.seen) < 6:
+                w.offer("t")  # the page's next one, already on its way
+            return await super().verify(token, client_ip=client_ip)
+
+    verifier = Resending({"t": VerifierUnavailable("could not check the sign-in right now")})
+    w = TokenWatch(verifier, user(expires_at=NOW + 60), 30.0, Outbox(), clock=lambda: clock[0])
+    task = asyncio.create_task(w.run(), name="token-watch")
+    w.offer("t")
+    await settle(lambda: verifier.seen == ["t"], "the check in time")
+    assert not task.done()
+    clock[0] = NOW + 91  # past the expiry and its grace
+    w.offer("t")
+    with pytest.raises(Unauthorized, match="expired"):
+        await asyncio.wait_for(task, 5)
+    assert verifier.seen == ["t", "t"]
+
+
 async def test_only_the_newest_waiting_token_is_checked() -> None:
     verifier = Verifier({"old": user(expires_at=NOW + 100), "new": user(expires_at=NOW + 200)})
     w = watch(verifier, user(expires_at=NOW + 60), at=NOW)
