@@ -150,6 +150,11 @@ class LiveLink:
         except LiveSendError:
             self._held.text(text)
             return
+        self._text_sent(text)
+
+    def _text_sent(self, text: str) -> None:
+        """`text` reached the current connection (sent now, or held and flushed): a
+        question it holds until the model answers."""
         self._asked = True
         self._recent.asked(text)
 
@@ -351,7 +356,7 @@ class LiveLink:
 
     async def _flush_held(self) -> None:
         assert self._live is not None
-        await self._held.flush(self._live.conn, self._recent.sent, self._recent.asked)
+        await self._held.flush(self._live.conn, self._recent.sent, self._text_sent)
 
     def _fall_back(self, code: int, *, after_setup: bool) -> None:
         """From now on, audio connections: Live refused the native avatar."""

@@ -233,6 +233,38 @@ async def test_a_question_typed_while_opening_discards_the_new_connection() -> N
     await link.close()
 
 
+async def test_a_question_held_through_a_reconnect_is_no_boundary_either() -> None:
+    # Typed while no connection was usable, the question reaches the next connection when
+    # it opens: until it is answered there, a goAway must not rotate away from it.
+    opener = Opener()
+    link = LiveLink(opener, name="t", sleep=no_sleep)
+    await link.start()
+    stream = link.events()
+    opener.gate = asyncio.Event()
+    opener.opened[0].queue.put_nowait(Closed(1011, "Internal error occurred."))
+    assert await next_event(stream) == Reconnecting(attempt=1, code=1011)
+    await link.send_text("what did I say")  # held: no usable connection
+    opener.gate.set()
+    assert await next_event(stream) == Reconnected(resumed=False)
+    second = opener.opened[1]
+    assert second.texts == ["what did I say"]
+    second.queue.put_nowait(GoAway(30))
+    assert await next_event(stream) == GoAway(30)
+    for _ in range(100):
+        await asyncio.sleep(0)
+    assert len(opener.opened) == 2  # no rotation while the question waits
+    second.queue.put_nowait(TurnComplete())
+    second.queue.put_nowait(Handle("h5"))
+    assert await next_event(stream) == TurnComplete()
+    assert await next_event(stream) == Handle("h5")
+    for _ in range(100):
+        if len(opener.opened) == 3:
+            break
+        await asyncio.sleep(0)
+    assert opener.opened[2].handle == "h5"  # the rotation after the answer
+    await link.close()
+
+
 async def test_unexpected_close_mid_turn_reconnects_with_the_handle() -> None:
     opener = Opener(failures=[])
     link = LiveLink(opener, name="t", sleep=no_sleep)
