@@ -4,40 +4,21 @@ are checked for shape and sense, never for speed."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-REPO = Path(__file__).resolve().parents[3]
+from tests.support.bench_cli import run_bench
+
 RUN_TIMEOUT_S = 300
 
 pytestmark = pytest.mark.slow
 
 
 def test_native_mode_times_the_video_of_each_answer() -> None:
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench.browser_latency",
-            "--avatar",
-            "native",
-            "--blocks",
-            "1",
-            "--min-blocks",
-            "1",
-            "--detail",
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=RUN_TIMEOUT_S,
-        check=True,
+    result = run_bench(
+        "browser_latency",
+        *("--avatar", "native", "--blocks", "1", "--min-blocks", "1", "--detail"),
+        timeout_s=RUN_TIMEOUT_S,
     )
-    result = json.loads(done.stdout)
     assert result["avatar"] == "native"
     video = result["video"]
     assert video["frames_presented"] > 24  # more than a second of answers shown

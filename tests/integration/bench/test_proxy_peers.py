@@ -3,31 +3,22 @@ every chunk comes back through the backend. Counts are checked, never times."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
+
+from tests.support.bench_cli import run_bench
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[3]
 RUN_TIMEOUT_S = 180
 
 
 @pytest.mark.parametrize("peer", ["light", "emulator"])
 def test_every_chunk_is_echoed_directly_and_through_the_backend(peer: str) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.proxy", "--sessions", "4", "--seconds", "1.5"]
-        + ["--warmup", "0.5", "--peer", peer, "--json"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=RUN_TIMEOUT_S,
-        check=True,
+    result = run_bench(
+        "proxy",
+        *("--sessions", "4", "--seconds", "1.5", "--warmup", "0.5", "--peer", peer, "--json"),
+        timeout_s=RUN_TIMEOUT_S,
     )
-    result = json.loads(done.stdout)
     assert result["peer"] == peer
     assert result["errors"] == 0, result["error_details"]
     assert result["dropped_chunks"] == 0

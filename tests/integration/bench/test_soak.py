@@ -3,16 +3,12 @@ Live rotations and injected drops loses no turn. Its counters are checked, never
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
+
+from tests.support.bench_cli import run_bench
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[3]
 MINUTES = 0.3
 # Connections live 6 s (goAway 2 s before the end), and one still streaming an answer 4 s
 # after its setup drops with 1011: an 18-second conversation meets both more than once.
@@ -21,15 +17,9 @@ RUN_TIMEOUT_S = 180
 
 
 def test_a_short_soak_loses_no_turn_across_rotations_and_drops() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.soak", "--minutes", str(MINUTES), *EMULATOR, "--json"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=RUN_TIMEOUT_S,
-        check=True,
+    result = run_bench(
+        "soak", "--minutes", str(MINUTES), *EMULATOR, "--json", timeout_s=RUN_TIMEOUT_S
     )
-    result = json.loads(done.stdout)
     assert result["errors"] == []
     assert result["rotations"] >= 1
     assert result["reconnects"] >= 1

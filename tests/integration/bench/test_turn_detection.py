@@ -4,34 +4,15 @@ figures are checked for shape and sense, never for speed."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from pathlib import Path
+from tests.support.bench_cli import run_bench
 
-REPO = Path(__file__).resolve().parents[3]
 RUN_TIMEOUT_S = 300
 
 
 def test_both_modes_are_scored_on_the_same_utterances_of_each_corpus() -> None:
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench.turn_detection",
-            "--complete",
-            "2",
-            "--paused",
-            "2",
-            "--detail",
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=RUN_TIMEOUT_S,
-        check=True,
+    result = run_bench(
+        "turn_detection", "--complete", "2", "--paused", "2", "--detail", timeout_s=RUN_TIMEOUT_S
     )
-    result = json.loads(done.stdout)
     assert result["model_ms"]["p50"] > 0
     for engine in ("piper", "espeak"):
         corpus = result[engine]
