@@ -90,6 +90,9 @@ NATIVE_SCRIPT = """
   const tap = (v) => {
     try {
       const ctx = new Ctx();
+      // Made outside a user gesture, the context may start suspended: its analyser then
+      // reads silence for the whole run.
+      if (ctx.state !== 'running') ctx.resume().catch(() => {});
       const an = new AnalyserNode(ctx, { fftSize: 256, smoothingTimeConstant: 0 });
       native.tapRate = ctx.sampleRate;
       new MediaStreamAudioSourceNode(ctx, { mediaStream: v.captureStream() }).connect(an);
