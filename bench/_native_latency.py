@@ -12,7 +12,9 @@ before the app's scripts) watches that element:
   readyState, muted, volume);
 - every 5 ms: the element's `currentTime`, paused, readyState, how much media is buffered
   ahead of the play head, and the level of its sound, tapped from `captureStream()` (which
-  leaves the element's own output alone) with an AnalyserNode of 256 samples.
+  leaves the element's own output alone) with an AnalyserNode of 256 samples, summing
+  every audio track the captured stream is given (Chromium can move the sound to a track
+  it adds once playback starts).
 
 From those:
 
@@ -95,7 +97,23 @@ NATIVE_SCRIPT = """
       if (ctx.state !== 'running') ctx.resume().catch(() => {});
       const an = new AnalyserNode(ctx, { fftSize: 256, smoothingTimeConstant: 0 });
       native.tapRate = ctx.sampleRate;
-      new MediaStreamAudioSourceNode(ctx, { mediaStream: v.captureStream() }).connect(an);
+      // Chromium may add a second audio track to the captured stream once playback
+      // starts and carry the sound on that one, the first staying live but silent: every
+      // audio track the stream ever has is summed into the analyser.
+      const stream = v.captureStream();
+      const joined = new Set();
+      const join = () => {
+        for (const track of stream.getAudioTracks()) {
+          if (joined.has(track.id)) continue;
+          joined.add(track.id);
+          // One stream per track (Chromium has no MediaStreamTrackAudioSourceNode).
+          const one = new MediaStream([track]);
+          new MediaStreamAudioSourceNode(ctx, { mediaStream: one }).connect(an);
+          native.tapTracks = joined.size;
+        }
+      };
+      stream.addEventListener('addtrack', join);
+      join();
       return an;
     } catch (err) {
       native.tapError = String(err && err.message || err);
@@ -300,6 +318,7 @@ def analyse_native(
             "elements": native.get("elements", 0),
             "audio_decoded_bytes": max(audio_bytes) if audio_bytes else None,
             "sound_tap": native.get("tapError") or "captureStream",
+            "tap_audio_tracks": native.get("tapTracks", 0),
         },
     }
 

@@ -24,6 +24,7 @@ def test_native_mode_times_the_video_of_each_answer() -> None:
     assert video["frames_presented"] > 24  # more than a second of answers shown
     assert video["audio_decoded_bytes"] > 0
     assert video["sound_tap"] == "captureStream"
+    assert video["tap_audio_tracks"] >= 1
     # The question and the joke are answered one after the other: the second answer plays
     # too (the play head leaves the first turn's end for the next turn's media).
     first = result["mouth_to_ear_ms"]
