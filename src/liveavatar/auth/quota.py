@@ -28,6 +28,8 @@ from typing import NoReturn, Protocol
 
 from liveavatar.errors import AvatarError, ClientFault, QuotaExceeded
 
+from .one_write import OneWrite
+
 log = logging.getLogger(__name__)
 
 # Below this, time left is rounding noise; treating it as zero keeps `enforce` from
@@ -200,6 +202,7 @@ class SessionQuota:
         self._warned = False
         self.last_status = status
         self.charged_s = 0.0
+        self._writes = OneWrite(f"quota-{uid}")
 
     async def tick(self) -> QuotaTick:
         """Charge the time since the last charge; `QuotaExceeded` when none remains."""
@@ -211,6 +214,9 @@ class SessionQuota:
     async def finish(self) -> QuotaStatus | None:
         """Charge the rest at session end (never raises `QuotaExceeded`; call in `finally`)."""
         try:
+            # A tick cut short by the session's end may still land: it is waited for, so
+            # its seconds are not charged again here (`one_write.py`).
+            await self._writes.settle()
             return (await self._charge_elapsed()).status
         except Exception:
             # The session is over either way; losing a few seconds beats a crash on close.
@@ -260,6 +266,9 @@ class SessionQuota:
             delay = self.next_tick_in_s(interval_s)
 
     async def _charge_elapsed(self) -> QuotaTick:
+        return await self._writes.run(self._write_elapsed())
+
+    async def _write_elapsed(self) -> QuotaTick:
         now = self._clock()
         elapsed = max(0.0, now - self._last)
         status = await self.meter.charge(self.uid, elapsed, self.override)

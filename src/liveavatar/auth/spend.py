@@ -11,8 +11,9 @@ which must never wait: `SessionSpend.charge` only notes the amount. The session'
 day's total, so concurrent sessions of one user never lose a cent), warns once when
 `WARN_AT` of the day's budget is spent, and raises `QuotaExceeded` (close 4430) once all of
 it is. A failing store keeps the amount pending and retries; the teardown charges whatever
-is left (`finish`). Costs are recorded with no cost quota too, so a quota switched on later
-in the day counts the day so far.
+is left (`finish`), once a write cut short by the session's end has landed or failed
+(`one_write.py`: otherwise that write's amount was charged twice). Costs are recorded
+with no cost quota too, so a quota switched on later in the day counts the day so far.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from typing import NoReturn, Protocol
 
 from liveavatar.errors import QuotaExceeded
 
+from .one_write import OneWrite
 from .quota import QuotaNearlyExhausted
 
 log = logging.getLogger(__name__)
@@ -146,6 +148,7 @@ class SessionSpend:
         self._pending = 0.0
         self._due = asyncio.Event()
         self._warned = False
+        self._writes = OneWrite(f"spend-{uid}")
 
     def charge(self, cost_usd: float) -> None:
         """Note a finished turn's cost; `enforce` writes it. Never waits, never raises."""
@@ -187,12 +190,16 @@ class SessionSpend:
     async def finish(self) -> SpendStatus | None:
         """Charge what is still pending at session end (never raises; call in `finally`)."""
         try:
+            await self._writes.settle()
             return await self._flush()
         except Exception:
             log.warning("could not record the cost of the last turns", extra={"uid": self.uid})
             return None
 
     async def _flush(self) -> SpendStatus | None:
+        return await self._writes.run(self._write())
+
+    async def _write(self) -> SpendStatus | None:
         pending, self._pending = self._pending, 0.0
         if pending <= 0:
             return None

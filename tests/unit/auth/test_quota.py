@@ -233,3 +233,42 @@ def test_policy_validation() -> None:
         QuotaPolicy(-1)
     assert QuotaPolicy(30).limit_s(None) == 1800
     assert QuotaPolicy(30).limit_s(0.5) == 30
+
+
+class LandingUsage(MemoryUsage):
+    """Adds that land even when their caller is cancelled, as the real stores' do: each
+    waits for `gate` first, and `entered` is set once one has begun."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+        self.entered = asyncio.Event()
+
+    async def add_usage(self, user_id: str, day: dt.date, seconds: float) -> float:
+        async def land() -> float:
+            self.entered.set()
+            await self.gate.wait()
+            return await MemoryUsage.add_usage(self, user_id, day, seconds)
+
+        return await asyncio.shield(asyncio.ensure_future(land()))
+
+
+async def test_a_tick_cut_short_by_the_session_end_is_charged_once(now: Now) -> None:
+    store = LandingUsage()
+    m = meter(store, now, minutes=10)
+    session = m.session("u1", None, clock=now.monotonic)
+
+    async def ignore(w: QuotaNearlyExhausted) -> None:
+        pass
+
+    task = asyncio.create_task(session.enforce(ignore, interval_s=10, sleep=now.sleep))
+    await store.entered.wait()  # the first tick's 10 s are being written
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    store.gate.set()
+    now.advance(3)
+    final = await session.finish()
+    assert final is not None and final.used_s == pytest.approx(13.0)
+    assert store.seconds["u1", DAY] == pytest.approx(13.0)
+    assert session.charged_s == pytest.approx(13.0)

@@ -239,3 +239,67 @@ def test_the_factory_meters_cost_only_with_a_store_for_it() -> None:
         build_gatekeeper(settings, users=_NoUsers(), usage=MemoryUsage())
     plain = build_gatekeeper(FakeAuthSettings(), users=_NoUsers(), usage=MemoryUsage())
     assert plain.spend is None
+
+
+class LandingCosts(MemoryCosts):
+    """Adds that land even when their caller is cancelled, as the real stores' do (the
+    SQLite worker thread, the Firestore transaction): each waits for `gate` first, and
+    `entered` is set once one has begun."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+        self.entered = asyncio.Event()
+
+    async def add_cost(self, user_id: str, day: dt.date, cost_usd: float) -> float:
+        async def land() -> float:
+            self.entered.set()
+            await self.gate.wait()
+            return await MemoryCosts.add_cost(self, user_id, day, cost_usd)
+
+        return await asyncio.shield(asyncio.ensure_future(land()))
+
+
+async def test_a_charge_cut_short_by_the_session_end_is_written_once() -> None:
+    # The page closes just after a turn: its charge is being written when the session's
+    # spend task is cancelled, and the teardown then charges what is left.
+    store = LandingCosts()
+    session = spend(store, limit=None).session("u1")
+
+    async def ignore(warning: QuotaNearlyExhausted) -> None:
+        return None
+
+    task = asyncio.create_task(session.enforce(ignore))
+    session.charge(0.25)
+    await store.entered.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    store.gate.set()
+    status = await session.finish()
+    assert store.cost["u1", DAY] == pytest.approx(0.25)
+    assert session.charged_usd == pytest.approx(0.25)
+    assert status is None or status.spent_usd == pytest.approx(0.25)
+
+
+async def test_a_cut_short_charge_that_fails_is_charged_by_the_teardown() -> None:
+    store = LandingCosts()
+    session = spend(store, limit=None).session("u1")
+
+    async def ignore(warning: QuotaNearlyExhausted) -> None:
+        return None
+
+    task = asyncio.create_task(session.enforce(ignore))
+    session.charge(0.25)
+    await store.entered.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    store.fail = True  # the write in flight fails after its caller is gone
+    store.gate.set()
+    await asyncio.sleep(0)
+    store.fail = False
+    session.charge(0.5)
+    status = await session.finish()
+    assert status is not None and status.spent_usd == pytest.approx(0.75)
+    assert store.cost["u1", DAY] == pytest.approx(0.75)
