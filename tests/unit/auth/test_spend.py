@@ -20,6 +20,7 @@ from liveavatar.auth import (
     build_gatekeeper,
 )
 from liveavatar.auth.ratelimit import ConnectionRateLimiter
+from liveavatar.auth.spend import SessionSpend
 from liveavatar.errors import CLOSE_QUOTA_EXCEEDED, QuotaExceeded
 from tests.support.auth_certs import FakeAuthSettings
 from tests.unit.auth.test_quota import MemoryUsage
@@ -260,23 +261,28 @@ class LandingCosts(MemoryCosts):
         return await asyncio.shield(asyncio.ensure_future(land()))
 
 
-async def test_a_charge_cut_short_by_the_session_end_is_written_once() -> None:
-    # The page closes just after a turn: its charge is being written when the session's
-    # spend task is cancelled, and the teardown then charges what is left.
-    store = LandingCosts()
+async def cut_short(store: LandingCosts, cost: float) -> SessionSpend:
+    """A session whose charge of `cost` is being written when its spend task is cancelled
+    (the page closed just after a turn); the write has not landed yet."""
     session = spend(store, limit=None).session("u1")
 
     async def ignore(warning: QuotaNearlyExhausted) -> None:
         return None
 
     task = asyncio.create_task(session.enforce(ignore))
-    session.charge(0.25)
+    session.charge(cost)
     await store.entered.wait()
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+    return session
+
+
+async def test_a_charge_cut_short_by_the_session_end_is_written_once() -> None:
+    store = LandingCosts()
+    session = await cut_short(store, 0.25)
     store.gate.set()
-    status = await session.finish()
+    status = await session.finish()  # the teardown charges what is left
     assert store.cost["u1", DAY] == pytest.approx(0.25)
     assert session.charged_usd == pytest.approx(0.25)
     assert status is None or status.spent_usd == pytest.approx(0.25)
@@ -284,20 +290,10 @@ async def test_a_charge_cut_short_by_the_session_end_is_written_once() -> None:
 
 async def test_a_cut_short_charge_that_fails_is_charged_by_the_teardown() -> None:
     store = LandingCosts()
-    session = spend(store, limit=None).session("u1")
-
-    async def ignore(warning: QuotaNearlyExhausted) -> None:
-        return None
-
-    task = asyncio.create_task(session.enforce(ignore))
-    session.charge(0.25)
-    await store.entered.wait()
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
+    session = await cut_short(store, 0.25)
     store.fail = True  # the write in flight fails after its caller is gone
     store.gate.set()
-    await asyncio.sleep(0)
+    await store.failed.wait()
     store.fail = False
     session.charge(0.5)
     status = await session.finish()
