@@ -214,9 +214,8 @@ class SessionQuota:
     async def finish(self) -> QuotaStatus | None:
         """Charge the rest at session end (never raises `QuotaExceeded`; call in `finally`)."""
         try:
-            # A tick cut short by the session's end may still land: it is waited for, so
-            # its seconds are not charged again here (`one_write.py`).
-            await self._writes.settle()
+            # A tick cut short by the session's end may still land: this charge starts
+            # after it, from where it left off (`one_write.py`).
             return (await self._charge_elapsed()).status
         except Exception:
             # The session is over either way; losing a few seconds beats a crash on close.
@@ -266,7 +265,7 @@ class SessionQuota:
             delay = self.next_tick_in_s(interval_s)
 
     async def _charge_elapsed(self) -> QuotaTick:
-        return await self._writes.run(self._write_elapsed())
+        return await self._writes.run(self._write_elapsed)
 
     async def _write_elapsed(self) -> QuotaTick:
         now = self._clock()

@@ -190,14 +190,13 @@ class SessionSpend:
     async def finish(self) -> SpendStatus | None:
         """Charge what is still pending at session end (never raises; call in `finally`)."""
         try:
-            await self._writes.settle()
-            return await self._flush()
+            return await self._flush()  # after a write cut short (`one_write.py`)
         except Exception:
             log.warning("could not record the cost of the last turns", extra={"uid": self.uid})
             return None
 
     async def _flush(self) -> SpendStatus | None:
-        return await self._writes.run(self._write())
+        return await self._writes.run(self._write)
 
     async def _write(self) -> SpendStatus | None:
         pending, self._pending = self._pending, 0.0

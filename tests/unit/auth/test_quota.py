@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 
 import pytest
 
@@ -235,22 +236,28 @@ def test_policy_validation() -> None:
     assert QuotaPolicy(30).limit_s(0.5) == 30
 
 
-class LandingUsage(MemoryUsage):
-    """Adds that land even when their caller is cancelled, as the real stores' do: each
-    waits for `gate` first, and `entered` is set once one has begun."""
+class LandsLate:
+    """A store's writes that land even when their caller is cancelled, as the real stores'
+    do (the SQLite worker thread goes on): each waits for `gate` first, and `entered` is
+    set once one has begun. Mixed in before the memory store it delays."""
 
     def __init__(self) -> None:
         super().__init__()
         self.gate = asyncio.Event()
         self.entered = asyncio.Event()
 
-    async def add_usage(self, user_id: str, day: dt.date, seconds: float) -> float:
-        async def land() -> float:
+    async def land(self, write: Callable[[], Awaitable[float]]) -> float:
+        async def later() -> float:
             self.entered.set()
             await self.gate.wait()
-            return await MemoryUsage.add_usage(self, user_id, day, seconds)
+            return await write()
 
-        return await asyncio.shield(asyncio.ensure_future(land()))
+        return await asyncio.shield(asyncio.ensure_future(later()))
+
+
+class LandingUsage(LandsLate, MemoryUsage):
+    async def add_usage(self, user_id: str, day: dt.date, seconds: float) -> float:
+        return await self.land(lambda: MemoryUsage.add_usage(self, user_id, day, seconds))
 
 
 async def test_a_tick_cut_short_by_the_session_end_is_charged_once(now: Now) -> None:

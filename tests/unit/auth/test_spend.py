@@ -23,7 +23,7 @@ from liveavatar.auth.ratelimit import ConnectionRateLimiter
 from liveavatar.auth.spend import SessionSpend
 from liveavatar.errors import CLOSE_QUOTA_EXCEEDED, QuotaExceeded
 from tests.support.auth_certs import FakeAuthSettings
-from tests.unit.auth.test_quota import MemoryUsage
+from tests.unit.auth.test_quota import LandsLate, MemoryUsage
 
 DAY = dt.date(2026, 3, 14)
 NOW = dt.datetime(2026, 3, 14, 12, tzinfo=dt.UTC)
@@ -242,23 +242,9 @@ def test_the_factory_meters_cost_only_with_a_store_for_it() -> None:
     assert plain.spend is None
 
 
-class LandingCosts(MemoryCosts):
-    """Adds that land even when their caller is cancelled, as the real stores' do (the
-    SQLite worker thread, the Firestore transaction): each waits for `gate` first, and
-    `entered` is set once one has begun."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.gate = asyncio.Event()
-        self.entered = asyncio.Event()
-
+class LandingCosts(LandsLate, MemoryCosts):
     async def add_cost(self, user_id: str, day: dt.date, cost_usd: float) -> float:
-        async def land() -> float:
-            self.entered.set()
-            await self.gate.wait()
-            return await MemoryCosts.add_cost(self, user_id, day, cost_usd)
-
-        return await asyncio.shield(asyncio.ensure_future(land()))
+        return await self.land(lambda: MemoryCosts.add_cost(self, user_id, day, cost_usd))
 
 
 async def cut_short(store: LandingCosts, cost: float) -> SessionSpend:
